@@ -1,0 +1,125 @@
+package io.vmmig.strategy.peer;
+
+import io.vmmig.strategy.RemainingSet;
+import java.nio.ByteBuffer;
+import java.util.Arrays;
+import java.util.Objects;
+
+/**
+ * A peer protocol frame. On the wire: {@code u32 length} (of what follows), {@code u8 type},
+ * {@code u8 flags}, {@code u16 reserved = 0}, then the body, all big-endian.
+ */
+public sealed interface Frame {
+
+    /** Header flag: a peer that does not know this frame type may skip it. */
+    int FLAG_IGNORABLE = 1;
+    /** Bytes of the header after the length field. */
+    int HEADER_AFTER_LENGTH = 4;
+    int PROTOCOL_VERSION = 1;
+
+    FrameType type();
+
+    record Hello(int version, String migrationId, byte[] token) implements Frame {
+        public Hello {
+            Objects.requireNonNull(migrationId, "migrationId");
+            token = token.clone();
+        }
+        @Override public byte[] token() { return token.clone(); }
+        @Override public FrameType type() { return FrameType.HELLO; }
+        @Override public boolean equals(Object o) {
+            return o instanceof Hello h && h.version == version && h.migrationId.equals(migrationId)
+                    && Arrays.equals(h.token, token);
+        }
+        @Override public int hashCode() { return Objects.hash(version, migrationId, Arrays.hashCode(token)); }
+        @Override public String toString() { return "Hello[v" + version + ", " + migrationId + ", token=<" + token.length + " bytes>]"; }
+    }
+
+    record Welcome(int version) implements Frame {
+        @Override public FrameType type() { return FrameType.WELCOME; }
+    }
+
+    /** How the bytes of a CHUNK_DATA frame are carried. */
+    enum Encoding {
+        /** Payload is the data. */
+        RAW(0),
+        /** The range is all zero; no payload. */
+        ZERO(1),
+        /** Payload is the data deflated (java.util.zip). */
+        DEFLATE(2);
+
+        public final int code;
+        Encoding(int code) { this.code = code; }
+        static Encoding of(int code) {
+            for (Encoding e : values()) if (e.code == code) return e;
+            return null;
+        }
+    }
+
+    /**
+     * Bytes of the disk at {@code offset}: {@code length} bytes once decoded. {@code requestId} is 0
+     * for a push and the PULL's id for a pull answer.
+     */
+    record ChunkData(long requestId, long offset, int length, Encoding encoding, ByteBuffer payload) implements Frame {
+        public ChunkData {
+            if (offset < 0 || length < 0) throw new IllegalArgumentException("bad range " + offset + "+" + length);
+            payload = payload.asReadOnlyBuffer();
+            if (encoding == Encoding.RAW && payload.remaining() != length)
+                throw new IllegalArgumentException("raw payload of " + payload.remaining() + " bytes for length " + length);
+            if (encoding == Encoding.ZERO && payload.hasRemaining())
+                throw new IllegalArgumentException("zero range with a payload");
+        }
+        @Override public ByteBuffer payload() { return payload.duplicate(); }
+        @Override public FrameType type() { return FrameType.CHUNK_DATA; }
+    }
+
+    /** Why a chunk is pulled: a guest is waiting for it, or background prefetch. */
+    enum Priority { BACKGROUND, ON_DEMAND }
+
+    record Pull(long requestId, int firstChunk, int count, Priority priority) implements Frame {
+        public Pull {
+            if (firstChunk < 0 || count <= 0) throw new IllegalArgumentException("bad pull " + firstChunk + "+" + count);
+        }
+        @Override public FrameType type() { return FrameType.PULL; }
+    }
+
+    /** The destination stored the bytes at {@code offset} (push acknowledgement). */
+    record Ack(long offset, int length) implements Frame {
+        @Override public FrameType type() { return FrameType.ACK; }
+    }
+
+    record Remaining(RemainingSet set) implements Frame {
+        @Override public FrameType type() { return FrameType.REMAINING; }
+        @Override public boolean equals(Object o) {
+            if (!(o instanceof Remaining r) || !r.set.chunks().equals(set.chunks())
+                    || r.set.counts().chunks() != set.counts().chunks()) return false;
+            java.util.BitSet c = set.chunks();
+            for (int i = c.nextSetBit(0); i >= 0; i = c.nextSetBit(i + 1))
+                if (r.set.counts().get(i) != set.counts().get(i)) return false;
+            return true;
+        }
+        @Override public int hashCode() { return set.chunks().hashCode(); }
+    }
+
+    record Done() implements Frame {
+        @Override public FrameType type() { return FrameType.DONE; }
+    }
+
+    record Error(int code, String message) implements Frame {
+        public static final int PROTOCOL = 1;
+        public static final int UNAUTHORIZED = 2;
+        public static final int NO_SUCH_MIGRATION = 3;
+        public static final int IO = 4;
+        public static final int CANCELLED = 5;
+        public static final int INTERNAL = 6;
+        @Override public FrameType type() { return FrameType.ERROR; }
+    }
+
+    record Cancel(String reason) implements Frame {
+        @Override public FrameType type() { return FrameType.CANCEL; }
+    }
+
+    /** A frame of a type this version does not know, flagged ignorable by the sender. */
+    record Unknown(int code, int flags, ByteBuffer body) implements Frame {
+        @Override public FrameType type() { return null; }
+    }
+}

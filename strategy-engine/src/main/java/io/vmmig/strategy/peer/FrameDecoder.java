@@ -1,0 +1,185 @@
+package io.vmmig.strategy.peer;
+
+import io.vmmig.strategy.RemainingSet;
+import io.vmmig.strategy.WriteCounts;
+import java.nio.BufferUnderflowException;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.util.BitSet;
+
+/**
+ * Bytes to frames, fed in pieces of any size ({@code FrameReader(source, Handler)} style: the
+ * transport pushes bytes in, complete frames come out to the handler). Any violation throws
+ * {@link PeerProtocolException} and the decoder is then unusable.
+ */
+public final class FrameDecoder {
+
+    /** Receives decoded frames in order. */
+    public interface Handler {
+        void onFrame(Frame frame);
+    }
+
+    /** Largest disk, in chunks, a REMAINING frame may describe (1 TiB at 64 KiB chunks). */
+    public static final int MAX_CHUNKS = 1 << 24;
+
+    private final int maxFrameLength;
+    private final Handler handler;
+    private final ByteBuffer lengthField = ByteBuffer.allocate(4);
+    private ByteBuffer frame;
+    private boolean failed;
+
+    /** @param maxFrameLength largest accepted frame (header after the length field + body) */
+    public FrameDecoder(int maxFrameLength, Handler handler) {
+        this.maxFrameLength = maxFrameLength;
+        this.handler = handler;
+    }
+
+    public void feed(ByteBuffer in) {
+        if (failed) throw new PeerProtocolException("decoder already failed");
+        try {
+            while (in.hasRemaining()) {
+                if (frame == null) {
+                    transfer(in, lengthField);
+                    if (lengthField.hasRemaining()) return;
+                    int length = lengthField.flip().getInt();
+                    lengthField.clear();
+                    if (length < Frame.HEADER_AFTER_LENGTH || length > maxFrameLength)
+                        throw new PeerProtocolException("frame length " + Integer.toUnsignedString(length)
+                                + " outside " + Frame.HEADER_AFTER_LENGTH + ".." + maxFrameLength);
+                    frame = ByteBuffer.allocate(length);
+                }
+                transfer(in, frame);
+                if (frame.hasRemaining()) return;
+                ByteBuffer complete = frame.flip();
+                frame = null;
+                Frame f = decode(complete);
+                if (f != null) handler.onFrame(f);
+            }
+        } catch (PeerProtocolException e) {
+            failed = true;
+            throw e;
+        }
+    }
+
+    /** Whether a frame is partly received (EOF now would cut it). */
+    public boolean midFrame() {
+        return frame != null || lengthField.position() > 0;
+    }
+
+    private static void transfer(ByteBuffer from, ByteBuffer to) {
+        int n = Math.min(from.remaining(), to.remaining());
+        ByteBuffer slice = from.slice(from.position(), n);
+        to.put(slice);
+        from.position(from.position() + n);
+    }
+
+    private Frame decode(ByteBuffer b) {
+        int code = b.get() & 0xFF;
+        int flags = b.get() & 0xFF;
+        int reserved = b.getShort();
+        if (reserved != 0) throw new PeerProtocolException("reserved header field is " + reserved);
+        FrameType type = FrameType.of(code);
+        try {
+            Frame f = switch (type == null ? FrameType.RESUME : type) { // unknown codes: like a reserved type
+                case HELLO -> new Frame.Hello(b.getShort() & 0xFFFF, getString(b), getBytes(b));
+                case WELCOME -> new Frame.Welcome(b.getShort() & 0xFFFF);
+                case CHUNK_DATA -> chunkData(b);
+                case PULL -> pull(b);
+                case ACK -> new Frame.Ack(nonNegative(b.getLong(), "ack offset"), nonNegative(b.getInt(), "ack length"));
+                case REMAINING -> remaining(b);
+                case DONE -> new Frame.Done();
+                case ERROR -> new Frame.Error(b.getShort() & 0xFFFF, getString(b));
+                case CANCEL -> new Frame.Cancel(getString(b));
+                case FINGERPRINTS, HAVE, RESUME -> unknown(code, flags, b);
+            };
+            if (f == null) return null;
+            if (b.hasRemaining())
+                throw new PeerProtocolException(b.remaining() + " trailing bytes in a " + type + " frame");
+            return f;
+        } catch (BufferUnderflowException e) {
+            throw new PeerProtocolException("truncated " + (type == null ? "frame type " + code : type) + " frame");
+        } catch (IllegalArgumentException e) {
+            throw new PeerProtocolException("invalid " + type + " frame: " + e.getMessage());
+        }
+    }
+
+    /** Frame types this version does not implement: skipped when flagged ignorable, else an error. */
+    private static Frame unknown(int code, int flags, ByteBuffer b) {
+        if ((flags & Frame.FLAG_IGNORABLE) == 0)
+            throw new PeerProtocolException("frame type " + code + " not supported by this version");
+        Frame.Unknown u = new Frame.Unknown(code, flags, b.slice());
+        b.position(b.limit());
+        return u;
+    }
+
+    private static Frame chunkData(ByteBuffer b) {
+        long requestId = b.getLong();
+        long offset = nonNegative(b.getLong(), "chunk offset");
+        int length = nonNegative(b.getInt(), "chunk length");
+        int encCode = b.get() & 0xFF;
+        Frame.Encoding enc = Frame.Encoding.of(encCode);
+        if (enc == null) throw new PeerProtocolException("unknown chunk encoding " + encCode);
+        int payloadLength = nonNegative(b.getInt(), "payload length");
+        if (payloadLength > b.remaining())
+            throw new PeerProtocolException("payload length " + payloadLength + " beyond frame end");
+        ByteBuffer payload = b.slice(b.position(), payloadLength);
+        b.position(b.position() + payloadLength);
+        return new Frame.ChunkData(requestId, offset, length, enc, payload);
+    }
+
+    private static Frame pull(ByteBuffer b) {
+        long id = b.getLong();
+        int first = b.getInt();
+        int count = b.getInt();
+        int prio = b.get() & 0xFF;
+        if (prio >= Frame.Priority.values().length) throw new PeerProtocolException("unknown pull priority " + prio);
+        return new Frame.Pull(id, first, count, Frame.Priority.values()[prio]);
+    }
+
+    private static Frame remaining(ByteBuffer b) {
+        int chunks = nonNegative(b.getInt(), "chunk count");
+        if (chunks > MAX_CHUNKS) throw new PeerProtocolException("disk of " + chunks + " chunks exceeds " + MAX_CHUNKS);
+        int n = nonNegative(b.getInt(), "remaining count");
+        if ((long) n * 8 != b.remaining())
+            throw new PeerProtocolException("remaining set of " + n + " chunks in " + b.remaining() + " bytes");
+        BitSet set = new BitSet();
+        int[] counts = new int[chunks];
+        for (int i = 0; i < n; i++) {
+            int c = b.getInt();
+            int count = b.getInt();
+            if (c < 0 || c >= chunks) throw new PeerProtocolException("remaining chunk " + c + " outside 0.." + (chunks - 1));
+            set.set(c);
+            counts[c] = nonNegative(count, "write count");
+        }
+        return new Frame.Remaining(new RemainingSet(set, WriteCounts.of(counts)));
+    }
+
+    private static String getString(ByteBuffer b) {
+        byte[] bytes = getBytes(b);
+        try {
+            return StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(bytes)).toString();
+        } catch (CharacterCodingException e) {
+            throw new PeerProtocolException("string is not UTF-8");
+        }
+    }
+
+    private static byte[] getBytes(ByteBuffer b) {
+        int n = b.getShort() & 0xFFFF;
+        byte[] bytes = new byte[n];
+        b.get(bytes);
+        return bytes;
+    }
+
+    private static int nonNegative(int v, String what) {
+        if (v < 0) throw new PeerProtocolException(what + " is negative: " + v);
+        return v;
+    }
+
+    private static long nonNegative(long v, String what) {
+        if (v < 0) throw new PeerProtocolException(what + " is negative: " + v);
+        return v;
+    }
+}

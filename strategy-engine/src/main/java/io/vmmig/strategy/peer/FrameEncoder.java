@@ -1,0 +1,82 @@
+package io.vmmig.strategy.peer;
+
+import io.vmmig.strategy.RemainingSet;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.BitSet;
+
+/** Frames to bytes. Stateless; the transport writes the returned buffer (header and body together). */
+public final class FrameEncoder {
+
+    public ByteBuffer encode(Frame frame) {
+        int bodyLength = bodyLength(frame);
+        ByteBuffer out = ByteBuffer.allocate(4 + Frame.HEADER_AFTER_LENGTH + bodyLength);
+        out.putInt(Frame.HEADER_AFTER_LENGTH + bodyLength);
+        out.put((byte) frame.type().code);
+        out.put((byte) (isIgnorable(frame.type()) ? Frame.FLAG_IGNORABLE : 0));
+        out.putShort((short) 0);
+        writeBody(frame, out);
+        if (out.hasRemaining()) throw new IllegalStateException("body length mismatch for " + frame.type());
+        return out.flip();
+    }
+
+    private static boolean isIgnorable(FrameType t) {
+        return t == FrameType.FINGERPRINTS || t == FrameType.HAVE;
+    }
+
+    private static int bodyLength(Frame frame) {
+        if (frame instanceof Frame.Hello h) return 2 + str(h.migrationId()) + 2 + h.token().length;
+        if (frame instanceof Frame.Welcome) return 2;
+        if (frame instanceof Frame.ChunkData d) return 8 + 8 + 4 + 1 + 4 + d.payload().remaining();
+        if (frame instanceof Frame.Pull) return 8 + 4 + 4 + 1;
+        if (frame instanceof Frame.Ack) return 8 + 4;
+        if (frame instanceof Frame.Remaining r) return 4 + 4 + 8 * r.set().size();
+        if (frame instanceof Frame.Done) return 0;
+        if (frame instanceof Frame.Error e) return 2 + str(e.message());
+        if (frame instanceof Frame.Cancel c) return str(c.reason());
+        throw new IllegalArgumentException("cannot encode " + frame);
+    }
+
+    private static void writeBody(Frame frame, ByteBuffer out) {
+        if (frame instanceof Frame.Hello h) {
+            out.putShort((short) h.version());
+            putString(out, h.migrationId());
+            byte[] token = h.token();
+            if (token.length > 0xFFFF) throw new IllegalArgumentException("token longer than 65535 bytes");
+            out.putShort((short) token.length).put(token);
+        } else if (frame instanceof Frame.Welcome w) {
+            out.putShort((short) w.version());
+        } else if (frame instanceof Frame.ChunkData d) {
+            ByteBuffer payload = d.payload();
+            out.putLong(d.requestId()).putLong(d.offset()).putInt(d.length())
+                    .put((byte) d.encoding().code).putInt(payload.remaining()).put(payload);
+        } else if (frame instanceof Frame.Pull p) {
+            out.putLong(p.requestId()).putInt(p.firstChunk()).putInt(p.count()).put((byte) p.priority().ordinal());
+        } else if (frame instanceof Frame.Ack a) {
+            out.putLong(a.offset()).putInt(a.length());
+        } else if (frame instanceof Frame.Remaining r) {
+            RemainingSet set = r.set();
+            BitSet chunks = set.chunks();
+            out.putInt(set.counts().chunks()).putInt(set.size());
+            for (int c = chunks.nextSetBit(0); c >= 0; c = chunks.nextSetBit(c + 1)) {
+                out.putInt(c).putInt(set.counts().get(c));
+            }
+        } else if (frame instanceof Frame.Error e) {
+            out.putShort((short) e.code());
+            putString(out, e.message());
+        } else if (frame instanceof Frame.Cancel c) {
+            putString(out, c.reason());
+        }
+    }
+
+    private static int str(String s) {
+        int n = s.getBytes(StandardCharsets.UTF_8).length;
+        if (n > 0xFFFF) throw new IllegalArgumentException("string longer than 65535 bytes");
+        return 2 + n;
+    }
+
+    private static void putString(ByteBuffer out, String s) {
+        byte[] b = s.getBytes(StandardCharsets.UTF_8);
+        out.putShort((short) b.length).put(b);
+    }
+}
