@@ -87,6 +87,11 @@ public final class PullQueue {
         return p;
     }
 
+    /** The next pull if one is waiting, without waiting. */
+    public synchronized Pull awaitNextNow() {
+        return take();
+    }
+
     private Pull take() {
         while (!urgent.isEmpty()) {
             int c = urgent.poll();

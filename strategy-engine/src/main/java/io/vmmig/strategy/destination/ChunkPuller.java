@@ -1,0 +1,124 @@
+package io.vmmig.strategy.destination;
+
+import io.vmmig.nbd.backend.BlockBackend;
+import io.vmmig.strategy.ChunkGeometry;
+import io.vmmig.strategy.PullQueue;
+import java.nio.ByteBuffer;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Moves the missing chunks from the source into the local store after the hand-over: a few
+ * background pullers take chunks hottest first from the {@link PullQueue}, and every guest demand
+ * starts one more pull at once, so an on-demand chunk never waits behind the background pipeline.
+ */
+public final class ChunkPuller implements AutoCloseable {
+    /** How often one chunk's pull is retried before the migration fails. */
+    static final int MAX_ATTEMPTS = 5;
+
+    private final ChunkGeometry geometry;
+    private final CompletableFuture<PullQueue> handover;
+    private volatile PullQueue queue;
+    private final BlockBackend source;
+    private final BlockBackend store;
+    private final ExecutorService workers;
+    private final CompletableFuture<Void> done = new CompletableFuture<>();
+    private final AtomicLong bytesPulled = new AtomicLong();
+    private final java.util.Map<Integer, Integer> attempts = new java.util.concurrent.ConcurrentHashMap<>();
+    private volatile boolean closed;
+
+    /**
+     * @param handover completes with the queue at the hand-over; the puller may be created and wired
+     *                 to the disk's demands before that
+     */
+    public ChunkPuller(ChunkGeometry geometry, CompletableFuture<PullQueue> handover, BlockBackend source,
+                       BlockBackend store) {
+        this.geometry = geometry;
+        this.handover = handover;
+        this.source = source;
+        this.store = store;
+        this.workers = Executors.newCachedThreadPool(r -> {
+            Thread t = new Thread(r, "vmmig-pull");
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    /** Starts {@code backgroundPullers} loops; the returned future completes when no chunk is missing. */
+    public CompletableFuture<Void> start(int backgroundPullers) {
+        handover.thenAccept(q -> {
+            queue = q;
+            if (q.isComplete()) done.complete(null);
+            for (int i = 0; i < backgroundPullers; i++) workers.execute(this::loop);
+        });
+        return done;
+    }
+
+    /** A guest demanded a chunk: pull the most urgent one now, beside the background loops. */
+    public void demanded() {
+        if (closed) return;
+        workers.execute(() -> {
+            queue = handover.join();
+            PullQueue.Pull p = queue.awaitNextNow();
+            if (p != null) pull(p.chunk());
+        });
+    }
+
+    public long bytesPulled() {
+        return bytesPulled.get();
+    }
+
+    public CompletableFuture<Void> done() {
+        return done;
+    }
+
+    private void loop() {
+        try {
+            while (!closed && !done.isDone()) {
+                PullQueue.Pull p = queue.awaitNext(200, TimeUnit.MILLISECONDS);
+                if (p != null) pull(p.chunk());
+                if (queue.isComplete()) done.complete(null);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (RuntimeException e) {
+            done.completeExceptionally(e);
+        }
+    }
+
+    private void pull(int chunk) {
+        long offset = geometry.offsetOf(chunk);
+        ByteBuffer buf = ByteBuffer.allocate(geometry.lengthOf(chunk));
+        try {
+            source.read(offset, buf).join();
+        } catch (RuntimeException e) {
+            if (attempts.merge(chunk, 1, Integer::sum) >= MAX_ATTEMPTS) {
+                done.completeExceptionally(new IllegalStateException(
+                        "pulling chunk " + chunk + " failed " + MAX_ATTEMPTS + " times", e));
+            } else {
+                queue.pullFailed(chunk);
+            }
+            return;
+        }
+        if (!queue.pullArrived(chunk)) return;   // the guest overwrote it meanwhile
+        try {
+            store.write(offset, buf.flip(), false).join();
+        } catch (RuntimeException e) {
+            done.completeExceptionally(new IllegalStateException("storing pulled chunk " + chunk + " failed", e));
+            return;
+        } finally {
+            queue.installed(chunk);
+        }
+        bytesPulled.addAndGet(geometry.lengthOf(chunk));
+        if (queue.isComplete()) done.complete(null);
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        workers.shutdownNow();
+    }
+}

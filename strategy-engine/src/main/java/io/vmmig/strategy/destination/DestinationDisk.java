@@ -1,0 +1,229 @@
+package io.vmmig.strategy.destination;
+
+import io.vmmig.nbd.backend.BackendCapabilities;
+import io.vmmig.nbd.backend.BlockBackend;
+import io.vmmig.nbd.backend.Extent;
+import io.vmmig.strategy.ChunkGeometry;
+import io.vmmig.strategy.PullQueue;
+import io.vmmig.strategy.RemainingSet;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * The destination guest's disk while the migration is not finished: the agent's NBD server serves
+ * this backend to the destination QEMU (the xNBD model), so every guest I/O passes here until the
+ * disk is complete.
+ *
+ * <p>Two phases:
+ * <ul>
+ * <li><b>Before the hand-over</b> (no {@link RemainingSet} yet) the local store may hold pushed
+ * chunks that the source rewrote since, so nothing is read from it blindly: a read goes through to
+ * the source (the truth until the destination guest writes; QEMU's probe of sector 0 at device
+ * creation is served this way), except for chunks the destination guest overwrote whole, which are
+ * read locally. A partial-chunk write waits for the hand-over.</li>
+ * <li><b>After the hand-over</b> the {@link PullQueue} decides: a read of a missing chunk is
+ * demanded (pulled before the background order), a write covering a whole missing chunk cancels its
+ * pull, a partial-chunk write waits for its chunk.</li>
+ * </ul>
+ * The {@link ChunkPuller} moves bytes; this class only routes guest I/O.
+ */
+public final class DestinationDisk implements BlockBackend {
+    private final ChunkGeometry geometry;
+    private final BlockBackend store;
+    private final BlockBackend source;
+    private final CompletableFuture<PullQueue> handover = new CompletableFuture<>();
+    /** Chunks the destination guest wrote whole before the hand-over (guarded by this). */
+    private final BitSet overwrittenEarly = new BitSet();
+    private volatile Runnable onDemand = () -> { };
+    private boolean handedOver;
+
+    public DestinationDisk(ChunkGeometry geometry, BlockBackend store, BlockBackend source) {
+        if (store.size() < geometry.diskSize())
+            throw new IllegalArgumentException("local store of " + store.size() + " bytes is smaller than the disk ("
+                    + geometry.diskSize() + ")");
+        this.geometry = geometry;
+        this.store = store;
+        this.source = source;
+    }
+
+    /** Called whenever a read or partial write demands a chunk, so a puller can wake up at once. */
+    public void onDemand(Runnable r) {
+        this.onDemand = r;
+    }
+
+    /**
+     * The source's hand-over arrived: from now on missing chunks are pulled. Chunks the guest here
+     * already wrote whole are not pulled. Returns the queue the pullers work from.
+     */
+    public PullQueue handOver(RemainingSet set) {
+        PullQueue q;
+        synchronized (this) {
+            if (handedOver) throw new IllegalStateException("hand-over already happened");
+            handedOver = true;
+            BitSet remaining = set.chunks();
+            remaining.andNot(overwrittenEarly);
+            q = new PullQueue(new RemainingSet(remaining, set.counts()));
+        }
+        // Outside the monitor: writes that waited for the hand-over continue from here.
+        handover.complete(q);
+        return q;
+    }
+
+    /** The pull queue once handed over. */
+    public CompletableFuture<PullQueue> handover() {
+        return handover;
+    }
+
+    public ChunkGeometry geometry() {
+        return geometry;
+    }
+
+    @Override
+    public long size() {
+        return geometry.diskSize();
+    }
+
+    @Override
+    public boolean readOnly() {
+        return false;
+    }
+
+    @Override
+    public BackendCapabilities capabilities() {
+        // Allocation is not known while chunks are missing: report everything as data.
+        return new BackendCapabilities(true, true, false, false, false, false, false);
+    }
+
+    @Override
+    public CompletableFuture<Void> read(long offset, ByteBuffer dst) {
+        int length = dst.remaining();
+        if (length == 0) return CompletableFuture.completedFuture(null);
+        PullQueue q = handover.getNow(null);
+        if (q != null) return afterDemand(q, offset, length).thenCompose(v -> store.read(offset, dst));
+        return readBeforeHandover(offset, dst);
+    }
+
+    private CompletableFuture<Void> readBeforeHandover(long offset, ByteBuffer dst) {
+        int length = dst.remaining();
+        int first = geometry.firstChunk(offset, length);
+        int last = geometry.lastChunk(offset, length);
+        List<CompletableFuture<Void>> parts = new ArrayList<>(last - first + 1);
+        int base = dst.position();
+        for (int c = first; c <= last; c++) {
+            long start = Math.max(offset, geometry.offsetOf(c));
+            long end = Math.min(offset + length, geometry.offsetOf(c) + geometry.lengthOf(c));
+            ByteBuffer part = dst.slice(base + (int) (start - offset), (int) (end - start));
+            boolean local;
+            synchronized (this) {
+                local = overwrittenEarly.get(c);
+            }
+            // (a hand-over racing with this read is harmless: the source still holds the truth)
+            parts.add(local ? store.read(start, part) : source.read(start, part));
+        }
+        return CompletableFuture.allOf(parts.toArray(CompletableFuture[]::new))
+                .thenRun(() -> dst.position(base + length));
+    }
+
+    @Override
+    public CompletableFuture<Void> write(long offset, ByteBuffer src, boolean fua) {
+        int length = src.remaining();
+        if (length == 0) return CompletableFuture.completedFuture(null);
+        ByteBuffer data = src.duplicate();
+        src.position(src.limit());
+        return guestWrite(offset, length, () -> store.write(offset, data.duplicate(), fua));
+    }
+
+    @Override
+    public CompletableFuture<Void> writeZeroes(long offset, long length, boolean mayTrim, boolean fastZero, boolean fua) {
+        if (length == 0) return CompletableFuture.completedFuture(null);
+        return guestWrite(offset, length, () -> store.writeZeroes(offset, length, mayTrim, fastZero, fua));
+    }
+
+    @Override
+    public CompletableFuture<Void> trim(long offset, long length, boolean fua) {
+        // TRIM is not advertised (capabilities); a trimmed range may read back as anything, so
+        // doing nothing is a valid answer and cannot race with a pull.
+        return CompletableFuture.completedFuture(null);
+    }
+
+    @Override
+    public CompletableFuture<Void> flush() {
+        return store.flush();
+    }
+
+    @Override
+    public CompletableFuture<List<Extent>> blockStatus(long offset, long length, int maxExtents) {
+        return CompletableFuture.completedFuture(List.of(new Extent(Math.min(length, size() - offset), 0)));
+    }
+
+    @Override
+    public void close() throws java.io.IOException {
+        // The store and the source belong to the caller.
+    }
+
+    /**
+     * Runs a guest write of {@code [offset, offset+length)}: chunks it covers whole are taken over
+     * (their pulls cancelled), chunks it covers partly are pulled first.
+     */
+    private CompletableFuture<Void> guestWrite(long offset, long length, WriteOp op) {
+        int first = geometry.firstChunk(offset, length);
+        int last = geometry.lastChunk(offset, length);
+        PullQueue q;
+        synchronized (this) {
+            q = handedOver ? handover.join() : null;
+            if (q == null) {
+                boolean partialEdge = !geometry.covers(offset, length, first) || !geometry.covers(offset, length, last);
+                if (partialEdge) {
+                    // Its other bytes must come from the source's final version: wait for the hand-over.
+                    return handover.thenCompose(h -> guestWrite(offset, length, op));
+                }
+                overwrittenEarly.set(first, last + 1);
+            }
+        }
+        if (q == null) return op.run();
+        List<CompletableFuture<Void>> ready = new ArrayList<>();
+        List<Integer> whole = new ArrayList<>();
+        boolean demanded = false;
+        for (int c = first; c <= last; c++) {
+            if (geometry.covers(offset, length, c)) {
+                ready.add(q.overwrite(c));
+                whole.add(c);
+            } else {
+                CompletableFuture<Void> f = q.demand(c);
+                demanded |= !f.isDone();
+                ready.add(f);
+            }
+        }
+        if (demanded) onDemand.run();
+        return CompletableFuture.allOf(ready.toArray(CompletableFuture[]::new))
+                .thenCompose(v -> op.run())
+                .whenComplete((v, e) -> whole.forEach(q::overwritten));
+    }
+
+    private CompletableFuture<Void> afterDemand(PullQueue q, long offset, long length) {
+        int first = geometry.firstChunk(offset, length);
+        int last = geometry.lastChunk(offset, length);
+        if (first == last) {
+            CompletableFuture<Void> f = q.demand(first);
+            if (!f.isDone()) onDemand.run();
+            return f;
+        }
+        List<CompletableFuture<Void>> all = new ArrayList<>(last - first + 1);
+        boolean demanded = false;
+        for (int c = first; c <= last; c++) {
+            CompletableFuture<Void> f = q.demand(c);
+            demanded |= !f.isDone();
+            all.add(f);
+        }
+        if (demanded) onDemand.run();
+        return CompletableFuture.allOf(all.toArray(CompletableFuture[]::new));
+    }
+
+    @FunctionalInterface
+    private interface WriteOp {
+        CompletableFuture<Void> run();
+    }
+}

@@ -1,0 +1,230 @@
+package io.vmmig.strategy.destination;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import io.vmmig.nbd.backend.BackendCapabilities;
+import io.vmmig.nbd.backend.BlockBackend;
+import io.vmmig.nbd.backend.Extent;
+import io.vmmig.nbd.backend.LocalFileBackend;
+import io.vmmig.strategy.ChunkGeometry;
+import io.vmmig.strategy.PullQueue;
+import io.vmmig.strategy.RemainingSet;
+import io.vmmig.strategy.WriteCounts;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.BitSet;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The destination's I/O routing on real files: a "source" image (the truth), a local store holding
+ * stale pushed data, and a source wrapper that can hold pulls back to force interleavings.
+ */
+class DestinationDiskTest {
+    private static final int CHUNK = 64 * 1024;
+    private static final int CHUNKS = 8;
+    private static final ChunkGeometry GEO = new ChunkGeometry((long) CHUNK * CHUNKS, CHUNK);
+
+    @TempDir Path dir;
+    private byte[] truth;
+    private LocalFileBackend sourceFile;
+    private LocalFileBackend store;
+    private GatedSource source;
+
+    @BeforeEach
+    void images() throws IOException {
+        truth = new byte[CHUNK * CHUNKS];
+        new Random(42).nextBytes(truth);
+        Files.write(dir.resolve("source.raw"), truth);
+        byte[] stale = truth.clone();
+        for (int i = 0; i < stale.length; i += 7) stale[i] ^= 0x5a;  // every chunk differs from the truth
+        Files.write(dir.resolve("store.raw"), stale);
+        sourceFile = LocalFileBackend.open(dir.resolve("source.raw"), true);
+        store = LocalFileBackend.open(dir.resolve("store.raw"), false);
+        source = new GatedSource(sourceFile);
+    }
+
+    @AfterEach
+    void close() throws IOException {
+        sourceFile.close();
+        store.close();
+    }
+
+    private static RemainingSet remaining(int... hotness) {
+        BitSet set = new BitSet();
+        int[] counts = new int[CHUNKS];
+        for (int c = 0; c < CHUNKS; c++) {
+            if (hotness[c] >= 0) {
+                set.set(c);
+                counts[c] = hotness[c];
+            }
+        }
+        return new RemainingSet(set, WriteCounts.of(counts));
+    }
+
+    private static byte[] read(BlockBackend b, long offset, int length) {
+        ByteBuffer buf = ByteBuffer.allocate(length);
+        b.read(offset, buf).orTimeout(10, TimeUnit.SECONDS).join();
+        assertFalse(buf.hasRemaining());
+        return buf.array();
+    }
+
+    private byte[] truth(long offset, int length) {
+        return Arrays.copyOfRange(truth, (int) offset, (int) offset + length);
+    }
+
+    private static byte[] pattern(int length, int seed) {
+        byte[] b = new byte[length];
+        new Random(seed).nextBytes(b);
+        return b;
+    }
+
+    @Test
+    void beforeHandOverReadsGoToTheSourceNotToStaleLocalData() {
+        DestinationDisk disk = new DestinationDisk(GEO, store, source);
+        assertArrayEquals(truth(0, 512), read(disk, 0, 512), "QEMU's probe of sector 0");
+        assertArrayEquals(truth(CHUNK - 100, 300), read(disk, CHUNK - 100, 300), "spanning two chunks");
+    }
+
+    @Test
+    void fullChunkWriteBeforeHandOverIsKeptAndNotPulled() throws Exception {
+        DestinationDisk disk = new DestinationDisk(GEO, store, source);
+        byte[] mine = pattern(CHUNK, 1);
+        disk.write(2L * CHUNK, ByteBuffer.wrap(mine), false).get(10, TimeUnit.SECONDS);
+        assertArrayEquals(mine, read(disk, 2L * CHUNK, CHUNK), "read back locally before the hand-over");
+        PullQueue q = disk.handOver(remaining(0, 0, 5, 0, 0, 0, 0, 0));
+        try (ChunkPuller puller = new ChunkPuller(GEO, disk.handover(), source, store)) {
+            puller.start(2).get(10, TimeUnit.SECONDS);
+            assertEquals(7L * CHUNK, puller.bytesPulled());
+        }
+        byte[] expected = truth.clone();
+        System.arraycopy(mine, 0, expected, 2 * CHUNK, CHUNK);
+        assertArrayEquals(expected, read(store, 0, CHUNK * CHUNKS));
+    }
+
+    @Test
+    void partialWriteBeforeHandOverWaitsForItThenForItsChunk() throws Exception {
+        DestinationDisk disk = new DestinationDisk(GEO, store, source);
+        byte[] mine = pattern(100, 2);
+        try (ChunkPuller puller = new ChunkPuller(GEO, disk.handover(), source, store)) {
+            disk.onDemand(puller::demanded);
+            puller.start(0);      // no background pull: only the demand can bring chunk 3
+            CompletableFuture<Void> w = disk.write(3L * CHUNK + 10, ByteBuffer.wrap(mine), false);
+            assertFalse(w.isDone(), "must not write into a chunk whose other bytes may be stale");
+            PullQueue q = disk.handOver(remaining(-1, -1, -1, 0, -1, -1, -1, -1));
+            // the write was queued before the hand-over; it demands its chunk now
+            w.get(10, TimeUnit.SECONDS);
+            assertEquals(1, q.stats().pulledOnDemand() + q.stats().pulledBackground());
+        }
+        byte[] expected = truth(3L * CHUNK, CHUNK);
+        System.arraycopy(mine, 0, expected, 10, 100);
+        assertArrayEquals(expected, read(store, 3L * CHUNK, CHUNK));
+    }
+
+    @Test
+    void readOfAMissingChunkAfterHandOverIsPulledOnDemandAndServed() throws Exception {
+        DestinationDisk disk = new DestinationDisk(GEO, store, source);
+        PullQueue q = disk.handOver(remaining(9, 9, 9, 9, 9, 9, 9, 0));
+        try (ChunkPuller puller = new ChunkPuller(GEO, disk.handover(), source, store)) {
+            disk.onDemand(puller::demanded);
+            puller.start(0);
+            assertArrayEquals(truth(7L * CHUNK + 5, 1000), read(disk, 7L * CHUNK + 5, 1000));
+            assertEquals(1, q.stats().pulledOnDemand());
+            assertEquals(0, q.stats().pulledBackground());
+            assertFalse(q.isPresent(0), "nothing else was pulled");
+        }
+    }
+
+    @Test
+    void fullChunkWriteDuringItsPullWinsOverThePulledBytes() throws Exception {
+        DestinationDisk disk = new DestinationDisk(GEO, store, source);
+        PullQueue q = disk.handOver(remaining(-1, 1, -1, -1, -1, -1, -1, -1));
+        source.hold(1);
+        try (ChunkPuller puller = new ChunkPuller(GEO, disk.handover(), source, store)) {
+            CompletableFuture<Void> done = puller.start(1);
+            source.awaitHeld(1);                       // the pull of chunk 1 is on the wire
+            byte[] mine = pattern(CHUNK, 3);
+            disk.write(CHUNK, ByteBuffer.wrap(mine), false).get(10, TimeUnit.SECONDS);
+            source.release(1);                         // now the stale pulled bytes arrive
+            done.get(10, TimeUnit.SECONDS);
+            assertEquals(1, q.stats().discardedPulls());
+            assertArrayEquals(mine, read(store, CHUNK, CHUNK));
+            assertArrayEquals(mine, read(disk, CHUNK, CHUNK));
+        }
+    }
+
+    @Test
+    void backgroundPullCompletesTheDiskByteForByte() throws Exception {
+        DestinationDisk disk = new DestinationDisk(GEO, store, source);
+        PullQueue q = disk.handOver(remaining(0, 3, 1, 7, 0, 2, 0, 4));
+        try (ChunkPuller puller = new ChunkPuller(GEO, disk.handover(), source, store)) {
+            disk.onDemand(puller::demanded);
+            puller.start(2).get(10, TimeUnit.SECONDS);
+        }
+        assertTrue(q.isComplete());
+        assertArrayEquals(truth, read(store, 0, CHUNK * CHUNKS));
+        assertArrayEquals(truth, read(disk, 0, CHUNK * CHUNKS));
+    }
+
+    @Test
+    void handOverTwiceIsRefused() {
+        DestinationDisk disk = new DestinationDisk(GEO, store, source);
+        disk.handOver(remaining(-1, -1, -1, -1, -1, -1, -1, -1));
+        assertThrows(IllegalStateException.class, () -> disk.handOver(remaining(-1, -1, -1, -1, -1, -1, -1, -1)));
+    }
+
+    /** The source, with reads of chosen chunks held until released (to order events in a test). */
+    private static final class GatedSource implements BlockBackend {
+        private final BlockBackend inner;
+        private final ConcurrentHashMap<Integer, CountDownLatch> gates = new ConcurrentHashMap<>();
+        private final ConcurrentHashMap<Integer, CountDownLatch> arrived = new ConcurrentHashMap<>();
+
+        GatedSource(BlockBackend inner) { this.inner = inner; }
+
+        void hold(int chunk) {
+            gates.put(chunk, new CountDownLatch(1));
+            arrived.put(chunk, new CountDownLatch(1));
+        }
+
+        void awaitHeld(int chunk) throws InterruptedException {
+            assertTrue(arrived.get(chunk).await(10, TimeUnit.SECONDS));
+        }
+
+        void release(int chunk) { gates.get(chunk).countDown(); }
+
+        @Override public CompletableFuture<Void> read(long offset, ByteBuffer dst) {
+            int chunk = (int) (offset / CHUNK);
+            CountDownLatch gate = gates.get(chunk);
+            if (gate == null) return inner.read(offset, dst);
+            arrived.get(chunk).countDown();
+            return CompletableFuture.runAsync(() -> {
+                try {
+                    assertTrue(gate.await(10, TimeUnit.SECONDS));
+                } catch (InterruptedException e) {
+                    throw new IllegalStateException(e);
+                }
+            }).thenCompose(v -> inner.read(offset, dst));
+        }
+
+        @Override public long size() { return inner.size(); }
+        @Override public boolean readOnly() { return true; }
+        @Override public BackendCapabilities capabilities() { return inner.capabilities(); }
+        @Override public CompletableFuture<Void> write(long o, ByteBuffer s, boolean f) { throw new UnsupportedOperationException(); }
+        @Override public CompletableFuture<Void> writeZeroes(long o, long l, boolean t, boolean z, boolean f) { throw new UnsupportedOperationException(); }
+        @Override public CompletableFuture<Void> trim(long o, long l, boolean f) { throw new UnsupportedOperationException(); }
+        @Override public CompletableFuture<Void> flush() { return CompletableFuture.completedFuture(null); }
+        @Override public CompletableFuture<List<Extent>> blockStatus(long o, long l, int m) { return inner.blockStatus(o, l, m); }
+        @Override public void close() { }
+    }
+}
