@@ -3,6 +3,7 @@ package io.vmmig.strategy.destination;
 import io.vmmig.nbd.backend.BlockBackend;
 import io.vmmig.strategy.ChunkGeometry;
 import io.vmmig.strategy.PullQueue;
+import io.vmmig.strategy.peer.Frame.Priority;
 import java.nio.ByteBuffer;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
@@ -22,7 +23,7 @@ public final class ChunkPuller implements AutoCloseable {
     private final ChunkGeometry geometry;
     private final CompletableFuture<PullQueue> handover;
     private volatile PullQueue queue;
-    private final BlockBackend source;
+    private final ChunkSource source;
     private final BlockBackend store;
     private final ExecutorService workers;
     private final CompletableFuture<Void> done = new CompletableFuture<>();
@@ -34,7 +35,7 @@ public final class ChunkPuller implements AutoCloseable {
      * @param handover completes with the queue at the hand-over; the puller may be created and wired
      *                 to the disk's demands before that
      */
-    public ChunkPuller(ChunkGeometry geometry, CompletableFuture<PullQueue> handover, BlockBackend source,
+    public ChunkPuller(ChunkGeometry geometry, CompletableFuture<PullQueue> handover, ChunkSource source,
                        BlockBackend store) {
         this.geometry = geometry;
         this.handover = handover;
@@ -63,7 +64,7 @@ public final class ChunkPuller implements AutoCloseable {
         workers.execute(() -> {
             queue = handover.join();
             PullQueue.Pull p = queue.awaitNextNow();
-            if (p != null) pull(p.chunk());
+            if (p != null) pull(p);
         });
     }
 
@@ -79,7 +80,7 @@ public final class ChunkPuller implements AutoCloseable {
         try {
             while (!closed && !done.isDone()) {
                 PullQueue.Pull p = queue.awaitNext(200, TimeUnit.MILLISECONDS);
-                if (p != null) pull(p.chunk());
+                if (p != null) pull(p);
                 if (queue.isComplete()) done.complete(null);
             }
         } catch (InterruptedException e) {
@@ -89,11 +90,13 @@ public final class ChunkPuller implements AutoCloseable {
         }
     }
 
-    private void pull(int chunk) {
+    private void pull(PullQueue.Pull p) {
+        int chunk = p.chunk();
+        Priority priority = p.reason() == PullQueue.Reason.ON_DEMAND ? Priority.ON_DEMAND : Priority.BACKGROUND;
         long offset = geometry.offsetOf(chunk);
         ByteBuffer buf = ByteBuffer.allocate(geometry.lengthOf(chunk));
         try {
-            source.read(offset, buf).join();
+            source.read(offset, buf, priority).join();
         } catch (RuntimeException e) {
             if (attempts.merge(chunk, 1, Integer::sum) >= MAX_ATTEMPTS) {
                 done.completeExceptionally(new IllegalStateException(
@@ -106,13 +109,13 @@ public final class ChunkPuller implements AutoCloseable {
         if (!queue.pullArrived(chunk)) return;   // the guest overwrote it meanwhile
         try {
             store.write(offset, buf.flip(), false).join();
+            bytesPulled.addAndGet(geometry.lengthOf(chunk));
         } catch (RuntimeException e) {
             done.completeExceptionally(new IllegalStateException("storing pulled chunk " + chunk + " failed", e));
             return;
         } finally {
             queue.installed(chunk);
         }
-        bytesPulled.addAndGet(geometry.lengthOf(chunk));
         if (queue.isComplete()) done.complete(null);
     }
 

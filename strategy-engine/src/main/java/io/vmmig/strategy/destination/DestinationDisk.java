@@ -6,6 +6,7 @@ import io.vmmig.nbd.backend.Extent;
 import io.vmmig.strategy.ChunkGeometry;
 import io.vmmig.strategy.PullQueue;
 import io.vmmig.strategy.RemainingSet;
+import io.vmmig.strategy.peer.Frame.Priority;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.BitSet;
@@ -33,14 +34,14 @@ import java.util.concurrent.CompletableFuture;
 public final class DestinationDisk implements BlockBackend {
     private final ChunkGeometry geometry;
     private final BlockBackend store;
-    private final BlockBackend source;
+    private final ChunkSource source;
     private final CompletableFuture<PullQueue> handover = new CompletableFuture<>();
     /** Chunks the destination guest wrote whole before the hand-over (guarded by this). */
     private final BitSet overwrittenEarly = new BitSet();
     private volatile Runnable onDemand = () -> { };
     private boolean handedOver;
 
-    public DestinationDisk(ChunkGeometry geometry, BlockBackend store, BlockBackend source) {
+    public DestinationDisk(ChunkGeometry geometry, BlockBackend store, ChunkSource source) {
         if (store.size() < geometry.diskSize())
             throw new IllegalArgumentException("local store of " + store.size() + " bytes is smaller than the disk ("
                     + geometry.diskSize() + ")");
@@ -70,6 +71,22 @@ public final class DestinationDisk implements BlockBackend {
         // Outside the monitor: writes that waited for the hand-over continue from here.
         handover.complete(q);
         return q;
+    }
+
+    /**
+     * Stores a chunk the source pushed before the hand-over, unless the destination guest already
+     * wrote that chunk whole (its write is newer than anything the source can send).
+     */
+    public CompletableFuture<Void> storePush(long offset, ByteBuffer data) {
+        int first = geometry.firstChunk(offset, data.remaining());
+        int last = geometry.lastChunk(offset, data.remaining());
+        synchronized (this) {
+            if (handedOver) throw new IllegalStateException("push at " + offset + " after the hand-over");
+            if (overwrittenEarly.nextSetBit(first) >= 0 && overwrittenEarly.nextSetBit(first) <= last) {
+                return CompletableFuture.completedFuture(null);
+            }
+        }
+        return store.write(offset, data, false);
     }
 
     /** The pull queue once handed over. */
@@ -121,7 +138,7 @@ public final class DestinationDisk implements BlockBackend {
                 local = overwrittenEarly.get(c);
             }
             // (a hand-over racing with this read is harmless: the source still holds the truth)
-            parts.add(local ? store.read(start, part) : source.read(start, part));
+            parts.add(local ? store.read(start, part) : source.read(start, part, Priority.ON_DEMAND));
         }
         return CompletableFuture.allOf(parts.toArray(CompletableFuture[]::new))
                 .thenRun(() -> dst.position(base + length));

@@ -75,9 +75,10 @@ public sealed interface Frame {
     /** Why a chunk is pulled: a guest is waiting for it, or background prefetch. */
     enum Priority { BACKGROUND, ON_DEMAND }
 
-    record Pull(long requestId, int firstChunk, int count, Priority priority) implements Frame {
+    /** Destination asks for {@code length} bytes at {@code offset}; answered by CHUNK_DATA with the same id. */
+    record Pull(long requestId, long offset, int length, Priority priority) implements Frame {
         public Pull {
-            if (firstChunk < 0 || count <= 0) throw new IllegalArgumentException("bad pull " + firstChunk + "+" + count);
+            if (offset < 0 || length <= 0) throw new IllegalArgumentException("bad pull " + offset + "+" + length);
         }
         @Override public FrameType type() { return FrameType.PULL; }
     }

@@ -131,7 +131,7 @@ public final class FrameDecoder {
 
     private static Frame pull(ByteBuffer b) {
         long id = b.getLong();
-        int first = b.getInt();
+        long first = b.getLong();
         int count = b.getInt();
         int prio = b.get() & 0xFF;
         if (prio >= Frame.Priority.values().length) throw new PeerProtocolException("unknown pull priority " + prio);

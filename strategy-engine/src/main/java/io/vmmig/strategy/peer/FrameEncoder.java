@@ -28,7 +28,7 @@ public final class FrameEncoder {
         if (frame instanceof Frame.Hello h) return 2 + str(h.migrationId()) + 2 + h.token().length;
         if (frame instanceof Frame.Welcome) return 2;
         if (frame instanceof Frame.ChunkData d) return 8 + 8 + 4 + 1 + 4 + d.payload().remaining();
-        if (frame instanceof Frame.Pull) return 8 + 4 + 4 + 1;
+        if (frame instanceof Frame.Pull) return 8 + 8 + 4 + 1;
         if (frame instanceof Frame.Ack) return 8 + 4;
         if (frame instanceof Frame.Remaining r) return 4 + 4 + 8 * r.set().size();
         if (frame instanceof Frame.Done) return 0;
@@ -51,7 +51,7 @@ public final class FrameEncoder {
             out.putLong(d.requestId()).putLong(d.offset()).putInt(d.length())
                     .put((byte) d.encoding().code).putInt(payload.remaining()).put(payload);
         } else if (frame instanceof Frame.Pull p) {
-            out.putLong(p.requestId()).putInt(p.firstChunk()).putInt(p.count()).put((byte) p.priority().ordinal());
+            out.putLong(p.requestId()).putLong(p.offset()).putInt(p.length()).put((byte) p.priority().ordinal());
         } else if (frame instanceof Frame.Ack a) {
             out.putLong(a.offset()).putInt(a.length());
         } else if (frame instanceof Frame.Remaining r) {

@@ -92,19 +92,19 @@ class DestinationDiskTest {
 
     @Test
     void beforeHandOverReadsGoToTheSourceNotToStaleLocalData() {
-        DestinationDisk disk = new DestinationDisk(GEO, store, source);
+        DestinationDisk disk = new DestinationDisk(GEO, store, ChunkSource.of(source));
         assertArrayEquals(truth(0, 512), read(disk, 0, 512), "QEMU's probe of sector 0");
         assertArrayEquals(truth(CHUNK - 100, 300), read(disk, CHUNK - 100, 300), "spanning two chunks");
     }
 
     @Test
     void fullChunkWriteBeforeHandOverIsKeptAndNotPulled() throws Exception {
-        DestinationDisk disk = new DestinationDisk(GEO, store, source);
+        DestinationDisk disk = new DestinationDisk(GEO, store, ChunkSource.of(source));
         byte[] mine = pattern(CHUNK, 1);
         disk.write(2L * CHUNK, ByteBuffer.wrap(mine), false).get(10, TimeUnit.SECONDS);
         assertArrayEquals(mine, read(disk, 2L * CHUNK, CHUNK), "read back locally before the hand-over");
         PullQueue q = disk.handOver(remaining(0, 0, 5, 0, 0, 0, 0, 0));
-        try (ChunkPuller puller = new ChunkPuller(GEO, disk.handover(), source, store)) {
+        try (ChunkPuller puller = new ChunkPuller(GEO, disk.handover(), ChunkSource.of(source), store)) {
             puller.start(2).get(10, TimeUnit.SECONDS);
             assertEquals(7L * CHUNK, puller.bytesPulled());
         }
@@ -115,9 +115,9 @@ class DestinationDiskTest {
 
     @Test
     void partialWriteBeforeHandOverWaitsForItThenForItsChunk() throws Exception {
-        DestinationDisk disk = new DestinationDisk(GEO, store, source);
+        DestinationDisk disk = new DestinationDisk(GEO, store, ChunkSource.of(source));
         byte[] mine = pattern(100, 2);
-        try (ChunkPuller puller = new ChunkPuller(GEO, disk.handover(), source, store)) {
+        try (ChunkPuller puller = new ChunkPuller(GEO, disk.handover(), ChunkSource.of(source), store)) {
             disk.onDemand(puller::demanded);
             puller.start(0);      // no background pull: only the demand can bring chunk 3
             CompletableFuture<Void> w = disk.write(3L * CHUNK + 10, ByteBuffer.wrap(mine), false);
@@ -134,9 +134,9 @@ class DestinationDiskTest {
 
     @Test
     void readOfAMissingChunkAfterHandOverIsPulledOnDemandAndServed() throws Exception {
-        DestinationDisk disk = new DestinationDisk(GEO, store, source);
+        DestinationDisk disk = new DestinationDisk(GEO, store, ChunkSource.of(source));
         PullQueue q = disk.handOver(remaining(9, 9, 9, 9, 9, 9, 9, 0));
-        try (ChunkPuller puller = new ChunkPuller(GEO, disk.handover(), source, store)) {
+        try (ChunkPuller puller = new ChunkPuller(GEO, disk.handover(), ChunkSource.of(source), store)) {
             disk.onDemand(puller::demanded);
             puller.start(0);
             assertArrayEquals(truth(7L * CHUNK + 5, 1000), read(disk, 7L * CHUNK + 5, 1000));
@@ -148,10 +148,10 @@ class DestinationDiskTest {
 
     @Test
     void fullChunkWriteDuringItsPullWinsOverThePulledBytes() throws Exception {
-        DestinationDisk disk = new DestinationDisk(GEO, store, source);
+        DestinationDisk disk = new DestinationDisk(GEO, store, ChunkSource.of(source));
         PullQueue q = disk.handOver(remaining(-1, 1, -1, -1, -1, -1, -1, -1));
         source.hold(1);
-        try (ChunkPuller puller = new ChunkPuller(GEO, disk.handover(), source, store)) {
+        try (ChunkPuller puller = new ChunkPuller(GEO, disk.handover(), ChunkSource.of(source), store)) {
             CompletableFuture<Void> done = puller.start(1);
             source.awaitHeld(1);                       // the pull of chunk 1 is on the wire
             byte[] mine = pattern(CHUNK, 3);
@@ -166,9 +166,9 @@ class DestinationDiskTest {
 
     @Test
     void backgroundPullCompletesTheDiskByteForByte() throws Exception {
-        DestinationDisk disk = new DestinationDisk(GEO, store, source);
+        DestinationDisk disk = new DestinationDisk(GEO, store, ChunkSource.of(source));
         PullQueue q = disk.handOver(remaining(0, 3, 1, 7, 0, 2, 0, 4));
-        try (ChunkPuller puller = new ChunkPuller(GEO, disk.handover(), source, store)) {
+        try (ChunkPuller puller = new ChunkPuller(GEO, disk.handover(), ChunkSource.of(source), store)) {
             disk.onDemand(puller::demanded);
             puller.start(2).get(10, TimeUnit.SECONDS);
         }
@@ -179,7 +179,7 @@ class DestinationDiskTest {
 
     @Test
     void handOverTwiceIsRefused() {
-        DestinationDisk disk = new DestinationDisk(GEO, store, source);
+        DestinationDisk disk = new DestinationDisk(GEO, store, ChunkSource.of(source));
         disk.handOver(remaining(-1, -1, -1, -1, -1, -1, -1, -1));
         assertThrows(IllegalStateException.class, () -> disk.handOver(remaining(-1, -1, -1, -1, -1, -1, -1, -1)));
     }

@@ -30,7 +30,7 @@ class FrameCodecTest {
                 new Frame.Welcome(1),
                 new Frame.ChunkData(0, 1L << 40, data.length, Frame.Encoding.RAW, ByteBuffer.wrap(data)),
                 new Frame.ChunkData(42, 65536, 1 << 20, Frame.Encoding.ZERO, ByteBuffer.allocate(0)),
-                new Frame.Pull(7, 3, 2, Frame.Priority.ON_DEMAND),
+                new Frame.Pull(7, 3L << 33, 2 << 20, Frame.Priority.ON_DEMAND),
                 new Frame.Ack(65536, 4096),
                 new Frame.Remaining(new RemainingSet(remaining, WriteCounts.of(counts))),
                 new Frame.Done(),

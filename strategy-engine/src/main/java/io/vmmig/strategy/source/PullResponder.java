@@ -1,0 +1,83 @@
+package io.vmmig.strategy.source;
+
+import io.vmmig.nbd.backend.BlockBackend;
+import io.vmmig.strategy.peer.ChunkPayloads;
+import io.vmmig.strategy.peer.Frame;
+import io.vmmig.strategy.peer.PeerChannel;
+import io.vmmig.strategy.peer.PeerChannelClosedException;
+import java.nio.ByteBuffer;
+import java.util.concurrent.PriorityBlockingQueue;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The source answering the destination's pulls after cutover: on-demand requests before background
+ * ones (FIFO within each), read from the source disk and sent back as CHUNK_DATA.
+ */
+public final class PullResponder implements AutoCloseable {
+    private record Request(Frame.Pull pull, long seq) implements Comparable<Request> {
+        @Override
+        public int compareTo(Request o) {
+            int p = Integer.compare(o.pull.priority().ordinal(), pull.priority().ordinal());
+            return p != 0 ? p : Long.compare(seq, o.seq);
+        }
+    }
+
+    private final BlockBackend disk;
+    private final PeerChannel channel;
+    private final boolean compress;
+    private final PriorityBlockingQueue<Request> requests = new PriorityBlockingQueue<>();
+    private final AtomicLong seq = new AtomicLong();
+    private final AtomicLong bytesSent = new AtomicLong();
+    private final Thread[] workers;
+    private volatile boolean closed;
+
+    public PullResponder(BlockBackend disk, PeerChannel channel, boolean compress, int workers) {
+        this.disk = disk;
+        this.channel = channel;
+        this.compress = compress;
+        this.workers = new Thread[workers];
+        for (int i = 0; i < workers; i++) {
+            Thread t = new Thread(this::serve, "vmmig-pull-responder-" + i);
+            t.setDaemon(true);
+            this.workers[i] = t;
+            t.start();
+        }
+    }
+
+    public void onPull(Frame.Pull pull) {
+        if (pull.offset() + pull.length() > disk.size() || pull.length() > SourceOptions.MAX_PULL)
+            throw new io.vmmig.strategy.peer.PeerProtocolException("pull " + pull.offset() + "+" + pull.length()
+                    + " outside the disk of " + disk.size() + " bytes or over " + SourceOptions.MAX_PULL);
+        requests.add(new Request(pull, seq.incrementAndGet()));
+    }
+
+    public long bytesSent() {
+        return bytesSent.get();
+    }
+
+    private void serve() {
+        try {
+            while (!closed) {
+                Frame.Pull p = requests.take().pull();
+                ByteBuffer buf = ByteBuffer.allocate(p.length());
+                try {
+                    disk.read(p.offset(), buf).join();
+                } catch (RuntimeException e) {
+                    channel.send(new Frame.Error(Frame.Error.IO, "reading " + p.offset() + "+" + p.length()
+                            + " at the source failed: " + e.getMessage()));
+                    continue;
+                }
+                channel.send(ChunkPayloads.encode(p.requestId(), p.offset(), buf.flip(), compress));
+                bytesSent.addAndGet(p.length());
+            }
+        } catch (InterruptedException | PeerChannelClosedException e) {
+            // closed
+        }
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        for (Thread t : workers) t.interrupt();
+    }
+}

@@ -1,0 +1,248 @@
+package io.vmmig.strategy.source;
+
+import io.vmmig.nbd.backend.BlockBackend;
+import io.vmmig.strategy.ChunkGeometry;
+import io.vmmig.strategy.ChunkRun;
+import io.vmmig.strategy.PushScheduler;
+import io.vmmig.strategy.RemainingSet;
+import io.vmmig.strategy.peer.ChunkPayloads;
+import io.vmmig.strategy.peer.Frame;
+import io.vmmig.strategy.peer.PeerChannel;
+import io.vmmig.strategy.peer.PeerChannelClosedException;
+import io.vmmig.strategy.peer.PeerProtocolException;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.BitSet;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * The source's half of a hybrid disk transfer: pushes chunks in the background while the guest
+ * runs here, hands the remaining set over at cutover, then answers the destination's pulls until it
+ * says DONE. Dirty epochs come from outside ({@link #onEpoch}): the QEMU bitmap rotation in
+ * production, the test in tests.
+ */
+public final class SourceDiskTransfer implements PeerChannel.Handler, AutoCloseable {
+    private final ChunkGeometry geometry;
+    private final BlockBackend disk;
+    private final PeerChannel channel;
+    private final SourceOptions options;
+    private final PushScheduler scheduler;
+    private final PullResponder responder;
+    private final BitSet everSent = new BitSet();
+    private final Object window = new Object();
+    private final CompletableFuture<Void> finished = new CompletableFuture<>();
+    private final Thread pusher;
+    private long inFlightBytes;          // guarded by window
+    private volatile boolean stopPushing;
+    private boolean caughtUp;            // guarded by window
+    private volatile Throwable failure;
+    private final TransferCounters counters = new TransferCounters();
+
+    public SourceDiskTransfer(ChunkGeometry geometry, BlockBackend disk, BitSet allocated, PeerChannel channel,
+                              SourceOptions options) {
+        if (disk.size() != geometry.diskSize())
+            throw new IllegalArgumentException("disk of " + disk.size() + " bytes, geometry says " + geometry.diskSize());
+        this.geometry = geometry;
+        this.disk = disk;
+        this.channel = channel;
+        this.options = options;
+        this.scheduler = new PushScheduler(geometry, allocated, options.threshold());
+        this.responder = new PullResponder(disk, channel, options.compress(), 2);
+        counters.unallocatedBytes.set(geometry.diskSize() - bytesOf(allocated));
+        this.pusher = new Thread(this::pushLoop, "vmmig-push");
+        this.pusher.setDaemon(true);
+    }
+
+    /** Starts reading the channel and pushing. */
+    public void start() {
+        channel.start(this);
+        pusher.start();
+    }
+
+    /** A dirty-bitmap epoch ended with these chunks written. */
+    public void onEpoch(BitSet dirtyChunks) {
+        synchronized (window) {
+            scheduler.onEpoch(dirtyChunks);
+            caughtUp = false;
+            window.notifyAll();
+        }
+    }
+
+    /**
+     * Cutover, while the source guest is paused: stops pushing, waits until every push in flight is
+     * stored at the destination, adds the final epoch and sends the remaining set.
+     */
+    public RemainingSet cutover(BitSet finalDirty, Duration timeout) throws TimeoutException, InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        stopPushing = true;
+        synchronized (window) {
+            window.notifyAll();
+        }
+        pusher.join(Math.max(1, timeout.toMillis()));
+        if (pusher.isAlive()) throw new TimeoutException("push did not stop within " + timeout);
+        synchronized (window) {
+            while (inFlightBytes > 0) {
+                checkFailed();
+                long left = deadline - System.nanoTime();
+                if (left <= 0) throw new TimeoutException(inFlightBytes + " pushed bytes still unacknowledged after " + timeout);
+                window.wait(Math.max(1, left / 1_000_000));
+            }
+        }
+        checkFailed();
+        scheduler.onEpoch(finalDirty);
+        RemainingSet rs = scheduler.remainingSet();
+        channel.send(new Frame.Remaining(rs));
+        counters.remainingAtCutover.set(rs.size());
+        return rs;
+    }
+
+    /** Completes when the destination said DONE (it has everything); fails if the transfer broke. */
+    public CompletableFuture<Void> finished() {
+        return finished;
+    }
+
+    /**
+     * Whether the push has nothing left to do until the next epoch: every pushable chunk was sent
+     * and acknowledged (hot chunks may remain).
+     */
+    public boolean caughtUp() {
+        synchronized (window) {
+            return caughtUp && inFlightBytes == 0;
+        }
+    }
+
+    public PushScheduler scheduler() {
+        return scheduler;
+    }
+
+    public TransferCounters counters() {
+        counters.pulledBytes.set(responder.bytesSent());
+        return counters;
+    }
+
+    /** Cancels before cutover: tells the destination and stops. */
+    public void cancel(String reason) {
+        stopPushing = true;
+        try {
+            channel.send(new Frame.Cancel(reason));
+        } catch (PeerChannelClosedException ignored) {
+            // the destination is gone already
+        }
+        close();
+    }
+
+    @Override
+    public void onFrame(PeerChannel ch, Frame frame) {
+        if (frame instanceof Frame.Ack a) {
+            synchronized (window) {
+                inFlightBytes -= a.length();
+                window.notifyAll();
+            }
+        } else if (frame instanceof Frame.Pull p) {
+            responder.onPull(p);
+        } else if (frame instanceof Frame.Done) {
+            finished.complete(null);
+        } else if (frame instanceof Frame.Error e) {
+            fail(new IllegalStateException("destination " + ch.remote() + " failed: " + e.message()));
+        } else if (!(frame instanceof Frame.Unknown)) {
+            throw new PeerProtocolException("unexpected " + frame.type() + " frame at the source");
+        }
+    }
+
+    @Override
+    public void onClosed(PeerChannel ch, Throwable cause) {
+        if (!finished.isDone()) fail(cause != null ? cause : new PeerChannelClosedException("channel closed", null));
+    }
+
+    private void fail(Throwable cause) {
+        failure = cause;
+        stopPushing = true;
+        finished.completeExceptionally(cause);
+        synchronized (window) {
+            window.notifyAll();
+        }
+    }
+
+    private void checkFailed() {
+        if (failure != null) throw new IllegalStateException("disk transfer failed: " + failure.getMessage(), failure);
+    }
+
+    private void pushLoop() {
+        try {
+            while (!stopPushing) {
+                Optional<ChunkRun> next = scheduler.nextRun(options.maxRunChunks());
+                if (next.isEmpty()) {
+                    synchronized (window) {
+                        if (!stopPushing && scheduler.pushableCount() == 0) {
+                            caughtUp = inFlightBytes == 0;
+                            window.notifyAll();
+                            window.wait(100);
+                        }
+                    }
+                    continue;
+                }
+                pushRun(next.get());
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (RuntimeException e) {
+            fail(e);
+        }
+    }
+
+    private void pushRun(ChunkRun run) throws InterruptedException {
+        long offset = geometry.offsetOf(run.first());
+        int length = (int) (geometry.offsetOf(run.last()) + geometry.lengthOf(run.last()) - offset);
+        ByteBuffer buf = ByteBuffer.allocate(length);
+        try {
+            disk.read(offset, buf).join();
+        } catch (RuntimeException e) {
+            scheduler.pushFailed(run);
+            throw e;
+        }
+        buf.flip();
+        counters.pushRuns.incrementAndGet();
+        for (int c = run.first(); c <= run.last(); c++) {
+            int chunkLength = geometry.lengthOf(c);
+            ByteBuffer data = buf.slice((int) (geometry.offsetOf(c) - offset), chunkLength);
+            boolean zero = ChunkPayloads.isZero(data);
+            if (zero && options.targetIsZero() && !everSent.get(c)) {
+                counters.zeroSkippedBytes.addAndGet(chunkLength);
+                continue;
+            }
+            Frame.ChunkData frame = ChunkPayloads.encode(0, geometry.offsetOf(c), data, options.compress());
+            acquire(chunkLength);
+            channel.send(frame);
+            if (!zero) everSent.set(c);
+            counters.pushedBytes.addAndGet(chunkLength);
+            counters.pushedWireBytes.addAndGet(frame.payload().remaining());
+            counters.pushedChunks.incrementAndGet();
+        }
+    }
+
+    private void acquire(int bytes) throws InterruptedException {
+        synchronized (window) {
+            while (inFlightBytes > 0 && inFlightBytes + bytes > options.maxInFlightBytes()) {
+                checkFailed();
+                window.wait(100);
+            }
+            inFlightBytes += bytes;
+        }
+    }
+
+    private long bytesOf(BitSet chunks) {
+        long n = 0;
+        for (int c = chunks.nextSetBit(0); c >= 0; c = chunks.nextSetBit(c + 1)) n += geometry.lengthOf(c);
+        return n;
+    }
+
+    @Override
+    public void close() {
+        stopPushing = true;
+        pusher.interrupt();
+        responder.close();
+        channel.close();
+    }
+}

@@ -1,0 +1,21 @@
+package io.vmmig.strategy.source;
+
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+/** What the source's disk transfer did, for progress and the migration report. */
+public final class TransferCounters {
+    /** Disk bytes pushed before cutover (decoded size). */
+    public final AtomicLong pushedBytes = new AtomicLong();
+    /** Payload bytes those pushes took on the wire (after zero elision and compression). */
+    public final AtomicLong pushedWireBytes = new AtomicLong();
+    public final AtomicLong pushedChunks = new AtomicLong();
+    public final AtomicLong pushRuns = new AtomicLong();
+    /** All-zero chunks never sent. */
+    public final AtomicLong zeroSkippedBytes = new AtomicLong();
+    /** Bytes not allocated in the layer being moved, never read. */
+    public final AtomicLong unallocatedBytes = new AtomicLong();
+    /** Bytes served to the destination's pulls after cutover. */
+    public final AtomicLong pulledBytes = new AtomicLong();
+    public final AtomicInteger remainingAtCutover = new AtomicInteger();
+}
