@@ -25,6 +25,7 @@ public final class DestinationDiskTransfer implements PeerChannel.Handler, AutoC
     private final ChunkPuller puller;
     private final CompletableFuture<Void> complete = new CompletableFuture<>();
     private final AtomicLong pushedBytes = new AtomicLong();
+    private final java.util.Set<CompletableFuture<Void>> pushesInStore = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private volatile boolean cancelled;
 
     public DestinationDiskTransfer(ChunkGeometry geometry, BlockBackend store, PeerChannel channel, int pullers) {
@@ -94,7 +95,10 @@ public final class DestinationDiskTransfer implements PeerChannel.Handler, AutoC
             }
             ByteBuffer data = ByteBuffer.allocate(d.length());
             ChunkPayloads.decodeInto(d, data);
-            disk.storePush(d.offset(), data.flip()).whenComplete((v, e) -> {
+            CompletableFuture<Void> stored = disk.storePush(d.offset(), data.flip());
+            pushesInStore.add(stored);
+            stored.whenComplete((v, e) -> {
+                pushesInStore.remove(stored);
                 if (e != null) {
                     fail(e);
                     return;
@@ -107,7 +111,10 @@ public final class DestinationDiskTransfer implements PeerChannel.Handler, AutoC
                 }
             });
         } else if (frame instanceof Frame.Remaining r) {
-            disk.handOver(r.set());
+            // Pushes precede REMAINING on the channel; let their store writes land before the pull
+            // can install newer bytes of the same chunks.
+            CompletableFuture.allOf(pushesInStore.toArray(CompletableFuture[]::new))
+                    .whenComplete((v, e) -> disk.handOver(r.set()));
         } else if (frame instanceof Frame.Cancel c) {
             cancelled = true;
             fail(new IllegalStateException("source cancelled the migration: " + c.reason()));

@@ -71,25 +71,18 @@ public final class SourceDiskTransfer implements PeerChannel.Handler, AutoClosea
     }
 
     /**
-     * Cutover, while the source guest is paused: stops pushing, waits until every push in flight is
-     * stored at the destination, adds the final epoch and sends the remaining set.
+     * Cutover, while the source guest is paused: stops pushing (chunks not yet sent go back to the
+     * remaining set), adds the final epoch and sends the remaining set. Pushes already sent need no
+     * acknowledgement first: they precede the REMAINING frame on the channel and the destination
+     * stores them before it takes the hand-over, so the pause lasts one epoch read, not one window.
      */
     public RemainingSet cutover(BitSet finalDirty, Duration timeout) throws TimeoutException, InterruptedException {
-        long deadline = System.nanoTime() + timeout.toNanos();
         stopPushing = true;
         synchronized (window) {
             window.notifyAll();
         }
         pusher.join(Math.max(1, timeout.toMillis()));
         if (pusher.isAlive()) throw new TimeoutException("push did not stop within " + timeout);
-        synchronized (window) {
-            while (inFlightBytes > 0) {
-                checkFailed();
-                long left = deadline - System.nanoTime();
-                if (left <= 0) throw new TimeoutException(inFlightBytes + " pushed bytes still unacknowledged after " + timeout);
-                window.wait(Math.max(1, left / 1_000_000));
-            }
-        }
         checkFailed();
         scheduler.onEpoch(finalDirty);
         RemainingSet rs = scheduler.remainingSet();
@@ -212,8 +205,12 @@ public final class SourceDiskTransfer implements PeerChannel.Handler, AutoClosea
                 counters.zeroSkippedBytes.addAndGet(chunkLength);
                 continue;
             }
+            if (!acquire(chunkLength)) {
+                // Cutover came: what was not sent stays remaining.
+                scheduler.pushFailed(new ChunkRun(c, run.last() - c + 1));
+                return;
+            }
             Frame.ChunkData frame = ChunkPayloads.encode(0, geometry.offsetOf(c), data, options.compress());
-            acquire(chunkLength);
             channel.send(frame);
             if (!zero) everSent.set(c);
             counters.pushedBytes.addAndGet(chunkLength);
@@ -222,13 +219,17 @@ public final class SourceDiskTransfer implements PeerChannel.Handler, AutoClosea
         }
     }
 
-    private void acquire(int bytes) throws InterruptedException {
+    /** Takes room in the push window; false if pushing stopped meanwhile. */
+    private boolean acquire(int bytes) throws InterruptedException {
         synchronized (window) {
             while (inFlightBytes > 0 && inFlightBytes + bytes > options.maxInFlightBytes()) {
                 checkFailed();
+                if (stopPushing) return false;
                 window.wait(100);
             }
+            if (stopPushing) return false;
             inFlightBytes += bytes;
+            return true;
         }
     }
 
