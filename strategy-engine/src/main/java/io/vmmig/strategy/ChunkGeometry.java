@@ -54,6 +54,14 @@ public record ChunkGeometry(long diskSize, int chunkSize) {
         return offset <= start && offset + length >= start + lengthOf(chunk);
     }
 
+    /** Adds to {@code into} every chunk the byte range touches (ranges past the end are clipped). */
+    public void markTouched(long offset, long length, java.util.BitSet into) {
+        long end = Math.min(diskSize, offset + length);
+        if (offset < 0 || length < 0) throw new IllegalArgumentException("bad range " + offset + "+" + length);
+        if (end <= offset) return;
+        into.set((int) (offset / chunkSize), (int) ((end - 1) / chunkSize) + 1);
+    }
+
     private void checkOffset(long offset) {
         if (offset < 0 || offset >= diskSize)
             throw new IllegalArgumentException("offset " + offset + " outside disk of " + diskSize + " bytes");

@@ -1,0 +1,131 @@
+package io.vmmig.strategy.qemu;
+
+import io.vmmig.qmp.EventFilter;
+import io.vmmig.qmp.QmpClient;
+import io.vmmig.qmp.QmpEvent;
+import io.vmmig.qmp.QmpEventListener;
+import io.vmmig.qmp.QmpException;
+import io.vmmig.qmp.command.QmpCommands.MigrateContinue;
+import io.vmmig.qmp.command.QmpCommands.MigrateSetCapabilities;
+import io.vmmig.qmp.command.QmpCommands.QueryMigrate;
+import io.vmmig.qmp.command.QmpResults.MigrationCapability;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Observes the source QEMU's memory migration and acts at the hand-over of control, whoever issued
+ * {@code migrate}: QEMU pauses before switchover ({@code pause-before-switchover}, which this class
+ * turns on if nobody did), the storage hand-over runs while the guest is paused, then this class
+ * lets QEMU continue with {@code migrate-continue}. Memory migration is never held back otherwise.
+ */
+public final class Cutover implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(Cutover.class);
+
+    /** What runs while the source is paused at pre-switchover. */
+    @FunctionalInterface
+    public interface Action {
+        void run() throws Exception;
+    }
+
+    private final QmpClient qmp;
+    private final QmpEventListener events;
+    private final Action atPause;
+    private final CompletableFuture<Void> paused = new CompletableFuture<>();
+    private final CompletableFuture<Void> completed = new CompletableFuture<>();
+    private final Thread watcher;
+    private volatile long pausedAtNanos;
+    private volatile long resumedAtNanos;
+    private volatile boolean closed;
+
+    /**
+     * Enables {@code events} and {@code pause-before-switchover} on the source (refused once a
+     * migration is running: then whoever started it must have enabled them) and starts watching.
+     */
+    public Cutover(QmpClient qmp, Action atPause) {
+        this.qmp = qmp;
+        this.atPause = atPause;
+        String status = qmp.call(new QueryMigrate()).status();
+        if (status == null || status.equals("none") || status.equals("completed") || status.equals("failed")
+                || status.equals("cancelled")) {
+            qmp.call(new MigrateSetCapabilities(List.of(new MigrationCapability("events", true),
+                    new MigrationCapability("pause-before-switchover", true))));
+        } else {
+            LOG.info("migration already {}: relying on pause-before-switchover being enabled", status);
+        }
+        this.events = qmp.listen("vmmig-cutover", EventFilter.named("MIGRATION"));
+        this.watcher = new Thread(this::watch, "vmmig-cutover");
+        this.watcher.setDaemon(true);
+        this.watcher.start();
+    }
+
+    private void watch() {
+        try {
+            while (!closed) {
+                QmpEvent e = events.next(Duration.ofDays(1));
+                String status = e.dataText("status");
+                LOG.debug("source migration status {}", status);
+                switch (status) {
+                    case "pre-switchover" -> handOver();
+                    case "completed" -> {
+                        completed.complete(null);
+                        return;
+                    }
+                    case "failed", "cancelled" -> {
+                        RuntimeException f = new IllegalStateException("memory migration " + status);
+                        paused.completeExceptionally(f);
+                        completed.completeExceptionally(f);
+                        return;
+                    }
+                    default -> { }
+                }
+            }
+        } catch (QmpException e) {
+            if (!closed) {
+                paused.completeExceptionally(e);
+                completed.completeExceptionally(e);
+            }
+        }
+    }
+
+    private void handOver() {
+        pausedAtNanos = System.nanoTime();
+        try {
+            atPause.run();
+            paused.complete(null);
+        } catch (Exception e) {
+            // Storage could not be handed over: the migration must not complete. Cancelling it
+            // resumes the guest at the source, intact.
+            LOG.error("storage hand-over failed at pre-switchover, cancelling the migration", e);
+            paused.completeExceptionally(e);
+            qmp.call(new io.vmmig.qmp.command.QmpCommands.MigrateCancel());
+            return;
+        }
+        qmp.call(new MigrateContinue("pre-switchover"));
+        resumedAtNanos = System.nanoTime();
+    }
+
+    /** Completes once the hand-over ran at the pause (fails if it or the migration failed). */
+    public CompletableFuture<Void> handedOver() {
+        return paused;
+    }
+
+    /** Completes when QEMU reports the memory migration completed. */
+    public CompletableFuture<Void> completed() {
+        return completed;
+    }
+
+    /** Time between the pre-switchover event and migrate-continue returning: storage's share of downtime. */
+    public Duration pauseSpent() {
+        return resumedAtNanos == 0 ? Duration.ZERO : Duration.ofNanos(resumedAtNanos - pausedAtNanos);
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        events.close();
+        watcher.interrupt();
+    }
+}

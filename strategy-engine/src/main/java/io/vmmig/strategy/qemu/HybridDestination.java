@@ -1,0 +1,159 @@
+package io.vmmig.strategy.qemu;
+
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.vmmig.nbd.client.NbdClient;
+import io.vmmig.nbd.client.NbdClientOptions;
+import io.vmmig.nbd.protocol.NbdException;
+import io.vmmig.nbd.qemu.QemuNbdServer;
+import io.vmmig.nbd.server.NbdExport;
+import io.vmmig.nbd.server.NbdServer;
+import io.vmmig.qmp.QmpClient;
+import io.vmmig.qmp.command.QmpCommands.BlockdevDel;
+import io.vmmig.qmp.command.QmpCommands.BlockdevReopen;
+import io.vmmig.strategy.ChunkGeometry;
+import io.vmmig.strategy.destination.DestinationDiskTransfer;
+import io.vmmig.strategy.peer.PeerChannel;
+import java.io.IOException;
+import java.net.UnixDomainSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The destination side of a hybrid migration of one disk. Before the destination QEMU starts, the
+ * agent serves the guest's disk on its own NBD socket ({@link #qemuBlockdevArgs}): the QEMU's disk
+ * node is a raw node over an NBD client node pointing at the agent, beside the local target image
+ * it does not use yet. Once QEMU is up ({@link #attach}), its writable export of the local image
+ * becomes the agent's store (so the image is only ever open in one process). When the transfer is
+ * complete, {@link #pivot} switches the disk node onto the local image with {@code blockdev-reopen}
+ * while the guest runs, and the agent leaves the I/O path for good.
+ */
+public final class HybridDestination implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(HybridDestination.class);
+
+    /** Node names this class puts in the destination QEMU. */
+    public static final String LOCAL_FILE = "vmmig-local-file";
+    public static final String LOCAL_FMT = "vmmig-local-fmt";
+    public static final String NBD_NODE = "vmmig-nbd0";
+    private static final String AGENT_EXPORT = "disk";
+
+    /**
+     * @param targetImage the local image (already created, same virtual size as the source disk)
+     * @param format      qcow2 or raw
+     * @param diskNode    node name of the disk node the guest device uses
+     */
+    public record Config(String migrationId, Path targetImage, String format, String diskNode, long diskSize,
+                         int chunkSize, int pullers, Path workDir, Duration timeout) {}
+
+    private final Config config;
+    private final MigrationTimeline timeline;
+    private final DeferredBackend store;
+    private final DestinationDiskTransfer transfer;
+    private final NbdServer agentServer;
+    private final Path agentSocket;
+    private QmpClient qmp;
+    private QemuNbdServer loopbackServer;
+    private QemuNbdServer.Export loopback;
+    private NbdClient storeClient;
+    private boolean pivoted;
+
+    /** Starts serving the disk on the agent's socket and receiving from the source on {@code channel}. */
+    public HybridDestination(Config config, PeerChannel channel, MigrationTimeline timeline) throws IOException {
+        this.config = config;
+        this.timeline = timeline;
+        this.store = new DeferredBackend(config.diskSize());
+        ChunkGeometry geometry = new ChunkGeometry(config.diskSize(), config.chunkSize());
+        this.transfer = new DestinationDiskTransfer(geometry, store, channel, config.pullers());
+        this.agentSocket = config.workDir().resolve("agent-nbd.sock");
+        Files.deleteIfExists(agentSocket);
+        this.agentServer = NbdServer.start(UnixDomainSocketAddress.of(agentSocket),
+                List.of(new NbdExport(AGENT_EXPORT, "vmmig " + config.migrationId(), transfer.disk())));
+        transfer.start();
+    }
+
+    /**
+     * The {@code -blockdev} arguments for the destination QEMU. The guest device must use
+     * {@code drive=DISKNODE} with {@code share-rw=on} (the pivot needs it), and QEMU must start with
+     * {@code -incoming defer}.
+     */
+    public List<String> qemuBlockdevArgs() {
+        JsonNodeFactory f = JsonNodeFactory.instance;
+        ObjectNode file = f.objectNode().put("driver", "file").put("filename", config.targetImage().toString())
+                .put("node-name", LOCAL_FILE);
+        ObjectNode fmt = f.objectNode().put("driver", config.format()).put("file", LOCAL_FILE).put("node-name", LOCAL_FMT);
+        ObjectNode server = f.objectNode().put("type", "unix").put("path", agentSocket.toString());
+        ObjectNode nbd = f.objectNode().put("driver", "nbd").put("export", AGENT_EXPORT).put("node-name", NBD_NODE)
+                .put("reconnect-delay", 5);
+        nbd.set("server", server);
+        ObjectNode disk = f.objectNode().put("driver", "raw").put("file", NBD_NODE).put("node-name", config.diskNode());
+        return List.of("-blockdev", file.toString(), "-blockdev", fmt.toString(), "-blockdev", nbd.toString(),
+                "-blockdev", disk.toString());
+    }
+
+    /** The destination QEMU is up (in -incoming): its writable export of the local image becomes the store. */
+    public void attach(QmpClient qmp) throws NbdException {
+        this.qmp = qmp;
+        loopbackServer = QemuNbdServer.start(qmp, config.workDir().resolve("dest-qemu-nbd.sock"));
+        loopback = loopbackServer.exportWritable("vmmig-" + config.migrationId() + "-store", LOCAL_FMT);
+        storeClient = NbdClient.connect(loopbackServer.socket(), NbdClientOptions.of(loopback.name())
+                .withRequestTimeout(config.timeout()));
+        store.ready(new NbdExportBackend(storeClient));
+        timeline.mark("destination-ready");
+    }
+
+    public DestinationDiskTransfer transfer() {
+        return transfer;
+    }
+
+    /** Completes when every chunk is in the local image. */
+    public CompletableFuture<Void> complete() {
+        return transfer.complete();
+    }
+
+    /**
+     * Switches the guest's disk node from the agent's NBD export to the local image without pausing
+     * the guest ({@code blockdev-reopen} of the raw node's file child, as measured on QEMU 7.2), then
+     * deletes the NBD client node. The agent's server stays up until the reopen returned: the reopen
+     * flushes the old child.
+     */
+    public void pivot() {
+        if (pivoted) return;
+        if (!transfer.complete().isDone() || transfer.complete().isCompletedExceptionally())
+            throw new IllegalStateException("pivot before the disk is complete");
+        ObjectNode opts = JsonNodeFactory.instance.objectNode().put("driver", "raw")
+                .put("node-name", config.diskNode()).put("file", LOCAL_FMT);
+        qmp.call(new BlockdevReopen(List.of(opts)));
+        qmp.call(new BlockdevDel(NBD_NODE));
+        pivoted = true;
+        timeline.mark("pivoted");
+        LOG.info("migration {}: destination disk now local ({})", config.migrationId(), config.targetImage());
+        releaseAgentPath();
+    }
+
+    private void releaseAgentPath() {
+        Runnable[] steps = {
+            () -> { if (storeClient != null) storeClient.close(); },
+            () -> { if (loopback != null) loopback.delete(config.timeout()); },
+            () -> { if (loopbackServer != null) loopbackServer.close(); },
+            () -> agentServer.close(),
+            () -> transfer.close(),
+        };
+        for (Runnable step : steps) {
+            try {
+                step.run();
+            } catch (RuntimeException e) {
+                LOG.warn("releasing destination resources of {}: {}", config.migrationId(), e.toString());
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        releaseAgentPath();
+    }
+}

@@ -1,0 +1,189 @@
+package io.vmmig.strategy.qemu;
+
+import io.vmmig.nbd.client.NbdClient;
+import io.vmmig.nbd.client.NbdClientOptions;
+import io.vmmig.nbd.protocol.NbdException;
+import io.vmmig.nbd.protocol.NbdReplyType;
+import io.vmmig.nbd.qemu.ByteRange;
+import io.vmmig.nbd.qemu.DirtyBitmapRotation;
+import io.vmmig.nbd.qemu.ExtentScan;
+import io.vmmig.nbd.qemu.QemuNbdServer;
+import io.vmmig.qmp.QmpClient;
+import io.vmmig.strategy.ChunkGeometry;
+import io.vmmig.strategy.RemainingSet;
+import io.vmmig.strategy.peer.PeerChannel;
+import io.vmmig.strategy.source.SourceDiskTransfer;
+import io.vmmig.strategy.source.SourceOptions;
+import io.vmmig.strategy.source.TransferCounters;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.BitSet;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The source side of a hybrid migration of one disk of a running QEMU: exports the disk from QEMU's
+ * own NBD server, records dirty epochs with rotating bitmaps, pushes through a
+ * {@link SourceDiskTransfer}, hands over at the {@link Cutover} pause, serves pulls, and releases
+ * everything it added to QEMU when done or cancelled.
+ */
+public final class HybridSource implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(HybridSource.class);
+
+    /**
+     * @param migrationId   names vmmig's bitmaps and exports in QEMU ({@code vmmig-ID-...})
+     * @param node          the disk's format node (qcow2 or raw) in the source QEMU
+     * @param chunkSize     transfer unit; also the dirty bitmap granularity
+     * @param epochInterval time between bitmap rotations while pushing
+     * @param workDir       where the source QEMU's NBD socket goes
+     */
+    public record Config(String migrationId, String node, int chunkSize, SourceOptions push,
+                         Duration epochInterval, Path workDir, Duration timeout) {}
+
+    private final QmpClient qmp;
+    private final Config config;
+    private final PeerChannel channel;
+    private final MigrationTimeline timeline;
+    private QemuNbdServer server;
+    private DirtyBitmapRotation rotation;
+    private QemuNbdServer.Export dataExport;
+    private NbdClient data;
+    private SourceDiskTransfer transfer;
+    private ChunkGeometry geometry;
+    private Thread epochs;
+    private volatile boolean stopEpochs;
+    private volatile Throwable epochFailure;
+    private boolean released;
+
+    public HybridSource(QmpClient qmp, Config config, PeerChannel channel, MigrationTimeline timeline) {
+        this.qmp = qmp;
+        this.config = config;
+        this.channel = channel;
+        this.timeline = timeline;
+    }
+
+    /** Exports the disk, starts recording writes, reads what the top layer holds, starts pushing. */
+    public void start() throws NbdException {
+        String prefix = "vmmig-" + config.migrationId();
+        try {
+            server = QemuNbdServer.start(qmp, config.workDir().resolve("source-nbd.sock"));
+            // Record writes before reading the allocation, so nothing written in between is missed.
+            rotation = new DirtyBitmapRotation(server, config.node(), prefix, config.chunkSize(), config.timeout());
+            dataExport = server.exportWithAllocationDepth(prefix + "-data", config.node());
+            data = NbdClient.connect(server.socket(), NbdClientOptions.of(dataExport.name())
+                    .withMetaContexts(NbdReplyType.META_ALLOCATION_DEPTH).withRequestTimeout(config.timeout()));
+            geometry = new ChunkGeometry(data.export().size(), config.chunkSize());
+            BitSet allocated = new BitSet();
+            // allocation-depth 1: the data is in this (top) layer; 0 absent, 2+ in a backing file.
+            for (ByteRange r : ExtentScan.ranges(data, NbdReplyType.META_ALLOCATION_DEPTH, depth -> depth == 1)) {
+                geometry.markTouched(r.offset(), r.length(), allocated);
+            }
+            transfer = new SourceDiskTransfer(geometry, new NbdExportBackend(data), allocated, channel, config.push());
+            timeline.mark("push-start");
+            transfer.start();
+            epochs = new Thread(this::epochLoop, "vmmig-epochs-" + config.migrationId());
+            epochs.setDaemon(true);
+            epochs.start();
+        } catch (RuntimeException | NbdException e) {
+            release();
+            throw e;
+        }
+    }
+
+    public ChunkGeometry geometry() {
+        return geometry;
+    }
+
+    public SourceDiskTransfer transfer() {
+        return transfer;
+    }
+
+    private void epochLoop() {
+        try {
+            while (!stopEpochs) {
+                synchronized (this) {
+                    wait(config.epochInterval().toMillis());
+                    if (stopEpochs) return;
+                    transfer.onEpoch(chunks(rotation.rotate()));
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (Exception e) {
+            epochFailure = e;
+            LOG.warn("dirty epoch rotation failed for {}: {}", config.migrationId(), e.toString());
+        }
+    }
+
+    private BitSet chunks(List<ByteRange> ranges) {
+        BitSet dirty = new BitSet();
+        for (ByteRange r : ranges) geometry.markTouched(r.offset(), r.length(), dirty);
+        return dirty;
+    }
+
+    /**
+     * The hand-over, run while the source guest is paused before switchover: last epoch, remaining
+     * set to the destination. Throws if the transfer can't be handed over (the caller cancels the
+     * memory migration then).
+     */
+    public RemainingSet handOver() throws Exception {
+        timeline.mark("paused");
+        stopEpochs = true;
+        synchronized (this) {
+            notifyAll();    // the epoch loop finishes the rotation it is in, if any, then stops
+        }
+        epochs.join(config.timeout().toMillis());
+        if (epochFailure != null) throw new IllegalStateException("dirty tracking failed: " + epochFailure, epochFailure);
+        RemainingSet rs = transfer.cutover(chunks(rotation.rotate()), config.timeout());
+        timeline.mark("remaining-sent");
+        LOG.info("migration {}: handed over {} remaining chunks", config.migrationId(), rs.size());
+        return rs;
+    }
+
+    /** Completes when the destination has every chunk. */
+    public CompletableFuture<Void> finished() {
+        return transfer.finished();
+    }
+
+    public TransferCounters counters() {
+        return transfer.counters();
+    }
+
+    /**
+     * Removes every export, bitmap and server vmmig added to the source QEMU. Safe to call more than
+     * once and after a failed start; each step is tried even if an earlier one failed.
+     */
+    public synchronized void release() {
+        if (released) return;
+        released = true;
+        stopEpochs = true;
+        notifyAll();
+        if (transfer != null) transfer.close();
+        if (data != null) data.close();
+        Runnable[] steps = {
+            () -> { if (dataExport != null) dataExport.delete(config.timeout()); },
+            () -> { if (rotation != null) rotation.close(); },
+            () -> { if (server != null) server.close(); },
+        };
+        for (Runnable step : steps) {
+            try {
+                step.run();
+            } catch (RuntimeException e) {
+                LOG.warn("releasing source resources of {}: {}", config.migrationId(), e.toString());
+            }
+        }
+    }
+
+    /** Cancels before cutover: the guest keeps running here, vmmig's traces are removed. */
+    public void cancel(String reason) {
+        if (transfer != null) transfer.cancel(reason);
+        release();
+    }
+
+    @Override
+    public void close() {
+        release();
+    }
+}

@@ -1,0 +1,65 @@
+package io.vmmig.testkit;
+
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * The test guest: a Debian kernel and a busybox initramfs whose {@code /init} runs the integrity workload on
+ * {@code /dev/vda}. Built once and cached in {@code $VMMIG_CACHE/guest} (see {@link GuestBuilder}).
+ * The caller attaches the disk (a {@code virtio-blk-pci} device, e.g. {@link DiskImage#qemuArgs()}).
+ */
+public final class TestGuest {
+    /** Kernel parameters every boot gets; {@code panic=1} with QEMU's {@code -no-reboot} makes a panic visible as an exit. */
+    public static final String BASE_APPEND = "console=ttyS0 edd=off quiet panic=1 mitigations=off";
+
+    private static TestGuest cached;
+
+    private final Path directory;
+    private final String kernelPackage;
+
+    TestGuest(Path directory, String kernelPackage) {
+        this.directory = directory;
+        this.kernelPackage = kernelPackage;
+    }
+
+    /** The cached guest, building it first if needed (under a file lock, safe across JVMs). */
+    public static synchronized TestGuest get() {
+        if (cached == null) {
+            cached = new GuestBuilder(CacheDirectory.root().resolve("guest")).getOrBuild();
+        }
+        return cached;
+    }
+
+    /** The directory holding {@code vmlinuz} and {@code initrd.gz}. */
+    public Path directory() {
+        return directory;
+    }
+
+    public Path kernel() {
+        return directory.resolve("vmlinuz");
+    }
+
+    public Path initrd() {
+        return directory.resolve("initrd.gz");
+    }
+
+    /** The Debian kernel package the guest was built from, e.g. {@code linux-image-6.1.0-56-amd64}. */
+    public String kernelPackage() {
+        return kernelPackage;
+    }
+
+    /** The full {@code -append} string for a workload. */
+    public String appendLine(Workload workload) {
+        return BASE_APPEND + " " + workload.kernelArgs();
+    }
+
+    /** {@code -kernel}, {@code -initrd} and {@code -append} for QEMU. */
+    public List<String> qemuArgs(Workload workload) {
+        return List.of("-kernel", kernel().toString(), "-initrd", initrd().toString(), "-append", appendLine(workload));
+    }
+
+    @Override
+    public String toString() {
+        return "TestGuest[" + kernelPackage + " in " + directory + "]";
+    }
+}

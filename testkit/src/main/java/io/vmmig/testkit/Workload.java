@@ -1,0 +1,108 @@
+package io.vmmig.testkit;
+
+import java.util.List;
+import java.util.Locale;
+import java.util.stream.Collectors;
+
+/**
+ * Parameters of the test guest's disk workload, passed on the kernel command line ({@link #kernelArgs()}).
+ * See testkit/README.md for what the guest does with them.
+ *
+ * @param blocks            size of the written area in blocks, starting at disk offset 0
+ * @param blockSize         bytes per block (multiple of 512; one O_DIRECT write each)
+ * @param phases            what the writer does, in order; the last never-ending phase runs forever
+ * @param hotBlocks         size of the hot set for {@link Phase#HOT}
+ * @param hotFirst          first block of the hot set
+ * @param writesPerSecond   rate limit for SEQ/HOT/RANDOM (0 = unlimited); PREFILL is never limited
+ * @param verifyAfterSeconds verify once this long after start (0 = only on the {@code verify} command)
+ * @param heartbeatMs       heartbeat period
+ * @param seed              payload and block-choice seed
+ */
+public record Workload(long blocks, int blockSize, List<Phase> phases, long hotBlocks, long hotFirst,
+                       long writesPerSecond, int verifyAfterSeconds, int heartbeatMs, long seed) {
+
+    /** A writer phase; PREFILL and IDLE end, the others run until the guest stops. */
+    public enum Phase {
+        /** One sequential pass over the area (unthrottled): afterwards every block has generation >= 1. */
+        PREFILL,
+        /** Sequential passes forever. */
+        SEQ,
+        /** Random writes over the hot set forever. */
+        HOT,
+        /** Random writes over the whole area forever. */
+        RANDOM,
+        /** No more writes. */
+        IDLE
+    }
+
+    public Workload {
+        phases = List.copyOf(phases);
+        if (blocks <= 0) {
+            throw new IllegalArgumentException("blocks must be > 0, was " + blocks);
+        }
+        if (blockSize < 512 || blockSize % 512 != 0) {
+            throw new IllegalArgumentException("blockSize must be a positive multiple of 512, was " + blockSize);
+        }
+        if (phases.isEmpty()) {
+            throw new IllegalArgumentException("at least one phase is needed");
+        }
+        if (hotBlocks <= 0 || hotFirst < 0 || hotFirst + hotBlocks > blocks) {
+            throw new IllegalArgumentException("hot set [" + hotFirst + ", " + (hotFirst + hotBlocks)
+                    + ") must lie inside the area of " + blocks + " blocks");
+        }
+        if (writesPerSecond < 0 || verifyAfterSeconds < 0 || heartbeatMs <= 0) {
+            throw new IllegalArgumentException("writesPerSecond/verifyAfterSeconds must be >= 0, heartbeatMs > 0");
+        }
+    }
+
+    /** 4096 blocks of 4 KiB (16 MiB), prefill then hot writes over 64 blocks at 1000 writes/s, heartbeat 20 ms. */
+    public static Workload defaults() {
+        return new Workload(4096, 4096, List.of(Phase.PREFILL, Phase.HOT), 64, 0, 1000, 0, 20, 1);
+    }
+
+    public Workload withBlocks(long n) {
+        return new Workload(n, blockSize, phases, Math.min(hotBlocks, n), Math.min(hotFirst, n - Math.min(hotBlocks, n)),
+                writesPerSecond, verifyAfterSeconds, heartbeatMs, seed);
+    }
+
+    public Workload withBlockSize(int bytes) {
+        return new Workload(blocks, bytes, phases, hotBlocks, hotFirst, writesPerSecond, verifyAfterSeconds, heartbeatMs, seed);
+    }
+
+    public Workload withPhases(Phase... p) {
+        return new Workload(blocks, blockSize, List.of(p), hotBlocks, hotFirst, writesPerSecond, verifyAfterSeconds, heartbeatMs, seed);
+    }
+
+    public Workload withHotSet(long first, long count) {
+        return new Workload(blocks, blockSize, phases, count, first, writesPerSecond, verifyAfterSeconds, heartbeatMs, seed);
+    }
+
+    public Workload withRate(long perSecond) {
+        return new Workload(blocks, blockSize, phases, hotBlocks, hotFirst, perSecond, verifyAfterSeconds, heartbeatMs, seed);
+    }
+
+    public Workload withVerifyAfter(int seconds) {
+        return new Workload(blocks, blockSize, phases, hotBlocks, hotFirst, writesPerSecond, seconds, heartbeatMs, seed);
+    }
+
+    public Workload withHeartbeatMs(int ms) {
+        return new Workload(blocks, blockSize, phases, hotBlocks, hotFirst, writesPerSecond, verifyAfterSeconds, ms, seed);
+    }
+
+    public Workload withSeed(long s) {
+        return new Workload(blocks, blockSize, phases, hotBlocks, hotFirst, writesPerSecond, verifyAfterSeconds, heartbeatMs, s);
+    }
+
+    /** Bytes of disk the workload touches: the disk must be at least this big. */
+    public long areaBytes() {
+        return blocks * blockSize;
+    }
+
+    /** The {@code vmmig.*} kernel command-line parameters. */
+    public String kernelArgs() {
+        return "vmmig.blocks=" + blocks + " vmmig.bs=" + blockSize
+                + " vmmig.mode=" + phases.stream().map(p -> p.name().toLowerCase(Locale.ROOT)).collect(Collectors.joining(","))
+                + " vmmig.hot=" + hotBlocks + " vmmig.hot_first=" + hotFirst + " vmmig.rate=" + writesPerSecond
+                + " vmmig.verify_after=" + verifyAfterSeconds + " vmmig.hb_ms=" + heartbeatMs + " vmmig.seed=" + seed;
+    }
+}
