@@ -55,10 +55,10 @@ public final class SourceDiskTransfer implements PeerChannel.Handler, AutoClosea
         this.pusher.setDaemon(true);
     }
 
-    /** Starts reading the channel and pushing. */
+    /** Starts reading the channel and, unless pushing is off (post-copy), pushing. */
     public void start() {
         channel.start(this);
-        pusher.start();
+        if (options.push()) pusher.start();
     }
 
     /** A dirty-bitmap epoch ended with these chunks written. */
@@ -77,18 +77,43 @@ public final class SourceDiskTransfer implements PeerChannel.Handler, AutoClosea
      * stores them before it takes the hand-over, so the pause lasts one epoch read, not one window.
      */
     public RemainingSet cutover(BitSet finalDirty, Duration timeout) throws TimeoutException, InterruptedException {
-        stopPushing = true;
-        synchronized (window) {
-            window.notifyAll();
-        }
-        pusher.join(Math.max(1, timeout.toMillis()));
-        if (pusher.isAlive()) throw new TimeoutException("push did not stop within " + timeout);
-        checkFailed();
+        stopPusher(timeout);
         scheduler.onEpoch(finalDirty);
         RemainingSet rs = scheduler.remainingSet();
         channel.send(new Frame.Remaining(rs));
         counters.remainingAtCutover.set(rs.size());
         return rs;
+    }
+
+    /**
+     * Pre-copy's last round, while the source guest is paused: stops the background push, adds the
+     * final epoch, sends every remaining chunk (this is the downtime pre-copy pays), then an empty
+     * remaining set: the destination has nothing to pull.
+     */
+    public long finalRound(BitSet finalDirty, Duration timeout) throws TimeoutException, InterruptedException {
+        stopPusher(timeout);
+        scheduler.onEpoch(finalDirty);
+        long before = counters.pushedBytes.get();
+        long deadline = System.nanoTime() + timeout.toNanos();
+        Optional<ChunkRun> run;
+        while ((run = scheduler.nextRun(options.maxRunChunks())).isPresent()) {
+            if (System.nanoTime() > deadline) throw new TimeoutException("final pre-copy round took longer than " + timeout);
+            pushRun(run.get(), false);
+        }
+        RemainingSet rs = scheduler.remainingSet();
+        if (rs.size() != 0) throw new IllegalStateException(rs.size() + " chunks left after the final round (threshold too low?)");
+        channel.send(new Frame.Remaining(rs));
+        return counters.pushedBytes.get() - before;
+    }
+
+    private void stopPusher(Duration timeout) throws TimeoutException, InterruptedException {
+        stopPushing = true;
+        synchronized (window) {
+            window.notifyAll();
+        }
+        if (pusher.isAlive()) pusher.join(Math.max(1, timeout.toMillis()));
+        if (pusher.isAlive()) throw new TimeoutException("push did not stop within " + timeout);
+        checkFailed();
     }
 
     /** Completes when the destination said DONE (it has everything); fails if the transfer broke. */
@@ -176,7 +201,7 @@ public final class SourceDiskTransfer implements PeerChannel.Handler, AutoClosea
                     }
                     continue;
                 }
-                pushRun(next.get());
+                pushRun(next.get(), true);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -185,7 +210,7 @@ public final class SourceDiskTransfer implements PeerChannel.Handler, AutoClosea
         }
     }
 
-    private void pushRun(ChunkRun run) throws InterruptedException {
+    private void pushRun(ChunkRun run, boolean stoppable) throws InterruptedException {
         long offset = geometry.offsetOf(run.first());
         int length = (int) (geometry.offsetOf(run.last()) + geometry.lengthOf(run.last()) - offset);
         ByteBuffer buf = ByteBuffer.allocate(length);
@@ -205,7 +230,7 @@ public final class SourceDiskTransfer implements PeerChannel.Handler, AutoClosea
                 counters.zeroSkippedBytes.addAndGet(chunkLength);
                 continue;
             }
-            if (!acquire(chunkLength)) {
+            if (!acquire(chunkLength, stoppable)) {
                 // Cutover came: what was not sent stays remaining.
                 scheduler.pushFailed(new ChunkRun(c, run.last() - c + 1));
                 return;
@@ -220,14 +245,14 @@ public final class SourceDiskTransfer implements PeerChannel.Handler, AutoClosea
     }
 
     /** Takes room in the push window; false if pushing stopped meanwhile. */
-    private boolean acquire(int bytes) throws InterruptedException {
+    private boolean acquire(int bytes, boolean stoppable) throws InterruptedException {
         synchronized (window) {
             while (inFlightBytes > 0 && inFlightBytes + bytes > options.maxInFlightBytes()) {
                 checkFailed();
-                if (stopPushing) return false;
+                if (stoppable && stopPushing) return false;
                 window.wait(100);
             }
-            if (stopPushing) return false;
+            if (stoppable && stopPushing) return false;
             inFlightBytes += bytes;
             return true;
         }

@@ -8,9 +8,10 @@ package io.vmmig.strategy.source;
  * @param maxInFlightBytes pushed bytes not yet acknowledged by the destination (the push window)
  * @param compress        deflate chunk data when it helps
  * @param targetIsZero    the destination image starts all zero: all-zero chunks never pushed need no transfer
+ * @param push            push before cutover at all (false: post-copy, everything is pulled)
  */
 public record SourceOptions(int threshold, int maxRunChunks, long maxInFlightBytes, boolean compress,
-                            boolean targetIsZero) {
+                            boolean targetIsZero, boolean push) {
     /** Largest single pull or push frame payload. */
     public static final int MAX_PULL = 32 * 1024 * 1024;
 
@@ -20,7 +21,23 @@ public record SourceOptions(int threshold, int maxRunChunks, long maxInFlightByt
         if (maxInFlightBytes < 1) throw new IllegalArgumentException("maxInFlightBytes must be >= 1");
     }
 
+    public SourceOptions(int threshold, int maxRunChunks, long maxInFlightBytes, boolean compress, boolean targetIsZero) {
+        this(threshold, maxRunChunks, maxInFlightBytes, compress, targetIsZero, true);
+    }
+
     public static SourceOptions defaults() {
-        return new SourceOptions(3, 4, 16L * 1024 * 1024, false, true);
+        return new SourceOptions(3, 4, 16L * 1024 * 1024, false, true, true);
+    }
+
+    public SourceOptions withThreshold(int t) {
+        return new SourceOptions(t, maxRunChunks, maxInFlightBytes, compress, targetIsZero, push);
+    }
+
+    public SourceOptions withPush(boolean on) {
+        return new SourceOptions(threshold, maxRunChunks, maxInFlightBytes, compress, targetIsZero, on);
+    }
+
+    public SourceOptions withCompression(boolean on) {
+        return new SourceOptions(threshold, maxRunChunks, maxInFlightBytes, on, targetIsZero, push);
     }
 }

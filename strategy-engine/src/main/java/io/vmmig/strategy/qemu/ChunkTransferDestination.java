@@ -33,8 +33,8 @@ import org.slf4j.LoggerFactory;
  * complete, {@link #pivot} switches the disk node onto the local image with {@code blockdev-reopen}
  * while the guest runs, and the agent leaves the I/O path for good.
  */
-public final class HybridDestination implements AutoCloseable {
-    private static final Logger LOG = LoggerFactory.getLogger(HybridDestination.class);
+public final class ChunkTransferDestination implements DestinationStrategy {
+    private static final Logger LOG = LoggerFactory.getLogger(ChunkTransferDestination.class);
 
     /** Node names this class puts in the destination QEMU. */
     public static final String LOCAL_FILE = "vmmig-local-file";
@@ -61,9 +61,10 @@ public final class HybridDestination implements AutoCloseable {
     private QemuNbdServer.Export loopback;
     private NbdClient storeClient;
     private boolean pivoted;
+    private long pivotNanos;
 
     /** Starts serving the disk on the agent's socket and receiving from the source on {@code channel}. */
-    public HybridDestination(Config config, PeerChannel channel, MigrationTimeline timeline) throws IOException {
+    public ChunkTransferDestination(Config config, PeerChannel channel, MigrationTimeline timeline) throws IOException {
         this.config = config;
         this.timeline = timeline;
         this.store = new DeferredBackend(config.diskSize());
@@ -81,6 +82,7 @@ public final class HybridDestination implements AutoCloseable {
      * {@code drive=DISKNODE} with {@code share-rw=on} (the pivot needs it), and QEMU must start with
      * {@code -incoming defer}.
      */
+    @Override
     public List<String> qemuBlockdevArgs() {
         JsonNodeFactory f = JsonNodeFactory.instance;
         ObjectNode file = f.objectNode().put("driver", "file").put("filename", config.targetImage().toString())
@@ -96,6 +98,7 @@ public final class HybridDestination implements AutoCloseable {
     }
 
     /** The destination QEMU is up (in -incoming): its writable export of the local image becomes the store. */
+    @Override
     public void attach(QmpClient qmp) throws NbdException {
         this.qmp = qmp;
         loopbackServer = QemuNbdServer.start(qmp, config.workDir().resolve("dest-qemu-nbd.sock"));
@@ -111,6 +114,7 @@ public final class HybridDestination implements AutoCloseable {
     }
 
     /** Completes when every chunk is in the local image. */
+    @Override
     public CompletableFuture<Void> complete() {
         return transfer.complete();
     }
@@ -121,8 +125,22 @@ public final class HybridDestination implements AutoCloseable {
      * deletes the NBD client node. The agent's server stays up until the reopen returned: the reopen
      * flushes the old child.
      */
+    @Override
+    public void finish() {
+        pivot();
+    }
+
+    @Override
+    public DestinationReport report() {
+        var stats = transfer.pullStats();
+        return new DestinationReport(transfer.pushedBytes(), transfer.pulledBytes(),
+                stats == null ? 0 : stats.pulledOnDemand(), stats == null ? 0 : stats.pulledBackground(),
+                stats == null ? 0 : stats.cancelledByWrite(), pivotNanos / 1_000_000);
+    }
+
     public void pivot() {
         if (pivoted) return;
+        long t0 = System.nanoTime();
         if (!transfer.complete().isDone() || transfer.complete().isCompletedExceptionally())
             throw new IllegalStateException("pivot before the disk is complete");
         ObjectNode opts = JsonNodeFactory.instance.objectNode().put("driver", "raw")
@@ -130,6 +148,7 @@ public final class HybridDestination implements AutoCloseable {
         qmp.call(new BlockdevReopen(List.of(opts)));
         qmp.call(new BlockdevDel(NBD_NODE));
         pivoted = true;
+        pivotNanos = System.nanoTime() - t0;
         timeline.mark("pivoted");
         LOG.info("migration {}: destination disk now local ({})", config.migrationId(), config.targetImage());
         releaseAgentPath();

@@ -11,6 +11,7 @@ import io.vmmig.nbd.qemu.QemuNbdServer;
 import io.vmmig.qmp.QmpClient;
 import io.vmmig.strategy.ChunkGeometry;
 import io.vmmig.strategy.RemainingSet;
+import io.vmmig.strategy.Strategy;
 import io.vmmig.strategy.peer.PeerChannel;
 import io.vmmig.strategy.source.SourceDiskTransfer;
 import io.vmmig.strategy.source.SourceOptions;
@@ -24,13 +25,14 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The source side of a hybrid migration of one disk of a running QEMU: exports the disk from QEMU's
- * own NBD server, records dirty epochs with rotating bitmaps, pushes through a
- * {@link SourceDiskTransfer}, hands over at the {@link Cutover} pause, serves pulls, and releases
- * everything it added to QEMU when done or cancelled.
+ * The source side of the chunk-transfer strategies (hybrid, pre-copy, post-copy) for one disk of a
+ * running QEMU: exports the disk from QEMU's own NBD server, records dirty epochs with rotating
+ * bitmaps, pushes through a {@link SourceDiskTransfer}, hands over at the {@link Cutover} pause
+ * (pre-copy: sends its last round there instead), serves pulls, and releases everything it added to
+ * QEMU when done or cancelled.
  */
-public final class HybridSource implements AutoCloseable {
-    private static final Logger LOG = LoggerFactory.getLogger(HybridSource.class);
+public final class ChunkTransferSource implements SourceStrategy {
+    private static final Logger LOG = LoggerFactory.getLogger(ChunkTransferSource.class);
 
     /**
      * @param migrationId   names vmmig's bitmaps and exports in QEMU ({@code vmmig-ID-...})
@@ -38,9 +40,27 @@ public final class HybridSource implements AutoCloseable {
      * @param chunkSize     transfer unit; also the dirty bitmap granularity
      * @param epochInterval time between bitmap rotations while pushing
      * @param workDir       where the source QEMU's NBD socket goes
+     * @param precopy       pre-copy's convergence rule (ignored by the other strategies)
      */
-    public record Config(String migrationId, String node, int chunkSize, SourceOptions push,
-                         Duration epochInterval, Path workDir, Duration timeout) {}
+    public record Config(Strategy strategy, String migrationId, String node, int chunkSize, SourceOptions push,
+                         Duration epochInterval, Path workDir, Duration timeout, PrecopyLimits precopy) {
+        public Config {
+            if (strategy == Strategy.MIRROR) throw new IllegalArgumentException("mirror is not a chunk-transfer strategy");
+            if (strategy == Strategy.PRECOPY) push = push.withThreshold(Integer.MAX_VALUE).withPush(true);
+            if (strategy == Strategy.POSTCOPY) push = push.withPush(false);
+            if (strategy == Strategy.HYBRID) push = push.withPush(true);
+        }
+    }
+
+    /**
+     * Pre-copy iterates until a round leaves at most {@code convergedBytes} dirty, or for at most
+     * {@code maxRounds} rounds (then it says so in its report and lets memory migration start anyway).
+     */
+    public record PrecopyLimits(int maxRounds, long convergedBytes) {
+        public static PrecopyLimits defaults() {
+            return new PrecopyLimits(10, 8L << 20);
+        }
+    }
 
     private final QmpClient qmp;
     private final Config config;
@@ -56,8 +76,12 @@ public final class HybridSource implements AutoCloseable {
     private volatile boolean stopEpochs;
     private volatile Throwable epochFailure;
     private boolean released;
+    private final CompletableFuture<Void> readyForMemory = new CompletableFuture<>();
+    private volatile int rounds;
+    private volatile boolean iterationLimitHit;
+    private volatile long pauseNanos;
 
-    public HybridSource(QmpClient qmp, Config config, PeerChannel channel, MigrationTimeline timeline) {
+    public ChunkTransferSource(QmpClient qmp, Config config, PeerChannel channel, MigrationTimeline timeline) {
         this.qmp = qmp;
         this.config = config;
         this.channel = channel;
@@ -65,6 +89,7 @@ public final class HybridSource implements AutoCloseable {
     }
 
     /** Exports the disk, starts recording writes, reads what the top layer holds, starts pushing. */
+    @Override
     public void start() throws NbdException {
         String prefix = "vmmig-" + config.migrationId();
         try {
@@ -83,7 +108,9 @@ public final class HybridSource implements AutoCloseable {
             transfer = new SourceDiskTransfer(geometry, new NbdExportBackend(data), allocated, channel, config.push());
             timeline.mark("push-start");
             transfer.start();
-            epochs = new Thread(this::epochLoop, "vmmig-epochs-" + config.migrationId());
+            if (config.strategy() != Strategy.PRECOPY) readyForMemory.complete(null);
+            epochs = new Thread(config.strategy() == Strategy.PRECOPY ? this::precopyRounds : this::epochLoop,
+                    "vmmig-epochs-" + config.migrationId());
             epochs.setDaemon(true);
             epochs.start();
         } catch (RuntimeException | NbdException e) {
@@ -107,6 +134,7 @@ public final class HybridSource implements AutoCloseable {
                     wait(config.epochInterval().toMillis());
                     if (stopEpochs) return;
                     transfer.onEpoch(chunks(rotation.rotate()));
+                    rounds++;
                 }
             }
         } catch (InterruptedException e) {
@@ -115,6 +143,92 @@ public final class HybridSource implements AutoCloseable {
             epochFailure = e;
             LOG.warn("dirty epoch rotation failed for {}: {}", config.migrationId(), e.toString());
         }
+    }
+
+    /**
+     * Pre-copy: each round sends everything dirty, then one rotation gives the next round's set,
+     * until it is small enough or the round limit is reached; rounds go on (bounded by the same
+     * rule) until the pause.
+     */
+    private void precopyRounds() {
+        PrecopyLimits limits = config.precopy();
+        try {
+            while (!stopEpochs) {
+                synchronized (this) {
+                    long deadline = System.nanoTime() + config.timeout().toNanos();
+                    while (!transfer.caughtUp() && !stopEpochs) {
+                        if (System.nanoTime() > deadline) throw new IllegalStateException("pre-copy round stalled");
+                        wait(10);
+                    }
+                    if (stopEpochs) return;
+                    BitSet dirty = chunks(rotation.rotate());
+                    rounds++;
+                    long dirtyBytes = (long) dirty.cardinality() * config.chunkSize();
+                    transfer.onEpoch(dirty);
+                    if (!readyForMemory.isDone()) {
+                        if (dirtyBytes <= limits.convergedBytes()) {
+                            LOG.info("pre-copy {}: converged after {} rounds ({} bytes dirty)", config.migrationId(), rounds, dirtyBytes);
+                            readyForMemory.complete(null);
+                        } else if (rounds >= limits.maxRounds()) {
+                            iterationLimitHit = true;
+                            LOG.warn("pre-copy {}: iteration limit of {} rounds hit with {} bytes still dirty per round",
+                                    config.migrationId(), limits.maxRounds(), dirtyBytes);
+                            readyForMemory.complete(null);
+                        }
+                    }
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (Exception e) {
+            epochFailure = e;
+            readyForMemory.completeExceptionally(e);
+            LOG.warn("pre-copy round failed for {}: {}", config.migrationId(), e.toString());
+        }
+    }
+
+    @Override
+    public CompletableFuture<Void> readyForMemory() {
+        return readyForMemory;
+    }
+
+    @Override
+    public void atPause() throws Exception {
+        long t0 = System.nanoTime();
+        try {
+            if (config.strategy() == Strategy.PRECOPY) finalRound();
+            else handOver();
+        } finally {
+            pauseNanos = System.nanoTime() - t0;
+        }
+    }
+
+    private void stopEpochLoop() throws InterruptedException {
+        stopEpochs = true;
+        synchronized (this) {
+            notifyAll();    // the epoch loop finishes the rotation it is in, if any, then stops
+        }
+        epochs.join(config.timeout().toMillis());
+        if (epochFailure != null) throw new IllegalStateException("dirty tracking failed: " + epochFailure, epochFailure);
+    }
+
+    /** Pre-copy's last round while paused: everything still dirty crosses now. */
+    private void finalRound() throws Exception {
+        timeline.mark("paused");
+        stopEpochLoop();
+        long sent = transfer.finalRound(chunks(rotation.rotate()), config.timeout());
+        rounds++;
+        timeline.mark("final-round-sent");
+        LOG.info("pre-copy {}: final round sent {} bytes while paused", config.migrationId(), sent);
+    }
+
+    @Override
+    public SourceReport report() {
+        if (transfer == null) return new SourceReport(0, 0, 0, 0, 0, 0, 0, 0, 0, false, 0);
+        TransferCounters c = transfer.counters();
+        return new SourceReport(c.pushedBytes.get(), c.pushedWireBytes.get(), c.pushedChunks.get(), rounds,
+                c.zeroSkippedBytes.get(), c.unallocatedBytes.get(), c.pulledBytes.get(), c.remainingAtCutover.get(),
+                pauseNanos / 1_000_000, iterationLimitHit, 0);
     }
 
     private BitSet chunks(List<ByteRange> ranges) {
@@ -130,12 +244,7 @@ public final class HybridSource implements AutoCloseable {
      */
     public RemainingSet handOver() throws Exception {
         timeline.mark("paused");
-        stopEpochs = true;
-        synchronized (this) {
-            notifyAll();    // the epoch loop finishes the rotation it is in, if any, then stops
-        }
-        epochs.join(config.timeout().toMillis());
-        if (epochFailure != null) throw new IllegalStateException("dirty tracking failed: " + epochFailure, epochFailure);
+        stopEpochLoop();
         RemainingSet rs = transfer.cutover(chunks(rotation.rotate()), config.timeout());
         timeline.mark("remaining-sent");
         LOG.info("migration {}: handed over {} remaining chunks", config.migrationId(), rs.size());
@@ -143,6 +252,7 @@ public final class HybridSource implements AutoCloseable {
     }
 
     /** Completes when the destination has every chunk. */
+    @Override
     public CompletableFuture<Void> finished() {
         return transfer.finished();
     }
@@ -155,6 +265,7 @@ public final class HybridSource implements AutoCloseable {
      * Removes every export, bitmap and server vmmig added to the source QEMU. Safe to call more than
      * once and after a failed start; each step is tried even if an earlier one failed.
      */
+    @Override
     public synchronized void release() {
         if (released) return;
         released = true;
@@ -177,6 +288,7 @@ public final class HybridSource implements AutoCloseable {
     }
 
     /** Cancels before cutover: the guest keeps running here, vmmig's traces are removed. */
+    @Override
     public void cancel(String reason) {
         if (transfer != null) transfer.cancel(reason);
         release();

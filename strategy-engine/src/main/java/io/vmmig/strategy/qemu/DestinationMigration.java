@@ -1,0 +1,55 @@
+package io.vmmig.strategy.qemu;
+
+import io.vmmig.qmp.EventFilter;
+import io.vmmig.qmp.QmpClient;
+import io.vmmig.qmp.QmpEventListener;
+import io.vmmig.qmp.command.QmpCommands.MigrateIncoming;
+import io.vmmig.qmp.command.QmpCommands.MigrateSetCapabilities;
+import io.vmmig.qmp.command.QmpResults.MigrationCapability;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Drives the destination side of one migration once its QEMU is up in {@code -incoming defer}:
+ * attaches the disk strategy, listens for memory, waits for the switchover and the disk, finishes.
+ */
+public final class DestinationMigration implements AutoCloseable {
+    private final QmpClient qmp;
+    private final DestinationStrategy disk;
+    private final MigrationTimeline timeline;
+    private final QmpEventListener migrationEvents;
+
+    /** Attaches the disk strategy and starts {@code migrate-incoming} on {@code incomingUri}. */
+    public DestinationMigration(QmpClient qmp, DestinationStrategy disk, String incomingUri, MigrationTimeline timeline)
+            throws Exception {
+        this.qmp = qmp;
+        this.disk = disk;
+        this.timeline = timeline;
+        disk.attach(qmp);
+        qmp.call(new MigrateSetCapabilities(List.of(new MigrationCapability("events", true))));
+        this.migrationEvents = qmp.listen("vmmig-incoming", EventFilter.named("MIGRATION"));
+        qmp.call(new MigrateIncoming(incomingUri));
+        timeline.mark("incoming");
+    }
+
+    /** Waits for the memory migration and the disk, then takes the agent out of the I/O path. */
+    public DestinationReport awaitAndFinish(Duration timeout) throws Exception {
+        migrationEvents.await(e -> {
+            String s = e.dataText("status");
+            if ("failed".equals(s)) throw new IllegalStateException("incoming memory migration failed");
+            return "completed".equals(s);
+        }, timeout);
+        timeline.mark("running-here");
+        disk.complete().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        timeline.mark("disk-complete");
+        disk.finish();
+        timeline.mark("finished");
+        return disk.report();
+    }
+
+    @Override
+    public void close() {
+        migrationEvents.close();
+    }
+}

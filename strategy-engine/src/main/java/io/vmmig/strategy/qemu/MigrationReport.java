@@ -1,0 +1,59 @@
+package io.vmmig.strategy.qemu;
+
+import io.vmmig.strategy.Strategy;
+import java.util.List;
+
+/**
+ * The result of one disk-and-memory migration, as the CLI and the benchmark print it. Times in
+ * milliseconds from the start of the source side.
+ *
+ * @param totalMillis        start to the destination holding the whole disk (source releasable)
+ * @param cutoverMillis      start to QEMU's switchover (memory migration completed)
+ * @param qemuDowntimeMillis QEMU's own downtime figure (query-migrate)
+ * @param storagePauseMillis time the paused source spent on storage at switchover (part of the downtime)
+ * @param ramBytes           bytes QEMU's memory migration transferred
+ * @param timeline           when each phase began
+ */
+public record MigrationReport(String migrationId, Strategy strategy, long totalMillis, long cutoverMillis,
+                              long qemuDowntimeMillis, long storagePauseMillis, long ramBytes,
+                              SourceReport source, DestinationReport destination,
+                              List<MigrationTimeline.Mark> timeline) {
+
+    /** This report with the destination side's figures. */
+    public MigrationReport withDestination(DestinationReport d) {
+        return new MigrationReport(migrationId, strategy, totalMillis, cutoverMillis, qemuDowntimeMillis,
+                storagePauseMillis, ramBytes, source, d, timeline);
+    }
+
+    /** Bytes of disk data that crossed from source to destination (pushes, pull answers, mirror). */
+    public long diskBytesMoved() {
+        return source.pushedWireBytes() + source.servedPullBytes() + source.mirroredBytes();
+    }
+
+    /** A one-screen summary for people. */
+    public String summary() {
+        StringBuilder b = new StringBuilder();
+        b.append(String.format("migration %s (%s): total %.2f s, cutover at %.2f s, downtime %d ms (storage pause %d ms)%n",
+                migrationId, strategy.cliName(), totalMillis / 1000.0, cutoverMillis / 1000.0, qemuDowntimeMillis,
+                storagePauseMillis));
+        DestinationReport d = destination != null ? destination : new DestinationReport(0, 0, 0, 0, 0, 0);
+        b.append(String.format("  disk: pushed %s (%d chunks, %s on the wire), pulled %s (%d on demand, %d background),"
+                        + " zero-skipped %s, unallocated %s, mirrored %s%n",
+                bytes(source.pushedBytes()), source.pushedChunks(), bytes(source.pushedWireBytes()),
+                bytes(d.pulledBytes()), d.pulledOnDemand(), d.pulledBackground(),
+                bytes(source.zeroSkippedBytes()), bytes(source.unallocatedBytes()), bytes(source.mirroredBytes())));
+        b.append(String.format("  rounds/epochs %d, remaining at cutover %d chunks%s; RAM %s%n", source.rounds(),
+                source.remainingChunks(), source.iterationLimitHit() ? ", PRE-COPY ITERATION LIMIT HIT" : "",
+                bytes(ramBytes)));
+        b.append("  timeline:");
+        for (MigrationTimeline.Mark m : timeline) b.append(String.format(" %s@%.2fs", m.phase(), m.at().toMillis() / 1000.0));
+        return b.append('\n').toString();
+    }
+
+    static String bytes(long n) {
+        if (n >= 1L << 30) return String.format("%.2f GiB", n / (double) (1L << 30));
+        if (n >= 1L << 20) return String.format("%.1f MiB", n / (double) (1L << 20));
+        if (n >= 1L << 10) return String.format("%.1f KiB", n / 1024.0);
+        return n + " B";
+    }
+}

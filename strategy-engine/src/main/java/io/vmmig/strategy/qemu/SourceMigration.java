@@ -1,0 +1,125 @@
+package io.vmmig.strategy.qemu;
+
+import io.vmmig.qmp.QmpClient;
+import io.vmmig.qmp.command.QmpCommands.Migrate;
+import io.vmmig.qmp.command.QmpCommands.MigrateCancel;
+import io.vmmig.qmp.command.QmpCommands.QueryMigrate;
+import io.vmmig.qmp.command.QmpResults.MigrationInfo;
+import io.vmmig.strategy.Strategy;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Drives the source side of one migration: the disk strategy around QEMU's memory migration. The
+ * memory migration is started here when a URI is given; otherwise another party issues
+ * {@code migrate} and this only observes (the {@link Cutover} acts at the pause either way).
+ * Any failure before the switchover cancels: the guest keeps running at the source and every trace
+ * of vmmig is removed from its QEMU.
+ */
+public final class SourceMigration {
+    private static final Logger LOG = LoggerFactory.getLogger(SourceMigration.class);
+
+    /**
+     * @param migrateUri where QEMU sends memory ({@code tcp:HOST:PORT}, {@code unix:PATH}); null when
+     *                   someone else issues {@code migrate}
+     */
+    public record Options(String migrationId, Strategy strategy, String migrateUri, Duration timeout) {}
+
+    private final QmpClient qmp;
+    private final SourceStrategy disk;
+    private final Options options;
+    private final MigrationTimeline timeline;
+    private final CompletableFuture<Void> cancelRequested = new CompletableFuture<>();
+    private volatile boolean switchedOver;
+
+    public SourceMigration(QmpClient qmp, SourceStrategy disk, Options options, MigrationTimeline timeline) {
+        this.qmp = qmp;
+        this.disk = disk;
+        this.options = options;
+        this.timeline = timeline;
+    }
+
+    /** Asks a running {@link #run()} to cancel; honoured only before the switchover. */
+    public void cancel(String reason) {
+        cancelRequested.completeExceptionally(new CancelledException(reason));
+    }
+
+    /** Whether QEMU's switchover happened (from then on the migration can only finish forward). */
+    public boolean switchedOver() {
+        return switchedOver;
+    }
+
+    /** Runs the migration to its end and reports; throws (after cancelling cleanly) if it failed before the switchover. */
+    public MigrationReport run() throws Exception {
+        return runAfter(CompletableFuture.completedFuture(null), () -> { });
+    }
+
+    /**
+     * Like {@link #run()}, but issues {@code migrate} only once {@code destinationListening} completed
+     * (the destination QEMU listens for memory) and {@code beforeMemory} ran.
+     */
+    public MigrationReport runAfter(CompletableFuture<Void> destinationListening, Runnable beforeMemory) throws Exception {
+        timeline.mark("start");
+        boolean memoryStarted = false;
+        try (Cutover cutover = new Cutover(qmp, disk::atPause)) {
+            disk.start();
+            timeline.mark("disk-started");
+            awaitOrCancel(disk.readyForMemory(), "the disk to be ready for memory migration");
+            awaitOrCancel(destinationListening, "the destination to listen for memory");
+            beforeMemory.run();
+            if (options.migrateUri() != null) {
+                qmp.call(new Migrate(options.migrateUri(), null, null));
+                memoryStarted = true;
+                timeline.mark("memory-start");
+            }
+            awaitOrCancel(cutover.completed(), "the memory migration");
+            switchedOver = true;
+            timeline.mark("switched-over");
+            disk.finished().get(options.timeout().toMillis(), TimeUnit.MILLISECONDS);
+            timeline.mark("disk-complete");
+            MigrationInfo info = qmp.call(new QueryMigrate());
+            MigrationReport partial = new MigrationReport(options.migrationId(), options.strategy(),
+                    timeline.at("disk-complete").toMillis(), timeline.at("switched-over").toMillis(),
+                    info.downtime() == null ? -1 : info.downtime(), disk.report().pauseMillis(),
+                    info.ram() == null ? 0 : info.ram().transferred(), disk.report(), null, timeline.marks());
+            disk.release();
+            return partial;
+        } catch (Exception e) {
+            if (!switchedOver) {
+                LOG.warn("migration {} failed before the switchover, cancelling: {}", options.migrationId(), e.toString());
+                if (memoryStarted) {
+                    try {
+                        qmp.call(new MigrateCancel());
+                    } catch (RuntimeException ce) {
+                        LOG.warn("migrate_cancel: {}", ce.toString());
+                    }
+                }
+                disk.cancel(e.getMessage() == null ? e.toString() : e.getMessage());
+            }
+            throw e;
+        }
+    }
+
+    private void awaitOrCancel(CompletableFuture<Void> f, String what) throws Exception {
+        try {
+            CompletableFuture.anyOf(f, cancelRequested).get(options.timeout().toMillis(), TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+            throw new TimeoutException("timed out after " + options.timeout() + " waiting for " + what);
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof Exception c) throw c;
+            throw e;
+        }
+    }
+
+    /** The operator cancelled before the switchover. */
+    public static final class CancelledException extends Exception {
+        public CancelledException(String reason) {
+            super("cancelled: " + reason);
+        }
+    }
+}

@@ -1,0 +1,39 @@
+package io.vmmig.strategy.qemu;
+
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * The source agent's part of moving one disk with some {@link io.vmmig.strategy.Strategy}. The
+ * {@link SourceMigration} driver calls it around QEMU's memory migration.
+ */
+public interface SourceStrategy extends AutoCloseable {
+
+    /** Sets up everything on the source QEMU and starts moving data (if the strategy does before cutover). */
+    void start() throws Exception;
+
+    /**
+     * Completes when memory migration may start: at once for most strategies; pre-copy waits until
+     * its rounds converged or hit the iteration limit; mirror waits for its job to be READY.
+     */
+    CompletableFuture<Void> readyForMemory();
+
+    /** Runs while the source guest is paused before switchover. Throwing makes the driver cancel the migration. */
+    void atPause() throws Exception;
+
+    /** Completes when the destination holds the whole disk and needs nothing more from the source. */
+    CompletableFuture<Void> finished();
+
+    /** Cancels before cutover: the guest keeps running at the source, every trace of vmmig removed. */
+    void cancel(String reason);
+
+    /** Removes everything vmmig added to the source QEMU. Idempotent. */
+    void release();
+
+    /** Figures so far. */
+    SourceReport report();
+
+    @Override
+    default void close() {
+        release();
+    }
+}
