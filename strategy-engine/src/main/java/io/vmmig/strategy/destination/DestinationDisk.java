@@ -40,6 +40,8 @@ public final class DestinationDisk implements BlockBackend {
     private final BitSet overwrittenEarly = new BitSet();
     private volatile Runnable onDemand = () -> { };
     private boolean handedOver;
+    /** Pushed bytes on their way into the store, by chunk (guarded by this). */
+    private final java.util.Map<Integer, CompletableFuture<Void>> pushesInFlight = new java.util.HashMap<>();
 
     public DestinationDisk(ChunkGeometry geometry, BlockBackend store, ChunkSource source) {
         if (store.size() < geometry.diskSize())
@@ -80,13 +82,21 @@ public final class DestinationDisk implements BlockBackend {
     public CompletableFuture<Void> storePush(long offset, ByteBuffer data) {
         int first = geometry.firstChunk(offset, data.remaining());
         int last = geometry.lastChunk(offset, data.remaining());
+        CompletableFuture<Void> stored;
         synchronized (this) {
             if (handedOver) throw new IllegalStateException("push at " + offset + " after the hand-over");
             if (overwrittenEarly.nextSetBit(first) >= 0 && overwrittenEarly.nextSetBit(first) <= last) {
                 return CompletableFuture.completedFuture(null);
             }
+            stored = store.write(offset, data, false);
+            for (int c = first; c <= last; c++) pushesInFlight.put(c, stored);
         }
-        return store.write(offset, data, false);
+        stored.whenComplete((v, e) -> {
+            synchronized (this) {
+                for (int c = first; c <= last; c++) pushesInFlight.remove(c, stored);
+            }
+        });
+        return stored;
     }
 
     /** The pull queue once handed over. */
@@ -189,6 +199,7 @@ public final class DestinationDisk implements BlockBackend {
         int first = geometry.firstChunk(offset, length);
         int last = geometry.lastChunk(offset, length);
         PullQueue q;
+        List<CompletableFuture<Void>> pushesFirst = new ArrayList<>();
         synchronized (this) {
             q = handedOver ? handover.join() : null;
             if (q == null) {
@@ -198,9 +209,18 @@ public final class DestinationDisk implements BlockBackend {
                     return handover.thenCompose(h -> guestWrite(offset, length, op));
                 }
                 overwrittenEarly.set(first, last + 1);
+                for (int c = first; c <= last; c++) {
+                    CompletableFuture<Void> p = pushesInFlight.get(c);
+                    if (p != null) pushesFirst.add(p);
+                }
             }
         }
-        if (q == null) return op.run();
+        if (q == null) {
+            // An older pushed copy of these chunks still on its way into the store must land first.
+            if (pushesFirst.isEmpty()) return op.run();
+            return CompletableFuture.allOf(pushesFirst.toArray(CompletableFuture[]::new))
+                    .handle((v, e) -> null).thenCompose(v -> op.run());
+        }
         List<CompletableFuture<Void>> ready = new ArrayList<>();
         List<Integer> whole = new ArrayList<>();
         boolean demanded = false;
