@@ -9,12 +9,17 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /** Runs a host tool (apt-get, dpkg, gcc, qemu-img...) to completion and fails with its output if it fails. */
-final class HostCommand {
+public final class HostCommand {
     private HostCommand() {
     }
 
+    /** Runs {@code argv} with a one-minute deadline; returns its stdout+stderr; throws naming the command on failure. */
+    public static String run(String... argv) {
+        return run(null, Duration.ofMinutes(1), List.of(argv));
+    }
+
     /** Runs {@code argv} in {@code workDir}; returns its stdout+stderr; throws naming the command on failure. */
-    static String run(Path workDir, Duration timeout, List<String> argv) {
+    public static String run(Path workDir, Duration timeout, List<String> argv) {
         Path out = null;
         try {
             out = Files.createTempFile("vmmig-cmd", ".out");

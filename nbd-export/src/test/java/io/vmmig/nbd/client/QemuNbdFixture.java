@@ -1,5 +1,6 @@
 package io.vmmig.nbd.client;
 
+import io.vmmig.testkit.HostCommand;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,5 +1,6 @@
 package io.vmmig.nbd.client;
 
+import io.vmmig.testkit.HostCommand;
 import io.vmmig.nbd.protocol.NbdCommand;
 import io.vmmig.nbd.protocol.NbdErrno;
 import io.vmmig.nbd.protocol.NbdException;
