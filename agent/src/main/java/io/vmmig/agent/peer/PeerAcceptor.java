@@ -1,0 +1,10 @@
+package io.vmmig.agent.peer;
+
+import io.vmmig.strategy.peer.PeerChannel;
+
+/** Receives the connections a {@link PeerServer} admitted, on the channel's delivery thread. */
+@FunctionalInterface
+public interface PeerAcceptor {
+    /** The client was authorized for {@code migrationId}; call {@link PeerChannel#start} to receive its frames. */
+    void accept(String migrationId, PeerChannel channel);
+}
