@@ -92,7 +92,8 @@ public final class PullQueue {
         return take();
     }
 
-    private Pull take() {
+    /** The next demanded chunk to pull, if any is waiting (never a background one), without waiting. */
+    public synchronized Pull nextDemanded() {
         while (!urgent.isEmpty()) {
             int c = urgent.poll();
             urgentQueued.clear(c);
@@ -102,6 +103,12 @@ public final class PullQueue {
                 return new Pull(c, Reason.ON_DEMAND);
             }
         }
+        return null;
+    }
+
+    private Pull take() {
+        Pull demanded = nextDemanded();
+        if (demanded != null) return demanded;
         while (!background.isEmpty()) {
             int c = background.poll();
             if (states[c] == State.MISSING) {

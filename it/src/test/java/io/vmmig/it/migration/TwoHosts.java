@@ -26,7 +26,10 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+import java.util.function.UnaryOperator;
 import java.util.regex.Pattern;
 
 /**
@@ -47,6 +50,11 @@ public final class TwoHosts implements AutoCloseable {
     private QemuProcess dst;
     private QmpClient dstQmp;
     private final List<AutoCloseable> cleanup = new ArrayList<>();
+    private final CompletableFuture<QemuProcess> destinationStarted = new CompletableFuture<>();
+    private volatile SourceMigration sourceDriver;
+    private volatile ChunkTransferSource chunkSource;
+    private volatile ChunkTransferDestination chunkDestination;
+    private volatile Function<Path, DiskImage> destinationImages;
 
     private TwoHosts(Path dir, TestGuest guest, Workload workload, DiskImage srcDisk, QemuProcess src, QmpClient srcQmp) {
         this.dir = dir;
@@ -59,8 +67,15 @@ public final class TwoHosts implements AutoCloseable {
 
     /** Boots the source guest on a fresh qcow2 of {@code diskBytes} and waits until its prefill is done. */
     public static TwoHosts start(Path dir, Workload w, long diskBytes) {
+        return start(dir, w, DiskImage.create(dir.resolve("src.qcow2"), DiskImage.Format.QCOW2, diskBytes));
+    }
+
+    /**
+     * Boots the source guest on {@code disk} (e.g. an overlay over a base image) and waits until its
+     * prefill is done. The disk must be qcow2 (node {@code disk0}).
+     */
+    public static TwoHosts start(Path dir, Workload w, DiskImage disk) {
         TestGuest guest = TestGuest.get();
-        DiskImage disk = DiskImage.create(dir.resolve("src.qcow2"), DiskImage.Format.QCOW2, diskBytes);
         QemuProcess src = QemuProcess.builder().name("src").memoryMb(256).guest(guest, w).disk(disk).start();
         try {
             src.console().awaitLine(Pattern.compile("^PREFILL DONE"), Duration.ofSeconds(180));
@@ -77,6 +92,33 @@ public final class TwoHosts implements AutoCloseable {
     public QmpClient destinationQmp() { return dstQmp; }
     public DiskImage sourceDisk() { return srcDisk; }
 
+    /**
+     * How {@link #migrate} creates the destination's target image at a given path (default: a fresh
+     * qcow2 of the source disk's size), e.g. an overlay over the same base image as the source's.
+     */
+    public void destinationImages(Function<Path, DiskImage> factory) {
+        this.destinationImages = factory;
+    }
+
+    /** Completes with the destination QEMU of the first migration once it is up (in -incoming). */
+    public CompletableFuture<QemuProcess> destinationStarted() { return destinationStarted; }
+
+    /** The source side of the running (or last) chunk-transfer migration, null before {@link #migrate}. */
+    public ChunkTransferSource chunkSource() { return chunkSource; }
+
+    /** The destination side of the running (or last) chunk-transfer migration, null before {@link #migrate}. */
+    public ChunkTransferDestination chunkDestination() { return chunkDestination; }
+
+    /**
+     * Asks the running migration's source driver to cancel (honoured before the switchover; the
+     * running {@link #migrate}/{@link #run} then throws {@link SourceMigration.CancelledException}).
+     */
+    public void cancel(String reason) {
+        SourceMigration d = sourceDriver;
+        if (d == null) throw new IllegalStateException("no migration is running to cancel");
+        d.cancel(reason);
+    }
+
     /** Default source options for tests: 256 KiB chunks are set in {@link #migrate}. */
     public static SourceOptions defaultPush() {
         return SourceOptions.defaults();
@@ -88,8 +130,21 @@ public final class TwoHosts implements AutoCloseable {
      */
     public MigrationReport migrate(Strategy strategy, int chunkSize, SourceOptions push,
                                    ChunkTransferSource.PrecopyLimits limits, Runnable beforeMemory) throws Exception {
+        return migrate(strategy, chunkSize, push, limits, UnaryOperator.identity(), beforeMemory);
+    }
+
+    /**
+     * Like {@link #migrate(Strategy, int, SourceOptions, ChunkTransferSource.PrecopyLimits, Runnable)},
+     * with the destination's config adjusted by {@code destinationKnobs} (e.g. a background pull delay).
+     */
+    public MigrationReport migrate(Strategy strategy, int chunkSize, SourceOptions push,
+                                   ChunkTransferSource.PrecopyLimits limits,
+                                   UnaryOperator<ChunkTransferDestination.Config> destinationKnobs,
+                                   Runnable beforeMemory) throws Exception {
         String id = strategy.cliName() + "-" + Long.toHexString(System.nanoTime());
-        DiskImage dstDisk = DiskImage.create(dir.resolve("dst-" + id + ".qcow2"), DiskImage.Format.QCOW2, srcDisk.sizeBytes());
+        Path target = dir.resolve("dst-" + id + ".qcow2");
+        DiskImage dstDisk = destinationImages != null ? destinationImages.apply(target)
+                : DiskImage.create(target, DiskImage.Format.QCOW2, srcDisk.sizeBytes());
         MigrationTimeline srcTimeline = new MigrationTimeline();
         MigrationTimeline dstTimeline = new MigrationTimeline();
         SocketPeerChannel toDest;
@@ -98,52 +153,116 @@ public final class TwoHosts implements AutoCloseable {
             toDest = SocketPeerChannel.connect(listener.getLocalAddress());
             fromSource = new SocketPeerChannel(listener.accept());
         }
-        ChunkTransferDestination destination = new ChunkTransferDestination(new ChunkTransferDestination.Config(id,
-                dstDisk.path(), "qcow2", DISK_NODE, srcDisk.sizeBytes(), chunkSize, 2, dir, TIMEOUT), fromSource, dstTimeline);
+        ChunkTransferDestination destination = new ChunkTransferDestination(destinationKnobs.apply(
+                new ChunkTransferDestination.Config(id, dstDisk.path(), "qcow2", DISK_NODE, srcDisk.sizeBytes(),
+                        chunkSize, 2, dir, TIMEOUT)), fromSource, dstTimeline);
         cleanup.add(destination);
+        chunkDestination = destination;
         ChunkTransferSource source = new ChunkTransferSource(srcQmp, new ChunkTransferSource.Config(strategy, id, DISK_NODE,
                 chunkSize, push, Duration.ofMillis(300), dir, TIMEOUT, limits), toDest, srcTimeline);
         cleanup.add(source);
+        chunkSource = source;
         return run(id, strategy, source, destination, srcTimeline, dstTimeline, beforeMemory);
     }
 
     /**
      * Runs any strategy pair: starts the destination QEMU with the destination strategy's blockdev
-     * arguments, both drivers, and returns the combined report.
+     * arguments, both drivers, and returns the combined report. On failure the destination QEMU is
+     * killed (a failed or cancelled migration leaves the guest only at the source), and the source
+     * side's failure is thrown if it has one (e.g. {@link SourceMigration.CancelledException}),
+     * since the destination's is usually only its consequence.
      */
     public MigrationReport run(String id, Strategy strategy, SourceStrategy source, DestinationStrategy destination,
                                MigrationTimeline srcTimeline, MigrationTimeline dstTimeline, Runnable beforeMemory)
             throws Exception {
         String migSocket = dir.resolve("mig-" + id + ".sock").toString();
-        SourceMigration sourceDriver = new SourceMigration(srcQmp, source,
+        SourceMigration driver = new SourceMigration(srcQmp, source,
                 new SourceMigration.Options(id, strategy, "unix:" + migSocket, TIMEOUT), srcTimeline);
+        sourceDriver = driver;
         // The source side serves from the start: the destination QEMU reads sector 0 through the
         // destination agent as soon as its disk node exists, and that read may go to the source.
         CompletableFuture<MigrationReport> sourceRun = new CompletableFuture<>();
         CompletableFuture<Void> destinationUp = new CompletableFuture<>();
         Thread t = new Thread(() -> {
             try {
-                sourceRun.complete(sourceDriver.runAfter(destinationUp, beforeMemory));
+                sourceRun.complete(driver.runAfter(destinationUp, beforeMemory));
             } catch (Throwable e) {
                 sourceRun.completeExceptionally(e);
             }
         }, "source-driver-" + id);
+        t.setDaemon(true);
         t.start();
         try {
             List<String> args = new ArrayList<>(destination.qemuBlockdevArgs());
             args.addAll(List.of("-device", "virtio-blk-pci,drive=" + DISK_NODE + ",id=vda,share-rw=on"));
             dst = QemuProcess.builder().name("dst").memoryMb(256).guest(guest, workload).extraArgs(args)
                     .incomingDefer(true).start();
+            destinationStarted.complete(dst);
             dstQmp = QmpClient.connect(dst.qmpSocket());
             DestinationMigration destinationDriver = new DestinationMigration(dstQmp, destination, "unix:" + migSocket, dstTimeline);
             cleanup.add(destinationDriver);
             destinationUp.complete(null);
-            DestinationReport d = destinationDriver.awaitAndFinish(TIMEOUT);
-            return sourceRun.get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS).withDestination(d);
+            CompletableFuture<DestinationReport> destinationRun = new CompletableFuture<>();
+            Thread d = new Thread(() -> {
+                try {
+                    destinationRun.complete(destinationDriver.awaitAndFinish(TIMEOUT));
+                } catch (Throwable e) {
+                    destinationRun.completeExceptionally(e);
+                }
+            }, "destination-driver-" + id);
+            d.setDaemon(true);
+            d.start();
+            // Whichever side fails first ends the wait: a source that cancels before memory
+            // migration started would otherwise leave the destination waiting for the timeout.
+            CompletableFuture.anyOf(sourceRun, destinationRun).exceptionally(e -> null)
+                    .get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+            if (sourceRun.isCompletedExceptionally()) sourceRun.join();    // throws; handled below
+            DestinationReport report = unwrap(destinationRun, TIMEOUT);
+            return unwrap(sourceRun, TIMEOUT).withDestination(report);
         } catch (Exception e) {
             destinationUp.completeExceptionally(e);
-            throw e;
+            killDestination();
+            Exception sourceFailure = sourceFailure(sourceRun);
+            throw sourceFailure != null ? sourceFailure : unwrapped(e);
         }
+    }
+
+    private void killDestination() {
+        if (dst != null && dst.isAlive()) {
+            dst.kill();
+            dst.awaitExit(Duration.ofSeconds(10));
+        }
+    }
+
+    /** The source side's failure, waiting a bounded time for it to end; null if it succeeded or still runs. */
+    private static Exception sourceFailure(CompletableFuture<MigrationReport> sourceRun) {
+        try {
+            sourceRun.get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+            return null;
+        } catch (ExecutionException e) {
+            return e.getCause() instanceof Exception c ? c : e;
+        } catch (java.util.concurrent.CompletionException e) {
+            return e.getCause() instanceof Exception c ? c : e;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return null;
+        } catch (java.util.concurrent.TimeoutException e) {
+            return null;
+        }
+    }
+
+    private static <T> T unwrap(CompletableFuture<T> f, Duration timeout) throws Exception {
+        try {
+            return f.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (ExecutionException e) {
+            throw e.getCause() instanceof Exception c ? c : e;
+        }
+    }
+
+    private static Exception unwrapped(Exception e) {
+        if ((e instanceof ExecutionException || e instanceof java.util.concurrent.CompletionException)
+                && e.getCause() instanceof Exception c) return c;
+        return e;
     }
 
     /** Sends {@code verify} to the guest where it runs now and returns its VERIFY line. */

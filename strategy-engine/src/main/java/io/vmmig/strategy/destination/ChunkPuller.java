@@ -5,11 +5,15 @@ import io.vmmig.strategy.ChunkGeometry;
 import io.vmmig.strategy.PullQueue;
 import io.vmmig.strategy.peer.Frame.Priority;
 import java.nio.ByteBuffer;
+import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Moves the missing chunks from the source into the local store after the hand-over: a few
@@ -17,6 +21,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * starts one more pull at once, so an on-demand chunk never waits behind the background pipeline.
  */
 public final class ChunkPuller implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(ChunkPuller.class);
     /** How often one chunk's pull is retried before the migration fails. */
     static final int MAX_ATTEMPTS = 5;
 
@@ -50,21 +55,41 @@ public final class ChunkPuller implements AutoCloseable {
 
     /** Starts {@code backgroundPullers} loops; the returned future completes when no chunk is missing. */
     public CompletableFuture<Void> start(int backgroundPullers) {
+        return start(backgroundPullers, Duration.ZERO);
+    }
+
+    /**
+     * Like {@link #start(int)}, but the background loops begin only {@code backgroundDelay} after the
+     * hand-over; guest demands are pulled at once all the same (a throttle for slow links, and what
+     * makes on-demand pulls observable in tests).
+     */
+    public CompletableFuture<Void> start(int backgroundPullers, Duration backgroundDelay) {
+        if (backgroundDelay.isNegative()) throw new IllegalArgumentException("negative background pull delay " + backgroundDelay);
         handover.thenAccept(q -> {
             queue = q;
             if (q.isComplete()) done.complete(null);
-            for (int i = 0; i < backgroundPullers; i++) workers.execute(this::loop);
+            Executor background = backgroundDelay.isZero() ? workers
+                    : CompletableFuture.delayedExecutor(backgroundDelay.toMillis(), TimeUnit.MILLISECONDS, workers);
+            for (int i = 0; i < backgroundPullers; i++) {
+                background.execute(() -> {
+                    if (closed || done.isDone()) return;
+                    loop();
+                });
+            }
         });
         return done;
     }
 
-    /** A guest demanded a chunk: pull the most urgent one now, beside the background loops. */
+    /**
+     * A guest demanded one or more chunks: pull every demanded chunk now, beside the background
+     * loops (one guest request may demand several chunks but signal once, so this drains them all).
+     */
     public void demanded() {
         if (closed) return;
         workers.execute(() -> {
             queue = handover.join();
-            PullQueue.Pull p = queue.awaitNextNow();
-            if (p != null) pull(p);
+            PullQueue.Pull p;
+            while (!closed && (p = queue.nextDemanded()) != null) pull(p);
         });
     }
 
@@ -98,6 +123,7 @@ public final class ChunkPuller implements AutoCloseable {
         try {
             source.read(offset, buf, priority).join();
         } catch (RuntimeException e) {
+            LOG.warn("pulling chunk {} ({}) failed: {}", chunk, p.reason(), e.toString());
             if (attempts.merge(chunk, 1, Integer::sum) >= MAX_ATTEMPTS) {
                 done.completeExceptionally(new IllegalStateException(
                         "pulling chunk " + chunk + " failed " + MAX_ATTEMPTS + " times", e));

@@ -9,6 +9,7 @@ import io.vmmig.strategy.peer.PeerChannel;
 import io.vmmig.strategy.peer.PeerChannelClosedException;
 import io.vmmig.strategy.peer.PeerProtocolException;
 import java.nio.ByteBuffer;
+import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -29,13 +30,19 @@ public final class DestinationDiskTransfer implements PeerChannel.Handler, AutoC
     private volatile boolean cancelled;
 
     public DestinationDiskTransfer(ChunkGeometry geometry, BlockBackend store, PeerChannel channel, int pullers) {
+        this(geometry, store, channel, pullers, Duration.ZERO);
+    }
+
+    /** @param backgroundPullDelay how long after the hand-over the background pull begins (demands are served at once) */
+    public DestinationDiskTransfer(ChunkGeometry geometry, BlockBackend store, PeerChannel channel, int pullers,
+                                   Duration backgroundPullDelay) {
         this.channel = channel;
         this.store = store;
         this.source = new RemoteSource(channel);
         this.disk = new DestinationDisk(geometry, store, source);
         this.puller = new ChunkPuller(geometry, disk.handover(), source, store);
         disk.onDemand(puller::demanded);
-        puller.start(pullers).whenComplete((v, e) -> {
+        puller.start(pullers, backgroundPullDelay).whenComplete((v, e) -> {
             if (e != null) {
                 complete.completeExceptionally(e);
                 return;

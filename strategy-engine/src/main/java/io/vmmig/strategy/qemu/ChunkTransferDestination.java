@@ -46,9 +46,26 @@ public final class ChunkTransferDestination implements DestinationStrategy {
      * @param targetImage the local image (already created, same virtual size as the source disk)
      * @param format      qcow2 or raw
      * @param diskNode    node name of the disk node the guest device uses
+     * @param backgroundPullDelay how long after the hand-over the background pull begins (zero: at
+     *                    once); the guest's demands are pulled at once regardless
      */
     public record Config(String migrationId, Path targetImage, String format, String diskNode, long diskSize,
-                         int chunkSize, int pullers, Path workDir, Duration timeout) {}
+                         int chunkSize, int pullers, Path workDir, Duration timeout, Duration backgroundPullDelay) {
+        public Config {
+            if (backgroundPullDelay == null || backgroundPullDelay.isNegative())
+                throw new IllegalArgumentException("backgroundPullDelay must be >= 0, got " + backgroundPullDelay);
+        }
+
+        public Config(String migrationId, Path targetImage, String format, String diskNode, long diskSize,
+                      int chunkSize, int pullers, Path workDir, Duration timeout) {
+            this(migrationId, targetImage, format, diskNode, diskSize, chunkSize, pullers, workDir, timeout, Duration.ZERO);
+        }
+
+        /** This config with the background pull starting {@code delay} after the hand-over. */
+        public Config withBackgroundPullDelay(Duration delay) {
+            return new Config(migrationId, targetImage, format, diskNode, diskSize, chunkSize, pullers, workDir, timeout, delay);
+        }
+    }
 
     private final Config config;
     private final MigrationTimeline timeline;
@@ -69,7 +86,7 @@ public final class ChunkTransferDestination implements DestinationStrategy {
         this.timeline = timeline;
         this.store = new DeferredBackend(config.diskSize());
         ChunkGeometry geometry = new ChunkGeometry(config.diskSize(), config.chunkSize());
-        this.transfer = new DestinationDiskTransfer(geometry, store, channel, config.pullers());
+        this.transfer = new DestinationDiskTransfer(geometry, store, channel, config.pullers(), config.backgroundPullDelay());
         this.agentSocket = config.workDir().resolve("agent-nbd.sock");
         Files.deleteIfExists(agentSocket);
         this.agentServer = NbdServer.start(UnixDomainSocketAddress.of(agentSocket),

@@ -157,6 +157,7 @@ public final class ChunkTransferSource implements SourceStrategy {
                 synchronized (this) {
                     long deadline = System.nanoTime() + config.timeout().toNanos();
                     while (!transfer.caughtUp() && !stopEpochs) {
+                        if (transfer.finished().isCompletedExceptionally()) transfer.finished().join();   // throws why
                         if (System.nanoTime() > deadline) throw new IllegalStateException("pre-copy round stalled");
                         wait(10);
                     }

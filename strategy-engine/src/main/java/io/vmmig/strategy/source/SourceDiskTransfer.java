@@ -39,6 +39,7 @@ public final class SourceDiskTransfer implements PeerChannel.Handler, AutoClosea
     private boolean caughtUp;            // guarded by window
     private volatile Throwable failure;
     private final TransferCounters counters = new TransferCounters();
+    private final PushBandwidth bandwidth;
 
     public SourceDiskTransfer(ChunkGeometry geometry, BlockBackend disk, BitSet allocated, PeerChannel channel,
                               SourceOptions options) {
@@ -50,6 +51,7 @@ public final class SourceDiskTransfer implements PeerChannel.Handler, AutoClosea
         this.options = options;
         this.scheduler = new PushScheduler(geometry, allocated, options.threshold());
         this.responder = new PullResponder(disk, channel, options.compress(), 2);
+        this.bandwidth = new PushBandwidth(options.pushBytesPerSecond());
         counters.unallocatedBytes.set(geometry.diskSize() - bytesOf(allocated));
         this.pusher = new Thread(this::pushLoop, "vmmig-push");
         this.pusher.setDaemon(true);
@@ -205,8 +207,8 @@ public final class SourceDiskTransfer implements PeerChannel.Handler, AutoClosea
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-        } catch (RuntimeException e) {
-            fail(e);
+        } catch (RuntimeException | Error e) {
+            fail(e);        // an Error too: a silently dead pusher would leave pre-copy waiting for its timeout
         }
     }
 
@@ -244,13 +246,22 @@ public final class SourceDiskTransfer implements PeerChannel.Handler, AutoClosea
         }
     }
 
-    /** Takes room in the push window; false if pushing stopped meanwhile. */
+    /**
+     * Takes room in the push window, then waits for the bandwidth limit if one is set; false if
+     * pushing stopped meanwhile (a stop wakes both waits at once).
+     */
     private boolean acquire(int bytes, boolean stoppable) throws InterruptedException {
         synchronized (window) {
             while (inFlightBytes > 0 && inFlightBytes + bytes > options.maxInFlightBytes()) {
                 checkFailed();
                 if (stoppable && stopPushing) return false;
                 window.wait(100);
+            }
+            long waitNanos;
+            while ((waitNanos = bandwidth.tryTake(bytes, System.nanoTime())) > 0) {
+                checkFailed();
+                if (stoppable && stopPushing) return false;
+                window.wait(Math.max(1, (waitNanos + 999_999) / 1_000_000));
             }
             if (stoppable && stopPushing) return false;
             inFlightBytes += bytes;

@@ -9,9 +9,11 @@ package io.vmmig.strategy.source;
  * @param compress        deflate chunk data when it helps
  * @param targetIsZero    the destination image starts all zero: all-zero chunks never pushed need no transfer
  * @param push            push before cutover at all (false: post-copy, everything is pulled)
+ * @param pushBytesPerSecond most disk bytes pushed per second (token bucket, one second of burst);
+ *                        0 = unlimited. Pull answers after cutover are not limited.
  */
 public record SourceOptions(int threshold, int maxRunChunks, long maxInFlightBytes, boolean compress,
-                            boolean targetIsZero, boolean push) {
+                            boolean targetIsZero, boolean push, long pushBytesPerSecond) {
     /** Largest single pull or push frame payload. */
     public static final int MAX_PULL = 32 * 1024 * 1024;
 
@@ -19,25 +21,37 @@ public record SourceOptions(int threshold, int maxRunChunks, long maxInFlightByt
         if (threshold < 1) throw new IllegalArgumentException("threshold must be >= 1, got " + threshold);
         if (maxRunChunks < 1) throw new IllegalArgumentException("maxRunChunks must be >= 1, got " + maxRunChunks);
         if (maxInFlightBytes < 1) throw new IllegalArgumentException("maxInFlightBytes must be >= 1");
+        if (pushBytesPerSecond < 0)
+            throw new IllegalArgumentException("pushBytesPerSecond must be >= 0 (0 = unlimited), got " + pushBytesPerSecond);
+    }
+
+    public SourceOptions(int threshold, int maxRunChunks, long maxInFlightBytes, boolean compress, boolean targetIsZero,
+                         boolean push) {
+        this(threshold, maxRunChunks, maxInFlightBytes, compress, targetIsZero, push, 0);
     }
 
     public SourceOptions(int threshold, int maxRunChunks, long maxInFlightBytes, boolean compress, boolean targetIsZero) {
-        this(threshold, maxRunChunks, maxInFlightBytes, compress, targetIsZero, true);
+        this(threshold, maxRunChunks, maxInFlightBytes, compress, targetIsZero, true, 0);
     }
 
     public static SourceOptions defaults() {
-        return new SourceOptions(3, 4, 16L * 1024 * 1024, false, true, true);
+        return new SourceOptions(3, 4, 16L * 1024 * 1024, false, true, true, 0);
     }
 
     public SourceOptions withThreshold(int t) {
-        return new SourceOptions(t, maxRunChunks, maxInFlightBytes, compress, targetIsZero, push);
+        return new SourceOptions(t, maxRunChunks, maxInFlightBytes, compress, targetIsZero, push, pushBytesPerSecond);
     }
 
     public SourceOptions withPush(boolean on) {
-        return new SourceOptions(threshold, maxRunChunks, maxInFlightBytes, compress, targetIsZero, on);
+        return new SourceOptions(threshold, maxRunChunks, maxInFlightBytes, compress, targetIsZero, on, pushBytesPerSecond);
     }
 
     public SourceOptions withCompression(boolean on) {
-        return new SourceOptions(threshold, maxRunChunks, maxInFlightBytes, on, targetIsZero, push);
+        return new SourceOptions(threshold, maxRunChunks, maxInFlightBytes, on, targetIsZero, push, pushBytesPerSecond);
+    }
+
+    /** The same options with the push limited to {@code bytesPerSecond} (0 = unlimited). */
+    public SourceOptions withPushBytesPerSecond(long bytesPerSecond) {
+        return new SourceOptions(threshold, maxRunChunks, maxInFlightBytes, compress, targetIsZero, push, bytesPerSecond);
     }
 }
