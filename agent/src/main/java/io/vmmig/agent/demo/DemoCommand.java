@@ -118,7 +118,10 @@ public final class DemoCommand implements Callable<Integer> {
             out.say("migrating: disk by vmmig (%s, %d KiB chunks, threshold %d), memory by QEMU", s.cliName(), chunkKib, threshold);
             MigrationReport report;
             try (ProgressPrinter printer = new ProgressPrinter(out, srcQmp, source, destination, srcTimeline)) {
-                report = LocalPair.run(id, srcQmp, source, destination, args -> {
+                LocalPair pair = new LocalPair(id, srcQmp, source, destination,
+                        new SourceMigration.Options(id, s, "unix:" + dir.resolve("memory.sock"), timeout),
+                        "unix:" + dir.resolve("memory.sock"), srcTimeline, dstTimeline);
+                report = pair.run(args -> {
                     List<String> all = new ArrayList<>(args);
                     all.addAll(List.of("-device", "virtio-blk-pci,drive=disk0,id=vda,share-rw=on"));
                     dst[0] = QemuProcess.builder().name("demo-dst").memoryMb(256).guest(guest, w).extraArgs(all)
@@ -127,12 +130,14 @@ public final class DemoCommand implements Callable<Integer> {
                     QmpClient q = QmpClient.connect(dst[0].qmpSocket());
                     cleanup.add(0, q);
                     return q;
-                }, new SourceMigration.Options(id, s, null, timeout), dir, srcTimeline, dstTimeline, () -> { });
+                }, () -> { }, () -> { });
             }
+            Heartbeats hb = Heartbeats.of(src.console().lines(), dst[0].console().lines());
+            var gap = hb.consoleChanges().stream().findFirst();
+            report = report.withGuestGap(gap.map(g -> g.host().toMillis()).orElse(-1L));
             System.out.println();
             System.out.print(report.summary());
-            Heartbeats hb = Heartbeats.of(src.console().lines(), dst[0].console().lines());
-            hb.consoleChanges().stream().findFirst().ifPresent(g -> out.say(
+            gap.ifPresent(g -> out.say(
                     "guest-visible pause (heartbeat gap across the switchover): %d ms host time, %d ms guest clock",
                     g.host().toMillis(), g.guest().toMillis()));
             out.say("guest at the destination reads back its disk: %s", verify(dst[0]));

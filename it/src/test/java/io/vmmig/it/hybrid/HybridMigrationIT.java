@@ -34,6 +34,8 @@ class HybridMigrationIT {
             assertEquals(r.source().remainingChunks(),
                     r.destination().pulledOnDemand() + r.destination().pulledBackground() + r.destination().cancelledByWrite());
             assertTrue(r.qemuDowntimeMillis() >= 0);
+            assertTrue(r.guestGapMillis() > 0 && r.guestGapMillis() < 10_000,
+                    "the guest's heartbeats moved to the destination console: gap " + r.guestGapMillis() + " ms");
 
             String v = hosts.verify(hosts.destination());
             assertTrue(v.startsWith("VERIFY OK 8192") && v.contains("ioerrors=0"), v);

@@ -1,5 +1,6 @@
 package io.vmmig.it.migration;
 
+import io.vmmig.agent.demo.LocalPair;
 import io.vmmig.qmp.QmpClient;
 import io.vmmig.strategy.Strategy;
 import io.vmmig.strategy.peer.SocketPeerChannel;
@@ -15,6 +16,7 @@ import io.vmmig.strategy.qemu.SourceStrategy;
 import io.vmmig.strategy.source.SourceOptions;
 import io.vmmig.testkit.ConsoleLine;
 import io.vmmig.testkit.DiskImage;
+import io.vmmig.testkit.Heartbeats;
 import io.vmmig.testkit.QemuProcess;
 import io.vmmig.testkit.TestGuest;
 import io.vmmig.testkit.Workload;
@@ -51,7 +53,7 @@ public final class TwoHosts implements AutoCloseable {
     private QmpClient dstQmp;
     private final List<AutoCloseable> cleanup = new ArrayList<>();
     private final CompletableFuture<QemuProcess> destinationStarted = new CompletableFuture<>();
-    private volatile SourceMigration sourceDriver;
+    private volatile LocalPair pair;
     private volatile ChunkTransferSource chunkSource;
     private volatile ChunkTransferDestination chunkDestination;
     private volatile Function<Path, DiskImage> destinationImages;
@@ -114,9 +116,9 @@ public final class TwoHosts implements AutoCloseable {
      * running {@link #migrate}/{@link #run} then throws {@link SourceMigration.CancelledException}).
      */
     public void cancel(String reason) {
-        SourceMigration d = sourceDriver;
-        if (d == null) throw new IllegalStateException("no migration is running to cancel");
-        d.cancel(reason);
+        LocalPair p = pair;
+        if (p == null) throw new IllegalStateException("no migration is running to cancel");
+        p.cancel(reason);
     }
 
     /** Default source options for tests: 256 KiB chunks are set in {@link #migrate}. */
@@ -175,56 +177,43 @@ public final class TwoHosts implements AutoCloseable {
     public MigrationReport run(String id, Strategy strategy, SourceStrategy source, DestinationStrategy destination,
                                MigrationTimeline srcTimeline, MigrationTimeline dstTimeline, Runnable beforeMemory)
             throws Exception {
-        String migSocket = dir.resolve("mig-" + id + ".sock").toString();
-        SourceMigration driver = new SourceMigration(srcQmp, source,
-                new SourceMigration.Options(id, strategy, "unix:" + migSocket, TIMEOUT), srcTimeline);
-        sourceDriver = driver;
-        // The source side serves from the start: the destination QEMU reads sector 0 through the
-        // destination agent as soon as its disk node exists, and that read may go to the source.
-        CompletableFuture<MigrationReport> sourceRun = new CompletableFuture<>();
-        CompletableFuture<Void> destinationUp = new CompletableFuture<>();
-        Thread t = new Thread(() -> {
-            try {
-                sourceRun.complete(driver.runAfter(destinationUp, beforeMemory));
-            } catch (Throwable e) {
-                sourceRun.completeExceptionally(e);
-            }
-        }, "source-driver-" + id);
-        t.setDaemon(true);
-        t.start();
-        try {
-            List<String> args = new ArrayList<>(destination.qemuBlockdevArgs());
+        String memory = "unix:" + dir.resolve("mig-" + id + ".sock");
+        return run(id, strategy, source, destination, srcTimeline, dstTimeline, memory, beforeMemory);
+    }
+
+    /**
+     * Like {@link #run(String, Strategy, SourceStrategy, DestinationStrategy, MigrationTimeline, MigrationTimeline, Runnable)}
+     * with vmmig issuing {@code migrate} to {@code migrateUri}; null when the test issues it itself (in
+     * {@code beforeMemory}, to the destination's {@link #incomingUri(String)}), as another party would.
+     */
+    public MigrationReport run(String id, Strategy strategy, SourceStrategy source, DestinationStrategy destination,
+                               MigrationTimeline srcTimeline, MigrationTimeline dstTimeline, String migrateUri,
+                               Runnable beforeMemory) throws Exception {
+        LocalPair pair = new LocalPair(id, srcQmp, source, destination,
+                new SourceMigration.Options(id, strategy, migrateUri, TIMEOUT), incomingUri(id), srcTimeline, dstTimeline);
+        this.pair = pair;
+        MigrationReport report = pair.run(blockdevArgs -> {
+            List<String> args = new ArrayList<>(blockdevArgs);
             args.addAll(List.of("-device", "virtio-blk-pci,drive=" + DISK_NODE + ",id=vda,share-rw=on"));
             dst = QemuProcess.builder().name("dst").memoryMb(256).guest(guest, workload).extraArgs(args)
                     .incomingDefer(true).start();
             destinationStarted.complete(dst);
             dstQmp = QmpClient.connect(dst.qmpSocket());
-            DestinationMigration destinationDriver = new DestinationMigration(dstQmp, destination, "unix:" + migSocket, dstTimeline);
-            cleanup.add(destinationDriver);
-            destinationUp.complete(null);
-            CompletableFuture<DestinationReport> destinationRun = new CompletableFuture<>();
-            Thread d = new Thread(() -> {
-                try {
-                    destinationRun.complete(destinationDriver.awaitAndFinish(TIMEOUT));
-                } catch (Throwable e) {
-                    destinationRun.completeExceptionally(e);
-                }
-            }, "destination-driver-" + id);
-            d.setDaemon(true);
-            d.start();
-            // Whichever side fails first ends the wait: a source that cancels before memory
-            // migration started would otherwise leave the destination waiting for the timeout.
-            CompletableFuture.anyOf(sourceRun, destinationRun).exceptionally(e -> null)
-                    .get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
-            if (sourceRun.isCompletedExceptionally()) sourceRun.join();    // throws; handled below
-            DestinationReport report = unwrap(destinationRun, TIMEOUT);
-            return unwrap(sourceRun, TIMEOUT).withDestination(report);
-        } catch (Exception e) {
-            destinationUp.completeExceptionally(e);
-            killDestination();
-            Exception sourceFailure = sourceFailure(sourceRun);
-            throw sourceFailure != null ? sourceFailure : unwrapped(e);
-        }
+            return dstQmp;
+        }, beforeMemory, this::killDestination);
+        return report.withGuestGap(guestGap());
+    }
+
+    /** The longest heartbeat gap where the guest's console moved from the source to the destination, in ms (-1: none seen). */
+    public long guestGap() {
+        if (dst == null) return -1;
+        return Heartbeats.of(src.console().lines(), dst.console().lines()).consoleChanges().stream()
+                .mapToLong(g -> g.host().toMillis()).max().orElse(-1);
+    }
+
+    /** Where the destination QEMU of migration {@code id} listens for memory. */
+    public String incomingUri(String id) {
+        return "unix:" + dir.resolve("mig-" + id + ".sock");
     }
 
     private void killDestination() {
@@ -232,37 +221,6 @@ public final class TwoHosts implements AutoCloseable {
             dst.kill();
             dst.awaitExit(Duration.ofSeconds(10));
         }
-    }
-
-    /** The source side's failure, waiting a bounded time for it to end; null if it succeeded or still runs. */
-    private static Exception sourceFailure(CompletableFuture<MigrationReport> sourceRun) {
-        try {
-            sourceRun.get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
-            return null;
-        } catch (ExecutionException e) {
-            return e.getCause() instanceof Exception c ? c : e;
-        } catch (java.util.concurrent.CompletionException e) {
-            return e.getCause() instanceof Exception c ? c : e;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return null;
-        } catch (java.util.concurrent.TimeoutException e) {
-            return null;
-        }
-    }
-
-    private static <T> T unwrap(CompletableFuture<T> f, Duration timeout) throws Exception {
-        try {
-            return f.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
-        } catch (ExecutionException e) {
-            throw e.getCause() instanceof Exception c ? c : e;
-        }
-    }
-
-    private static Exception unwrapped(Exception e) {
-        if ((e instanceof ExecutionException || e instanceof java.util.concurrent.CompletionException)
-                && e.getCause() instanceof Exception c) return c;
-        return e;
     }
 
     /** Sends {@code verify} to the guest where it runs now and returns its VERIFY line. */

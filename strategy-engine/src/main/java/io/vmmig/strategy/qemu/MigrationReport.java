@@ -13,16 +13,31 @@ import java.util.List;
  * @param storagePauseMillis time the paused source spent on storage at switchover (part of the downtime)
  * @param ramBytes           bytes QEMU's memory migration transferred
  * @param timeline           when each phase began
+ * @param guestGapMillis     the guest-visible pause: the longest gap in the guest's own heartbeats across
+ *                           the switchover, measured by whoever sees the guest's console; -1 if unknown
  */
 public record MigrationReport(String migrationId, Strategy strategy, long totalMillis, long cutoverMillis,
                               long qemuDowntimeMillis, long storagePauseMillis, long ramBytes,
                               SourceReport source, DestinationReport destination,
-                              List<MigrationTimeline.Mark> timeline) {
+                              List<MigrationTimeline.Mark> timeline, long guestGapMillis) {
+
+    public MigrationReport(String migrationId, Strategy strategy, long totalMillis, long cutoverMillis,
+                           long qemuDowntimeMillis, long storagePauseMillis, long ramBytes,
+                           SourceReport source, DestinationReport destination, List<MigrationTimeline.Mark> timeline) {
+        this(migrationId, strategy, totalMillis, cutoverMillis, qemuDowntimeMillis, storagePauseMillis, ramBytes,
+                source, destination, timeline, -1);
+    }
+
+    /** This report with the guest-visible pause measured from the guest's heartbeats. */
+    public MigrationReport withGuestGap(long millis) {
+        return new MigrationReport(migrationId, strategy, totalMillis, cutoverMillis, qemuDowntimeMillis,
+                storagePauseMillis, ramBytes, source, destination, timeline, millis);
+    }
 
     /** This report with the destination side's figures. */
     public MigrationReport withDestination(DestinationReport d) {
         return new MigrationReport(migrationId, strategy, totalMillis, cutoverMillis, qemuDowntimeMillis,
-                storagePauseMillis, ramBytes, source, d, timeline);
+                storagePauseMillis, ramBytes, source, d, timeline, guestGapMillis);
     }
 
     /** Bytes of disk data that crossed from source to destination (pushes, pull answers, mirror). */
@@ -33,9 +48,9 @@ public record MigrationReport(String migrationId, Strategy strategy, long totalM
     /** A one-screen summary for people. */
     public String summary() {
         StringBuilder b = new StringBuilder();
-        b.append(String.format("migration %s (%s): total %.2f s, cutover at %.2f s, downtime %d ms (storage pause %d ms)%n",
+        b.append(String.format("migration %s (%s): total %.2f s, cutover at %.2f s, downtime %d ms (storage pause %d ms%s)%n",
                 migrationId, strategy.cliName(), totalMillis / 1000.0, cutoverMillis / 1000.0, qemuDowntimeMillis,
-                storagePauseMillis));
+                storagePauseMillis, guestGapMillis >= 0 ? ", guest saw " + guestGapMillis + " ms" : ""));
         DestinationReport d = destination != null ? destination : new DestinationReport(0, 0, 0, 0, 0, 0);
         b.append(String.format("  disk: pushed %s (%d chunks, %s on the wire), pulled %s (%d on demand, %d background),"
                         + " zero-skipped %s, unallocated %s, mirrored %s%n",
