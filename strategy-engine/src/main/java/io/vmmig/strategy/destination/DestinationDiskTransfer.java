@@ -19,6 +19,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * {@link #disk()} is what the agent's NBD server serves to the destination QEMU meanwhile.
  */
 public final class DestinationDiskTransfer implements PeerChannel.Handler, AutoCloseable {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(DestinationDiskTransfer.class);
     private final PeerChannel channel;
     private final BlockBackend store;
     private final RemoteSource source;
@@ -52,11 +53,14 @@ public final class DestinationDiskTransfer implements PeerChannel.Handler, AutoC
                     complete.completeExceptionally(fe);
                     return;
                 }
+                // Complete before telling the source: once it reads DONE it may close the channel at
+                // once, and that close must not look like a failure here. If DONE cannot be sent, the
+                // destination is still complete; the source sees the broken channel and reports it.
+                complete.complete(null);
                 try {
                     channel.send(new Frame.Done());
-                    complete.complete(null);
                 } catch (PeerChannelClosedException ce) {
-                    complete.completeExceptionally(ce);
+                    LOG.warn("disk complete, but telling the source failed: {}", ce.getMessage());
                 }
             });
         });

@@ -14,6 +14,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * a {@link FrameDecoder}, writes serialized under a lock. No TLS: the agent wraps its own transport.
  */
 public final class SocketPeerChannel implements PeerChannel {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(SocketPeerChannel.class);
     /** Frames up to a 32 MiB chunk plus headers. */
     public static final int MAX_FRAME = 32 * 1024 * 1024 + 4096;
 
@@ -66,6 +67,7 @@ public final class SocketPeerChannel implements PeerChannel {
         } catch (IOException e) {
             if (!closing) cause = new PeerChannelClosedException("connection to " + remote + " broke: " + e.getMessage(), e);
         } catch (RuntimeException e) {
+            LOG.warn("peer channel with {} closed on an error: {}", remote, e.toString(), e);
             cause = e;
         }
         closeSocket();
