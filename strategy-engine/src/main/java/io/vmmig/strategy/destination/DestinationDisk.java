@@ -82,19 +82,22 @@ public final class DestinationDisk implements BlockBackend {
     public CompletableFuture<Void> storePush(long offset, ByteBuffer data) {
         int first = geometry.firstChunk(offset, data.remaining());
         int last = geometry.lastChunk(offset, data.remaining());
-        CompletableFuture<Void> stored;
+        CompletableFuture<Void> stored = new CompletableFuture<>();
         synchronized (this) {
             if (handedOver) throw new IllegalStateException("push at " + offset + " after the hand-over");
             if (overwrittenEarly.nextSetBit(first) >= 0 && overwrittenEarly.nextSetBit(first) <= last) {
                 return CompletableFuture.completedFuture(null);
             }
-            stored = store.write(offset, data, false);
             for (int c = first; c <= last; c++) pushesInFlight.put(c, stored);
         }
-        stored.whenComplete((v, e) -> {
+        // The store write is issued outside the monitor: it may block on the store's backpressure,
+        // and its completion (on the store's I/O thread) takes the monitor.
+        store.write(offset, data, false).whenComplete((v, e) -> {
             synchronized (this) {
                 for (int c = first; c <= last; c++) pushesInFlight.remove(c, stored);
             }
+            if (e != null) stored.completeExceptionally(e);
+            else stored.complete(null);
         });
         return stored;
     }

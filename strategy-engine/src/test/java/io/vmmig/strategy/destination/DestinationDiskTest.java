@@ -177,6 +177,40 @@ class DestinationDiskTest {
         assertArrayEquals(truth, read(disk, 0, CHUNK * CHUNKS));
     }
 
+    /**
+     * A store with one write slot whose completion callbacks run while the slot is still held, as an
+     * NBD client's reader completes a reply before the next request may go: a push must not hold the
+     * disk's monitor while it waits for the slot, or the previous push's callback deadlocks with it.
+     */
+    @Test
+    void pushesIntoAStoreWithBackpressureDoNotDeadlock() throws Exception {
+        java.util.concurrent.Semaphore slot = new java.util.concurrent.Semaphore(1);
+        BlockBackend slowStore = new GatedSource(store) {
+            @Override public CompletableFuture<Void> write(long o, ByteBuffer s, boolean f) {
+                slot.acquireUninterruptibly();
+                CompletableFuture<Void> done = new CompletableFuture<>();
+                Thread t = new Thread(() -> {
+                    // complete only once the next write waits for the slot
+                    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+                    while (!slot.hasQueuedThreads() && System.nanoTime() < deadline) Thread.onSpinWait();
+                    store.write(o, s, f).join();
+                    done.complete(null);        // callbacks run here, slot still held
+                    slot.release();
+                });
+                t.setDaemon(true);
+                t.start();
+                return done;
+            }
+        };
+        DestinationDisk disk = new DestinationDisk(GEO, slowStore, ChunkSource.of(source));
+        CompletableFuture<Void> pushes = CompletableFuture.runAsync(() -> {
+            for (int c = 0; c < 3; c++) {
+                disk.storePush((long) c * CHUNK, ByteBuffer.wrap(truth((long) c * CHUNK, CHUNK)));
+            }
+        });
+        pushes.get(20, TimeUnit.SECONDS);
+    }
+
     @Test
     void handOverTwiceIsRefused() {
         DestinationDisk disk = new DestinationDisk(GEO, store, ChunkSource.of(source));
@@ -185,7 +219,7 @@ class DestinationDiskTest {
     }
 
     /** The source, with reads of chosen chunks held until released (to order events in a test). */
-    private static final class GatedSource implements BlockBackend {
+    private static class GatedSource implements BlockBackend {
         private final BlockBackend inner;
         private final ConcurrentHashMap<Integer, CountDownLatch> gates = new ConcurrentHashMap<>();
         private final ConcurrentHashMap<Integer, CountDownLatch> arrived = new ConcurrentHashMap<>();
@@ -220,7 +254,7 @@ class DestinationDiskTest {
         @Override public long size() { return inner.size(); }
         @Override public boolean readOnly() { return true; }
         @Override public BackendCapabilities capabilities() { return inner.capabilities(); }
-        @Override public CompletableFuture<Void> write(long o, ByteBuffer s, boolean f) { throw new UnsupportedOperationException(); }
+        @Override public CompletableFuture<Void> write(long o, ByteBuffer s, boolean f) { return inner.write(o, s, f); }
         @Override public CompletableFuture<Void> writeZeroes(long o, long l, boolean t, boolean z, boolean f) { throw new UnsupportedOperationException(); }
         @Override public CompletableFuture<Void> trim(long o, long l, boolean f) { throw new UnsupportedOperationException(); }
         @Override public CompletableFuture<Void> flush() { return CompletableFuture.completedFuture(null); }
