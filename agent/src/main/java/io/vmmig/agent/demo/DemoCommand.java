@@ -54,7 +54,7 @@ public final class DemoCommand implements Callable<Integer> {
     @Option(names = "--chunk-kib", defaultValue = "256", description = "transfer chunk in KiB (default ${DEFAULT-VALUE})")
     int chunkKib;
 
-    @Option(names = "--threshold", defaultValue = "3", description = "writes after which hybrid stops pushing a chunk (default ${DEFAULT-VALUE})")
+    @Option(names = "--threshold", defaultValue = "2", description = "writes after which hybrid stops pushing a chunk (default ${DEFAULT-VALUE})")
     int threshold;
 
     @Override

@@ -156,7 +156,7 @@ public final class TwoHosts implements AutoCloseable {
             fromSource = new SocketPeerChannel(listener.accept());
         }
         ChunkTransferDestination destination = new ChunkTransferDestination(destinationKnobs.apply(
-                new ChunkTransferDestination.Config(id, dstDisk.path(), "qcow2", DISK_NODE, srcDisk.sizeBytes(),
+                new ChunkTransferDestination.Config(id, dstDisk.path(), dstDisk.format().qemuName(), DISK_NODE, srcDisk.sizeBytes(),
                         chunkSize, 2, dir, TIMEOUT)), fromSource, dstTimeline);
         cleanup.add(destination);
         chunkDestination = destination;
@@ -207,6 +207,8 @@ public final class TwoHosts implements AutoCloseable {
     /** The longest heartbeat gap where the guest's console moved from the source to the destination, in ms (-1: none seen). */
     public long guestGap() {
         if (dst == null) return -1;
+        // The guest speaks on the destination's console from its first heartbeat after the switchover.
+        dst.console().awaitLine(java.util.regex.Pattern.compile("^HB "), Duration.ofSeconds(30));
         return Heartbeats.of(src.console().lines(), dst.console().lines()).consoleChanges().stream()
                 .mapToLong(g -> g.host().toMillis()).max().orElse(-1);
     }
