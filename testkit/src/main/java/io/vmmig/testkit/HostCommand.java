@@ -20,6 +20,19 @@ public final class HostCommand {
 
     /** Runs {@code argv} in {@code workDir}; returns its stdout+stderr; throws naming the command on failure. */
     public static String run(Path workDir, Duration timeout, List<String> argv) {
+        Result r = attempt(workDir, timeout, argv);
+        if (r.exitCode() != 0) {
+            throw new TestKitException("'" + String.join(" ", argv) + "' exited with " + r.exitCode()
+                    + "; output: " + tail(r.output()));
+        }
+        return r.output();
+    }
+
+    /**
+     * Runs {@code argv} in {@code workDir} and returns its exit code and stdout+stderr whatever they are
+     * (for cleanup paths); throws only if it cannot run or does not finish in time.
+     */
+    public static Result attempt(Path workDir, Duration timeout, List<String> argv) {
         Path out = null;
         try {
             out = Files.createTempFile("vmmig-cmd", ".out");
@@ -31,12 +44,7 @@ public final class HostCommand {
                 throw new TestKitException("'" + String.join(" ", argv) + "' did not finish within " + timeout
                         + "; output: " + tail(Files.readString(out, StandardCharsets.UTF_8)));
             }
-            String text = Files.readString(out, StandardCharsets.UTF_8);
-            if (p.exitValue() != 0) {
-                throw new TestKitException("'" + String.join(" ", argv) + "' exited with " + p.exitValue()
-                        + "; output: " + tail(text));
-            }
-            return text;
+            return new Result(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8));
         } catch (IOException e) {
             throw new TestKitException("cannot run '" + String.join(" ", argv) + "': " + e.getMessage(), e);
         } catch (InterruptedException e) {
@@ -53,7 +61,11 @@ public final class HostCommand {
         }
     }
 
-    static String tail(String text) {
+    /** Exit code and combined output of a finished command. */
+    public record Result(int exitCode, String output) {
+    }
+
+    public static String tail(String text) {
         return text.length() <= 2000 ? text : "..." + text.substring(text.length() - 2000);
     }
 }

@@ -1,5 +1,6 @@
 package io.vmmig.testkit.net;
 
+import io.vmmig.testkit.HostCommand;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -86,7 +87,7 @@ final class LabNamespaces {
      * lives on while a process is inside, so the processes go first.
      */
     static void delete(String ns) {
-        LabCommand.Result pids = LabCommand.attempt(List.of("ip", "netns", "pids", ns));
+        HostCommand.Result pids = LabCommand.attempt(List.of("ip", "netns", "pids", ns));
         if (pids.exitCode() == 0) {
             for (String s : pids.output().trim().split("\\s+")) {
                 if (!s.isEmpty() && s.chars().allMatch(Character::isDigit)) {
@@ -94,7 +95,7 @@ final class LabNamespaces {
                 }
             }
         }
-        LabCommand.Result del = LabCommand.attempt(List.of("ip", "netns", "delete", ns));
+        HostCommand.Result del = LabCommand.attempt(List.of("ip", "netns", "delete", ns));
         if (del.exitCode() != 0 && list().contains(ns)) {
             throw new io.vmmig.testkit.TestKitException("cannot delete network namespace " + ns + ": "
                     + del.output().trim());
