@@ -7,6 +7,9 @@ import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
@@ -25,6 +28,9 @@ public final class SocketPeerChannel implements PeerChannel {
     private final CompletableFuture<Void> closed = new CompletableFuture<>();
     private final AtomicBoolean started = new AtomicBoolean();
     private volatile boolean closing;
+    private volatile Thread reader;
+    /** How long {@link #close()} waits for the peer to close its side after ours. */
+    static final java.time.Duration LINGER = java.time.Duration.ofSeconds(1);
 
     public SocketPeerChannel(SocketChannel socket) throws IOException {
         this.socket = socket;
@@ -45,6 +51,7 @@ public final class SocketPeerChannel implements PeerChannel {
     public void start(Handler handler) {
         if (!started.compareAndSet(false, true)) throw new IllegalStateException("channel already started");
         Thread t = new Thread(() -> readLoop(handler), "vmmig-peer-" + remote);
+        reader = t;
         t.setDaemon(true);
         t.start();
     }
@@ -102,6 +109,19 @@ public final class SocketPeerChannel implements PeerChannel {
     @Override
     public void close() {
         closing = true;
+        if (started.get() && socket.isOpen() && Thread.currentThread() != reader) {
+            // Half-close first and let the reader drain until the peer closes too (bounded): closing
+            // with unread bytes makes the kernel send a reset, which can destroy frames the peer has
+            // not read yet (a CANCEL, a DONE).
+            try {
+                socket.shutdownOutput();
+                closed.get(LINGER.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (IOException | ExecutionException | TimeoutException e) {
+                // closing anyway
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
         closeSocket();
         if (!started.get()) closed.complete(null);
     }
