@@ -140,10 +140,16 @@ public final class DemoCommand implements Callable<Integer> {
             gap.ifPresent(g -> out.say(
                     "guest-visible pause (heartbeat gap across the switchover): %d ms host time, %d ms guest clock",
                     g.host().toMillis(), g.guest().toMillis()));
-            out.say("guest at the destination reads back its disk: %s", verify(dst[0]));
+            String first = verify(dst[0]);
+            out.say("guest at the destination reads back its disk: %s", first);
             src.kill();
             src.awaitExit(Duration.ofSeconds(10));
-            out.say("source QEMU killed (SIGKILL); guest verifies again: %s", verify(dst[0]));
+            String second = verify(dst[0]);
+            out.say("source QEMU killed (SIGKILL); guest verifies again: %s", second);
+            if (!first.startsWith("VERIFY OK") || !second.startsWith("VERIFY OK")) {
+                System.err.println("vmmig demo: the guest found its disk damaged after the migration");
+                return Main.EXIT_FAILED;
+            }
             return 0;
         } catch (Exception e) {
             System.err.println("vmmig demo: migration failed: " + e.getMessage());
@@ -156,6 +162,18 @@ public final class DemoCommand implements Callable<Integer> {
                     // best effort
                 }
             }
+            if (!keep) deleteTree(dir);
+        }
+    }
+
+    @Option(names = "--keep", description = "keep the work directory (images, sockets) for inspection")
+    boolean keep;
+
+    private static void deleteTree(Path dir) {
+        try (var paths = Files.walk(dir)) {
+            paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (java.io.IOException e) {
+            System.err.println("vmmig demo: could not remove " + dir + ": " + e.getMessage());
         }
     }
 
