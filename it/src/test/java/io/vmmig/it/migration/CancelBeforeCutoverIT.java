@@ -41,6 +41,7 @@ class CancelBeforeCutoverIT {
         try (TwoHosts hosts = TwoHosts.start(dir, w, 64L << 20)) {
             QmpClient qmp = hosts.sourceQmp();
             QemuBlockState before = QemuBlockState.of(qmp);
+            var capabilitiesBefore = qmp.call(new io.vmmig.qmp.command.QmpCommands.QueryMigrateCapabilities());
             assertFalse(before.hasVmmigTraces(), "clean before: " + before);
 
             SourceOptions push = TwoHosts.defaultPush().withPushBytesPerSecond(PUSH_RATE);
@@ -86,6 +87,8 @@ class CancelBeforeCutoverIT {
             // Nothing of vmmig's left in the source QEMU: the same nodes, bitmaps, exports and jobs as before.
             QemuBlockState after = QemuBlockState.of(qmp);
             assertEquals(before, after, "source block layer after the cancel");
+            assertEquals(capabilitiesBefore, qmp.call(new io.vmmig.qmp.command.QmpCommands.QueryMigrateCapabilities()),
+                    "migration capabilities restored (pause-before-switchover off again)");
             // ... and its NBD server was stopped (a second one could not start otherwise).
             assertNbdServerStopped(qmp, dir.resolve("probe-nbd.sock"));
 

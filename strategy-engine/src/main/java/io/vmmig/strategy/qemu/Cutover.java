@@ -8,6 +8,7 @@ import io.vmmig.qmp.QmpException;
 import io.vmmig.qmp.command.QmpCommands.MigrateContinue;
 import io.vmmig.qmp.command.QmpCommands.MigrateSetCapabilities;
 import io.vmmig.qmp.command.QmpCommands.QueryMigrate;
+import io.vmmig.qmp.command.QmpCommands.QueryMigrateCapabilities;
 import io.vmmig.qmp.command.QmpResults.MigrationCapability;
 import java.time.Duration;
 import java.util.List;
@@ -39,6 +40,8 @@ public final class Cutover implements AutoCloseable {
     private volatile long pausedAtNanos;
     private volatile long resumedAtNanos;
     private volatile boolean closed;
+    /** Capabilities this class turned on, with their previous (off) state, to restore after a cancel. */
+    private final List<MigrationCapability> changedCapabilities = new java.util.ArrayList<>();
 
     /**
      * Enables {@code events} and {@code pause-before-switchover} on the source (refused once a
@@ -50,8 +53,14 @@ public final class Cutover implements AutoCloseable {
         String status = qmp.call(new QueryMigrate()).status();
         if (status == null || status.equals("none") || status.equals("completed") || status.equals("failed")
                 || status.equals("cancelled")) {
-            qmp.call(new MigrateSetCapabilities(List.of(new MigrationCapability("events", true),
-                    new MigrationCapability("pause-before-switchover", true))));
+            List<MigrationCapability> wanted = List.of(new MigrationCapability("events", true),
+                    new MigrationCapability("pause-before-switchover", true));
+            for (MigrationCapability c : qmp.call(new QueryMigrateCapabilities())) {
+                for (MigrationCapability w : wanted) {
+                    if (w.capability().equals(c.capability()) && !c.state()) changedCapabilities.add(c);
+                }
+            }
+            qmp.call(new MigrateSetCapabilities(wanted));
         } else {
             LOG.info("migration already {}: relying on pause-before-switchover being enabled", status);
         }
@@ -105,6 +114,30 @@ public final class Cutover implements AutoCloseable {
         }
         qmp.call(new MigrateContinue("pre-switchover"));
         resumedAtNanos = System.nanoTime();
+    }
+
+    /**
+     * After a migration that did not switch over (cancelled or failed): turns the capabilities this
+     * class enabled back off, so the source QEMU is as vmmig found it. Best effort.
+     */
+    public void restoreCapabilities() {
+        if (changedCapabilities.isEmpty()) return;
+        try (QmpEventListener ends = qmp.listen("vmmig-restore", EventFilter.named("MIGRATION"))) {
+            String status = qmp.call(new QueryMigrate()).status();
+            if (!isFinished(status)) {
+                // migrate_cancel is asynchronous: capabilities can only change once it is over.
+                ends.await(e -> isFinished(e.dataText("status")), Duration.ofSeconds(30));
+            }
+            qmp.call(new MigrateSetCapabilities(List.copyOf(changedCapabilities)));
+            changedCapabilities.clear();
+        } catch (RuntimeException e) {
+            LOG.warn("could not restore the source's migration capabilities: {}", e.toString());
+        }
+    }
+
+    private static boolean isFinished(String status) {
+        return status == null || status.equals("none") || status.equals("cancelled") || status.equals("failed")
+                || status.equals("completed");
     }
 
     /** Completes once the hand-over ran at the pause (fails if it or the migration failed). */

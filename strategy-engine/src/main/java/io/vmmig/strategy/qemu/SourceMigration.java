@@ -66,7 +66,9 @@ public final class SourceMigration {
     public MigrationReport runAfter(CompletableFuture<Void> destinationListening, Runnable beforeMemory) throws Exception {
         timeline.mark("start");
         boolean memoryStarted = false;
-        try (Cutover cutover = new Cutover(qmp, disk::atPause)) {
+        Cutover cutover = null;
+        try (Cutover c = new Cutover(qmp, disk::atPause)) {
+            cutover = c;
             disk.start();
             timeline.mark("disk-started");
             awaitOrCancel(disk.readyForMemory(), "the disk to be ready for memory migration");
@@ -100,6 +102,7 @@ public final class SourceMigration {
                     }
                 }
                 disk.cancel(e.getMessage() == null ? e.toString() : e.getMessage());
+                if (cutover != null) cutover.restoreCapabilities();
             }
             throw e;
         }
