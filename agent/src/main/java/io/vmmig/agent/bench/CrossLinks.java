@@ -3,6 +3,7 @@ package io.vmmig.agent.bench;
 import io.vmmig.testkit.net.Endpoint;
 import io.vmmig.testkit.net.LabHost;
 import io.vmmig.testkit.net.NetworkLab;
+import io.vmmig.testkit.net.TcpForwarder;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -11,14 +12,14 @@ import java.util.List;
 /**
  * The three cross-host flows of a migration (QEMU memory, the vmmig peer channel, the destination
  * QEMU's NBD server for mirror), each unix socket to unix socket through a forwarder pair across the
- * lab's veth ({@link LinkForwarder}s): the source side connects to {@code X-a.sock} (forwarder in namespace A, with the added
+ * lab's veth (the lab's {@link TcpForwarder}s, delay lines sized to the link): the source side connects to {@code X-a.sock} (forwarder in namespace A, with the added
  * one-way delay), which reaches the real {@code X.sock} through the forwarder in namespace B.
  */
 public final class CrossLinks implements AutoCloseable {
     /** One flow: where the source side connects, and where the destination side listens. */
     public record Flow(Path sourceSide, Path destinationSide) {}
 
-    private final List<LinkForwarder> forwarders = new ArrayList<>();
+    private final List<TcpForwarder> forwarders = new ArrayList<>();
     private final Path dir;
     private Flow memory;
     private Flow peer;
@@ -46,11 +47,21 @@ public final class CrossLinks implements AutoCloseable {
         Path a = dir.resolve(name + "-a.sock");
         Path b = dir.resolve(destinationSocket);
         Endpoint tcp = Endpoint.tcp(LabHost.B.address(), port);
-        forwarders.add(LinkForwarder.start(lab, LabHost.B, tcp, Endpoint.unix(b), Duration.ZERO,
-                LinkForwarder.bufferBytes(link.rateBitsPerSecond(), Duration.ZERO)));
-        forwarders.add(LinkForwarder.start(lab, LabHost.A, Endpoint.unix(a), tcp, link.oneWayDelay(),
-                LinkForwarder.bufferBytes(link.rateBitsPerSecond(), link.oneWayDelay())));
+        forwarders.add(lab.forwarder(LabHost.B, tcp, Endpoint.unix(b), Duration.ZERO,
+                delayLineBytes(link.rateBitsPerSecond(), Duration.ZERO)));
+        forwarders.add(lab.forwarder(LabHost.A, Endpoint.unix(a), tcp, link.oneWayDelay(),
+                delayLineBytes(link.rateBitsPerSecond(), link.oneWayDelay())));
         return new Flow(a, b);
+    }
+
+    /**
+     * Bytes a forwarder's delay line may hold: twice the link's bytes in flight over the delay, at
+     * least 256 KiB. The lab's 16 MiB default would hide seconds of a 100 Mbit/s link's data from the
+     * sender (QEMU would call the memory migration complete while megabytes still wait in the proxy).
+     */
+    static long delayLineBytes(long rateBitsPerSecond, Duration oneWayDelay) {
+        long inFlight = rateBitsPerSecond <= 0 ? 0 : rateBitsPerSecond / 8 * oneWayDelay.toMillis() / 1000;
+        return Math.max(256L << 10, 2 * inFlight);
     }
 
     public Path dir() {
@@ -71,7 +82,7 @@ public final class CrossLinks implements AutoCloseable {
 
     @Override
     public void close() {
-        for (LinkForwarder f : forwarders) {
+        for (TcpForwarder f : forwarders) {
             try {
                 f.close();
             } catch (RuntimeException ignored) {

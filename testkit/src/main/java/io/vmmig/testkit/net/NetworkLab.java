@@ -191,6 +191,12 @@ public final class NetworkLab implements AutoCloseable {
         return TcpForwarder.start(this, host, listen, target, oneWayDelay);
     }
 
+    /** Starts a {@link TcpForwarder} on {@code host} whose delay line holds {@code bufferBytes} per direction. */
+    public TcpForwarder forwarder(LabHost host, Endpoint listen, Endpoint target, Duration oneWayDelay,
+                                  long bufferBytes) {
+        return TcpForwarder.start(this, host, listen, target, oneWayDelay, bufferBytes);
+    }
+
     /** Closes {@code forwarder} with the lab (its files too, not just its process). */
     void adopt(TcpForwarder forwarder) {
         forwarders.add(forwarder);

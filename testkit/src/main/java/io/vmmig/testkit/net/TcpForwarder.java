@@ -46,8 +46,19 @@ public final class TcpForwarder implements AutoCloseable {
     /** Starts the forwarder on {@code host} and returns once it accepts connections. */
     public static TcpForwarder start(NetworkLab lab, LabHost host, Endpoint listen, Endpoint target,
             Duration oneWayDelay) {
+        return start(lab, host, listen, target, oneWayDelay, DelayProxy.DEFAULT_BUFFER_BYTES);
+    }
+
+    /**
+     * Like {@link #start(NetworkLab, LabHost, Endpoint, Endpoint, Duration)} with a delay line of
+     * {@code bufferBytes} per direction: size it to the link, or a shaped sender sees its data
+     * "sent" long before it crossed.
+     */
+    public static TcpForwarder start(NetworkLab lab, LabHost host, Endpoint listen, Endpoint target,
+            Duration oneWayDelay, long bufferBytes) {
         List<String> argv = JavaCommand.of(DelayProxyMain.class, List.of("--listen", listen.spec(), "--target",
-                target.spec(), "--delay-ms", Long.toString(oneWayDelay.toMillis())));
+                target.spec(), "--delay-ms", Long.toString(oneWayDelay.toMillis()),
+                "--buffer-bytes", Long.toString(bufferBytes)));
         String what = "forwarder on " + lab.namespace(host) + " (" + listen.spec() + " -> " + target.spec() + ")";
         FileChannel err;
         Process p;
