@@ -1,0 +1,70 @@
+package io.vmmig.agent.control;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.MapperFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+
+/**
+ * JSON lines of the control socket: one object per line, UTF-8, no embedded newlines. Unknown fields
+ * are ignored (a newer agent may add some); a line that is not a request or an event is an
+ * {@link IllegalArgumentException} naming what is wrong.
+ */
+public final class ControlCodec {
+    /** Longest line accepted. */
+    public static final int MAX_LINE = 1 << 20;
+
+    private static final ObjectMapper MAPPER = JsonMapper.builder()
+            .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false)
+            .configure(MapperFeature.ACCEPT_CASE_INSENSITIVE_ENUMS, true)
+            .configure(SerializationFeature.FAIL_ON_EMPTY_BEANS, false)
+            .build();
+
+    private ControlCodec() {
+    }
+
+    /** The mapper (for embedding engine reports as {@link JsonNode}). */
+    public static ObjectMapper mapper() {
+        return MAPPER;
+    }
+
+    /** One line, without the newline. */
+    public static String encode(Object requestOrEvent) {
+        try {
+            return MAPPER.writeValueAsString(requestOrEvent);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("cannot encode " + requestOrEvent.getClass().getSimpleName(), e);
+        }
+    }
+
+    public static ControlRequest decodeRequest(String line) {
+        ControlRequest r = decode(line, ControlRequest.class, "request");
+        if (r.op() == null) throw new IllegalArgumentException("control request without \"op\": " + abbreviate(line));
+        return r;
+    }
+
+    public static ControlEvent decodeEvent(String line) {
+        return decode(line, ControlEvent.class, "event");
+    }
+
+    /** Any value (e.g. an engine report) as a JSON tree. */
+    public static JsonNode tree(Object value) {
+        return MAPPER.valueToTree(value);
+    }
+
+    private static <T> T decode(String line, Class<T> type, String what) {
+        if (line.length() > MAX_LINE) throw new IllegalArgumentException("control " + what + " longer than " + MAX_LINE + " characters");
+        try {
+            return MAPPER.readValue(line, type);
+        } catch (JsonProcessingException e) {
+            throw new IllegalArgumentException("bad control " + what + " " + abbreviate(line) + ": " + e.getOriginalMessage(), e);
+        }
+    }
+
+    private static String abbreviate(String line) {
+        return line.length() <= 120 ? line : line.substring(0, 117) + "...";
+    }
+}

@@ -1,0 +1,16 @@
+package io.vmmig.agent.control;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+
+/**
+ * One migration as {@code vmmig status} and {@code vmmig list} show it.
+ *
+ * @param role      {@code source} or {@code destination} (this agent's side)
+ * @param peer      the other agent ({@code host:port} for a source, the client's address for a destination)
+ * @param startedAt ISO-8601 instant
+ * @param progress  the latest sample (null before the first)
+ * @param error     why it failed or was cancelled (null otherwise)
+ */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public record MigrationStatus(String id, String role, String vm, String peer, String strategy, MigrationPhase phase,
+                              String startedAt, MigrationProgress progress, String error) {}
