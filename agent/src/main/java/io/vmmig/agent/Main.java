@@ -1,6 +1,7 @@
 package io.vmmig.agent;
 
 import io.vmmig.agent.bench.BenchCommand;
+import io.vmmig.agent.daemon.AgentCommand;
 import io.vmmig.agent.demo.DemoCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -8,7 +9,7 @@ import picocli.CommandLine.Command;
 /** The {@code vmmig} command. */
 @Command(name = "vmmig", mixinStandardHelpOptions = true, version = "vmmig 0.1.0",
         description = "Live migration of QEMU/KVM guests with their local disks.",
-        subcommands = {DemoCommand.class, BenchCommand.class},
+        subcommands = {AgentCommand.class, DemoCommand.class, BenchCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:success", "1:the migration failed (the guest keeps running at the source)",
                 "2:bad command line", "3:environment problem (QEMU missing or too old, no test guest)"})

@@ -40,11 +40,13 @@ public final class SerialConsole implements AutoCloseable {
     private final Condition changed = lock.newCondition();
     private final List<ConsoleLine> lines = new ArrayList<>();
     private final Thread reader;
+    private final boolean ownsServer;
     private SocketChannel channel;     // guarded by lock
     private boolean ended;             // guarded by lock: QEMU closed its end or we were closed
 
-    private SerialConsole(String source, Path socketPath, ServerSocketChannel server, BufferedWriter log) {
+    private SerialConsole(String source, Path socketPath, ServerSocketChannel server, BufferedWriter log, boolean ownsServer) {
         this.source = source;
+        this.ownsServer = ownsServer;
         this.socketPath = socketPath;
         this.server = server;
         this.log = log;
@@ -59,11 +61,28 @@ public final class SerialConsole implements AutoCloseable {
             server.bind(UnixDomainSocketAddress.of(socketPath));
             BufferedWriter log = Files.newBufferedWriter(logFile, StandardCharsets.UTF_8,
                     StandardOpenOption.CREATE, StandardOpenOption.APPEND);
-            SerialConsole console = new SerialConsole(source, socketPath, server, log);
+            SerialConsole console = new SerialConsole(source, socketPath, server, log, true);
             console.reader.start();
             return console;
         } catch (IOException e) {
             throw new TestKitException("cannot listen for the serial console on " + socketPath + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * The console of the next QEMU that connects to the same socket: a destination QEMU started from the
+     * source's command line (as a migration agent does) connects here, and this follows the guest there.
+     * Its lines go to {@code logFile}. The socket stays this console's: closing this one closes it.
+     */
+    public SerialConsole successor(String successorSource, Path logFile) {
+        try {
+            BufferedWriter successorLog = Files.newBufferedWriter(logFile, StandardCharsets.UTF_8,
+                    StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+            SerialConsole next = new SerialConsole(successorSource, socketPath, server, successorLog, false);
+            next.reader.start();
+            return next;
+        } catch (IOException e) {
+            throw new TestKitException("cannot open " + logFile + " for the console of " + successorSource + ": " + e.getMessage(), e);
         }
     }
 
@@ -261,10 +280,11 @@ public final class SerialConsole implements AutoCloseable {
         } finally {
             lock.unlock();
         }
-        closeQuietly(server);
+        if (ownsServer) closeQuietly(server);
         closeQuietly(ch);
         try {
-            reader.join(TimeUnit.SECONDS.toMillis(5));
+            // a successor still waiting in accept() is released when the owner closes the socket
+            if (ownsServer || ch != null) reader.join(TimeUnit.SECONDS.toMillis(5));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

@@ -1,6 +1,15 @@
 package io.vmmig.agent.control;
 
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationContext;
+import com.fasterxml.jackson.databind.JsonDeserializer;
+import com.fasterxml.jackson.databind.JsonSerializer;
+import com.fasterxml.jackson.databind.SerializerProvider;
+import com.fasterxml.jackson.databind.module.SimpleModule;
+import java.io.IOException;
+import java.time.Duration;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.MapperFeature;
@@ -21,7 +30,24 @@ public final class ControlCodec {
             .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false)
             .configure(MapperFeature.ACCEPT_CASE_INSENSITIVE_ENUMS, true)
             .configure(SerializationFeature.FAIL_ON_EMPTY_BEANS, false)
+            .addModule(durationsAsMillis())
             .build();
+
+    /** Durations (e.g. the report's timeline) as whole milliseconds. */
+    private static SimpleModule durationsAsMillis() {
+        SimpleModule m = new SimpleModule("vmmig-durations");
+        m.addSerializer(Duration.class, new JsonSerializer<>() {
+            @Override public void serialize(Duration d, JsonGenerator g, SerializerProvider p) throws IOException {
+                g.writeNumber(d.toMillis());
+            }
+        });
+        m.addDeserializer(Duration.class, new JsonDeserializer<>() {
+            @Override public Duration deserialize(JsonParser p, DeserializationContext c) throws IOException {
+                return Duration.ofMillis(p.getLongValue());
+            }
+        });
+        return m;
+    }
 
     private ControlCodec() {
     }

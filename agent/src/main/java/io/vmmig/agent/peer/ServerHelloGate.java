@@ -104,7 +104,7 @@ final class ServerHelloGate extends ChannelInboundHandlerAdapter {
         log.info("peer {} admitted to migration {}", client.describe(), hello.migrationId());
         ctx.writeAndFlush(new Frame.Welcome(Frame.PROTOCOL_VERSION));
         peer.admitted();
-        peer.onDeliveryThread(() -> acceptor.accept(hello.migrationId(), peer));
+        peer.onDeliveryThread(() -> acceptor.accept(hello.migrationId(), client, peer));
     }
 
     @Override

@@ -1,5 +1,7 @@
 package io.vmmig.agent.peer;
 
+import io.vmmig.testkit.pki.TestPki;
+
 import io.vmmig.strategy.peer.PeerChannel;
 import java.nio.file.Path;
 import java.time.Duration;

@@ -119,6 +119,17 @@ public sealed interface Frame {
         @Override public FrameType type() { return FrameType.CANCEL; }
     }
 
+    /**
+     * A control message between two agents around the engine's frames (prepare a migration, the
+     * destination is ready, progress, the final report): a UTF-8 JSON object; its body is the whole frame body.
+     */
+    record Control(String json) implements Frame {
+        public Control {
+            Objects.requireNonNull(json, "json");
+        }
+        @Override public FrameType type() { return FrameType.CONTROL; }
+    }
+
     /** A frame of a type this version does not know, flagged ignorable by the sender. */
     record Unknown(int code, int flags, ByteBuffer body) implements Frame {
         @Override public FrameType type() { return null; }

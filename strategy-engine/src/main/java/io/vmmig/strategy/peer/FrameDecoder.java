@@ -92,6 +92,7 @@ public final class FrameDecoder {
                 case DONE -> new Frame.Done();
                 case ERROR -> new Frame.Error(b.getShort() & 0xFFFF, getString(b));
                 case CANCEL -> new Frame.Cancel(getString(b));
+                case CONTROL -> new Frame.Control(utf8(b, b.remaining()));
                 case FINGERPRINTS, HAVE, RESUME -> unknown(code, flags, b);
             };
             if (f == null) return null;
@@ -157,7 +158,13 @@ public final class FrameDecoder {
     }
 
     private static String getString(ByteBuffer b) {
-        byte[] bytes = getBytes(b);
+        int n = b.getShort() & 0xFFFF;
+        return utf8(b, n);
+    }
+
+    private static String utf8(ByteBuffer b, int n) {
+        byte[] bytes = new byte[n];
+        b.get(bytes);
         try {
             return StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
                     .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(bytes)).toString();

@@ -34,6 +34,7 @@ public final class FrameEncoder {
         if (frame instanceof Frame.Done) return 0;
         if (frame instanceof Frame.Error e) return 2 + str(e.message());
         if (frame instanceof Frame.Cancel c) return str(c.reason());
+        if (frame instanceof Frame.Control c) return c.json().getBytes(StandardCharsets.UTF_8).length;
         throw new IllegalArgumentException("cannot encode " + frame);
     }
 
@@ -66,6 +67,8 @@ public final class FrameEncoder {
             putString(out, e.message());
         } else if (frame instanceof Frame.Cancel c) {
             putString(out, c.reason());
+        } else if (frame instanceof Frame.Control c) {
+            out.put(c.json().getBytes(StandardCharsets.UTF_8));
         }
     }
 

@@ -25,6 +25,8 @@ public enum FrameType {
     ERROR(8),
     /** Source cancels the migration before cutover. */
     CANCEL(9),
+    /** Agent-to-agent control message (JSON): prepare, ready, progress, finished. Not used by the engine. */
+    CONTROL(10),
     /** Reserved: source offers chunk fingerprints first (WAN, seed 003). */
     FINGERPRINTS(16),
     /** Reserved: destination answers which fingerprinted chunks it has locally. */

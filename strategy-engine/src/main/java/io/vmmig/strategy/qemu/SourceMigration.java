@@ -64,6 +64,18 @@ public final class SourceMigration {
      * (the destination QEMU listens for memory) and {@code beforeMemory} ran.
      */
     public MigrationReport runAfter(CompletableFuture<Void> destinationListening, Runnable beforeMemory) throws Exception {
+        return run(destinationListening.thenApply(v -> options.migrateUri()), beforeMemory);
+    }
+
+    /**
+     * Like {@link #run()}, but the memory URI comes from the destination once its QEMU listens (the
+     * options' URI is not used); a null URI means someone else issues {@code migrate}.
+     */
+    public MigrationReport runTo(CompletableFuture<String> destinationUri) throws Exception {
+        return run(destinationUri, () -> { });
+    }
+
+    private MigrationReport run(CompletableFuture<String> destinationUri, Runnable beforeMemory) throws Exception {
         timeline.mark("start");
         boolean memoryStarted = false;
         Cutover cutover = null;
@@ -72,10 +84,11 @@ public final class SourceMigration {
             disk.start();
             timeline.mark("disk-started");
             awaitOrCancel(disk.readyForMemory(), "the disk to be ready for memory migration");
-            awaitOrCancel(destinationListening, "the destination to listen for memory");
+            awaitOrCancel(destinationUri, "the destination to listen for memory");
             beforeMemory.run();
-            if (options.migrateUri() != null) {
-                qmp.call(new Migrate(options.migrateUri(), null, null));
+            String uri = destinationUri.join();
+            if (uri != null) {
+                qmp.call(new Migrate(uri, null, null));
                 memoryStarted = true;
                 timeline.mark("memory-start");
             }
@@ -108,7 +121,7 @@ public final class SourceMigration {
         }
     }
 
-    private void awaitOrCancel(CompletableFuture<Void> f, String what) throws Exception {
+    private void awaitOrCancel(CompletableFuture<?> f, String what) throws Exception {
         try {
             CompletableFuture.anyOf(f, cancelRequested).get(options.timeout().toMillis(), TimeUnit.MILLISECONDS);
         } catch (TimeoutException e) {

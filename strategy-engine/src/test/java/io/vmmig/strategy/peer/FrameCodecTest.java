@@ -35,7 +35,7 @@ class FrameCodecTest {
                 new Frame.Remaining(new RemainingSet(remaining, WriteCounts.of(counts))),
                 new Frame.Done(),
                 new Frame.Error(Frame.Error.UNAUTHORIZED, "token refused for migration mig-1 ✓"),
-                new Frame.Cancel("operator"));
+                new Frame.Cancel("operator"), new Frame.Control("{\"type\":\"prepare\",\"vm\":\"h\u00e9\"}"));
     }
 
     private ByteBuffer stream(List<Frame> frames) {

@@ -1,4 +1,4 @@
-package io.vmmig.agent.peer;
+package io.vmmig.testkit.pki;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -8,28 +8,31 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
-/** CAs and certificates made with the real openssl into a directory (EC P-256, PKCS#8 keys). */
-final class TestPki {
-    final Path dir;
+/**
+ * CAs and certificates made with the real openssl into a directory (EC P-256, PKCS#8 keys): for tests,
+ * and for the demo's throwaway agents. Not for production certificates.
+ */
+public final class TestPki {
+    public final Path dir;
 
-    TestPki(Path dir) {
+    public TestPki(Path dir) {
         this.dir = dir;
     }
 
     /** A self-signed CA: {@code name.pem} and {@code name.key}. */
-    void ca(String name, String cn) throws IOException, InterruptedException {
+    public void ca(String name, String cn) throws IOException, InterruptedException {
         openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-noenc",
                 "-keyout", key(name).toString(), "-out", cert(name).toString(), "-days", "2", "-subj", "/CN=" + cn,
                 "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign");
     }
 
     /** A leaf certificate issued by {@code ca}; {@code san} like "DNS:localhost,IP:127.0.0.1" or null. */
-    void leaf(String name, String cn, String san, String ca) throws IOException, InterruptedException {
+    public void leaf(String name, String cn, String san, String ca) throws IOException, InterruptedException {
         leaf(name, cn, san, ca, false);
     }
 
     /** Same, with an RSA 2048 key when {@code rsa}. */
-    void leaf(String name, String cn, String san, String ca, boolean rsa) throws IOException, InterruptedException {
+    public void leaf(String name, String cn, String san, String ca, boolean rsa) throws IOException, InterruptedException {
         Path csr = dir.resolve(name + ".csr");
         List<String> keyArgs = rsa ? List.of("-newkey", "rsa:2048")
                 : List.of("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1");
@@ -45,11 +48,11 @@ final class TestPki {
                 "-CAcreateserial", "-days", "1", "-out", cert(name).toString(), "-extfile", ext.toString());
     }
 
-    Path cert(String name) {
+    public Path cert(String name) {
         return dir.resolve(name + ".pem");
     }
 
-    Path key(String name) {
+    public Path key(String name) {
         return dir.resolve(name + ".key");
     }
 

@@ -1,0 +1,39 @@
+package io.vmmig.agent.config;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * What {@code vmmig agent} runs with (from {@code /etc/vmmig/vmmig.conf}, see {@link AgentConfigFile}).
+ *
+ * @param listenHost      address the peer listener binds (source agents connect here)
+ * @param listenPort      its port (default 7410)
+ * @param migrationHost   address destination QEMUs listen on for memory and mirror NBD (default: listenHost)
+ * @param tlsKey          this agent's private key (PKCS#8 PEM); null only when insecure
+ * @param tlsCert         this agent's certificate (PEM), used both as server and as client
+ * @param tlsCa           the CA certificate peers must chain to
+ * @param allowedClients  certificate names (CN or DNS SAN) of source agents allowed in; empty: any from the CA
+ * @param insecure        plain TCP between agents (labs and tests only; logged loudly)
+ * @param stateDir        per-migration files (destination QEMU sockets and logs)
+ * @param controlSocket   the UNIX socket of the CLI (mode 0600)
+ * @param imageDirs       directories where destination images may be created (the first is the default)
+ * @param qemuBinary      the QEMU the destination starts
+ * @param vms             VM names this agent knows, to their QMP sockets
+ * @param timeout         longest wait for any one step of a migration
+ */
+public record AgentConfig(String listenHost, int listenPort, String migrationHost, Path tlsKey, Path tlsCert, Path tlsCa,
+                          Set<String> allowedClients, boolean insecure, Path stateDir, Path controlSocket,
+                          List<Path> imageDirs, String qemuBinary, Map<String, Path> vms, Duration timeout) {
+    public static final int DEFAULT_PORT = 7410;
+    public static final Path DEFAULT_FILE = Path.of("/etc/vmmig/vmmig.conf");
+    public static final Path DEFAULT_CONTROL_SOCKET = Path.of("/run/vmmig/control.sock");
+
+    public AgentConfig {
+        allowedClients = Set.copyOf(allowedClients);
+        imageDirs = List.copyOf(imageDirs);
+        vms = Map.copyOf(vms);
+    }
+}

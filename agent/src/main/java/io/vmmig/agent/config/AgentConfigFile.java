@@ -1,0 +1,157 @@
+package io.vmmig.agent.config;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Reads the agent's configuration: {@code key = value} lines, {@code #} comments, blank lines ignored.
+ * Unknown keys, repeated keys and bad values are errors naming the file and line. Keys:
+ *
+ * <pre>
+ * listen = 0.0.0.0:7410                # peer listener (HOST:PORT)
+ * migration-address = 10.0.0.2         # where destination QEMUs listen for memory (default: listen host)
+ * tls.key = /etc/vmmig/pki/agent-key.pem
+ * tls.cert = /etc/vmmig/pki/agent-cert.pem
+ * tls.ca = /etc/vmmig/pki/ca-cert.pem
+ * tls.allowed-clients = host-a, host-b # optional: source agents' certificate names
+ * insecure = false                     # true: plain TCP between agents (labs only)
+ * state-dir = /var/lib/vmmig
+ * control-socket = /run/vmmig/control.sock
+ * image-dirs = /var/lib/vmmig/images, /srv/images
+ * qemu = qemu-system-x86_64
+ * timeout = 600                        # seconds, longest wait for one step
+ * vm.web1 = /run/vms/web1/qmp.sock     # VM names the CLI may use
+ * </pre>
+ */
+public final class AgentConfigFile {
+    private AgentConfigFile() {
+    }
+
+    public static AgentConfig read(Path file) throws ConfigException {
+        List<String> lines;
+        try {
+            lines = Files.readAllLines(file);
+        } catch (IOException e) {
+            throw new ConfigException("cannot read the agent configuration " + file + ": " + e.getMessage());
+        }
+        return parse(file.toString(), lines);
+    }
+
+    public static AgentConfig parse(String name, List<String> lines) throws ConfigException {
+        Map<String, String> values = new LinkedHashMap<>();
+        Map<String, Integer> lineOf = new LinkedHashMap<>();
+        Map<String, Path> vms = new LinkedHashMap<>();
+        for (int i = 0; i < lines.size(); i++) {
+            String line = lines.get(i).strip();
+            if (line.isEmpty() || line.startsWith("#")) continue;
+            int eq = line.indexOf('=');
+            String where = name + " line " + (i + 1);
+            if (eq <= 0) throw new ConfigException(where + ": expected 'key = value', got '" + line + "'");
+            String key = line.substring(0, eq).strip();
+            String value = line.substring(eq + 1).strip();
+            if (key.startsWith("vm.")) {
+                String vm = key.substring(3);
+                if (vm.isEmpty() || !vm.matches("[A-Za-z0-9_.-]+"))
+                    throw new ConfigException(where + ": bad VM name '" + vm + "' (letters, digits, _ . - only)");
+                if (vms.put(vm, absolute(where, key, value)) != null) throw new ConfigException(where + ": VM '" + vm + "' defined twice");
+                continue;
+            }
+            if (!KEYS.contains(key)) throw new ConfigException(where + ": unknown key '" + key + "' (known: " + String.join(", ", KEYS) + ", vm.NAME)");
+            if (values.put(key, value) != null) throw new ConfigException(where + ": '" + key + "' set twice");
+            lineOf.put(key, i + 1);
+        }
+        Reader r = new Reader(name, values, lineOf);
+        String listen = r.get("listen", "0.0.0.0:" + AgentConfig.DEFAULT_PORT);
+        int colon = listen.lastIndexOf(':');
+        String host = colon < 0 ? listen : listen.substring(0, colon);
+        int port = colon < 0 ? AgentConfig.DEFAULT_PORT : r.port("listen", listen.substring(colon + 1));
+        boolean insecure = r.bool("insecure", false);
+        Path key = r.path("tls.key");
+        Path cert = r.path("tls.cert");
+        Path ca = r.path("tls.ca");
+        if (!insecure && (key == null || cert == null || ca == null))
+            throw new ConfigException(name + ": tls.key, tls.cert and tls.ca are required (or insecure = true, for labs only)");
+        Set<String> allowed = new LinkedHashSet<>(r.list("tls.allowed-clients"));
+        Path state = r.path("state-dir");
+        List<Path> imageDirs = new ArrayList<>();
+        for (String d : r.list("image-dirs")) imageDirs.add(absolute(name, "image-dirs", d));
+        if (state == null) state = Path.of("/var/lib/vmmig");
+        if (imageDirs.isEmpty()) imageDirs.add(state.resolve("images"));
+        Path control = r.path("control-socket");
+        long timeout = r.positiveLong("timeout", 600);
+        return new AgentConfig(host, port, r.get("migration-address", host), key, cert, ca, allowed, insecure, state,
+                control == null ? AgentConfig.DEFAULT_CONTROL_SOCKET : control, imageDirs,
+                r.get("qemu", "qemu-system-x86_64"), vms, Duration.ofSeconds(timeout));
+    }
+
+    private static final List<String> KEYS = List.of("listen", "migration-address", "tls.key", "tls.cert", "tls.ca",
+            "tls.allowed-clients", "insecure", "state-dir", "control-socket", "image-dirs", "qemu", "timeout");
+
+    private static Path absolute(String where, String key, String value) throws ConfigException {
+        Path p = Path.of(value);
+        if (!p.isAbsolute()) throw new ConfigException(where + ": '" + key + "' must be an absolute path, got '" + value + "'");
+        return p;
+    }
+
+    private record Reader(String name, Map<String, String> values, Map<String, Integer> lineOf) {
+        String where(String key) {
+            return name + " line " + lineOf.get(key);
+        }
+
+        String get(String key, String dflt) {
+            String v = values.get(key);
+            return v == null || v.isEmpty() ? dflt : v;
+        }
+
+        Path path(String key) throws ConfigException {
+            String v = values.get(key);
+            return v == null || v.isEmpty() ? null : absolute(where(key), key, v);
+        }
+
+        List<String> list(String key) {
+            String v = values.get(key);
+            List<String> out = new ArrayList<>();
+            if (v == null) return out;
+            for (String s : v.split(",")) if (!s.isBlank()) out.add(s.strip());
+            return out;
+        }
+
+        boolean bool(String key, boolean dflt) throws ConfigException {
+            String v = values.get(key);
+            if (v == null) return dflt;
+            if (v.equals("true") || v.equals("yes")) return true;
+            if (v.equals("false") || v.equals("no")) return false;
+            throw new ConfigException(where(key) + ": '" + key + "' must be true or false, got '" + v + "'");
+        }
+
+        int port(String key, String v) throws ConfigException {
+            try {
+                int p = Integer.parseInt(v);
+                if (p >= 0 && p <= 65535) return p;
+            } catch (NumberFormatException e) {
+                // fall through
+            }
+            throw new ConfigException(where(key) + ": bad port '" + v + "' in '" + key + "'");
+        }
+
+        long positiveLong(String key, long dflt) throws ConfigException {
+            String v = values.get(key);
+            if (v == null) return dflt;
+            try {
+                long n = Long.parseLong(v);
+                if (n > 0) return n;
+            } catch (NumberFormatException e) {
+                // fall through
+            }
+            throw new ConfigException(where(key) + ": '" + key + "' must be a positive number, got '" + v + "'");
+        }
+    }
+}

@@ -1,0 +1,201 @@
+package io.vmmig.agent.daemon;
+
+import io.vmmig.agent.config.AgentConfig;
+import io.vmmig.agent.control.ControlEvent;
+import io.vmmig.agent.control.ControlRequest;
+import io.vmmig.agent.control.ErrorKind;
+import io.vmmig.agent.control.MigrationStatus;
+import io.vmmig.agent.peer.ClientIdentity;
+import io.vmmig.agent.peer.PeerAcceptor;
+import io.vmmig.agent.peer.PeerConnector;
+import io.vmmig.agent.peer.PeerServer;
+import io.vmmig.agent.peer.PeerTls;
+import io.vmmig.agent.peer.PeerTransportException;
+import io.vmmig.agent.peer.PeerTransportOptions;
+import io.vmmig.agent.peer.TokenIssuer;
+import io.vmmig.agent.session.ControlLink;
+import io.vmmig.agent.session.DestinationSession;
+import io.vmmig.agent.session.SourceSession;
+import io.vmmig.agent.session.StrategyChoice;
+import io.vmmig.strategy.peer.PeerChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One host's vmmig agent: the peer listener (destination role: control connections prepare
+ * migrations, data connections carry them), the peer connector (source role), the control socket of
+ * the CLI, and the migrations of both roles, each on threads of its own so that one failing does not
+ * disturb the others.
+ */
+public final class Agent implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(Agent.class);
+
+    private final AgentConfig config;
+    private final MigrationRegistry registry = new MigrationRegistry();
+    private final TokenIssuer tokens = new TokenIssuer();
+    private PeerServer peerServer;
+    private PeerConnector connector;
+    private ControlServer control;
+
+    private Agent(AgentConfig config) {
+        this.config = config;
+    }
+
+    public static Agent start(AgentConfig config) throws AgentException {
+        Agent a = new Agent(config);
+        try {
+            a.open();
+            return a;
+        } catch (AgentException | RuntimeException e) {
+            a.close();
+            throw e;
+        }
+    }
+
+    private void open() throws AgentException {
+        try {
+            Files.createDirectories(config.stateDir());
+        } catch (java.io.IOException e) {
+            throw new AgentException(ErrorKind.ENVIRONMENT, "cannot create the state directory " + config.stateDir() + ": " + e.getMessage(), e);
+        }
+        PeerServer.Builder b = PeerServer.builder().bind(config.listenHost(), config.listenPort())
+                .authorizer(new AgentAuthorizer(tokens)).acceptor(new Acceptor());
+        try {
+            if (config.insecure()) {
+                b.insecure();
+                connector = PeerConnector.insecure(PeerTransportOptions.DEFAULT);
+            } else {
+                b.tls(PeerTls.server(config.tlsKey(), config.tlsCert(), config.tlsCa(), config.allowedClients()));
+                connector = PeerConnector.tls(PeerTls.client(config.tlsKey(), config.tlsCert(), config.tlsCa()), PeerTransportOptions.DEFAULT);
+            }
+            peerServer = b.start();
+        } catch (PeerTransportException | IllegalArgumentException | IllegalStateException e) {
+            throw new AgentException(ErrorKind.ENVIRONMENT, e.getMessage(), e);
+        }
+        control = ControlServer.start(config.controlSocket(), this::handle);
+        LOG.info("vmmig agent up: peers on {}, control socket {}, images in {}", peerServer.address(), config.controlSocket(),
+                config.imageDirs());
+    }
+
+    /** The port the peer listener bound (the configured one, or the one picked for port 0). */
+    public int peerPort() {
+        return peerServer.port();
+    }
+
+    private final class Acceptor implements PeerAcceptor {
+        @Override
+        public void accept(String migrationId, PeerChannel channel) {
+            accept(migrationId, new ClientIdentity(channel.remote(), null), channel);
+        }
+
+        @Override
+        public void accept(String migrationId, ClientIdentity client, PeerChannel channel) {
+            if (migrationId.isEmpty()) {
+                Thread t = new Thread(() -> new DestinationSession(config, tokens, registry, new ControlLink(channel), client).serve(),
+                        "vmmig-destination");
+                t.setDaemon(true);
+                t.start();
+            } else if (!registry.dataArrived(migrationId, channel)) {
+                LOG.warn("data connection for migration {} from {} that nobody awaits: closed", migrationId, client.describe());
+                channel.close();
+            }
+        }
+    }
+
+    private void handle(ControlRequest r, ControlServer.EventSink out) throws InterruptedException {
+        try {
+            switch (r.op()) {
+                case MIGRATE -> stream(startMigration(r), out);
+                case WATCH -> stream(registry.get(required(r.id(), "id")), out);
+                case STATUS -> out.send(new ControlEvent.Status(registry.get(required(r.id(), "id")).status()));
+                case LIST -> {
+                    List<MigrationStatus> all = registry.all().stream().map(MigrationRecord::status).toList();
+                    out.send(new ControlEvent.Listing(all));
+                }
+                case CANCEL -> {
+                    MigrationRecord m = registry.get(required(r.id(), "id"));
+                    m.cancel("cancelled by the operator");
+                    out.send(new ControlEvent.Cancelling(m.id()));
+                }
+            }
+        } catch (AgentException e) {
+            out.send(new ControlEvent.Failure(r.id(), e.kind(), e.getMessage()));
+        }
+    }
+
+    private static String required(String v, String name) throws AgentException {
+        if (v == null || v.isBlank()) throw new AgentException(ErrorKind.BAD_REQUEST, "missing \"" + name + "\"");
+        return v;
+    }
+
+    /** Relays a migration's events to the client until its terminal one (or until the client leaves). */
+    private static void stream(MigrationRecord m, ControlServer.EventSink out) throws InterruptedException {
+        BlockingQueue<ControlEvent> q = new LinkedBlockingQueue<>();
+        try (MigrationRecord.Watch w = m.watch(q::add)) {
+            while (true) {
+                ControlEvent e = q.take();
+                out.send(e);
+                if (e instanceof ControlEvent.Report || e instanceof ControlEvent.Failure) return;
+            }
+        }
+    }
+
+    private MigrationRecord startMigration(ControlRequest r) throws AgentException {
+        StrategyChoice choice = StrategyChoice.parse(r.strategy());
+        String vm = required(r.vm(), "vm");
+        Path qmp;
+        String vmName;
+        if (vm.contains("/")) {
+            qmp = Path.of(vm);
+            if (!Files.exists(qmp)) throw new AgentException(ErrorKind.NOT_FOUND, "no QMP socket at " + vm);
+            vmName = qmp.getParent() != null && qmp.getParent().getFileName() != null ? qmp.getParent().getFileName().toString() : vm;
+        } else {
+            qmp = config.vms().get(vm);
+            if (qmp == null)
+                throw new AgentException(ErrorKind.NOT_FOUND, "unknown VM '" + vm + "': not a QMP socket path and not among this agent's"
+                        + " vm.* entries " + config.vms().keySet());
+            vmName = vm;
+        }
+        String dest = required(r.dest(), "dest");
+        String host = dest;
+        int port = AgentConfig.DEFAULT_PORT;
+        int colon = dest.lastIndexOf(':');
+        if (colon > 0 && dest.indexOf(':') == colon) {
+            host = dest.substring(0, colon);
+            try {
+                port = Integer.parseInt(dest.substring(colon + 1));
+            } catch (NumberFormatException e) {
+                throw new AgentException(ErrorKind.BAD_REQUEST, "bad destination '" + dest + "': expected HOST[:PORT]");
+            }
+        }
+        if (r.chunkSize() != null && (Integer.bitCount(r.chunkSize()) != 1 || r.chunkSize() < 64 << 10 || r.chunkSize() > 16 << 20))
+            throw new AgentException(ErrorKind.BAD_REQUEST, "chunk size " + r.chunkSize() + " must be a power of two from 64 KiB to 16 MiB");
+        if (r.threshold() != null && r.threshold() < 1)
+            throw new AgentException(ErrorKind.BAD_REQUEST, "threshold " + r.threshold() + " must be at least 1");
+        if (r.bandwidth() != null && r.bandwidth() <= 0)
+            throw new AgentException(ErrorKind.BAD_REQUEST, "bandwidth " + r.bandwidth() + " must be positive");
+        if (r.bandwidth() != null && !choice.chunkTransfer())
+            throw new AgentException(ErrorKind.BAD_REQUEST, "--bandwidth applies to vmmig's own transfer, not to the " + choice.name() + " strategy");
+        String id = registry.newId();
+        MigrationRecord m = new MigrationRecord(id, "source", vmName, host + ":" + port, choice.name());
+        registry.add(m);
+        SourceSession s = new SourceSession(config, connector, m, new SourceSession.Request(qmp, vmName, host, port, choice,
+                r.bandwidth(), r.threshold(), r.chunkSize(), r.target()));
+        Thread t = new Thread(s, "vmmig-source-" + id);
+        t.setDaemon(true);
+        t.start();
+        return m;
+    }
+
+    @Override
+    public void close() {
+        if (control != null) control.close();
+        if (peerServer != null) peerServer.close();
+        if (connector != null) connector.close();
+    }
+}

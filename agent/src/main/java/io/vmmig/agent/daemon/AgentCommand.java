@@ -1,0 +1,45 @@
+package io.vmmig.agent.daemon;
+
+import io.vmmig.agent.config.AgentConfig;
+import io.vmmig.agent.config.AgentConfigFile;
+import io.vmmig.agent.config.ConfigException;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code vmmig agent}: runs this host's agent in the foreground until SIGTERM or SIGINT. */
+@Command(name = "agent", mixinStandardHelpOptions = true,
+        description = "Run the vmmig agent of this host (foreground; systemd runs it as a service).")
+public final class AgentCommand implements Callable<Integer> {
+
+    @Option(names = "--config", description = "configuration file (default ${DEFAULT-VALUE})", defaultValue = "/etc/vmmig/vmmig.conf")
+    Path config;
+
+    @Override
+    public Integer call() throws Exception {
+        AgentConfig c;
+        try {
+            c = AgentConfigFile.read(config);
+        } catch (ConfigException e) {
+            System.err.println("vmmig agent: " + e.getMessage());
+            return io.vmmig.agent.control.ErrorKind.BAD_REQUEST.exitCode;
+        }
+        Agent agent;
+        try {
+            agent = Agent.start(c);
+        } catch (AgentException e) {
+            System.err.println("vmmig agent: " + e.getMessage());
+            return e.kind().exitCode;
+        }
+        CountDownLatch stop = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            agent.close();
+            stop.countDown();
+        }, "vmmig-agent-shutdown"));
+        System.err.println("vmmig agent: ready (peers on port " + agent.peerPort() + ", control socket " + c.controlSocket() + ")");
+        stop.await();
+        return 0;
+    }
+}

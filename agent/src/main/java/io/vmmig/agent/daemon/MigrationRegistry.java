@@ -1,0 +1,60 @@
+package io.vmmig.agent.daemon;
+
+import io.vmmig.agent.control.ErrorKind;
+import io.vmmig.strategy.peer.PeerChannel;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The migrations this agent runs or ran (both roles), and the data connections a destination awaits
+ * for the migrations it prepared.
+ */
+public final class MigrationRegistry {
+    private final SecureRandom random = new SecureRandom();
+    private final Map<String, MigrationRecord> migrations = new ConcurrentHashMap<>();
+    private final Map<String, CompletableFuture<PeerChannel>> dataChannels = new ConcurrentHashMap<>();
+
+    /** A fresh migration id: {@code m-} and 8 hex digits. */
+    public String newId() {
+        byte[] b = new byte[4];
+        random.nextBytes(b);
+        return "m-" + HexFormat.of().formatHex(b);
+    }
+
+    public void add(MigrationRecord r) throws AgentException {
+        if (migrations.putIfAbsent(r.id(), r) != null)
+            throw new AgentException(ErrorKind.BAD_REQUEST, "migration " + r.id() + " already exists on this agent");
+    }
+
+    public MigrationRecord get(String id) throws AgentException {
+        MigrationRecord r = migrations.get(id);
+        if (r == null) throw new AgentException(ErrorKind.NOT_FOUND, "no migration " + id + " on this agent");
+        return r;
+    }
+
+    public List<MigrationRecord> all() {
+        List<MigrationRecord> out = new ArrayList<>(migrations.values());
+        out.sort((a, b) -> a.status().startedAt().compareTo(b.status().startedAt()));
+        return out;
+    }
+
+    /** A destination expects the data connection of {@code id}. */
+    public CompletableFuture<PeerChannel> expectData(String id) {
+        return dataChannels.computeIfAbsent(id, k -> new CompletableFuture<>());
+    }
+
+    /** A data connection arrived (its token was checked); false if nobody expects it. */
+    public boolean dataArrived(String id, PeerChannel channel) {
+        CompletableFuture<PeerChannel> f = dataChannels.get(id);
+        return f != null && f.complete(channel);
+    }
+
+    public void forgetData(String id) {
+        dataChannels.remove(id);
+    }
+}

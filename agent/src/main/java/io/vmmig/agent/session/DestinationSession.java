@@ -1,0 +1,264 @@
+package io.vmmig.agent.session;
+
+import io.vmmig.agent.config.AgentConfig;
+import io.vmmig.agent.control.ControlCodec;
+import io.vmmig.agent.control.ControlEvent;
+import io.vmmig.agent.control.ErrorKind;
+import io.vmmig.agent.control.MigrationPhase;
+import io.vmmig.agent.control.MigrationProgress;
+import io.vmmig.agent.daemon.AgentException;
+import io.vmmig.agent.daemon.MigrationRecord;
+import io.vmmig.agent.daemon.MigrationRegistry;
+import io.vmmig.agent.peer.ClientIdentity;
+import io.vmmig.agent.peer.TokenIssuer;
+import io.vmmig.agent.vm.SourceVm;
+import io.vmmig.strategy.peer.PeerChannel;
+import io.vmmig.strategy.qemu.ChunkTransferDestination;
+import io.vmmig.strategy.qemu.DestinationMigration;
+import io.vmmig.strategy.qemu.DestinationReport;
+import io.vmmig.strategy.qemu.DestinationStrategy;
+import io.vmmig.strategy.qemu.MigrationTimeline;
+import io.vmmig.strategy.qemu.MirrorDestination;
+import io.vmmig.strategy.qemu.MirrorTarget;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The destination agent's side of one migration, on the thread of its control connection: checks the
+ * PREPARE (strategy, QEMU version, target path, space), creates the image, issues the token, waits for
+ * the data connection, starts QEMU in {@code -incoming defer} with the strategy's disk, says READY,
+ * and finishes. A migration that fails or is cancelled before the switchover leaves nothing behind
+ * (QEMU killed, image removed, token revoked); after the switchover the guest runs here and is kept.
+ */
+public final class DestinationSession {
+    private static final Logger LOG = LoggerFactory.getLogger(DestinationSession.class);
+
+    private final AgentConfig config;
+    private final TokenIssuer tokens;
+    private final MigrationRegistry registry;
+    private final ControlLink link;
+    private final ClientIdentity client;
+
+    public DestinationSession(AgentConfig config, TokenIssuer tokens, MigrationRegistry registry, ControlLink link,
+                              ClientIdentity client) {
+        this.config = config;
+        this.tokens = tokens;
+        this.registry = registry;
+        this.link = link;
+        this.client = client;
+    }
+
+    /** Serves one control connection: its PREPARE, then the migration to its end. */
+    public void serve() {
+        PeerMessage.Prepare prepare;
+        try {
+            PeerMessage first = link.receive(Duration.ofSeconds(30));
+            if (!(first instanceof PeerMessage.Prepare p)) {
+                link.trySend(new PeerMessage.Failed(ErrorKind.BAD_REQUEST, "expected prepare first"));
+                return;
+            }
+            prepare = p;
+        } catch (AgentException | InterruptedException e) {
+            LOG.warn("control connection from {} ended before a prepare: {}", client.describe(), e.getMessage());
+            return;
+        }
+        MigrationRecord record = new MigrationRecord(prepare.id(), "destination", prepare.vm(), client.remote(), prepare.strategy());
+        try {
+            registry.add(record);
+        } catch (AgentException e) {
+            link.trySend(new PeerMessage.Failed(e.kind(), e.getMessage()));
+            return;
+        }
+        run(record, prepare);
+    }
+
+    private void run(MigrationRecord record, PeerMessage.Prepare p) {
+        String id = p.id();
+        Duration timeout = config.timeout();
+        MigrationTimeline timeline = new MigrationTimeline();
+        TargetImage image = null;
+        DestinationQemu qemu = null;
+        DestinationStrategy disk = null;
+        CompletableFuture<String> cancelled = new CompletableFuture<>();
+        ScheduledExecutorService ticker = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "vmmig-dst-progress-" + id);
+            t.setDaemon(true);
+            return t;
+        });
+        try {
+            StrategyChoice choice = StrategyChoice.parse(p.strategy());
+            int[] v = QemuImgTool.version(config.qemuBinary());
+            SourceVm.requireVersion("destination", v[0] + "." + v[1] + "." + v[2], v[0], v[1]);
+            image = TargetImage.plan(config, p);
+            Path workDir = Files.createDirectories(config.stateDir().resolve("m").resolve(id));
+            image.create(p.format(), p.virtualSize(), p.backingFile());
+            byte[] token = tokens.issue(id, client.subject(), timeout);
+            CompletableFuture<PeerChannel> data = registry.expectData(id);
+            link.send(new PeerMessage.Prepared(image.path().toString(), Base64.getEncoder().encodeToString(token)));
+            record.phase(MigrationPhase.PUSHING);
+            Thread reader = new Thread(() -> {
+                try {
+                    while (true) {
+                        PeerMessage m = link.receive(Duration.ofDays(1));
+                        if (m instanceof PeerMessage.Cancel c) cancelled.complete("cancelled by the source: " + c.reason());
+                    }
+                } catch (AgentException | InterruptedException e) {
+                    cancelled.complete("the source went away: " + e.getMessage());
+                }
+            }, "vmmig-dst-control-" + id);
+            reader.setDaemon(true);
+            reader.start();
+
+            int memoryPort = freePort(config.migrationHost());
+            if (choice.chunkTransfer()) {
+                PeerChannel channel = await(data, cancelled, timeout, "the source's data connection");
+                disk = new ChunkTransferDestination(new ChunkTransferDestination.Config(id, image.path(), p.format(), p.diskNode(),
+                        p.virtualSize(), p.chunkSize(), 2, workDir, timeout), channel, timeline);
+            } else {
+                disk = new MirrorDestination(new MirrorDestination.Config(id, image.path(), p.format(), p.diskNode(), workDir, timeout), timeline);
+            }
+            List<String> args = new ArrayList<>(p.qemuArgs());
+            args.addAll(disk.qemuBlockdevArgs());
+            qemu = DestinationQemu.start(config.qemuBinary(), workDir, args, Duration.ofSeconds(60));
+            LOG.info("migration {}: destination QEMU pid {} waiting for memory on {}:{}", id, qemu.pid(), config.migrationHost(), memoryPort);
+            DestinationMigration incoming = new DestinationMigration(qemu.qmp(), disk, "tcp:" + uriHost(config.migrationHost()) + ":" + memoryPort, timeline);
+            PeerMessage.Ready ready;
+            if (disk instanceof MirrorDestination m) {
+                MirrorTarget t = await(m.exported(), cancelled, timeout, "the mirror export");
+                ready = new PeerMessage.Ready(memoryPort, null, t.socket().toString(), t.export());
+            } else {
+                ready = new PeerMessage.Ready(memoryPort, null, null, null);
+            }
+            link.send(ready);
+            record.phase(MigrationPhase.MEMORY);
+            DestinationStrategy d = disk;
+            ticker.scheduleAtFixedRate(() -> tick(record, timeline, d), 500, 500, TimeUnit.MILLISECONDS);
+            CompletableFuture<DestinationReport> finished = new CompletableFuture<>();
+            Thread waiter = new Thread(() -> {
+                try {
+                    finished.complete(incoming.awaitAndFinish(timeout));
+                } catch (Throwable e) {
+                    finished.completeExceptionally(e);
+                }
+            }, "vmmig-dst-finish-" + id);
+            waiter.setDaemon(true);
+            waiter.start();
+            DestinationReport report;
+            try {
+                report = awaitUnlessCancelledBefore(finished, cancelled, timeline, timeout);
+            } finally {
+                incoming.close();
+            }
+            tick(record, timeline, d);
+            qemu.keep();
+            record.phase(MigrationPhase.FINISHING);
+            link.send(new PeerMessage.Finished(ControlCodec.tree(report)));
+            record.complete(new ControlEvent.Report(id, ControlCodec.tree(report), "destination of " + id + ": " + report));
+            LOG.info("migration {}: the guest runs here (QEMU pid {}) from {}", id, qemu.pid(), image.path());
+        } catch (Exception e) {
+            boolean switched = timeline.at("running-here") != null;
+            AgentException ae = e instanceof AgentException a ? a
+                    : new AgentException(cancelled.isDone() ? ErrorKind.CANCELLED : ErrorKind.FAILED,
+                    e.getMessage() == null ? e.toString() : e.getMessage(), e);
+            if (switched) {
+                if (qemu != null) qemu.keep();   // the guest lives here now: never kill it
+                LOG.error("migration {} failed after the switchover; the guest runs here: {}", id, ae.getMessage());
+            } else if (image != null) {
+                if (qemu != null) qemu.close();
+                qemu = null;
+                if (disk != null) disk.close();
+                disk = null;
+                image.discard();
+            }
+            link.trySend(new PeerMessage.Failed(ae.kind(), ae.getMessage()));
+            record.fail(ae.kind(), ae.getMessage());
+        } finally {
+            ticker.shutdownNow();
+            registry.forgetData(id);
+            tokens.revoke(id);
+            if (disk != null) disk.close();
+            if (qemu != null) qemu.close();
+            link.close();
+        }
+    }
+
+    private void tick(MigrationRecord record, MigrationTimeline timeline, DestinationStrategy disk) {
+        try {
+            if (timeline.at("running-here") == null) return;
+            record.phase(MigrationPhase.PULLING);
+            DestinationReport r = disk.report();
+            link.trySend(new PeerMessage.Progress(r.pulledBytes(), r.pulledOnDemand(), r.pulledBackground(), r.receivedPushBytes()));
+            record.progress(new MigrationProgress(record.elapsedMillis(), 0, r.receivedPushBytes(), 0, r.pulledBytes(), 0, 0, 0, 0, -1));
+        } catch (RuntimeException e) {
+            // best effort
+        }
+    }
+
+    /** Waits for the migration's end; a cancellation or a lost source counts only before the switchover. */
+    private static DestinationReport awaitUnlessCancelledBefore(CompletableFuture<DestinationReport> finished,
+                                                                CompletableFuture<String> cancelled, MigrationTimeline timeline,
+                                                                Duration timeout) throws Exception {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            try {
+                CompletableFuture.anyOf(finished, cancelled).get(Math.max(1, (deadline - System.nanoTime()) / 1_000_000), TimeUnit.MILLISECONDS);
+            } catch (ExecutionException e) {
+                // finished failed: reported below
+            }
+            if (finished.isDone()) {
+                try {
+                    return finished.get();
+                } catch (ExecutionException e) {
+                    throw e.getCause() instanceof Exception c ? c : e;
+                }
+            }
+            if (cancelled.isDone() && timeline.at("running-here") == null)
+                throw new AgentException(ErrorKind.CANCELLED, cancelled.join());
+            if (cancelled.isDone()) {
+                // after the switchover the source's words no longer matter: finish here
+                return finished.get(Math.max(1, (deadline - System.nanoTime()) / 1_000_000), TimeUnit.MILLISECONDS);
+            }
+            if (System.nanoTime() > deadline) throw new TimeoutException("the migration did not finish within " + timeout);
+        }
+    }
+
+    private static <T> T await(CompletableFuture<T> f, CompletableFuture<String> cancelled, Duration timeout, String what)
+            throws Exception {
+        try {
+            CompletableFuture.anyOf(f, cancelled).get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+            throw new AgentException(ErrorKind.UNREACHABLE, "no " + what + " within " + timeout.toSeconds() + " s");
+        } catch (ExecutionException e) {
+            throw e.getCause() instanceof Exception c ? c : e;
+        }
+        if (!f.isDone()) throw new AgentException(ErrorKind.CANCELLED, cancelled.join());
+        return f.join();
+    }
+
+    private static int freePort(String host) throws IOException {
+        try (ServerSocket s = new ServerSocket()) {
+            s.bind(new InetSocketAddress(InetAddress.getByName(host), 0));
+            return s.getLocalPort();
+        }
+    }
+
+    private static String uriHost(String host) {
+        return host.contains(":") ? "[" + host + "]" : host;
+    }
+}

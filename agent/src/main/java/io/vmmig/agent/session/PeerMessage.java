@@ -1,0 +1,60 @@
+package io.vmmig.agent.session;
+
+import com.fasterxml.jackson.annotation.JsonSubTypes;
+import com.fasterxml.jackson.annotation.JsonTypeInfo;
+import com.fasterxml.jackson.databind.JsonNode;
+import io.vmmig.agent.control.ErrorKind;
+import java.util.List;
+
+/**
+ * Messages between a source and a destination agent on their control connection (a peer connection
+ * opened with an empty migration id and token, carried in {@code CONTROL} frames as JSON). The order:
+ * source PREPARE, destination PREPARED (with the migration's token) or FAILED; the source opens the
+ * data connection with that token; destination READY (its QEMU listens); PROGRESS after the switchover;
+ * FINISHED with the destination's report. CANCEL from the source before the switchover; FAILED either way.
+ */
+@JsonTypeInfo(use = JsonTypeInfo.Id.NAME, property = "type")
+@JsonSubTypes({
+        @JsonSubTypes.Type(value = PeerMessage.Prepare.class, name = "prepare"),
+        @JsonSubTypes.Type(value = PeerMessage.Prepared.class, name = "prepared"),
+        @JsonSubTypes.Type(value = PeerMessage.Ready.class, name = "ready"),
+        @JsonSubTypes.Type(value = PeerMessage.Progress.class, name = "progress"),
+        @JsonSubTypes.Type(value = PeerMessage.Finished.class, name = "finished"),
+        @JsonSubTypes.Type(value = PeerMessage.Failed.class, name = "failed"),
+        @JsonSubTypes.Type(value = PeerMessage.Cancel.class, name = "cancel")})
+public sealed interface PeerMessage {
+
+    /**
+     * The source asks the destination to prepare a migration.
+     *
+     * @param strategy      the strategy's CLI name
+     * @param imageName     the source image's file name (the default target name)
+     * @param target        the requested target path, or null for the destination's default
+     * @param qemuArgs      the destination QEMU's arguments without the disk nodes and the monitor
+     * @param sourceVersion the source QEMU's version, for messages
+     */
+    record Prepare(String id, String strategy, int chunkSize, String diskNode, String format, long virtualSize,
+                   long allocatedBytes, String backingFile, String imageName, String target, List<String> qemuArgs,
+                   String vm, String sourceVersion) implements PeerMessage {}
+
+    /** The destination agreed: the image it created and the token for the data connection (base64). */
+    record Prepared(String image, String token) implements PeerMessage {}
+
+    /**
+     * The destination QEMU runs in {@code -incoming defer} and listens for memory on {@code memoryPort};
+     * for mirror, its NBD export is at {@code mirrorPort} (TCP) or {@code mirrorSocket} (UNIX) with {@code mirrorExport}.
+     */
+    record Ready(int memoryPort, Integer mirrorPort, String mirrorSocket, String mirrorExport) implements PeerMessage {}
+
+    /** Destination progress after the switchover. */
+    record Progress(long pulledBytes, long pulledOnDemand, long pulledBackground, long receivedPushBytes) implements PeerMessage {}
+
+    /** The destination holds the whole disk and left the guest's I/O path: its report. */
+    record Finished(JsonNode report) implements PeerMessage {}
+
+    /** Either side failed; the kind and the reason. */
+    record Failed(ErrorKind kind, String message) implements PeerMessage {}
+
+    /** The source cancels before the switchover. */
+    record Cancel(String reason) implements PeerMessage {}
+}

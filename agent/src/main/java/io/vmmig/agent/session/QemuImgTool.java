@@ -1,0 +1,73 @@
+package io.vmmig.agent.session;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.vmmig.agent.control.ControlCodec;
+import io.vmmig.agent.control.ErrorKind;
+import io.vmmig.agent.daemon.AgentException;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/** The few {@code qemu-img} and {@code qemu-system --version} calls the destination agent makes. */
+final class QemuImgTool {
+    private QemuImgTool() {
+    }
+
+    /** Creates {@code image} ({@code format}, {@code size} bytes), over {@code backing} when not null. */
+    static void create(Path image, String format, long size, String backing) throws AgentException {
+        List<String> cmd = new ArrayList<>(List.of("qemu-img", "create", "-q", "-f", format));
+        if (backing != null) {
+            cmd.addAll(List.of("-b", backing, "-F", formatOf(backing)));
+        }
+        cmd.add(image.toString());
+        cmd.add(Long.toString(size));
+        run(cmd, "create the target image " + image);
+    }
+
+    /** The format of an existing image, from {@code qemu-img info}. */
+    static String formatOf(String image) throws AgentException {
+        JsonNode info;
+        try {
+            info = ControlCodec.mapper().readTree(run(List.of("qemu-img", "info", "--output=json", "-U", image),
+                    "read the backing image " + image));
+        } catch (IOException e) {
+            throw new AgentException(ErrorKind.ENVIRONMENT, "unreadable qemu-img info of " + image + ": " + e.getMessage(), e);
+        }
+        return info.path("format").asText("raw");
+    }
+
+    /** {@code major.minor.micro} of a QEMU binary, from its {@code --version}. */
+    static int[] version(String qemuBinary) throws AgentException {
+        String out = run(List.of(qemuBinary, "--version"), "run " + qemuBinary);
+        Matcher m = Pattern.compile("version (\\d+)\\.(\\d+)(?:\\.(\\d+))?").matcher(out);
+        if (!m.find()) throw new AgentException(ErrorKind.ENVIRONMENT, qemuBinary + " --version said '" + out.strip() + "': no version in it");
+        return new int[] {Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2)), m.group(3) == null ? 0 : Integer.parseInt(m.group(3))};
+    }
+
+    private static String run(List<String> cmd, String what) throws AgentException {
+        try {
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+            p.getOutputStream().close();
+            byte[] out = p.getInputStream().readAllBytes();
+            if (!p.waitFor(60, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                throw new AgentException(ErrorKind.ENVIRONMENT, "cannot " + what + ": " + cmd.get(0) + " did not finish in 60 s");
+            }
+            String text = new String(out, StandardCharsets.UTF_8);
+            if (p.exitValue() != 0)
+                throw new AgentException(ErrorKind.ENVIRONMENT, "cannot " + what + ": " + String.join(" ", cmd) + " exited with "
+                        + p.exitValue() + ": " + text.strip());
+            return text;
+        } catch (IOException e) {
+            throw new AgentException(ErrorKind.ENVIRONMENT, "cannot " + what + ": " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AgentException(ErrorKind.FAILED, "interrupted while trying to " + what, e);
+        }
+    }
+}

@@ -1,0 +1,298 @@
+package io.vmmig.agent.session;
+
+import io.vmmig.agent.config.AgentConfig;
+import io.vmmig.agent.control.ControlCodec;
+import io.vmmig.agent.control.ControlEvent;
+import io.vmmig.agent.control.ErrorKind;
+import io.vmmig.agent.control.MigrationPhase;
+import io.vmmig.agent.control.MigrationProgress;
+import io.vmmig.agent.daemon.AgentException;
+import io.vmmig.agent.daemon.MigrationRecord;
+import io.vmmig.agent.peer.PeerConnector;
+import io.vmmig.agent.peer.PeerTransportException;
+import io.vmmig.agent.peer.PeerUnauthorizedException;
+import io.vmmig.agent.vm.SourceVm;
+import io.vmmig.qmp.QmpClient;
+import io.vmmig.qmp.command.QmpCommands.QueryMigrate;
+import io.vmmig.qmp.command.QmpCommands.Quit;
+import io.vmmig.qmp.command.QmpResults.MigrationInfo;
+import io.vmmig.strategy.peer.PeerChannel;
+import io.vmmig.strategy.qemu.ChunkTransferSource;
+import io.vmmig.strategy.qemu.DestinationReport;
+import io.vmmig.strategy.qemu.MigrationReport;
+import io.vmmig.strategy.qemu.MigrationTimeline;
+import io.vmmig.strategy.qemu.MirrorSource;
+import io.vmmig.strategy.qemu.MirrorTarget;
+import io.vmmig.strategy.qemu.SourceMigration;
+import io.vmmig.strategy.qemu.SourceReport;
+import io.vmmig.strategy.qemu.SourceStrategy;
+import io.vmmig.strategy.source.SourceOptions;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The source agent's side of one migration, on a thread of its own: inspects the VM, prepares the
+ * destination over the control connection (the destination creates the image and issues the
+ * migration's token), opens the data connection with that token, runs the strategy around QEMU's
+ * memory migration, merges the destination's report, and quits the source QEMU once the destination
+ * holds everything. Any failure before the switchover cancels: the guest keeps running here.
+ */
+public final class SourceSession implements Runnable {
+    private static final Logger LOG = LoggerFactory.getLogger(SourceSession.class);
+
+    /** What the operator asked for. */
+    public record Request(Path qmpSocket, String vmName, String destHost, int destPort, StrategyChoice strategy,
+                          Long bandwidth, Integer threshold, Integer chunkSize, String target) {}
+
+    private final AgentConfig config;
+    private final PeerConnector connector;
+    private final MigrationRecord record;
+    private final Request request;
+    private final CompletableFuture<String> cancelled = new CompletableFuture<>();
+    private volatile SourceMigration driver;
+    private volatile ControlLink link;
+
+    public SourceSession(AgentConfig config, PeerConnector connector, MigrationRecord record, Request request) {
+        this.config = config;
+        this.connector = connector;
+        this.record = record;
+        this.request = request;
+        record.onCancel(this::cancel);
+    }
+
+    private void cancel(String reason) {
+        cancelled.complete(reason);
+        SourceMigration d = driver;
+        if (d != null) d.cancel(reason);
+        ControlLink l = link;
+        if (l != null) l.trySend(new PeerMessage.Cancel(reason));
+    }
+
+    @Override
+    public void run() {
+        try {
+            ControlEvent.Report report = migrate();
+            record.complete(report);
+        } catch (SourceMigration.CancelledException e) {
+            record.fail(ErrorKind.CANCELLED, e.getMessage() + "; the guest keeps running at the source");
+        } catch (AgentException e) {
+            record.fail(cancelled.isDone() ? ErrorKind.CANCELLED : e.kind(), e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            record.fail(ErrorKind.FAILED, "interrupted");
+        } catch (Exception e) {
+            LOG.debug("migration {} failed", record.id(), e);
+            SourceMigration d = driver;
+            boolean switched = d != null && d.switchedOver();
+            record.fail(cancelled.isDone() && !switched ? ErrorKind.CANCELLED : ErrorKind.FAILED,
+                    (e.getMessage() == null ? e.toString() : e.getMessage())
+                            + (switched ? "; the guest already runs at the destination" : "; the guest keeps running at the source"));
+        }
+    }
+
+    private void checkCancelled() throws AgentException {
+        if (cancelled.isDone()) throw new AgentException(ErrorKind.CANCELLED, "cancelled: " + cancelled.join()
+                + "; the guest keeps running at the source");
+    }
+
+    private ControlEvent.Report migrate() throws Exception {
+        String id = record.id();
+        Duration timeout = config.timeout();
+        Path workDir = Files.createDirectories(config.stateDir().resolve("m").resolve(id));
+        QmpClient qmp;
+        try {
+            qmp = QmpClient.connect(request.qmpSocket());
+        } catch (RuntimeException e) {
+            throw new AgentException(ErrorKind.NOT_FOUND, "cannot talk to the VM's QMP socket " + request.qmpSocket() + ": " + e.getMessage(), e);
+        }
+        try (qmp) {
+            SourceVm vm = SourceVm.inspect(qmp, request.qmpSocket());
+            int chunk = request.chunkSize() != null ? request.chunkSize() : 256 * 1024;
+            StrategyChoice choice = request.strategy();
+            checkCancelled();
+            try (ControlLink control = new ControlLink(connect("", new byte[0]))) {
+                link = control;
+                if (cancelled.isDone()) control.trySend(new PeerMessage.Cancel(cancelled.join()));
+                String imageName = Path.of(vm.disk().image()).getFileName().toString();
+                control.send(new PeerMessage.Prepare(id, choice.name(), chunk, vm.disk().node(), vm.disk().format(),
+                        vm.disk().virtualSize(), vm.disk().allocatedBytes(), vm.disk().backingFile(), imageName, request.target(),
+                        vm.commandLine().destinationArgs(vm.disk().node()), request.vmName(), vm.qemuVersion()));
+                PeerMessage.Prepared prepared = control.expect(PeerMessage.Prepared.class, timeout);
+                LOG.info("migration {}: destination {} prepared {}", id, control.remote(), prepared.image());
+                checkCancelled();
+                PeerChannel data = choice.chunkTransfer() ? connect(id, Base64.getDecoder().decode(prepared.token())) : null;
+                try {
+                    return run(qmp, vm, choice, chunk, control, data, workDir, timeout);
+                } finally {
+                    if (data != null) data.close();
+                }
+            }
+        }
+    }
+
+    private PeerChannel connect(String migrationId, byte[] token) throws AgentException {
+        String where = request.destHost() + ":" + request.destPort();
+        try {
+            return connector.connect(request.destHost(), request.destPort(), migrationId, token, Duration.ofSeconds(30));
+        } catch (PeerUnauthorizedException e) {
+            throw new AgentException(ErrorKind.UNAUTHORIZED, "destination agent " + where + " refused us: " + e.getMessage(), e);
+        } catch (PeerTransportException e) {
+            String m = e.getMessage() == null ? e.toString() : e.getMessage();
+            ErrorKind k = m.contains("TLS") || m.contains("certificate") ? ErrorKind.UNAUTHORIZED : ErrorKind.UNREACHABLE;
+            throw new AgentException(k, "destination agent " + where + ": " + m, e);
+        }
+    }
+
+    private ControlEvent.Report run(QmpClient qmp, SourceVm vm, StrategyChoice choice, int chunk, ControlLink control,
+                                    PeerChannel data, Path workDir, Duration timeout) throws Exception {
+        String id = record.id();
+        MigrationTimeline timeline = new MigrationTimeline();
+        CompletableFuture<PeerMessage.Ready> ready = new CompletableFuture<>();
+        CompletableFuture<PeerMessage.Finished> finished = new CompletableFuture<>();
+        PeerMessage.Progress[] destProgress = new PeerMessage.Progress[1];
+        Thread reader = new Thread(() -> {
+            try {
+                while (true) {
+                    PeerMessage m = control.receive(Duration.ofDays(1));
+                    if (m instanceof PeerMessage.Ready r) ready.complete(r);
+                    else if (m instanceof PeerMessage.Progress p) destProgress[0] = p;
+                    else if (m instanceof PeerMessage.Finished f) {
+                        finished.complete(f);
+                        return;
+                    } else if (m instanceof PeerMessage.Failed f) {
+                        AgentException e = new AgentException(f.kind(), "destination " + control.remote() + ": " + f.message());
+                        ready.completeExceptionally(e);
+                        finished.completeExceptionally(e);
+                        SourceMigration d = driver;
+                        if (d != null) d.cancel("the destination failed: " + f.message());
+                        return;
+                    }
+                }
+            } catch (AgentException | InterruptedException e) {
+                ready.completeExceptionally(e);
+                finished.completeExceptionally(e);
+            }
+        }, "vmmig-control-" + id);
+        reader.setDaemon(true);
+        reader.start();
+
+        CompletableFuture<MirrorTarget> mirrorTarget = ready.thenApply(r -> new MirrorTarget(Path.of(r.mirrorSocket()), r.mirrorExport()));
+        SourceStrategy strategy = choice.chunkTransfer()
+                ? new ChunkTransferSource(qmp, new ChunkTransferSource.Config(choice.strategy(), id, vm.disk().node(), chunk,
+                        pushOptions(), Duration.ofMillis(300), workDir, timeout, ChunkTransferSource.PrecopyLimits.defaults()),
+                        data, timeline)
+                : new MirrorSource(qmp, new MirrorSource.Config(id, vm.disk().node(), choice.mirrorMode(), timeout), mirrorTarget, timeline);
+        SourceMigration d = new SourceMigration(qmp, strategy, new SourceMigration.Options(id, choice.strategy(), null, timeout), timeline);
+        driver = d;
+        if (cancelled.isDone()) d.cancel(cancelled.join());
+        ScheduledExecutorService sampler = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "vmmig-progress-" + id);
+            t.setDaemon(true);
+            return t;
+        });
+        ProgressSampler progress = new ProgressSampler(record, qmp, strategy, timeline, vm.disk(), chunk, () -> destProgress[0]);
+        sampler.scheduleAtFixedRate(progress::sample, 0, 500, TimeUnit.MILLISECONDS);
+        try (strategy) {
+            MigrationReport report = d.runTo(ready.thenApply(r -> "tcp:" + uriHost(request.destHost()) + ":" + r.memoryPort()));
+            record.phase(MigrationPhase.FINISHING);
+            PeerMessage.Finished f;
+            try {
+                f = finished.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (java.util.concurrent.ExecutionException e) {
+                throw e.getCause() instanceof Exception c ? c : e;
+            }
+            DestinationReport dr = ControlCodec.mapper().treeToValue(f.report(), DestinationReport.class);
+            report = report.withDestination(dr);
+            try {
+                qmp.call(new Quit());
+                LOG.info("migration {}: the destination holds the whole disk; source QEMU told to quit", id);
+            } catch (RuntimeException e) {
+                LOG.warn("migration {}: quit of the source QEMU: {}", id, e.toString());
+            }
+            progress.sample();
+            return new ControlEvent.Report(id, ControlCodec.tree(report), report.summary());
+        } finally {
+            sampler.shutdownNow();
+        }
+    }
+
+    private SourceOptions pushOptions() {
+        SourceOptions o = SourceOptions.defaults();
+        if (request.threshold() != null) o = o.withThreshold(request.threshold());
+        if (request.bandwidth() != null) o = o.withPushBytesPerSecond(request.bandwidth());
+        return o;
+    }
+
+    private static String uriHost(String host) {
+        return host.contains(":") ? "[" + host + "]" : host;
+    }
+
+    /** Turns the engine's timeline and figures into the record's phases and progress samples. */
+    static final class ProgressSampler {
+        private final MigrationRecord record;
+        private final QmpClient qmp;
+        private final SourceStrategy strategy;
+        private final MigrationTimeline timeline;
+        private final io.vmmig.agent.vm.VmDisk disk;
+        private final int chunk;
+        private final java.util.function.Supplier<PeerMessage.Progress> dest;
+        private long lastBytes;
+        private long lastNanos = System.nanoTime();
+
+        ProgressSampler(MigrationRecord record, QmpClient qmp, SourceStrategy strategy, MigrationTimeline timeline,
+                        io.vmmig.agent.vm.VmDisk disk, int chunk, java.util.function.Supplier<PeerMessage.Progress> dest) {
+            this.record = record;
+            this.qmp = qmp;
+            this.strategy = strategy;
+            this.timeline = timeline;
+            this.disk = disk;
+            this.chunk = chunk;
+            this.dest = dest;
+        }
+
+        synchronized void sample() {
+            try {
+                boolean switched = timeline.at("switched-over") != null;
+                MigrationPhase phase = switched ? MigrationPhase.PULLING
+                        : timeline.at("paused") != null ? MigrationPhase.CUTOVER
+                        : timeline.at("memory-start") != null ? MigrationPhase.MEMORY
+                        : timeline.at("disk-started") != null ? MigrationPhase.PUSHING : MigrationPhase.PREPARING;
+                if (record.phase() != MigrationPhase.FINISHING || phase.ordinal() > MigrationPhase.FINISHING.ordinal())
+                    if (phase.ordinal() > record.phase().ordinal()) record.phase(phase);
+                SourceReport s = strategy.report();
+                PeerMessage.Progress d = dest.get();
+                long pushed = s.pushedBytes() + s.mirroredBytes();
+                long pulled = d == null ? 0 : d.pulledBytes();
+                long remaining = switched ? Math.max(0, (long) s.remainingChunks() * chunk - pulled)
+                        : Math.max(0, disk.allocatedBytes() - pushed);
+                long ramT = 0, ramR = 0, ramTotal = 0;
+                if (timeline.at("memory-start") != null && !switched) {
+                    MigrationInfo m = qmp.call(new QueryMigrate());
+                    if (m.ram() != null) {
+                        ramT = m.ram().transferred();
+                        ramR = m.ram().remaining();
+                        ramTotal = m.ram().total();
+                    }
+                }
+                long moved = pushed + pulled + ramT;
+                long now = System.nanoTime();
+                long rate = (long) ((moved - lastBytes) / Math.max(1e-3, (now - lastNanos) / 1e9));
+                lastBytes = moved;
+                lastNanos = now;
+                long eta = rate > 0 ? (remaining + ramR) / rate : -1;
+                record.progress(new MigrationProgress(record.elapsedMillis(), disk.virtualSize(), pushed, remaining, pulled,
+                        ramT, ramR, ramTotal, Math.max(0, rate), eta));
+            } catch (RuntimeException e) {
+                // sampling is best effort: QEMU may be going away at the end
+            }
+        }
+    }
+}

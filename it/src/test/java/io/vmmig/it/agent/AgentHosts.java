@@ -1,0 +1,94 @@
+package io.vmmig.it.agent;
+
+import io.vmmig.testkit.pki.TestPki;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Two agents on this machine as two hosts: {@code a} (source) and {@code b} (destination), each with its
+ * own state and image directories, certificates from one test CA (both valid for 127.0.0.1), and
+ * control sockets. Extra configuration lines per agent can be given (e.g. another QEMU binary).
+ */
+final class AgentHosts implements AutoCloseable {
+    final Path dir;
+    final TestPki pki;
+    final AgentProcess a;
+    final AgentProcess b;
+    private final List<AutoCloseable> cleanup = new ArrayList<>();
+
+    private AgentHosts(Path dir, TestPki pki, AgentProcess a, AgentProcess b) {
+        this.dir = dir;
+        this.pki = pki;
+        this.a = a;
+        this.b = b;
+    }
+
+    /** Makes the test PKI in {@code dir/pki}: CA "vmmig-test-ca", agents host-a and host-b, both for IP 127.0.0.1. */
+    static TestPki pki(Path dir) throws Exception {
+        TestPki pki = new TestPki(Files.createDirectories(dir.resolve("pki")));
+        pki.ca("ca", "vmmig-test-ca");
+        pki.leaf("host-a", "host-a", "IP:127.0.0.1", "ca");
+        pki.leaf("host-b", "host-b", "IP:127.0.0.1", "ca");
+        return pki;
+    }
+
+    static AgentHosts start(Path dir, TestPki pki, List<String> extraA, List<String> extraB) throws Exception {
+        AgentProcess a = agent(dir, pki, "a", "host-a", extraA);
+        try {
+            AgentProcess b = agent(dir, pki, "b", "host-b", extraB);
+            return new AgentHosts(dir, pki, a, b);
+        } catch (Exception e) {
+            a.close();
+            throw e;
+        }
+    }
+
+    /** Starts one agent named {@code name} with the certificate {@code cert} of {@code pki}. */
+    static AgentProcess agent(Path dir, TestPki pki, String name, String cert, List<String> extra) throws Exception {
+        Path home = Files.createDirectories(dir.resolve(name));
+        int port = freePort();
+        List<String> conf = new ArrayList<>(List.of(
+                "listen = 127.0.0.1:" + port,
+                "state-dir = " + home.resolve("state"),
+                "control-socket = " + home.resolve("control.sock"),
+                "image-dirs = " + Files.createDirectories(home.resolve("images")),
+                "timeout = 120"));
+        if (pki != null) {
+            conf.add("tls.key = " + pki.key(cert));
+            conf.add("tls.cert = " + pki.cert(cert));
+            conf.add("tls.ca = " + pki.cert("ca"));
+        } else {
+            conf.add("insecure = true");
+        }
+        conf.addAll(extra);
+        Path config = home.resolve("vmmig.conf");
+        Files.write(config, conf);
+        return AgentProcess.start(name, config, home.resolve("control.sock"), port, home.resolve("agent.log"));
+    }
+
+    static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket()) {
+            s.bind(new InetSocketAddress("127.0.0.1", 0));
+            return s.getLocalPort();
+        }
+    }
+
+    String destB() {
+        return "127.0.0.1:" + b.port;
+    }
+
+    Path imagesOf(AgentProcess p) {
+        return dir.resolve(p.name).resolve("images");
+    }
+
+    @Override
+    public void close() throws Exception {
+        b.close();
+        a.close();
+    }
+}
