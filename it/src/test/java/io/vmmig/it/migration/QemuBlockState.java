@@ -10,9 +10,9 @@ import java.util.TreeSet;
  * What a migration may add to a QEMU's block layer, by name: block nodes, dirty bitmaps (per node),
  * block exports and block jobs. Two snapshots compare equal when nothing was left behind.
  */
-record QemuBlockState(Set<String> nodes, Set<String> bitmaps, Set<String> exports, Set<String> jobs) {
+public record QemuBlockState(Set<String> nodes, Set<String> bitmaps, Set<String> exports, Set<String> jobs) {
 
-    static QemuBlockState of(QmpClient qmp) {
+    public static QemuBlockState of(QmpClient qmp) {
         Set<String> nodes = new TreeSet<>();
         Set<String> bitmaps = new TreeSet<>();
         for (JsonNode n : call(qmp, "query-named-block-nodes")) {
@@ -33,7 +33,7 @@ record QemuBlockState(Set<String> nodes, Set<String> bitmaps, Set<String> export
     }
 
     /** Whether anything named like vmmig's additions ({@code vmmig-...}) is present. */
-    boolean hasVmmigTraces() {
+    public boolean hasVmmigTraces() {
         return contains(nodes) || contains(bitmaps) || contains(exports) || contains(jobs);
     }
 

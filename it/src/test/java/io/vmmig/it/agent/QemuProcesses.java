@@ -1,0 +1,29 @@
+package io.vmmig.it.agent;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.stream.Stream;
+
+/** QEMU processes of this host, from /proc. */
+final class QemuProcesses {
+    private QemuProcesses() {
+    }
+
+    /** Whether a live qemu-system process has {@code text} in its command line. */
+    static boolean anyMentions(String text) {
+        try (Stream<Path> procs = Files.list(Path.of("/proc"))) {
+            return procs.filter(p -> p.getFileName().toString().chars().allMatch(Character::isDigit)).anyMatch(p -> {
+                try {
+                    String cmd = new String(Files.readAllBytes(p.resolve("cmdline")), StandardCharsets.UTF_8);
+                    return cmd.startsWith("qemu-system") && cmd.contains(text);
+                } catch (IOException e) {
+                    return false;
+                }
+            });
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

@@ -1,0 +1,78 @@
+package io.vmmig.it.agent;
+
+import io.vmmig.it.migration.QemuBlockState;
+import io.vmmig.qmp.QmpClient;
+import io.vmmig.qmp.command.QmpCommands.QueryStatus;
+import io.vmmig.testkit.DiskImage;
+import io.vmmig.testkit.QemuProcess;
+import io.vmmig.testkit.SerialConsole;
+import io.vmmig.testkit.TestGuest;
+import io.vmmig.testkit.Workload;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.regex.Pattern;
+
+/**
+ * A source VM for agent tests: the test guest writing on a qcow2, and the console that follows it to
+ * the destination (the destination QEMU connects to the same serial socket).
+ */
+final class TestVm implements AutoCloseable {
+    final String name;
+    final QemuProcess qemu;
+    final SerialConsole destinationConsole;
+
+    private TestVm(String name, QemuProcess qemu, SerialConsole destinationConsole) {
+        this.name = name;
+        this.qemu = qemu;
+        this.destinationConsole = destinationConsole;
+    }
+
+    /** Boots {@code name} with a {@code areaMib} MiB prefill and a 4 MiB hot set written at {@code rate}/s. */
+    static TestVm boot(Path dir, String name, int areaMib, int rate) throws Exception {
+        Path vmDir = Files.createDirectories(dir.resolve(name));
+        Workload w = Workload.defaults().withBlocks(areaMib * 256L).withHotSet(0, 1024).withRate(rate);
+        DiskImage disk = DiskImage.create(vmDir.resolve(name + ".qcow2"), DiskImage.Format.QCOW2, 64L << 20);
+        QemuProcess q = QemuProcess.builder().name(name).memoryMb(256).guest(TestGuest.get(), w).disk(disk).start();
+        try {
+            q.console().awaitLine(Pattern.compile("^PREFILL DONE"), Duration.ofMinutes(3));
+            return new TestVm(name, q, q.console().successor(name + "-dst", vmDir.resolve("dst-console.log")));
+        } catch (RuntimeException e) {
+            q.close();
+            throw e;
+        }
+    }
+
+    Path qmpSocket() {
+        return qemu.qmpSocket();
+    }
+
+    /** The source's block state and run state (the test holds QMP only for this: QEMU serves one client). */
+    Snapshot snapshot() {
+        try (QmpClient q = QmpClient.connect(qemu.qmpSocket())) {
+            return new Snapshot(q.call(new QueryStatus()).status(), QemuBlockState.of(q));
+        }
+    }
+
+    record Snapshot(String status, QemuBlockState block) {}
+
+    /** Asks the guest at the destination to read back its disk; returns the verdict line. */
+    String verifyAtDestination() {
+        int mark = destinationConsole.lineCount();
+        destinationConsole.send("verify");
+        return destinationConsole.awaitLine(Pattern.compile("^VERIFY (OK|FAIL)"), Duration.ofMinutes(2), mark).text();
+    }
+
+    /** Same at the source (a cancelled migration). */
+    String verifyAtSource() {
+        int mark = qemu.console().lineCount();
+        qemu.console().send("verify");
+        return qemu.console().awaitLine(Pattern.compile("^VERIFY (OK|FAIL)"), Duration.ofMinutes(2), mark).text();
+    }
+
+    @Override
+    public void close() {
+        destinationConsole.close();
+        qemu.close();
+    }
+}
