@@ -48,7 +48,10 @@ final class AgentHosts implements AutoCloseable {
         }
     }
 
-    /** Starts one agent named {@code name} with the certificate {@code cert} of {@code pki}. */
+    /**
+     * Starts one agent named {@code name} with the certificate {@code cert} of {@code pki}; with no pki,
+     * the {@code tls.*} lines of {@code extra}, or plain TCP if it has none.
+     */
     static AgentProcess agent(Path dir, TestPki pki, String name, String cert, List<String> extra) throws Exception {
         Path home = Files.createDirectories(dir.resolve(name));
         int port = freePort();
@@ -62,7 +65,7 @@ final class AgentHosts implements AutoCloseable {
             conf.add("tls.key = " + pki.key(cert));
             conf.add("tls.cert = " + pki.cert(cert));
             conf.add("tls.ca = " + pki.cert("ca"));
-        } else {
+        } else if (extra.stream().noneMatch(l -> l.startsWith("tls.key"))) {
             conf.add("insecure = true");
         }
         conf.addAll(extra);
@@ -87,7 +90,7 @@ final class AgentHosts implements AutoCloseable {
     }
 
     @Override
-    public void close() throws Exception {
+    public void close() {
         b.close();
         a.close();
     }
