@@ -1,42 +1,44 @@
 package io.vmmig.agent.demo;
 
 import io.vmmig.agent.Main;
+import io.vmmig.agent.control.ControlCodec;
+import io.vmmig.agent.control.ControlEvent;
+import io.vmmig.agent.control.ControlRequest;
+import io.vmmig.agent.control.MigrationProgress;
 import io.vmmig.qmp.QmpClient;
-import io.vmmig.strategy.Strategy;
-import io.vmmig.strategy.peer.SocketPeerChannel;
-import io.vmmig.strategy.qemu.ChunkTransferDestination;
-import io.vmmig.strategy.qemu.ChunkTransferSource;
-import io.vmmig.strategy.qemu.MigrationReport;
-import io.vmmig.strategy.qemu.MigrationTimeline;
-import io.vmmig.strategy.qemu.SourceMigration;
-import io.vmmig.strategy.source.SourceOptions;
+import io.vmmig.qmp.command.QmpCommands.Quit;
 import io.vmmig.testkit.DiskImage;
 import io.vmmig.testkit.Heartbeats;
 import io.vmmig.testkit.QemuProcess;
+import io.vmmig.testkit.SerialConsole;
 import io.vmmig.testkit.TestGuest;
 import io.vmmig.testkit.Workload;
-import java.net.InetSocketAddress;
-import java.nio.channels.ServerSocketChannel;
+import io.vmmig.testkit.net.NetworkLab;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.Channels;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.regex.Pattern;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * {@code vmmig demo}: a live migration of a writing guest between two QEMUs on this machine, with
- * progress, the final report, and the guest's own read-back of its disk at the destination, before
- * and after the source is killed.
+ * {@code vmmig demo}: two agents (mutual TLS; in two network namespaces when run as root) and a live
+ * migration of a writing guest from a source QEMU to a destination QEMU that the destination agent
+ * starts, driven through the source agent's control socket as {@code vmmig migrate} does, with
+ * progress, the final report, and the guest's own read-back of its disk at the destination.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
-        description = "Migrate a writing test guest between two local QEMUs and show progress and the report.")
+        description = "Migrate a writing test guest between two local agents and QEMUs, showing progress and the report.")
 public final class DemoCommand implements Callable<Integer> {
 
-    @Option(names = "--strategy", defaultValue = "hybrid", description = "hybrid, precopy or postcopy (default ${DEFAULT-VALUE})")
+    @Option(names = "--strategy", defaultValue = "hybrid", description = "hybrid, precopy, postcopy, mirror or mirror-wb (default ${DEFAULT-VALUE})")
     String strategy;
 
     @Option(names = "--disk-mib", defaultValue = "256", description = "guest disk size in MiB (default ${DEFAULT-VALUE})")
@@ -57,20 +59,22 @@ public final class DemoCommand implements Callable<Integer> {
     @Option(names = "--threshold", defaultValue = "2", description = "writes after which hybrid stops pushing a chunk (default ${DEFAULT-VALUE})")
     int threshold;
 
+    @Option(names = "--loopback", description = "both agents on loopback even when network namespaces are possible")
+    boolean loopback;
+
+    @Option(names = "--keep", description = "keep the work directory (images, logs, certificates) for inspection")
+    boolean keep;
+
     @Override
     public Integer call() throws Exception {
-        Strategy s = Strategy.parse(strategy);
-        if (s == Strategy.MIRROR) {
-            System.err.println("vmmig demo: the mirror strategy is not in the demo yet; use hybrid, precopy or postcopy");
-            return Main.EXIT_USAGE;
-        }
         if (areaMib > diskMib || hotMib > areaMib) {
             System.err.println("vmmig demo: need hot-mib <= area-mib <= disk-mib, got " + hotMib + " / " + areaMib + " / " + diskMib);
             return Main.EXIT_USAGE;
         }
         Progress out = new Progress();
         Path dir = Files.createTempDirectory("vmmig-demo-");
-        out.say("vmmig demo: %s migration of a writing guest between two local QEMUs (work dir %s)", s.cliName(), dir);
+        String lab = loopback ? "--loopback given" : NetworkLab.unavailableReason().orElse(null);
+        out.say("vmmig demo: %s migration of a writing guest between two agents (work dir %s)", strategy, dir);
         out.say("building or reusing the test guest (Debian kernel + busybox + integrity workload)");
         TestGuest guest;
         try {
@@ -82,92 +86,78 @@ public final class DemoCommand implements Callable<Integer> {
         int block = 4096;
         Workload w = Workload.defaults().withBlocks((long) areaMib * (1 << 20) / block)
                 .withHotSet(0, (long) hotMib * (1 << 20) / block).withRate(rate);
-        long diskBytes = (long) diskMib << 20;
-        DiskImage srcDisk = DiskImage.create(dir.resolve("source.qcow2"), DiskImage.Format.QCOW2, diskBytes);
-        DiskImage dstDisk = DiskImage.create(dir.resolve("destination.qcow2"), DiskImage.Format.QCOW2, diskBytes);
-        List<AutoCloseable> cleanup = new ArrayList<>();
-        QemuProcess src = QemuProcess.builder().name("demo-src").memoryMb(256).guest(guest, w).disk(srcDisk).start();
-        cleanup.add(src);
-        QemuProcess[] dst = new QemuProcess[1];
-        try {
-            out.say("source QEMU up (%s); guest prefilling %d MiB, then rewriting a %d MiB hot set at %d writes/s",
-                    src.accelerator(), areaMib, hotMib, rate);
-            src.console().awaitLine(Pattern.compile("^PREFILL DONE"), Duration.ofMinutes(5));
-            out.say("prefill done; the guest keeps writing its hot set");
-            QmpClient srcQmp = QmpClient.connect(src.qmpSocket());
-            cleanup.add(0, srcQmp);
-
-            SocketPeerChannel toDest;
-            SocketPeerChannel fromSource;
-            try (ServerSocketChannel listener = ServerSocketChannel.open().bind(new InetSocketAddress("127.0.0.1", 0))) {
-                toDest = SocketPeerChannel.connect(listener.getLocalAddress());
-                fromSource = new SocketPeerChannel(listener.accept());
+        try (DemoHosts hosts = DemoHosts.start(dir, lab == null)) {
+            out.say(hosts.lab.isPresent()
+                    ? "agents up with mutual TLS: host A %s and host B %s in two network namespaces joined by a veth pair"
+                    : "agents up with mutual TLS: host A %s and host B %s on loopback (network namespaces: " + lab + ")",
+                    hosts.hostA, hosts.hostB);
+            DiskImage srcDisk = DiskImage.create(dir.resolve("vm1.qcow2"), DiskImage.Format.QCOW2, (long) diskMib << 20);
+            try (QemuProcess src = QemuProcess.builder().name("vm1").binary(hosts.qemuA.toString()).memoryMb(256).guest(guest, w)
+                    .disk(srcDisk).start()) {
+                out.say("source QEMU up on host A (%s); guest prefilling %d MiB, then rewriting a %d MiB hot set at %d writes/s",
+                        src.accelerator(), areaMib, hotMib, rate);
+                src.console().awaitLine(Pattern.compile("^PREFILL DONE"), Duration.ofMinutes(5));
+                out.say("prefill done; the guest keeps writing. Now, as `vmmig migrate %s %s --strategy %s`:", src.qmpSocket(),
+                        hosts.destination(), strategy);
+                SerialConsole dstConsole = src.console().successor("vm1-dst", dir.resolve("dst-console.log"));
+                ControlEvent end = migrate(hosts, src.qmpSocket(), out);
+                if (!(end instanceof ControlEvent.Report report)) {
+                    System.err.println("vmmig demo: migration failed: " + ((ControlEvent.Failure) end).message());
+                    return Main.EXIT_FAILED;
+                }
+                System.out.println();
+                System.out.print(report.summary());
+                var gap = Heartbeats.of(src.console().lines(), dstConsole.lines()).consoleChanges().stream().findFirst();
+                gap.ifPresent(g -> out.say("guest-visible pause (heartbeat gap across the switchover): %d ms host time, %d ms guest clock",
+                        g.host().toMillis(), g.guest().toMillis()));
+                String first = verify(dstConsole);
+                out.say("guest at the destination reads back its disk: %s", first);
+                boolean gone = src.awaitExit(Duration.ofSeconds(30)).isPresent();
+                out.say("source QEMU %s", gone ? "has exited (the agent told it to quit): no residual dependency" : "still running!");
+                String second = verify(dstConsole);
+                out.say("guest verifies again with the source gone: %s", second);
+                try (QmpClient dst = QmpClient.connect(hosts.stateB.resolve("m").resolve(report.id()).resolve("qmp.sock"))) {
+                    dst.call(new Quit());
+                }
+                dstConsole.close();
+                if (!first.startsWith("VERIFY OK") || !second.startsWith("VERIFY OK") || !gone) {
+                    System.err.println("vmmig demo: the guest found its disk damaged, or the source did not go away");
+                    return Main.EXIT_FAILED;
+                }
+                return 0;
             }
-            String id = "demo";
-            Duration timeout = Duration.ofMinutes(5);
-            int chunk = chunkKib * 1024;
-            MigrationTimeline srcTimeline = new MigrationTimeline();
-            MigrationTimeline dstTimeline = new MigrationTimeline();
-            ChunkTransferDestination destination = new ChunkTransferDestination(new ChunkTransferDestination.Config(id,
-                    dstDisk.path(), "qcow2", "disk0", diskBytes, chunk, 2, dir, timeout), fromSource, dstTimeline);
-            cleanup.add(0, destination);
-            ChunkTransferSource source = new ChunkTransferSource(srcQmp, new ChunkTransferSource.Config(s, id, "disk0",
-                    chunk, SourceOptions.defaults().withThreshold(threshold), Duration.ofMillis(300), dir, timeout,
-                    ChunkTransferSource.PrecopyLimits.defaults()), toDest, srcTimeline);
-            cleanup.add(0, source);
-            out.say("migrating: disk by vmmig (%s, %d KiB chunks, threshold %d), memory by QEMU", s.cliName(), chunkKib, threshold);
-            MigrationReport report;
-            try (ProgressPrinter printer = new ProgressPrinter(out, srcQmp, source, destination, srcTimeline)) {
-                LocalPair pair = new LocalPair(id, srcQmp, source, destination,
-                        new SourceMigration.Options(id, s, "unix:" + dir.resolve("memory.sock"), timeout),
-                        "unix:" + dir.resolve("memory.sock"), srcTimeline, dstTimeline);
-                report = pair.run(args -> {
-                    List<String> all = new ArrayList<>(args);
-                    all.addAll(List.of("-device", "virtio-blk-pci,drive=disk0,id=vda,share-rw=on"));
-                    dst[0] = QemuProcess.builder().name("demo-dst").memoryMb(256).guest(guest, w).extraArgs(all)
-                            .incomingDefer(true).start();
-                    cleanup.add(dst[0]);
-                    QmpClient q = QmpClient.connect(dst[0].qmpSocket());
-                    cleanup.add(0, q);
-                    return q;
-                }, () -> { }, () -> { });
-            }
-            Heartbeats hb = Heartbeats.of(src.console().lines(), dst[0].console().lines());
-            var gap = hb.consoleChanges().stream().findFirst();
-            report = report.withGuestGap(gap.map(g -> g.host().toMillis()).orElse(-1L));
-            System.out.println();
-            System.out.print(report.summary());
-            gap.ifPresent(g -> out.say(
-                    "guest-visible pause (heartbeat gap across the switchover): %d ms host time, %d ms guest clock",
-                    g.host().toMillis(), g.guest().toMillis()));
-            String first = verify(dst[0]);
-            out.say("guest at the destination reads back its disk: %s", first);
-            src.kill();
-            src.awaitExit(Duration.ofSeconds(10));
-            String second = verify(dst[0]);
-            out.say("source QEMU killed (SIGKILL); guest verifies again: %s", second);
-            if (!first.startsWith("VERIFY OK") || !second.startsWith("VERIFY OK")) {
-                System.err.println("vmmig demo: the guest found its disk damaged after the migration");
-                return Main.EXIT_FAILED;
-            }
-            return 0;
         } catch (Exception e) {
-            System.err.println("vmmig demo: migration failed: " + e.getMessage());
+            System.err.println("vmmig demo: " + e.getMessage());
             return Main.EXIT_FAILED;
         } finally {
-            for (AutoCloseable c : cleanup) {
-                try {
-                    c.close();
-                } catch (Exception ignored) {
-                    // best effort
-                }
-            }
             if (!keep) deleteTree(dir);
+            else out.say("work directory kept: %s", dir);
         }
     }
 
-    @Option(names = "--keep", description = "keep the work directory (images, sockets) for inspection")
-    boolean keep;
+    private ControlEvent migrate(DemoHosts hosts, Path qmp, Progress out) throws Exception {
+        ControlRequest request = ControlRequest.migrate(qmp.toString(), hosts.destination(), strategy, null, threshold,
+                chunkKib * 1024, null);
+        try (SocketChannel ch = SocketChannel.open(UnixDomainSocketAddress.of(hosts.controlA))) {
+            Channels.newOutputStream(ch).write((ControlCodec.encode(request) + "\n").getBytes(StandardCharsets.UTF_8));
+            BufferedReader in = new BufferedReader(new InputStreamReader(Channels.newInputStream(ch), StandardCharsets.UTF_8));
+            for (String line; (line = in.readLine()) != null; ) {
+                ControlEvent e = ControlCodec.decodeEvent(line);
+                if (e instanceof ControlEvent.Accepted a) out.say("migration %s accepted by agent A", a.id());
+                else if (e instanceof ControlEvent.PhaseChange p) out.say("phase %s", p.phase());
+                else if (e instanceof ControlEvent.Progress p) out.say("  %s", describe(p.progress()));
+                if (e instanceof ControlEvent.Report || e instanceof ControlEvent.Failure) return e;
+            }
+        }
+        throw new IllegalStateException("agent A closed the control connection before the migration ended");
+    }
+
+    private static String describe(MigrationProgress p) {
+        String ram = p.ramTotal() > 0 ? String.format("  RAM %3.0f%%", 100.0 * (p.ramTotal() - p.ramRemaining()) / p.ramTotal()) : "";
+        return String.format("disk pushed %.1f MiB, pulled %.1f MiB, %.1f MiB to go%s  %.1f MiB/s%s",
+                p.pushedBytes() / 1048576.0, p.pulledBytes() / 1048576.0, p.remainingBytes() / 1048576.0, ram,
+                p.bytesPerSecond() / 1048576.0, p.etaSeconds() >= 0 ? "  ETA " + p.etaSeconds() + " s" : "");
+    }
 
     private static void deleteTree(Path dir) {
         try (var paths = Files.walk(dir)) {
@@ -177,9 +167,9 @@ public final class DemoCommand implements Callable<Integer> {
         }
     }
 
-    private static String verify(QemuProcess where) {
-        int mark = where.console().lineCount();
-        where.console().send("verify");
-        return where.console().awaitLine(Pattern.compile("^VERIFY (OK|FAIL)"), Duration.ofMinutes(2), mark).text();
+    private static String verify(SerialConsole console) {
+        int mark = console.lineCount();
+        console.send("verify");
+        return console.awaitLine(Pattern.compile("^VERIFY (OK|FAIL)"), Duration.ofMinutes(2), mark).text();
     }
 }
