@@ -36,16 +36,25 @@ public final class AgentConfigFile {
     }
 
     public static AgentConfig read(Path file) throws ConfigException {
+        return read(file, false);
+    }
+
+    /** Reads {@code file}; {@code insecure} (the agent's --insecure) overrides the file's TLS settings. */
+    public static AgentConfig read(Path file, boolean insecure) throws ConfigException {
         List<String> lines;
         try {
             lines = Files.readAllLines(file);
         } catch (IOException e) {
             throw new ConfigException("cannot read the agent configuration " + file + ": " + e.getMessage());
         }
-        return parse(file.toString(), lines);
+        return parse(file.toString(), lines, insecure);
     }
 
     public static AgentConfig parse(String name, List<String> lines) throws ConfigException {
+        return parse(name, lines, false);
+    }
+
+    private static AgentConfig parse(String name, List<String> lines, boolean forceInsecure) throws ConfigException {
         Map<String, String> values = new LinkedHashMap<>();
         Map<String, Integer> lineOf = new LinkedHashMap<>();
         Map<String, Path> vms = new LinkedHashMap<>();
@@ -73,7 +82,7 @@ public final class AgentConfigFile {
         int colon = listen.lastIndexOf(':');
         String host = colon < 0 ? listen : listen.substring(0, colon);
         int port = colon < 0 ? AgentConfig.DEFAULT_PORT : r.port("listen", listen.substring(colon + 1));
-        boolean insecure = r.bool("insecure", false);
+        boolean insecure = forceInsecure || r.bool("insecure", false);
         Path key = r.path("tls.key");
         Path cert = r.path("tls.cert");
         Path ca = r.path("tls.ca");

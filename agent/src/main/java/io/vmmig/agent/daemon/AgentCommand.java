@@ -17,14 +17,22 @@ public final class AgentCommand implements Callable<Integer> {
     @Option(names = "--config", description = "configuration file (default ${DEFAULT-VALUE})", defaultValue = "/etc/vmmig/vmmig.conf")
     Path config;
 
+    @Option(names = "--insecure", description = "plain TCP between agents, no certificates (labs and tests only: anyone on the"
+            + " network can read and alter migrated disks)")
+    boolean insecure;
+
     @Override
     public Integer call() throws Exception {
         AgentConfig c;
         try {
-            c = AgentConfigFile.read(config);
+            c = AgentConfigFile.read(config, insecure);
         } catch (ConfigException e) {
             System.err.println("vmmig agent: " + e.getMessage());
             return io.vmmig.agent.control.ErrorKind.BAD_REQUEST.exitCode;
+        }
+        if (insecure) {
+            System.err.println("vmmig agent: *** INSECURE *** --insecure: peers talk plain TCP without certificates; anyone on the"
+                    + " network can read and alter migrated disks. Use only in a lab.");
         }
         Agent agent;
         try {
