@@ -33,8 +33,12 @@ public final class Main implements Runnable {
     }
 
     public static void main(String[] args) {
-        int code = new CommandLine(new Main()).setExitCodeExceptionMapper(
-                e -> e instanceof CommandLine.ParameterException ? EXIT_USAGE : EXIT_FAILED).execute(args);
-        System.exit(code);
+        System.exit(commandLine(CommandLine.defaultFactory()).execute(args));
+    }
+
+    /** The {@code vmmig} command line, its subcommands made by {@code factory} (tests give their own). */
+    public static CommandLine commandLine(CommandLine.IFactory factory) {
+        return new CommandLine(new Main(), factory).setExitCodeExceptionMapper(
+                e -> e instanceof CommandLine.ParameterException ? EXIT_USAGE : EXIT_FAILED);
     }
 }
