@@ -73,7 +73,7 @@ public final class MigrationTable {
     }
 
     private static void field(StringBuilder b, String name, String value) {
-        if (value != null) b.append(String.format(Locale.ROOT, "%-10s%s\n", name + ":", value));
+        if (value != null) b.append(String.format(Locale.ROOT, "%-11s%s\n", name + ":", value));
     }
 
     private static String text(String s) {

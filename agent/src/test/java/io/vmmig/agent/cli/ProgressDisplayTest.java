@@ -91,9 +91,9 @@ class ProgressDisplayTest {
                 MigrationTable.table(java.util.List.of(status, failed)));
         assertEquals("no migrations\n", MigrationTable.table(java.util.List.of()));
         String detail = MigrationTable.detail(status);
-        assertTrue(detail.contains("phase:    pushing (pushing the disk)\n"), detail);
-        assertTrue(detail.contains("disk:     1.00 GiB: 256 MiB pushed, 0 B pulled, 768 MiB left\n"), detail);
-        assertTrue(detail.contains("eta:      0:16\n"), detail);
-        assertTrue(MigrationTable.detail(failed).contains("error:    no space\n"));
+        assertTrue(detail.contains("phase:     pushing (pushing the disk)\n"), detail);
+        assertTrue(detail.contains("disk:      1.00 GiB: 256 MiB pushed, 0 B pulled, 768 MiB left\n"), detail);
+        assertTrue(detail.contains("eta:       0:16\n"), detail);
+        assertTrue(MigrationTable.detail(failed).contains("error:     no space\n"));
     }
 }
