@@ -42,14 +42,18 @@ public final class MigrateSession {
 
     /** Runs the migration to its end, or until Ctrl-C ends the client; the exit code. */
     public int run() {
-        try (ControlClient client = ControlClient.connect(socket);
-             InterruptSource.Registration ignored = context.interrupts().onInterrupt(() -> {
-                 interrupts.incrementAndGet();
-                 client.wakeup();
-             })) {
-            client.send(request);
-            deadline = Instant.now().plus(ControlClient.ANSWER_TIMEOUT);
-            return follow(client);
+        try (ControlClient client = ControlClient.connect(socket)) {
+            InterruptSource.Registration ctrlC = context.interrupts().onInterrupt(() -> {
+                interrupts.incrementAndGet();
+                client.wakeup();
+            });
+            try {
+                client.send(request);
+                deadline = Instant.now().plus(ControlClient.ANSWER_TIMEOUT);
+                return follow(client);
+            } finally {
+                ctrlC.close();
+            }
         } catch (ControlClientException e) {
             sink.finish();
             String where = id == null ? "" : " (migration " + id + " may go on in the agent; see `vmmig status " + id + "`)";
