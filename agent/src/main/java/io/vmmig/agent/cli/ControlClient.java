@@ -102,7 +102,7 @@ public final class ControlClient implements AutoCloseable {
         try {
             while (line.hasRemaining()) channel.write(line);
         } catch (IOException e) {
-            throw wentAway("while sending the " + request.op().name().toLowerCase() + " request (" + e.getMessage() + ")", e);
+            throw wentAway("while sending the " + request.op().name().toLowerCase(java.util.Locale.ROOT) + " request (" + e.getMessage() + ")", e);
         }
     }
 
