@@ -1,6 +1,10 @@
 package io.vmmig.agent;
 
 import io.vmmig.agent.bench.BenchCommand;
+import io.vmmig.agent.cli.CancelCommand;
+import io.vmmig.agent.cli.ListCommand;
+import io.vmmig.agent.cli.MigrateCommand;
+import io.vmmig.agent.cli.StatusCommand;
 import io.vmmig.agent.daemon.AgentCommand;
 import io.vmmig.agent.demo.DemoCommand;
 import picocli.CommandLine;
@@ -9,10 +13,16 @@ import picocli.CommandLine.Command;
 /** The {@code vmmig} command. */
 @Command(name = "vmmig", mixinStandardHelpOptions = true, version = "vmmig 0.1.0",
         description = "Live migration of QEMU/KVM guests with their local disks.",
-        subcommands = {AgentCommand.class, DemoCommand.class, BenchCommand.class},
+        subcommands = {MigrateCommand.class, StatusCommand.class, ListCommand.class, CancelCommand.class,
+                AgentCommand.class, DemoCommand.class, BenchCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:success", "1:the migration failed (the guest keeps running at the source)",
-                "2:bad command line", "3:environment problem (QEMU missing or too old, no test guest)"})
+                "2:bad command line or request", "3:environment problem (QEMU missing or too old, a disk vmmig cannot handle)",
+                "4:the local agent or the destination agent cannot be reached",
+                "5:the agents do not trust each other (certificate, host name, token)",
+                "6:unknown VM or migration id", "7:not enough space at the destination",
+                "8:cancelled before the switchover (the guest keeps running at the source)",
+                "9:detached after the switchover (the migration goes on in the agent)"})
 public final class Main implements Runnable {
     public static final int EXIT_FAILED = 1;
     public static final int EXIT_USAGE = 2;
@@ -24,7 +34,12 @@ public final class Main implements Runnable {
     }
 
     public static void main(String[] args) {
-        int code = new CommandLine(new Main()).setExitCodeExceptionMapper(e -> EXIT_FAILED).execute(args);
-        System.exit(code);
+        System.exit(commandLine(CommandLine.defaultFactory()).execute(args));
+    }
+
+    /** The {@code vmmig} command line, its subcommands made by {@code factory} (tests give their own). */
+    public static CommandLine commandLine(CommandLine.IFactory factory) {
+        return new CommandLine(new Main(), factory).setExitCodeExceptionMapper(
+                e -> e instanceof CommandLine.ParameterException ? EXIT_USAGE : EXIT_FAILED);
     }
 }

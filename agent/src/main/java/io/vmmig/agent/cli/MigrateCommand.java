@@ -1,0 +1,75 @@
+package io.vmmig.agent.cli;
+
+import io.vmmig.agent.control.ControlRequest;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code vmmig migrate VM DEST}: asks the local agent to migrate a VM to the destination agent and follows
+ * it to its end (see {@link MigrateSession}).
+ */
+@Command(name = "migrate", mixinStandardHelpOptions = true,
+        description = {"Live-migrate a VM and its local disk to another host's agent, showing progress.",
+                "Ctrl-C before the switchover cancels (the guest keeps running here); after it, detaches "
+                        + "(the agent finishes the migration)."})
+public final class MigrateCommand implements Callable<Integer> {
+    @Parameters(index = "0", paramLabel = "VM", description = "QMP socket path, or the name of a VM the agent knows")
+    String vm;
+
+    @Parameters(index = "1", paramLabel = "DEST", description = "destination agent, HOST[:PORT] (default port 7410)")
+    String dest;
+
+    @Option(names = "--strategy", paramLabel = "NAME", defaultValue = "hybrid", converter = StrategyConverter.class,
+            description = "hybrid, precopy, mirror, mirror-wb or postcopy (default ${DEFAULT-VALUE})")
+    String strategy;
+
+    @Option(names = "--bandwidth", paramLabel = "RATE", converter = BandwidthConverter.class,
+            description = "push limit in bytes/s: 100M, 12.5MiB/s, 1G; bits with 'bit': 100Mbit (default unlimited)")
+    Long bandwidth;
+
+    @Option(names = "--threshold", paramLabel = "N",
+            description = "hybrid: writes to a chunk after which it is no longer pushed (default: the agent's)")
+    Integer threshold;
+
+    @Option(names = "--chunk-size", paramLabel = "SIZE", converter = ChunkSizeConverter.class,
+            description = "transfer chunk, a power of two from 64K to 16M, e.g. 256K, 1M (default: the agent's)")
+    Integer chunkSize;
+
+    @Option(names = "--target", paramLabel = "PATH",
+            description = "image path at the destination (default: its image directory and the source file's name)")
+    String target;
+
+    @Mixin
+    AgentOptions options = new AgentOptions();
+
+    @Spec
+    CommandSpec spec;
+
+    private final CliContext context;
+
+    public MigrateCommand() {
+        this(CliContext.system());
+    }
+
+    MigrateCommand(CliContext context) {
+        this.context = context;
+    }
+
+    @Override
+    public Integer call() {
+        if (threshold != null && threshold < 1) {
+            throw new ParameterException(spec.commandLine(),
+                    "Invalid value for option '--threshold': '" + threshold + "' is not a write count of 1 or more");
+        }
+        ControlRequest request = ControlRequest.migrate(vm, dest, strategy, bandwidth, threshold, chunkSize, target);
+        EventSink sink = options.json() ? new JsonLines(context.stdout())
+                : new ProgressDisplay(context.out(), context.tty(), System::nanoTime);
+        return new MigrateSession(options.socket(context), request, sink, context, MigrateSession.CANCEL_WAIT).run();
+    }
+}
