@@ -93,5 +93,6 @@ final class AgentHosts implements AutoCloseable {
     public void close() {
         b.close();
         a.close();
+        QemuProcesses.killMentioning(dir.toString());   // destination QEMUs the agents kept after a failed test
     }
 }

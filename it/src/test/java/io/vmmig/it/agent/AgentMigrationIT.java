@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.vmmig.agent.control.ControlCodec;
 import io.vmmig.agent.control.ControlEvent;
 import io.vmmig.agent.control.ControlRequest;
 import io.vmmig.agent.control.ErrorKind;
@@ -12,6 +13,7 @@ import io.vmmig.agent.control.MigrationPhase;
 import io.vmmig.qmp.QmpClient;
 import io.vmmig.qmp.command.QmpCommands.QueryStatus;
 import io.vmmig.qmp.command.QmpCommands.Quit;
+import io.vmmig.strategy.qemu.MigrationReport;
 import io.vmmig.testkit.pki.TestPki;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -27,8 +29,9 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * Real agents (two processes, mutual TLS 1.3), real QEMUs with the writing test guest: migrations
- * driven through the source agent's control socket, each strategy, a cancellation mid-push, two at once.
+ * Real agents (two processes, mutual TLS 1.3), real QEMUs with the writing test guest, and the real
+ * {@code vmmig} CLI as a process ({@code --json}, parsed): each strategy, a cancellation mid-push with
+ * {@code vmmig cancel}, two migrations at once.
  */
 class AgentMigrationIT {
     @TempDir
@@ -46,10 +49,15 @@ class AgentMigrationIT {
         if (hosts != null) hosts.close();
     }
 
-    static List<ControlEvent> migrate(TestVm vm, String strategy, Long bandwidth) throws Exception {
-        return ControlClient.exchange(hosts.a.controlSocket,
-                ControlRequest.migrate(vm.qmpSocket().toString(), hosts.destB(), strategy, bandwidth, null, null, null),
-                e -> { if (!(e instanceof ControlEvent.Progress)) System.out.println(vm.name + ": " + e); });
+    /** {@code vmmig migrate VM DEST --strategy S --json} as a process; its events, checked against its exit code. */
+    static List<ControlEvent> migrate(TestVm vm, String strategy) throws Exception {
+        Cli.Result r = Cli.run(hosts.a.controlSocket, List.of("migrate", vm.qmpSocket().toString(), hosts.destB(),
+                "--strategy", strategy, "--json"));
+        List<ControlEvent> events = r.events();
+        ControlEvent last = events.get(events.size() - 1);
+        int expected = last instanceof ControlEvent.Failure f ? f.kind().exitCode : 0;
+        assertEquals(expected, r.exitCode(), "exit code for " + last + "; stderr: " + r.stderr());
+        return events;
     }
 
     /** The migration completed, the source QEMU quit, the guest runs at the destination and reads back its disk. */
@@ -73,8 +81,28 @@ class AgentMigrationIT {
     @ValueSource(strings = {"hybrid", "precopy", "postcopy", "mirror", "mirror-wb"})
     void eachStrategyMigratesAWritingGuest(String strategy) throws Exception {
         try (TestVm vm = TestVm.boot(dir, "vm-" + strategy, 16, 1000)) {
-            List<ControlEvent> events = migrate(vm, strategy, null);
-            assertLanded(vm, events);
+            List<ControlEvent> events = migrate(vm, strategy);
+            String id = assertLanded(vm, events);
+            ControlEvent.Report report = (ControlEvent.Report) events.get(events.size() - 1);
+            MigrationReport engine = ControlCodec.mapper().treeToValue(report.report(), MigrationReport.class);
+            assertEquals(id, engine.migrationId());
+            assertEquals(report.summary(), engine.summary(), "the JSON report carries the whole engine report");
+            assertTrue(engine.totalMillis() >= engine.cutoverMillis() && engine.cutoverMillis() > 0, engine.summary());
+            assertTrue(engine.ramBytes() > 0, engine.summary());
+            if (!strategy.startsWith("mirror")) {
+                // the source also serves the destination QEMU's probe of sector 0 before the hand-over (not a pull)
+                long extra = engine.source().servedPullBytes() - engine.destination().pulledBytes();
+                assertTrue(extra >= 0 && extra <= 4096, "bytes the source served = bytes the destination pulled (+ the"
+                        + " destination QEMU's probe before the hand-over): " + engine.summary());
+                assertTrue(engine.source().pushedBytes() + engine.destination().pulledBytes() >= 16L << 20,
+                        "at least the 16 MiB the guest wrote crossed: " + engine.summary());
+            } else {
+                assertTrue(engine.source().mirroredBytes() >= 16L << 20, engine.summary());
+            }
+            Cli.Result status = Cli.run(hosts.a.controlSocket, List.of("status", id, "--json"));
+            assertEquals(0, status.exitCode(), status.stderr());
+            ControlEvent.Status st = (ControlEvent.Status) status.events().get(0);
+            assertEquals(MigrationPhase.COMPLETED, st.migration().phase());
             List<MigrationPhase> phases = events.stream().filter(e -> e instanceof ControlEvent.PhaseChange)
                     .map(e -> ((ControlEvent.PhaseChange) e).phase()).toList();
             for (int i = 1; i < phases.size(); i++)
@@ -85,25 +113,29 @@ class AgentMigrationIT {
         }
     }
 
+    /** Pre-copy pushed at 1 MiB/s stays in its push rounds (memory waits for convergence) long enough to cancel. */
     @Test
     void cancelMidPushLeavesTheSourceAsItWas() throws Exception {
         try (TestVm vm = TestVm.boot(dir, "vm-cancel", 16, 500)) {
             TestVm.Snapshot before = vm.snapshot();
             CompletableFuture<String> id = new CompletableFuture<>();
-            CompletableFuture<List<ControlEvent>> run = CompletableFuture.supplyAsync(() -> {
+            CompletableFuture<Cli.Result> run = CompletableFuture.supplyAsync(() -> {
                 try {
-                    return ControlClient.exchange(hosts.a.controlSocket, ControlRequest.migrate(vm.qmpSocket().toString(),
-                            hosts.destB(), "hybrid", 1L << 20, null, null, null), e -> {
-                                if (e instanceof ControlEvent.Progress p && p.progress().pushedBytes() > 0) id.complete(p.id());
+                    return Cli.run(hosts.a.controlSocket, List.of("migrate", vm.qmpSocket().toString(), hosts.destB(),
+                            "--strategy", "precopy", "--bandwidth", "1M", "--json"), line -> {
+                                if (ControlCodec.decodeEvent(line) instanceof ControlEvent.Progress p && p.progress().pushedBytes() > 0)
+                                    id.complete(p.id());
                             });
                 } catch (Exception e) {
                     throw new IllegalStateException(e);
                 }
             });
             String m = id.get(60, TimeUnit.SECONDS);
-            List<ControlEvent> answer = ControlClient.exchange(hosts.a.controlSocket, ControlRequest.cancel(m), e -> { });
-            assertInstanceOf(ControlEvent.Cancelling.class, answer.get(0), answer::toString);
-            List<ControlEvent> events = run.get(60, TimeUnit.SECONDS);
+            Cli.Result cancel = Cli.run(hosts.a.controlSocket, List.of("cancel", m));
+            assertEquals(0, cancel.exitCode(), cancel.stdout() + " / " + cancel.stderr());
+            Cli.Result migrate = run.get(60, TimeUnit.SECONDS);
+            assertEquals(ErrorKind.CANCELLED.exitCode, migrate.exitCode(), migrate.stderr());
+            List<ControlEvent> events = migrate.events();
             ControlEvent last = events.get(events.size() - 1);
             assertTrue(last instanceof ControlEvent.Failure f && f.kind() == ErrorKind.CANCELLED, "ends CANCELLED: " + last);
             assertTrue(vm.qemu.isAlive(), "the source QEMU still runs");
@@ -132,7 +164,7 @@ class AgentMigrationIT {
 
     private static List<ControlEvent> run(TestVm vm) {
         try {
-            return migrate(vm, "hybrid", null);
+            return migrate(vm, "hybrid");
         } catch (Exception e) {
             throw new IllegalStateException(e);
         }
