@@ -10,9 +10,11 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.regex.Pattern;
 
 /**
- * Reads the agent's configuration: {@code key = value} lines, {@code #} comments, blank lines ignored.
+ * Reads the agent's configuration: {@code key = value} lines, {@code #} comments (whole lines, or after a
+ * blank at the end of a line), blank lines ignored.
  * Unknown keys, repeated keys and bad values are errors naming the file and line. Keys:
  *
  * <pre>
@@ -65,7 +67,7 @@ public final class AgentConfigFile {
             String where = name + " line " + (i + 1);
             if (eq <= 0) throw new ConfigException(where + ": expected 'key = value', got '" + line + "'");
             String key = line.substring(0, eq).strip();
-            String value = line.substring(eq + 1).strip();
+            String value = TRAILING_COMMENT.matcher(line.substring(eq + 1)).replaceFirst("").strip();
             if (key.startsWith("vm.")) {
                 String vm = key.substring(3);
                 if (vm.isEmpty() || !vm.matches("[A-Za-z0-9_.-]+"))
@@ -91,7 +93,7 @@ public final class AgentConfigFile {
         Set<String> allowed = new LinkedHashSet<>(r.list("tls.allowed-clients"));
         Path state = r.path("state-dir");
         List<Path> imageDirs = new ArrayList<>();
-        for (String d : r.list("image-dirs")) imageDirs.add(absolute(name, "image-dirs", d));
+        for (String d : r.list("image-dirs")) imageDirs.add(absolute(r.where("image-dirs"), "image-dirs", d));
         if (state == null) state = Path.of("/var/lib/vmmig");
         if (imageDirs.isEmpty()) imageDirs.add(state.resolve("images"));
         Path control = r.path("control-socket");
@@ -100,6 +102,9 @@ public final class AgentConfigFile {
                 control == null ? AgentConfig.DEFAULT_CONTROL_SOCKET : control, imageDirs,
                 r.get("qemu", "qemu-system-x86_64"), vms, Duration.ofSeconds(timeout));
     }
+
+    /** A {@code #} after a blank starts a comment (a {@code #} inside a value is kept). */
+    private static final Pattern TRAILING_COMMENT = Pattern.compile("(^|\\s)#.*$");
 
     private static final List<String> KEYS = List.of("listen", "migration-address", "tls.key", "tls.cert", "tls.ca",
             "tls.allowed-clients", "insecure", "state-dir", "control-socket", "image-dirs", "qemu", "timeout");

@@ -84,7 +84,9 @@ public final class ControlCodec {
     private static <T> T decode(String line, Class<T> type, String what) {
         if (line.length() > MAX_LINE) throw new IllegalArgumentException("control " + what + " longer than " + MAX_LINE + " characters");
         try {
-            return MAPPER.readValue(line, type);
+            T value = MAPPER.readValue(line, type);
+            if (value == null) throw new IllegalArgumentException("bad control " + what + " " + abbreviate(line) + ": not a JSON object");
+            return value;
         } catch (JsonProcessingException e) {
             throw new IllegalArgumentException("bad control " + what + " " + abbreviate(line) + ": " + e.getOriginalMessage(), e);
         }

@@ -60,24 +60,25 @@ public final class MigrationRecord {
         return phase;
     }
 
-    /** Enters {@code next} (no-op if already there or ended); logs and tells the watchers. */
-    public void phase(MigrationPhase next) {
-        synchronized (this) {
-            if (phase == next || phase.terminal()) return;
-            phase = next;
-        }
+    /**
+     * Enters {@code next}; logs and tells the watchers. Phases only move forward: a phase at or before
+     * the current one, or any phase after the end, is ignored (a late sampler cannot move a migration
+     * back before its switchover). The terminal phases are entered by {@link #complete} and {@link #fail}.
+     */
+    public synchronized void phase(MigrationPhase next) {
+        if (next.terminal())
+            throw new IllegalArgumentException("migration " + id + ": " + next + " is entered by complete() or fail(), with its outcome");
+        if (next.ordinal() <= phase.ordinal() || phase.terminal()) return;
+        phase = next;
         LOG.info("migration {}: {} after {} ms", id, next, elapsedMillis());
         publish(new ControlEvent.PhaseChange(id, next, elapsedMillis()));
     }
 
-    public void progress(MigrationProgress p) {
-        MigrationPhase now;
-        synchronized (this) {
-            if (phase.terminal()) return;
-            progress = p;
-            now = phase;
-        }
-        publish(new ControlEvent.Progress(id, now, p));
+    /** A progress sample (ignored after the end). */
+    public synchronized void progress(MigrationProgress p) {
+        if (phase.terminal()) return;
+        progress = p;
+        publish(new ControlEvent.Progress(id, phase, p));
     }
 
     /** The migration completed with this report. */
@@ -92,13 +93,11 @@ public final class MigrationRecord {
         end(p, new ControlEvent.Failure(id, kind, message), message);
     }
 
-    private void end(MigrationPhase p, ControlEvent terminal, String message) {
-        synchronized (this) {
-            if (phase.terminal()) return;
-            phase = p;
-            outcome = terminal;
-            error = message;
-        }
+    private synchronized void end(MigrationPhase p, ControlEvent terminal, String message) {
+        if (phase.terminal()) return;
+        phase = p;
+        outcome = terminal;
+        error = message;
         LOG.info("migration {}: {} after {} ms", id, p, elapsedMillis());
         publish(new ControlEvent.PhaseChange(id, p, elapsedMillis()));
         publish(terminal);
@@ -128,25 +127,20 @@ public final class MigrationRecord {
 
     /**
      * Delivers this migration's events to {@code watcher}: first where it stands (accepted, the phase,
-     * the latest progress, the outcome if it ended), then each new event.
+     * the latest progress, the outcome if it ended), then each new event. Events are delivered on the
+     * thread that caused them, with this record locked (so in order, and none lost or repeated between
+     * the replay and the new ones): a watcher must only hand them over (e.g. to a queue), never block.
      */
-    public Watch watch(Consumer<ControlEvent> watcher) {
-        watchers.add(watcher);
-        ControlEvent last;
-        MigrationPhase p;
-        MigrationProgress pr;
-        synchronized (this) {
-            last = outcome;
-            p = phase;
-            pr = progress;
-        }
+    public synchronized Watch watch(Consumer<ControlEvent> watcher) {
         watcher.accept(new ControlEvent.Accepted(id, vm, peer, strategy));
-        watcher.accept(new ControlEvent.PhaseChange(id, p, elapsedMillis()));
-        if (pr != null && last == null) watcher.accept(new ControlEvent.Progress(id, p, pr));
-        if (last != null) watcher.accept(last);
+        watcher.accept(new ControlEvent.PhaseChange(id, phase, elapsedMillis()));
+        if (progress != null && outcome == null) watcher.accept(new ControlEvent.Progress(id, phase, progress));
+        if (outcome != null) watcher.accept(outcome);
+        watchers.add(watcher);
         return () -> watchers.remove(watcher);
     }
 
+    /** Tells every watcher; called with this record locked. */
     private void publish(ControlEvent e) {
         for (Consumer<ControlEvent> w : watchers) {
             try {

@@ -3,7 +3,9 @@ package io.vmmig.agent.daemon;
 import io.vmmig.agent.control.ErrorKind;
 import io.vmmig.strategy.peer.PeerChannel;
 import java.security.SecureRandom;
+import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
@@ -39,7 +41,8 @@ public final class MigrationRegistry {
 
     public List<MigrationRecord> all() {
         List<MigrationRecord> out = new ArrayList<>(migrations.values());
-        out.sort((a, b) -> a.status().startedAt().compareTo(b.status().startedAt()));
+        // by instant, not as text (ISO text of "...:00Z" sorts after "...:00.5Z")
+        out.sort(Comparator.comparing(r -> Instant.parse(r.status().startedAt())));
         return out;
     }
 

@@ -28,7 +28,7 @@ final class TargetImage {
 
     /** Checks the request against this agent's rules and free space; creates nothing. */
     static TargetImage plan(AgentConfig config, PeerMessage.Prepare p) throws AgentException {
-        if (p.imageName() == null || p.imageName().contains("/") || p.imageName().startsWith("."))
+        if (p.imageName() == null || p.imageName().isEmpty() || p.imageName().contains("/") || p.imageName().startsWith("."))
             throw new AgentException(ErrorKind.BAD_REQUEST, "bad image name '" + p.imageName() + "'");
         Path target = p.target() != null ? Path.of(p.target()) : config.imageDirs().get(0).resolve(p.imageName());
         if (!target.isAbsolute()) throw new AgentException(ErrorKind.BAD_REQUEST, "target image path '" + p.target() + "' is not absolute");

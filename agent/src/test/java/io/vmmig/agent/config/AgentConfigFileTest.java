@@ -1,0 +1,224 @@
+package io.vmmig.agent.config;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class AgentConfigFileTest {
+    private static final String FILE = "/etc/vmmig/test.conf";
+    private static final List<String> TLS = List.of(
+            "tls.key = /pki/key.pem", "tls.cert = /pki/cert.pem", "tls.ca = /pki/ca.pem");
+
+    private static AgentConfig parse(String... lines) throws ConfigException {
+        return AgentConfigFile.parse(FILE, Arrays.asList(lines));
+    }
+
+    private static AgentConfig parseWithTls(String... lines) throws ConfigException {
+        List<String> all = new ArrayList<>(TLS);
+        all.addAll(Arrays.asList(lines));
+        return AgentConfigFile.parse(FILE, all);
+    }
+
+    /** Parses {@code lines} expecting an error; returns its message. */
+    private static String error(String... lines) {
+        return assertThrows(ConfigException.class, () -> parse(lines)).getMessage();
+    }
+
+    private static void assertMentions(String message, String... parts) {
+        for (String p : parts) assertTrue(message.contains(p), "expected '" + p + "' in: " + message);
+    }
+
+    @Test
+    void defaultsWithOnlyTheTlsFiles() throws Exception {
+        AgentConfig c = parseWithTls("# a comment", "", "   ");
+        assertEquals("0.0.0.0", c.listenHost());
+        assertEquals(AgentConfig.DEFAULT_PORT, c.listenPort());
+        assertEquals(7410, c.listenPort());
+        assertEquals("0.0.0.0", c.migrationHost(), "migration-address defaults to the listen host");
+        assertEquals(Path.of("/pki/key.pem"), c.tlsKey());
+        assertEquals(Path.of("/pki/cert.pem"), c.tlsCert());
+        assertEquals(Path.of("/pki/ca.pem"), c.tlsCa());
+        assertEquals(Set.of(), c.allowedClients());
+        assertFalse(c.insecure());
+        assertEquals(Path.of("/var/lib/vmmig"), c.stateDir());
+        assertEquals(AgentConfig.DEFAULT_CONTROL_SOCKET, c.controlSocket());
+        assertEquals(Path.of("/run/vmmig/control.sock"), c.controlSocket());
+        assertEquals(List.of(Path.of("/var/lib/vmmig/images")), c.imageDirs());
+        assertEquals("qemu-system-x86_64", c.qemuBinary());
+        assertEquals(Map.of(), c.vms());
+        assertEquals(Duration.ofSeconds(600), c.timeout());
+    }
+
+    @Test
+    void everyKey() throws Exception {
+        AgentConfig c = parse(
+                "listen = 192.0.2.1:7500",
+                "migration-address = 10.0.0.2",
+                "tls.key = /etc/vmmig/pki/agent-key.pem",
+                "tls.cert = /etc/vmmig/pki/agent-cert.pem",
+                "tls.ca = /etc/vmmig/pki/ca-cert.pem",
+                "tls.allowed-clients = host-a, host-b,,  ",
+                "insecure = no",
+                "state-dir = /srv/vmmig-state",
+                "control-socket = /run/other/control.sock",
+                "image-dirs = /srv/images , /var/lib/images",
+                "qemu = /opt/qemu/bin/qemu-system-x86_64",
+                "timeout = 42",
+                "vm.web1 = /run/vms/web1/qmp.sock",
+                "  vm.db_2.x-y = /run/vms/db/qmp.sock  ");
+        assertEquals("192.0.2.1", c.listenHost());
+        assertEquals(7500, c.listenPort());
+        assertEquals("10.0.0.2", c.migrationHost());
+        assertEquals(Path.of("/etc/vmmig/pki/agent-key.pem"), c.tlsKey());
+        assertEquals(Path.of("/etc/vmmig/pki/agent-cert.pem"), c.tlsCert());
+        assertEquals(Path.of("/etc/vmmig/pki/ca-cert.pem"), c.tlsCa());
+        assertEquals(Set.of("host-a", "host-b"), c.allowedClients());
+        assertFalse(c.insecure());
+        assertEquals(Path.of("/srv/vmmig-state"), c.stateDir());
+        assertEquals(Path.of("/run/other/control.sock"), c.controlSocket());
+        assertEquals(List.of(Path.of("/srv/images"), Path.of("/var/lib/images")), c.imageDirs(), "in order, the first is the default");
+        assertEquals("/opt/qemu/bin/qemu-system-x86_64", c.qemuBinary());
+        assertEquals(Duration.ofSeconds(42), c.timeout());
+        assertEquals(Map.of("web1", Path.of("/run/vms/web1/qmp.sock"), "db_2.x-y", Path.of("/run/vms/db/qmp.sock")), c.vms());
+    }
+
+    @Test
+    void insecureNeedsNoTlsFiles() throws Exception {
+        AgentConfig c = parse("insecure = true", "listen = 127.0.0.1:0");
+        assertTrue(c.insecure());
+        assertNull(c.tlsKey());
+        assertEquals(0, c.listenPort(), "port 0: the system picks one (tests)");
+        assertTrue(parse("insecure = yes").insecure());
+    }
+
+    @Test
+    void listenWithoutPortUsesTheDefaultPortAndStateDirMovesTheDefaultImageDir() throws Exception {
+        AgentConfig c = parseWithTls("listen = agent.example", "state-dir = /data/vmmig");
+        assertEquals("agent.example", c.listenHost());
+        assertEquals(7410, c.listenPort());
+        assertEquals("agent.example", c.migrationHost());
+        assertEquals(List.of(Path.of("/data/vmmig/images")), c.imageDirs());
+    }
+
+    @Test
+    void trailingCommentsAfterAValueAreIgnored() throws Exception {
+        // the documented example has comments after values
+        AgentConfig c = parseWithTls(
+                "listen = 0.0.0.0:7411                # peer listener (HOST:PORT)",
+                "insecure = false                     # true: plain TCP between agents (labs only)",
+                "timeout = 90\t# seconds",
+                "vm.web1 = /run/vms/web1/qmp.sock     # VM names the CLI may use");
+        assertEquals(7411, c.listenPort());
+        assertFalse(c.insecure());
+        assertEquals(Duration.ofSeconds(90), c.timeout());
+        assertEquals(Path.of("/run/vms/web1/qmp.sock"), c.vms().get("web1"));
+        // a '#' inside a value (no blank before it) is part of the value
+        assertEquals("/opt/q#1/qemu", parse("insecure = true", "qemu = /opt/q#1/qemu").qemuBinary());
+    }
+
+    @Test
+    void readsAFile(@TempDir Path dir) throws Exception {
+        Path f = dir.resolve("vmmig.conf");
+        Files.writeString(f, "insecure = true\nlisten = 127.0.0.1:9000\n");
+        AgentConfig c = AgentConfigFile.read(f);
+        assertEquals(9000, c.listenPort());
+        String missing = assertThrows(ConfigException.class, () -> AgentConfigFile.read(dir.resolve("none.conf"))).getMessage();
+        assertMentions(missing, "cannot read the agent configuration", dir.resolve("none.conf").toString());
+    }
+
+    @Test
+    void theExampleConfigurationParses() throws Exception {
+        Path example = Path.of(System.getProperty("user.dir")).resolveSibling("packaging").resolve("vmmig.conf.example");
+        assertTrue(Files.exists(example), "missing " + example);
+        List<String> lines = Files.readAllLines(example);
+        // as shipped (everything commented out) it is the defaults, which need the TLS files
+        assertMentions(assertThrows(ConfigException.class, () -> AgentConfigFile.parse("example", lines)).getMessage(),
+                "tls.key, tls.cert and tls.ca are required");
+        // every documented key, uncommented, is accepted
+        List<String> uncommented = new ArrayList<>();
+        for (String l : lines) {
+            String s = l.strip();
+            if (s.startsWith("#") && s.substring(1).strip().matches("[a-z][a-z.-]*[a-z0-9] *=.*")) uncommented.add(s.substring(1));
+        }
+        AgentConfig c = AgentConfigFile.parse("example", uncommented);
+        assertEquals(Path.of("/etc/vmmig/pki/agent-key.pem"), c.tlsKey());
+        assertFalse(c.vms().isEmpty(), "the example shows a vm.NAME entry");
+        assertTrue(uncommented.size() >= 13, "every key in the example: " + uncommented);
+    }
+
+    @Test
+    void unknownKeyNamesFileLineAndKey() {
+        String m = error("insecure = true", "", "listne = 1.2.3.4:7410");
+        assertMentions(m, FILE, "line 3", "unknown key 'listne'", "listen");
+    }
+
+    @Test
+    void repeatedKeyNamesTheSecondLine() {
+        assertMentions(error("insecure = true", "qemu = a", "qemu = b"), FILE, "line 3", "'qemu' set twice");
+    }
+
+    @Test
+    void lineWithoutEqualsSign() {
+        assertMentions(error("insecure = true", "listen 1.2.3.4"), FILE, "line 2", "expected 'key = value'", "listen 1.2.3.4");
+        assertMentions(error("= value"), FILE, "line 1", "expected 'key = value'");
+    }
+
+    @Test
+    void badPorts() {
+        assertMentions(error("insecure = true", "listen = 0.0.0.0:http"), FILE, "line 2", "bad port 'http'", "listen");
+        assertMentions(error("insecure = true", "listen = 0.0.0.0:65536"), FILE, "line 2", "bad port '65536'");
+        assertMentions(error("listen = 0.0.0.0:-1", "insecure = true"), FILE, "line 1", "bad port '-1'");
+    }
+
+    @Test
+    void relativePaths() {
+        assertMentions(error("tls.key = key.pem", "tls.cert = /c", "tls.ca = /ca"), FILE, "line 1", "'tls.key' must be an absolute path", "'key.pem'");
+        assertMentions(error("insecure = true", "state-dir = var/lib"), FILE, "line 2", "'state-dir'", "absolute");
+        assertMentions(error("insecure = true", "control-socket = ctl.sock"), FILE, "line 2", "'control-socket'", "absolute");
+        assertMentions(error("insecure = true", "", "image-dirs = /ok, images"), FILE, "line 3", "'image-dirs'", "'images'", "absolute");
+        assertMentions(error("insecure = true", "vm.web1 = qmp.sock"), FILE, "line 2", "'vm.web1'", "absolute");
+    }
+
+    @Test
+    void badBoolean() {
+        assertMentions(error("insecure = maybe"), FILE, "line 1", "'insecure' must be true or false", "'maybe'");
+    }
+
+    @Test
+    void badTimeout() {
+        assertMentions(error("insecure = true", "timeout = 0"), FILE, "line 2", "'timeout' must be a positive number", "'0'");
+        assertMentions(error("insecure = true", "timeout = 10m"), FILE, "line 2", "'10m'");
+    }
+
+    @Test
+    void tlsFilesRequiredUnlessInsecure() {
+        assertMentions(error(), FILE, "tls.key, tls.cert and tls.ca are required", "insecure = true");
+        assertMentions(error("tls.key = /k", "tls.cert = /c"), FILE, "tls.ca");
+        assertMentions(error("insecure = false", "tls.cert = /c", "tls.ca = /ca"), FILE, "required");
+    }
+
+    @Test
+    void badVmNames() {
+        assertMentions(error("insecure = true", "vm. = /run/x.sock"), FILE, "line 2", "bad VM name ''");
+        assertMentions(error("insecure = true", "vm.web/1 = /run/x.sock"), FILE, "line 2", "bad VM name 'web/1'");
+        assertMentions(error("insecure = true", "vm.web 1 = /run/x.sock"), FILE, "line 2", "bad VM name 'web 1'");
+    }
+
+    @Test
+    void vmDefinedTwice() {
+        assertMentions(error("insecure = true", "vm.web1 = /run/a.sock", "vm.web1 = /run/b.sock"), FILE, "line 3", "VM 'web1' defined twice");
+    }
+}

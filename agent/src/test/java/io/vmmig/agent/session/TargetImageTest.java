@@ -1,0 +1,170 @@
+package io.vmmig.agent.session;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.vmmig.agent.config.AgentConfig;
+import io.vmmig.agent.control.ControlCodec;
+import io.vmmig.agent.control.ErrorKind;
+import io.vmmig.agent.daemon.AgentException;
+import com.fasterxml.jackson.databind.JsonNode;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Where a destination image may go, whether it fits, and its creation and removal with the real qemu-img. */
+class TargetImageTest {
+    @TempDir
+    Path tmp;
+    Path images;
+    Path other;
+    AgentConfig config;
+
+    @BeforeEach
+    void config() {
+        images = tmp.resolve("images");
+        other = tmp.resolve("other");
+        config = new AgentConfig("127.0.0.1", 0, "127.0.0.1", null, null, null, Set.of(), true, tmp.resolve("state"),
+                tmp.resolve("control.sock"), List.of(images, other), "qemu-system-x86_64", Map.of(), Duration.ofSeconds(30));
+    }
+
+    private static PeerMessage.Prepare prepare(String imageName, String target, long allocated, String backing) {
+        return new PeerMessage.Prepare("m-1", "hybrid", 1 << 20, "disk0", "qcow2", 64L << 20, allocated, backing, imageName, target,
+                List.of("-m", "128"), "web1", "7.2.22");
+    }
+
+    private static PeerMessage.Prepare prepare(String imageName, String target) {
+        return prepare(imageName, target, 1 << 20, null);
+    }
+
+    private AgentException refused(PeerMessage.Prepare p, ErrorKind kind, String... parts) {
+        AgentException e = assertThrows(AgentException.class, () -> TargetImage.plan(config, p));
+        assertEquals(kind, e.kind(), e.getMessage());
+        for (String part : parts) assertTrue(e.getMessage().contains(part), "expected '" + part + "' in: " + e.getMessage());
+        return e;
+    }
+
+    @Test
+    void defaultTargetIsTheImageNameInTheFirstImageDirectory() throws Exception {
+        TargetImage t = TargetImage.plan(config, prepare("web1.qcow2", null));
+        assertEquals(images.resolve("web1.qcow2"), t.path());
+        assertFalse(Files.exists(t.path()), "planning creates no image");
+    }
+
+    @Test
+    void requestedTargetInAnyImageDirectoryOrBelow() throws Exception {
+        assertEquals(other.resolve("x.qcow2"), TargetImage.plan(config, prepare("web1.qcow2", other.resolve("x.qcow2").toString())).path());
+        assertEquals(other.resolve("vms/web1/disk.qcow2"),
+                TargetImage.plan(config, prepare("web1.qcow2", other + "/vms/./web1/disk.qcow2")).path(), "normalized");
+    }
+
+    @Test
+    void targetOutsideTheImageDirectoriesIsRefused() {
+        refused(prepare("web1.qcow2", tmp.resolve("elsewhere/web1.qcow2").toString()), ErrorKind.BAD_REQUEST,
+                "not in an image directory", "image-dirs", images.toString());
+        refused(prepare("web1.qcow2", images + "/../state/web1.qcow2"), ErrorKind.BAD_REQUEST, "not in an image directory",
+                tmp.resolve("state/web1.qcow2").toString());
+        refused(prepare("web1.qcow2", images + "2/web1.qcow2"), ErrorKind.BAD_REQUEST, "not in an image directory");
+        refused(prepare("web1.qcow2", images.toString()), ErrorKind.BAD_REQUEST, "not in an image directory");
+        refused(prepare("web1.qcow2", "/etc/passwd"), ErrorKind.BAD_REQUEST, "not in an image directory");
+        refused(prepare("web1.qcow2", "images/web1.qcow2"), ErrorKind.BAD_REQUEST, "'images/web1.qcow2' is not absolute");
+    }
+
+    @Test
+    void existingFileIsNeverOverwritten() throws Exception {
+        Files.createDirectories(images);
+        Path existing = Files.writeString(images.resolve("web1.qcow2"), "precious");
+        refused(prepare("web1.qcow2", null), ErrorKind.BAD_REQUEST, existing.toString(), "already exists", "never overwrites");
+        assertEquals("precious", Files.readString(existing));
+    }
+
+    @Test
+    void missingBackingFileIsRefused() throws Exception {
+        String base = tmp.resolve("base/debian.qcow2").toString();
+        refused(prepare("web1.qcow2", null, 1 << 20, base), ErrorKind.ENVIRONMENT, base, "missing at the destination");
+        Files.createDirectories(tmp.resolve("base"));
+        Files.writeString(Path.of(base), "");
+        assertEquals(images.resolve("web1.qcow2"), TargetImage.plan(config, prepare("web1.qcow2", null, 1 << 20, base)).path());
+    }
+
+    @Test
+    void notEnoughSpaceIsRefused() {
+        refused(prepare("web1.qcow2", null, 1L << 60, null), ErrorKind.NO_SPACE, "not enough space at the destination",
+                images.toString(), "MiB free", "the disk needs", "allocated + margin");
+    }
+
+    @Test
+    void badImageNames() {
+        for (String name : new String[] {"../x", "a/b", "/abs.qcow2", ".", "..", ".hidden", ""})
+            refused(prepare(name, null), ErrorKind.BAD_REQUEST, "bad image name '" + name + "'");
+        refused(prepare(null, null), ErrorKind.BAD_REQUEST, "bad image name 'null'");
+    }
+
+    @Test
+    void createdImageIsDiscardedButAForeignOneIsNot() throws Exception {
+        TargetImage t = TargetImage.plan(config, prepare("web1.qcow2", null));
+        t.create("qcow2", 64L << 20, null);
+        JsonNode info = info(t.path());
+        assertEquals("qcow2", info.path("format").asText());
+        assertEquals(64L << 20, info.path("virtual-size").asLong());
+        t.discard();
+        assertFalse(Files.exists(t.path()));
+
+        TargetImage notOurs = TargetImage.plan(config, prepare("web2.qcow2", null));
+        Files.writeString(notOurs.path(), "appeared meanwhile");
+        notOurs.discard();
+        assertTrue(Files.exists(notOurs.path()), "only an image this agent created is removed");
+    }
+
+    @Test
+    void createdOverABackingFileOfItsFormat() throws Exception {
+        Path base = tmp.resolve("base.raw");
+        QemuImgTool.create(base, "raw", 32L << 20, null);
+        assertEquals("raw", QemuImgTool.formatOf(base.toString()));
+        TargetImage t = TargetImage.plan(config, prepare("top.qcow2", null, 1 << 20, base.toString()));
+        t.create("qcow2", 32L << 20, base.toString());
+        JsonNode info = info(t.path());
+        assertEquals(base.toString(), info.path("backing-filename").asText());
+        assertEquals("raw", info.path("backing-filename-format").asText());
+        assertEquals("qcow2", QemuImgTool.formatOf(t.path().toString()));
+    }
+
+    @Test
+    void qemuImgFailuresAreNamed() {
+        AgentException e = assertThrows(AgentException.class,
+                () -> QemuImgTool.create(tmp.resolve("no/such/dir/x.qcow2"), "qcow2", 1 << 20, null));
+        assertEquals(ErrorKind.ENVIRONMENT, e.kind());
+        assertTrue(e.getMessage().contains("cannot create the target image " + tmp.resolve("no/such/dir/x.qcow2")), e.getMessage());
+        assertTrue(e.getMessage().contains("exited with"), e.getMessage());
+        AgentException info = assertThrows(AgentException.class, () -> QemuImgTool.formatOf(tmp.resolve("absent.qcow2").toString()));
+        assertTrue(info.getMessage().contains("cannot read the backing image"), info.getMessage());
+    }
+
+    @Test
+    void qemuVersionFromItsBinary() throws Exception {
+        int[] v = QemuImgTool.version("qemu-system-x86_64");
+        assertEquals(3, v.length);
+        assertTrue(v[0] > 6 || (v[0] == 6 && v[1] >= 1), "this host's QEMU " + v[0] + "." + v[1] + "." + v[2]);
+        AgentException silent = assertThrows(AgentException.class, () -> QemuImgTool.version("true"));
+        assertEquals(ErrorKind.ENVIRONMENT, silent.kind());
+        assertTrue(silent.getMessage().contains("no version in it"), silent.getMessage());
+        AgentException missing = assertThrows(AgentException.class, () -> QemuImgTool.version(tmp.resolve("qemu-nowhere").toString()));
+        assertEquals(ErrorKind.ENVIRONMENT, missing.kind());
+        assertTrue(missing.getMessage().contains("cannot run " + tmp.resolve("qemu-nowhere")), missing.getMessage());
+    }
+
+    private static JsonNode info(Path image) throws Exception {
+        Process p = new ProcessBuilder("qemu-img", "info", "--output=json", image.toString()).redirectErrorStream(true).start();
+        byte[] out = p.getInputStream().readAllBytes();
+        assertEquals(0, p.waitFor(), new String(out));
+        return ControlCodec.mapper().readTree(out);
+    }
+}
