@@ -59,6 +59,7 @@ public final class PullQueue {
     private final Map<Integer, Long> demandedAt = new HashMap<>();
     /** Whole-chunk writes of the {@link #overwrite} API not yet {@link #overwritten}. */
     private final Map<Integer, ArrayDeque<GuestWrite>> overwrites = new HashMap<>();
+    private final CompletableFuture<Void> completion = new CompletableFuture<>();
     private long[] onDemandNanos = new long[16];
     private int onDemandSamples;
     private int notPresent;
@@ -83,6 +84,7 @@ public final class PullQueue {
             background.add(c);
             notPresent++;
         }
+        if (notPresent == 0) completion.complete(null);
     }
 
     /**
@@ -330,6 +332,11 @@ public final class PullQueue {
         return notPresent == 0;
     }
 
+    /** Completes when every chunk is present, whether pulled or written whole by the guest. */
+    public CompletableFuture<Void> completion() {
+        return completion;
+    }
+
     /**
      * Counters of the pull phase. A chunk is counted once, as the pull that made it present or as
      * cancelled by guest writes, once nothing is in flight.
@@ -362,7 +369,12 @@ public final class PullQueue {
         demandedAt.remove(chunk);
         notPresent--;
         notifyAll();
-        return waiters.remove(chunk);
+        List<CompletableFuture<Void>> released = waiters.remove(chunk);
+        if (notPresent == 0) {
+            if (released == null) released = new ArrayList<>(1);
+            released.add(completion);
+        }
+        return released;
     }
 
     private static void release(List<CompletableFuture<Void>> released) {

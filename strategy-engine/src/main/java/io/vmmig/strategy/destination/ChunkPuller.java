@@ -72,7 +72,8 @@ public final class ChunkPuller implements AutoCloseable {
         if (backgroundDelay.isNegative()) throw new IllegalArgumentException("negative background pull delay " + backgroundDelay);
         handover.thenAccept(q -> {
             queue = q;
-            if (q.isComplete()) done.complete(null);
+            // Also when the guest's writes, not pulls, complete the last chunks.
+            q.completion().thenRun(() -> done.complete(null));
             Executor background = backgroundDelay.isZero() ? workers
                     : CompletableFuture.delayedExecutor(backgroundDelay.toMillis(), TimeUnit.MILLISECONDS, workers);
             for (int i = 0; i < backgroundPullers; i++) {
