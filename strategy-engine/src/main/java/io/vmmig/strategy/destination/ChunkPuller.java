@@ -72,8 +72,9 @@ public final class ChunkPuller implements AutoCloseable {
         if (backgroundDelay.isNegative()) throw new IllegalArgumentException("negative background pull delay " + backgroundDelay);
         handover.thenAccept(q -> {
             queue = q;
-            // Also when the guest's writes, not pulls, complete the last chunks.
-            q.completion().thenRun(() -> done.complete(null));
+            // Also when the guest's writes, not pulls, complete the last chunks. Not on the thread that
+            // completed the queue (maybe the store's reply reader): what follows done talks to the store.
+            q.completion().thenRunAsync(() -> done.complete(null), workers);
             Executor background = backgroundDelay.isZero() ? workers
                     : CompletableFuture.delayedExecutor(backgroundDelay.toMillis(), TimeUnit.MILLISECONDS, workers);
             for (int i = 0; i < backgroundPullers; i++) {

@@ -36,6 +36,12 @@ import java.util.concurrent.CompletableFuture;
  * The {@link ChunkPuller} moves bytes; this class only routes guest I/O.
  */
 public final class DestinationDisk implements BlockBackend {
+    /** Where guest requests that had to wait resume (see {@link #resume}); idle threads end. */
+    private static final java.util.concurrent.Executor RESUMER = java.util.concurrent.Executors.newCachedThreadPool(r -> {
+        Thread t = new Thread(r, "vmmig-dest-resume");
+        t.setDaemon(true);
+        return t;
+    });
     private final ChunkGeometry geometry;
     private final BlockBackend store;
     private final ChunkSource source;
@@ -142,7 +148,7 @@ public final class DestinationDisk implements BlockBackend {
         int length = dst.remaining();
         if (length == 0) return CompletableFuture.completedFuture(null);
         PullQueue q = handover.getNow(null);
-        if (q != null) return afterDemand(q, offset, length).thenCompose(v -> store.read(offset, dst));
+        if (q != null) return resume(afterDemand(q, offset, length), () -> store.read(offset, dst));
         return readBeforeHandover(offset, dst);
     }
 
@@ -224,7 +230,7 @@ public final class DestinationDisk implements BlockBackend {
                 if (partialEdge) {
                     // Its other bytes must come from the source's final version: wait for the hand-over.
                     long t0 = System.nanoTime();
-                    return handover.thenCompose(h -> guestWrite(offset, length, op, t0));
+                    return resume(handover, () -> guestWrite(offset, length, op, t0));
                 }
                 overwrittenEarly.set(first, last + 1);
                 for (int c = first; c <= last; c++) {
@@ -237,8 +243,8 @@ public final class DestinationDisk implements BlockBackend {
             // An older pushed copy of these chunks still on its way into the store must land first.
             if (pushesFirst.isEmpty()) return op.run();
             long t0 = System.nanoTime();
-            return CompletableFuture.allOf(pushesFirst.toArray(CompletableFuture[]::new))
-                    .handle((v, e) -> null).thenCompose(v -> {
+            return resume(CompletableFuture.allOf(pushesFirst.toArray(CompletableFuture[]::new)).handle((v, e) -> null),
+                    () -> {
                         writeStats.waited(System.nanoTime() - t0);
                         return op.run();
                     });
@@ -268,8 +274,8 @@ public final class DestinationDisk implements BlockBackend {
             return claimAndWrite(q, offset, length, op, waitingSince);
         }
         long t0 = waitingSince >= 0 ? waitingSince : System.nanoTime();
-        return CompletableFuture.allOf(wholeChunks.toArray(CompletableFuture[]::new))
-                .thenCompose(v -> claimAndWrite(q, offset, length, op, t0));
+        return resume(CompletableFuture.allOf(wholeChunks.toArray(CompletableFuture[]::new)),
+                () -> claimAndWrite(q, offset, length, op, t0));
     }
 
     private CompletableFuture<Void> claimAndWrite(PullQueue q, long offset, long length, WriteOp op, long waitingSince) {
@@ -298,7 +304,7 @@ public final class DestinationDisk implements BlockBackend {
             ready = CompletableFuture.allOf(parts.stream().map(PullQueue.GuestWrite::ready).toArray(CompletableFuture[]::new))
                     .thenRun(() -> writeStats.waited(System.nanoTime() - t0));
         }
-        return ready.thenCompose(v -> op.run()).whenComplete((v, e) -> parts.forEach(w -> w.done(e == null)));
+        return resume(ready, op::run).whenComplete((v, e) -> parts.forEach(w -> w.done(e == null)));
     }
 
     /** Whether the write's part in {@code chunk} is made of whole sectors. */
@@ -325,6 +331,18 @@ public final class DestinationDisk implements BlockBackend {
         }
         if (demanded) onDemand.run();
         return all.size() == 1 ? all.get(0) : CompletableFuture.allOf(all.toArray(CompletableFuture[]::new));
+    }
+
+    /**
+     * Runs {@code next} once {@code waited} completes: at once on this thread if it already did,
+     * else on the disk's own thread. Never on the thread that completed it: that may be the store's
+     * reply reader (a guest write landing releases the reads waiting for its chunk), and a store
+     * request issued there while the store's in-flight slots are full would wait for replies only
+     * that thread can read.
+     */
+    private CompletableFuture<Void> resume(CompletableFuture<?> waited, WriteOp next) {
+        if (waited.isDone() && !waited.isCompletedExceptionally()) return next.run();
+        return waited.thenComposeAsync(v -> next.run(), RESUMER);
     }
 
     @FunctionalInterface

@@ -363,6 +363,78 @@ class SubChunkWritesTest {
         assertEquals(1, disk.writeStats().waited());
     }
 
+    /**
+     * A store with one request slot whose completions run while the slot is still held (an NBD
+     * client's reply reader completes a reply before the next request can get a slot): the read
+     * released by a guest write landing must not be issued on that completing thread.
+     */
+    @Test
+    void readReleasedByALandingGuestWriteIsNotIssuedOnTheStoresCompletingThread() throws Exception {
+        long at = 1L * CHUNK;
+        java.util.concurrent.Semaphore slot = new java.util.concurrent.Semaphore(1);
+        CountDownLatch guestWriteArrived = new CountDownLatch(1);
+        CountDownLatch guestWriteGate = new CountDownLatch(1);
+        BlockBackend oneSlot = new HeldWrites(storeFile, o -> false) {
+            @Override public CompletableFuture<Void> write(long o, ByteBuffer src, boolean f) {
+                boolean guests = o == at;    // held (without a slot) until the install has landed
+                return oneAtATime(guests, () -> storeFile.write(o, src, f));
+            }
+            @Override public CompletableFuture<Void> read(long o, ByteBuffer dst) {
+                return oneAtATime(false, () -> storeFile.read(o, dst));
+            }
+            private CompletableFuture<Void> oneAtATime(boolean held, java.util.function.Supplier<CompletableFuture<Void>> op) {
+                if (!held) slot.acquireUninterruptibly();
+                CompletableFuture<Void> done = new CompletableFuture<>();
+                Thread t = new Thread(() -> {
+                    if (held) {
+                        guestWriteArrived.countDown();
+                        await(guestWriteGate);
+                        slot.acquireUninterruptibly();
+                    }
+                    op.get().join();
+                    done.complete(null);        // callbacks run here, slot still held
+                    slot.release();
+                });
+                t.setDaemon(true);
+                t.start();
+                return done;
+            }
+        };
+        HeldReads source = new HeldReads(ChunkSource.of(sourceFile));
+        source.hold(at);
+        DestinationDisk disk = new DestinationDisk(GEO, oneSlot, source);
+        PullQueue q = disk.handOver(missing(1));
+        byte[] mine = pattern(8 * SECTOR, new Random(11));
+        try (ChunkPuller puller = new ChunkPuller(GEO, disk.handover(), source, oneSlot)) {
+            disk.onDemand(puller::demanded);
+            CompletableFuture<Void> done = puller.start(1);
+            source.awaitHeld();
+            CompletableFuture<Void> w = disk.write(at, ByteBuffer.wrap(mine), false);   // claimed, held in the store
+            assertTrue(guestWriteArrived.await(10, TimeUnit.SECONDS));
+            ByteBuffer got = ByteBuffer.allocate(CHUNK);
+            CompletableFuture<Void> r = CompletableFuture.supplyAsync(() -> disk.read(at, got)).thenCompose(f -> f);
+            source.release();                  // the install lands around the write still in flight
+            awaitCondition("the install of chunk 1", () -> puller.bytesPulled() == CHUNK);
+            assertFalse(r.isDone(), "the read waits for the guest write");
+            guestWriteGate.countDown();        // it lands; its completion releases the read
+            w.get(10, TimeUnit.SECONDS);
+            r.get(10, TimeUnit.SECONDS);
+            done.get(10, TimeUnit.SECONDS);
+            byte[] expected = truth(at, CHUNK);
+            System.arraycopy(mine, 0, expected, 0, mine.length);
+            assertArrayEquals(expected, got.array());
+            assertTrue(q.isPresent(1));
+        }
+    }
+
+    private static void await(CountDownLatch latch) {
+        try {
+            assertTrue(latch.await(10, TimeUnit.SECONDS));
+        } catch (InterruptedException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     private static void awaitCondition(String what, java.util.function.BooleanSupplier condition) {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         while (!condition.getAsBoolean()) {
@@ -401,7 +473,7 @@ class SubChunkWritesTest {
     }
 
     /** A store whose first write at a chosen offset is held until released. */
-    private static final class HeldWrites implements BlockBackend {
+    private static class HeldWrites implements BlockBackend {
         private final BlockBackend inner;
         private final LongPredicate held;
         private final CountDownLatch arrived = new CountDownLatch(1);
