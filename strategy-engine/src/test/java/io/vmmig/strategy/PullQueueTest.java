@@ -166,6 +166,63 @@ class PullQueueTest {
         assertEquals(1, waiting.get(10, TimeUnit.SECONDS).chunk());
     }
 
+    @Test
+    void sectorWritesAreReadyAtOnceTheInstallSkipsThemAndThePresentChunkWaitsForThemToLand() {
+        PullQueue q = queue(1);
+        assertEquals(0, q.next().getAsInt());
+        PullQueue.GuestWrite a = q.write(0, 8, 16, 128);
+        PullQueue.GuestWrite b = q.write(0, 100, 101, 128);
+        assertTrue(a.ready().isDone() && b.ready().isDone(), "no pull awaited");
+        assertTrue(a.intoMissingChunk());
+        a.done(true);
+        BitSet skip = q.pullArrivedSkipping(0);
+        BitSet expected = new BitSet();
+        expected.set(8, 16);
+        expected.set(100);
+        assertEquals(expected, skip);
+        PullQueue.GuestWrite during = q.write(0, 0, 1, 128);
+        assertFalse(during.ready().isDone(), "the install can no longer skip it: it waits");
+        CompletableFuture<Void> reader = q.read(0, 0, 128);
+        q.installed(0);
+        assertTrue(during.ready().isDone());
+        assertFalse(during.intoMissingChunk());
+        assertFalse(q.isPresent(0), "b has not landed: its sectors still hold stale bytes");
+        assertFalse(reader.isDone());
+        b.done(true);
+        assertTrue(q.isPresent(0));
+        assertTrue(reader.isDone());
+        assertTrue(q.completion().isDone());
+        during.done(true);
+    }
+
+    @Test
+    void readOfLandedGuestSectorsIsServedWithoutAPull() {
+        PullQueue q = queue(1, 1);
+        PullQueue.GuestWrite w = q.write(1, 0, 8, 128);
+        w.done(true);
+        assertTrue(q.read(1, 2, 6).isDone());
+        assertEquals(1, q.stats().readsServedFromGuestWrites());
+        assertFalse(q.read(1, 6, 9).isDone(), "sector 8 was not written: demanded");
+        assertEquals(new Pull(1, Reason.ON_DEMAND), take(q));
+    }
+
+    @Test
+    void onDemandLatencyRunsFromTheDemandToTheInstall() {
+        PullQueue q = queue(0, 0, 0);
+        q.demand(2);
+        q.demand(0);
+        assertEquals(2, take(q).chunk());
+        assertEquals(0, take(q).chunk());
+        assertEquals(1, take(q).chunk());      // background: not sampled
+        pullAndInstall(q, 2);
+        pullAndInstall(q, 0);
+        pullAndInstall(q, 1);
+        OnDemandLatency l = q.onDemandLatency();
+        assertEquals(2, l.count());
+        assertTrue(l.maxMicros() >= l.medianMicros() && l.medianMicros() >= 0);
+        assertEquals(OnDemandLatency.NONE, queue(0).onDemandLatency());
+    }
+
     private static Pull take(PullQueue q) {
         try {
             Pull p = q.awaitNext(1, TimeUnit.SECONDS);

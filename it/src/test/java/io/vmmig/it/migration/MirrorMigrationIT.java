@@ -61,11 +61,18 @@ class MirrorMigrationIT {
                         MigrationTimeline dstTimeline) {}
 
     private Pair pair(String id, QmpClient srcQmp, MirrorSource.Mode mode) {
+        return pair(id, srcQmp, mode, 0);
+    }
+
+    /** With {@code tcpPort} > 0 the mirror goes over TCP to 127.0.0.1 on that port. */
+    private Pair pair(String id, QmpClient srcQmp, MirrorSource.Mode mode, int tcpPort) {
         DiskImage dstDisk = DiskImage.create(dir.resolve("dst-" + id + ".qcow2"), DiskImage.Format.QCOW2, DISK);
         MigrationTimeline srcTimeline = new MigrationTimeline();
         MigrationTimeline dstTimeline = new MigrationTimeline();
-        MirrorDestination destination = new MirrorDestination(new MirrorDestination.Config(id, dstDisk.path(), "qcow2",
-                TwoHosts.DISK_NODE, dir, TwoHosts.TIMEOUT), dstTimeline);
+        MirrorDestination.Config config = new MirrorDestination.Config(id, dstDisk.path(), "qcow2",
+                TwoHosts.DISK_NODE, dir, TwoHosts.TIMEOUT);
+        if (tcpPort > 0) config = config.withTcpListen("127.0.0.1", tcpPort);
+        MirrorDestination destination = new MirrorDestination(config, dstTimeline);
         MirrorSource source = new MirrorSource(srcQmp, new MirrorSource.Config(id, TwoHosts.DISK_NODE, mode,
                 TwoHosts.TIMEOUT), destination.exported(), srcTimeline);
         return new Pair(source, destination, srcTimeline, dstTimeline);
@@ -96,6 +103,42 @@ class MirrorMigrationIT {
             assertTrue(v.startsWith("VERIFY OK 8192") && v.contains("ioerrors=0"), v);
 
             // No residual dependency: the source is gone, the guest still verifies.
+            hosts.source().kill();
+            assertTrue(hosts.source().awaitExit(Duration.ofSeconds(10)).isPresent());
+            v = hosts.verify(hosts.destination());
+            assertTrue(v.startsWith("VERIFY OK 8192") && v.contains("ioerrors=0"), v);
+        }
+    }
+
+    @Test
+    void writingGuestMigratesOverTcp() throws Exception {
+        int port;
+        try (java.net.ServerSocket probe = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            port = probe.getLocalPort();     // free now; QEMU binds it below
+        }
+        try (TwoHosts hosts = TwoHosts.start(dir, writingGuest(), DISK)) {
+            Snapshot before = Snapshot.of(hosts.sourceQmp());
+            String id = "mirror-tcp-" + Long.toHexString(System.nanoTime());
+            Pair p = pair(id, hosts.sourceQmp(), MirrorSource.Mode.BACKGROUND, port);
+            MigrationReport r;
+            try (MirrorSource source = p.source(); MirrorDestination destination = p.destination()) {
+                r = hosts.run(id, Strategy.MIRROR, source, destination, p.srcTimeline(), p.dstTimeline(), () -> { });
+                MirrorTarget target = destination.exported().getNow(null);
+                assertEquals(MirrorTarget.tcp("127.0.0.1", port, destination.exportName()), target);
+                assertFalse(java.nio.file.Files.exists(destination.socket()), "no UNIX socket in the TCP form");
+            }
+            System.out.print("[tcp] " + r.summary());
+            assertTrue(r.source().mirroredBytes() > 0, "the mirror job copied bytes over TCP");
+            assertEquals(before, Snapshot.of(hosts.sourceQmp()), "the source's nodes, exports and jobs after");
+            assertEquals(List.of(), hosts.destinationQmp().call(new QueryBlockExports()));
+            try (java.net.Socket s = new java.net.Socket()) {
+                assertThrows(java.io.IOException.class,
+                        () -> s.connect(new java.net.InetSocketAddress("127.0.0.1", port), 2000),
+                        "QEMU's NBD server no longer listens after the migration");
+            }
+
+            String v = hosts.verify(hosts.destination());
+            assertTrue(v.startsWith("VERIFY OK 8192") && v.contains("ioerrors=0"), v);
             hosts.source().kill();
             assertTrue(hosts.source().awaitExit(Duration.ofSeconds(10)).isPresent());
             v = hosts.verify(hosts.destination());

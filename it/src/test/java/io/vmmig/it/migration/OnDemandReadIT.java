@@ -68,6 +68,10 @@ class OnDemandReadIT {
             assertTrue(d.pulledOnDemand() > HOT_BLOCKS * 4096 / CHUNK,
                     "the reads (not only the writer's partial writes) demanded chunks: " + d);
             assertEquals((remaining - d.cancelledByWrite()) * (long) CHUNK, d.pulledBytes(), "pulled bytes: " + d);
+            assertEquals(d.pulledOnDemand(), d.onDemandLatencyCount(), "one latency per on-demand pull: " + d);
+            assertTrue(d.onDemandMedianMicros() > 0 && d.onDemandMaxMicros() >= d.onDemandMedianMicros(), d.toString());
+            assertTrue(d.writesTakenAtOnce() > 0,
+                    "the writer's 4 KiB writes into missing chunks went to the store without waiting for a pull: " + d);
 
             DestinationChecks.guestIntactWithoutSource(hosts, BLOCKS);
         }

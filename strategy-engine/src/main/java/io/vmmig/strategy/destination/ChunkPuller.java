@@ -6,6 +6,9 @@ import io.vmmig.strategy.PullQueue;
 import io.vmmig.strategy.peer.Frame.Priority;
 import java.nio.ByteBuffer;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
@@ -24,6 +27,8 @@ public final class ChunkPuller implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ChunkPuller.class);
     /** How often one chunk's pull is retried before the migration fails. */
     static final int MAX_ATTEMPTS = 5;
+    /** The unit of the guest-written sector masks ({@link PullQueue#write}). */
+    public static final int SECTOR = 512;
 
     private final ChunkGeometry geometry;
     private final CompletableFuture<PullQueue> handover;
@@ -67,7 +72,9 @@ public final class ChunkPuller implements AutoCloseable {
         if (backgroundDelay.isNegative()) throw new IllegalArgumentException("negative background pull delay " + backgroundDelay);
         handover.thenAccept(q -> {
             queue = q;
-            if (q.isComplete()) done.complete(null);
+            // Also when the guest's writes, not pulls, complete the last chunks. Not on the thread that
+            // completed the queue (maybe the store's reply reader): what follows done talks to the store.
+            q.completion().thenRunAsync(() -> done.complete(null), workers);
             Executor background = backgroundDelay.isZero() ? workers
                     : CompletableFuture.delayedExecutor(backgroundDelay.toMillis(), TimeUnit.MILLISECONDS, workers);
             for (int i = 0; i < backgroundPullers; i++) {
@@ -132,9 +139,11 @@ public final class ChunkPuller implements AutoCloseable {
             }
             return;
         }
-        if (!queue.pullArrived(chunk)) return;   // the guest overwrote it meanwhile
+        BitSet guestWritten = queue.pullArrivedSkipping(chunk);
+        if (guestWritten == null) return;   // the guest wrote the whole chunk meanwhile
         try {
-            store.write(offset, buf.flip(), false).join();
+            buf.flip();
+            installSkipping(offset, buf, guestWritten).join();
             bytesPulled.addAndGet(geometry.lengthOf(chunk));
         } catch (RuntimeException e) {
             done.completeExceptionally(new IllegalStateException("storing pulled chunk " + chunk + " failed", e));
@@ -143,6 +152,27 @@ public final class ChunkPuller implements AutoCloseable {
             queue.installed(chunk);
         }
         if (queue.isComplete()) done.complete(null);
+    }
+
+    /**
+     * Writes the pulled chunk at {@code offset} to the store, except the sectors in
+     * {@code guestWritten} (the guest's newer bytes are there or on their way): one store write per
+     * run of sectors the guest did not write.
+     */
+    private CompletableFuture<Void> installSkipping(long offset, ByteBuffer chunk, BitSet guestWritten) {
+        if (guestWritten.isEmpty()) return store.write(offset, chunk, false);
+        int length = chunk.remaining();
+        List<CompletableFuture<Void>> writes = new ArrayList<>();
+        for (int from = guestWritten.nextClearBit(0); (long) from * SECTOR < length;
+             from = guestWritten.nextClearBit(from)) {
+            int to = guestWritten.nextSetBit(from);
+            int start = from * SECTOR;
+            int end = to < 0 ? length : (int) Math.min(length, (long) to * SECTOR);
+            writes.add(store.write(offset + start, chunk.slice(start, end - start), false));
+            if (to < 0) break;
+            from = to;
+        }
+        return CompletableFuture.allOf(writes.toArray(CompletableFuture[]::new));
     }
 
     @Override

@@ -1,5 +1,7 @@
 package io.vmmig.strategy.destination;
 
+import static io.vmmig.strategy.destination.ChunkPuller.SECTOR;
+
 import io.vmmig.nbd.backend.BackendCapabilities;
 import io.vmmig.nbd.backend.BlockBackend;
 import io.vmmig.nbd.backend.Extent;
@@ -25,13 +27,21 @@ import java.util.concurrent.CompletableFuture;
  * the source (the truth until the destination guest writes; QEMU's probe of sector 0 at device
  * creation is served this way), except for chunks the destination guest overwrote whole, which are
  * read locally. A partial-chunk write waits for the hand-over.</li>
- * <li><b>After the hand-over</b> the {@link PullQueue} decides: a read of a missing chunk is
- * demanded (pulled before the background order), a write covering a whole missing chunk cancels its
- * pull, a partial-chunk write waits for its chunk.</li>
+ * <li><b>After the hand-over</b> the {@link PullQueue} decides, at 512-byte sector granularity: a
+ * write of whole sectors goes to the store at once, also into a missing chunk (its sectors are
+ * marked so the pulled bytes are installed around them; a chunk written whole needs no pull); a
+ * read of a missing chunk is served locally if the guest's own writes cover it, else the chunk is
+ * demanded (pulled before the background order) and the read answered once it is installed.</li>
  * </ul>
  * The {@link ChunkPuller} moves bytes; this class only routes guest I/O.
  */
 public final class DestinationDisk implements BlockBackend {
+    /** Where guest requests that had to wait resume (see {@link #resume}); idle threads end. */
+    private static final java.util.concurrent.Executor RESUMER = java.util.concurrent.Executors.newCachedThreadPool(r -> {
+        Thread t = new Thread(r, "vmmig-dest-resume");
+        t.setDaemon(true);
+        return t;
+    });
     private final ChunkGeometry geometry;
     private final BlockBackend store;
     private final ChunkSource source;
@@ -42,6 +52,7 @@ public final class DestinationDisk implements BlockBackend {
     private boolean handedOver;
     /** Pushed bytes on their way into the store, by chunk (guarded by this). */
     private final java.util.Map<Integer, CompletableFuture<Void>> pushesInFlight = new java.util.HashMap<>();
+    private final GuestWriteStats writeStats = new GuestWriteStats();
 
     public DestinationDisk(ChunkGeometry geometry, BlockBackend store, ChunkSource source) {
         if (store.size() < geometry.diskSize())
@@ -102,6 +113,11 @@ public final class DestinationDisk implements BlockBackend {
         return stored;
     }
 
+    /** How the guest's writes fared: taken at once into missing chunks, or made to wait. */
+    public GuestWriteStats.Snapshot writeStats() {
+        return writeStats.snapshot();
+    }
+
     /** The pull queue once handed over. */
     public CompletableFuture<PullQueue> handover() {
         return handover;
@@ -132,7 +148,7 @@ public final class DestinationDisk implements BlockBackend {
         int length = dst.remaining();
         if (length == 0) return CompletableFuture.completedFuture(null);
         PullQueue q = handover.getNow(null);
-        if (q != null) return afterDemand(q, offset, length).thenCompose(v -> store.read(offset, dst));
+        if (q != null) return resume(afterDemand(q, offset, length), () -> store.read(offset, dst));
         return readBeforeHandover(offset, dst);
     }
 
@@ -195,8 +211,12 @@ public final class DestinationDisk implements BlockBackend {
     }
 
     /**
-     * Runs a guest write of {@code [offset, offset+length)}: chunks it covers whole are taken over
-     * (their pulls cancelled), chunks it covers partly are pulled first.
+     * Runs a guest write of {@code [offset, offset+length)}. Before the hand-over: see the class
+     * comment. After it, every chunk's part of the write is admitted by the {@link PullQueue}: a
+     * part made of whole 512-byte sectors goes to the store at once, even into a missing chunk (its
+     * sectors are claimed so the pull will not install over them); a part with a partial sector
+     * (QEMU does not send those for a 512-byte-sector disk, but NBD allows them) needs the rest of
+     * its sector, so it waits for its chunk to be pulled (read-modify-write through the pull).
      */
     private CompletableFuture<Void> guestWrite(long offset, long length, WriteOp op) {
         int first = geometry.firstChunk(offset, length);
@@ -209,7 +229,8 @@ public final class DestinationDisk implements BlockBackend {
                 boolean partialEdge = !geometry.covers(offset, length, first) || !geometry.covers(offset, length, last);
                 if (partialEdge) {
                     // Its other bytes must come from the source's final version: wait for the hand-over.
-                    return handover.thenCompose(h -> guestWrite(offset, length, op));
+                    long t0 = System.nanoTime();
+                    return resume(handover, () -> guestWrite(offset, length, op, t0));
                 }
                 overwrittenEarly.set(first, last + 1);
                 for (int c = first; c <= last; c++) {
@@ -221,45 +242,107 @@ public final class DestinationDisk implements BlockBackend {
         if (q == null) {
             // An older pushed copy of these chunks still on its way into the store must land first.
             if (pushesFirst.isEmpty()) return op.run();
-            return CompletableFuture.allOf(pushesFirst.toArray(CompletableFuture[]::new))
-                    .handle((v, e) -> null).thenCompose(v -> op.run());
+            long t0 = System.nanoTime();
+            return resume(CompletableFuture.allOf(pushesFirst.toArray(CompletableFuture[]::new)).handle((v, e) -> null),
+                    () -> {
+                        writeStats.waited(System.nanoTime() - t0);
+                        return op.run();
+                    });
         }
-        List<CompletableFuture<Void>> ready = new ArrayList<>();
-        List<Integer> whole = new ArrayList<>();
+        return guestWrite(offset, length, op, -1);
+    }
+
+    /** After the hand-over; {@code waitingSince} is when the write began waiting already (-1: it did not). */
+    private CompletableFuture<Void> guestWrite(long offset, long length, WriteOp op, long waitingSince) {
+        PullQueue q = handover.join();
+        int first = geometry.firstChunk(offset, length);
+        int last = geometry.lastChunk(offset, length);
+        // Phase 1: chunks this write touches with a partial sector must be present first. Only then
+        // are sectors claimed (phase 2): a claimed write holds its chunk back from PRESENT, so it must
+        // never wait for another chunk to become present (two such writes could wait on each other).
+        List<CompletableFuture<Void>> wholeChunks = new ArrayList<>();
         boolean demanded = false;
         for (int c = first; c <= last; c++) {
-            if (geometry.covers(offset, length, c)) {
-                ready.add(q.overwrite(c));
-                whole.add(c);
-            } else {
+            if (!sectorAligned(offset, length, c)) {
                 CompletableFuture<Void> f = q.demand(c);
                 demanded |= !f.isDone();
-                ready.add(f);
+                wholeChunks.add(f);
             }
         }
         if (demanded) onDemand.run();
-        return CompletableFuture.allOf(ready.toArray(CompletableFuture[]::new))
-                .thenCompose(v -> op.run())
-                .whenComplete((v, e) -> whole.forEach(q::overwritten));
+        if (wholeChunks.stream().allMatch(CompletableFuture::isDone)) {
+            return claimAndWrite(q, offset, length, op, waitingSince);
+        }
+        long t0 = waitingSince >= 0 ? waitingSince : System.nanoTime();
+        return resume(CompletableFuture.allOf(wholeChunks.toArray(CompletableFuture[]::new)),
+                () -> claimAndWrite(q, offset, length, op, t0));
+    }
+
+    private CompletableFuture<Void> claimAndWrite(PullQueue q, long offset, long length, WriteOp op, long waitingSince) {
+        int first = geometry.firstChunk(offset, length);
+        int last = geometry.lastChunk(offset, length);
+        List<PullQueue.GuestWrite> parts = new ArrayList<>(last - first + 1);
+        boolean intoMissing = false;
+        boolean allReady = true;
+        for (int c = first; c <= last; c++) {
+            long chunkStart = geometry.offsetOf(c);
+            int chunkSectors = (geometry.lengthOf(c) + SECTOR - 1) / SECTOR;
+            long start = Math.max(offset, chunkStart) - chunkStart;
+            long end = Math.min(offset + length, chunkStart + geometry.lengthOf(c)) - chunkStart;
+            // A partial sector here means the chunk is present (phase 1): the sector range is moot.
+            PullQueue.GuestWrite w = q.write(c, (int) (start / SECTOR), (int) ((end + SECTOR - 1) / SECTOR), chunkSectors);
+            intoMissing |= w.intoMissingChunk();
+            allReady &= w.ready().isDone();
+            parts.add(w);
+        }
+        CompletableFuture<Void> ready;
+        if (allReady && waitingSince < 0) {
+            if (intoMissing) writeStats.takenAtOnce();
+            ready = CompletableFuture.completedFuture(null);
+        } else {
+            long t0 = waitingSince >= 0 ? waitingSince : System.nanoTime();
+            ready = CompletableFuture.allOf(parts.stream().map(PullQueue.GuestWrite::ready).toArray(CompletableFuture[]::new))
+                    .thenRun(() -> writeStats.waited(System.nanoTime() - t0));
+        }
+        return resume(ready, op::run).whenComplete((v, e) -> parts.forEach(w -> w.done(e == null)));
+    }
+
+    /** Whether the write's part in {@code chunk} is made of whole sectors. */
+    private boolean sectorAligned(long offset, long length, int chunk) {
+        long chunkStart = geometry.offsetOf(chunk);
+        long chunkEnd = chunkStart + geometry.lengthOf(chunk);
+        long start = Math.max(offset, chunkStart);
+        long end = Math.min(offset + length, chunkEnd);
+        return (start - chunkStart) % SECTOR == 0 && ((end - chunkStart) % SECTOR == 0 || end == chunkEnd);
     }
 
     private CompletableFuture<Void> afterDemand(PullQueue q, long offset, long length) {
         int first = geometry.firstChunk(offset, length);
         int last = geometry.lastChunk(offset, length);
-        if (first == last) {
-            CompletableFuture<Void> f = q.demand(first);
-            if (!f.isDone()) onDemand.run();
-            return f;
-        }
         List<CompletableFuture<Void>> all = new ArrayList<>(last - first + 1);
         boolean demanded = false;
         for (int c = first; c <= last; c++) {
-            CompletableFuture<Void> f = q.demand(c);
+            long chunkStart = geometry.offsetOf(c);
+            long start = Math.max(offset, chunkStart) - chunkStart;
+            long end = Math.min(offset + length, chunkStart + geometry.lengthOf(c)) - chunkStart;
+            CompletableFuture<Void> f = q.read(c, (int) (start / SECTOR), (int) ((end + SECTOR - 1) / SECTOR));
             demanded |= !f.isDone();
             all.add(f);
         }
         if (demanded) onDemand.run();
-        return CompletableFuture.allOf(all.toArray(CompletableFuture[]::new));
+        return all.size() == 1 ? all.get(0) : CompletableFuture.allOf(all.toArray(CompletableFuture[]::new));
+    }
+
+    /**
+     * Runs {@code next} once {@code waited} completes: at once on this thread if it already did,
+     * else on the disk's own thread. Never on the thread that completed it: that may be the store's
+     * reply reader (a guest write landing releases the reads waiting for its chunk), and a store
+     * request issued there while the store's in-flight slots are full would wait for replies only
+     * that thread can read.
+     */
+    private CompletableFuture<Void> resume(CompletableFuture<?> waited, WriteOp next) {
+        if (waited.isDone() && !waited.isCompletedExceptionally()) return next.run();
+        return waited.thenComposeAsync(v -> next.run(), RESUMER);
     }
 
     @FunctionalInterface

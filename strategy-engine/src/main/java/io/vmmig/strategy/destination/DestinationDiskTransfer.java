@@ -2,6 +2,7 @@ package io.vmmig.strategy.destination;
 
 import io.vmmig.nbd.backend.BlockBackend;
 import io.vmmig.strategy.ChunkGeometry;
+import io.vmmig.strategy.OnDemandLatency;
 import io.vmmig.strategy.PullQueue;
 import io.vmmig.strategy.peer.ChunkPayloads;
 import io.vmmig.strategy.peer.Frame;
@@ -95,6 +96,12 @@ public final class DestinationDiskTransfer implements PeerChannel.Handler, AutoC
     public PullQueue.PullStats pullStats() {
         PullQueue q = disk.handover().getNow(null);
         return q == null ? null : q.stats();
+    }
+
+    /** Latency of the on-demand pulls so far (none before the hand-over). */
+    public OnDemandLatency onDemandLatency() {
+        PullQueue q = disk.handover().getNow(null);
+        return q == null ? OnDemandLatency.NONE : q.onDemandLatency();
     }
 
     @Override

@@ -12,6 +12,8 @@ import io.vmmig.qmp.QmpClient;
 import io.vmmig.qmp.command.QmpCommands.BlockdevDel;
 import io.vmmig.qmp.command.QmpCommands.BlockdevReopen;
 import io.vmmig.strategy.ChunkGeometry;
+import io.vmmig.strategy.OnDemandLatency;
+import io.vmmig.strategy.destination.GuestWriteStats;
 import io.vmmig.strategy.destination.DestinationDiskTransfer;
 import io.vmmig.strategy.peer.PeerChannel;
 import java.io.IOException;
@@ -150,9 +152,13 @@ public final class ChunkTransferDestination implements DestinationStrategy {
     @Override
     public DestinationReport report() {
         var stats = transfer.pullStats();
+        OnDemandLatency latency = transfer.onDemandLatency();
+        GuestWriteStats.Snapshot writes = transfer.disk().writeStats();
         return new DestinationReport(transfer.pushedBytes(), transfer.pulledBytes(),
                 stats == null ? 0 : stats.pulledOnDemand(), stats == null ? 0 : stats.pulledBackground(),
-                stats == null ? 0 : stats.cancelledByWrite(), pivotNanos / 1_000_000);
+                stats == null ? 0 : stats.cancelledByWrite(), pivotNanos / 1_000_000,
+                latency.count(), latency.medianMicros(), latency.maxMicros(),
+                writes.waited(), writes.totalWaitMicros(), writes.takenAtOnce());
     }
 
     public void pivot() {

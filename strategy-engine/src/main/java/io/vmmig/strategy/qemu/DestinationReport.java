@@ -3,12 +3,28 @@ package io.vmmig.strategy.qemu;
 /**
  * What the destination side of a disk migration did.
  *
- * @param receivedPushBytes bytes pushed by the source and stored before the hand-over
- * @param pulledBytes       bytes pulled after the hand-over
- * @param pulledOnDemand    chunks pulled because the guest needed them
- * @param pulledBackground  chunks pulled in the background, hottest first
- * @param cancelledByWrite  pulls the guest made unnecessary by overwriting a whole chunk
- * @param pivotMillis       time of the switch from the agent's export to the local image
+ * @param receivedPushBytes      bytes pushed by the source and stored before the hand-over
+ * @param pulledBytes            bytes pulled after the hand-over
+ * @param pulledOnDemand         chunks pulled because the guest needed them
+ * @param pulledBackground       chunks pulled in the background, hottest first
+ * @param cancelledByWrite       pulls the guest made unnecessary by writing a whole chunk
+ * @param pivotMillis            time of the switch from the agent's export to the local image
+ * @param onDemandLatencyCount   on-demand pulls whose latency (guest demand to bytes installed) was measured
+ * @param onDemandMedianMicros   median of that latency, microseconds
+ * @param onDemandMaxMicros      largest of that latency, microseconds
+ * @param writesWaited           guest writes that had to wait (hand-over, a pull, an install)
+ * @param writeWaitMicros        their total wait, microseconds
+ * @param writesTakenAtOnce      guest writes into missing chunks that went to the store at once
  */
 public record DestinationReport(long receivedPushBytes, long pulledBytes, long pulledOnDemand, long pulledBackground,
-                                long cancelledByWrite, long pivotMillis) {}
+                                long cancelledByWrite, long pivotMillis,
+                                long onDemandLatencyCount, long onDemandMedianMicros, long onDemandMaxMicros,
+                                long writesWaited, long writeWaitMicros, long writesTakenAtOnce) {
+
+    /** Without the on-demand latency and guest-write figures (all zero). */
+    public DestinationReport(long receivedPushBytes, long pulledBytes, long pulledOnDemand, long pulledBackground,
+                             long cancelledByWrite, long pivotMillis) {
+        this(receivedPushBytes, pulledBytes, pulledOnDemand, pulledBackground, cancelledByWrite, pivotMillis,
+                0, 0, 0, 0, 0, 0);
+    }
+}

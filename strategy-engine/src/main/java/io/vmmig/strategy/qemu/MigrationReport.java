@@ -57,6 +57,12 @@ public record MigrationReport(String migrationId, Strategy strategy, long totalM
                 bytes(source.pushedBytes()), source.pushedChunks(), bytes(source.pushedWireBytes()),
                 bytes(d.pulledBytes()), d.pulledOnDemand(), d.pulledBackground(),
                 bytes(source.zeroSkippedBytes()), bytes(source.unallocatedBytes()), bytes(source.mirroredBytes())));
+        if (d.pulledBytes() > 0 || d.onDemandLatencyCount() > 0 || d.writesWaited() > 0 || d.writesTakenAtOnce() > 0) {
+            b.append(String.format("  on-demand pulls %d (median %.1f ms, max %.1f ms demand to installed);"
+                            + " guest writes into missing chunks taken at once %d, writes that waited %d (%.1f ms in all)%n",
+                    d.onDemandLatencyCount(), d.onDemandMedianMicros() / 1000.0, d.onDemandMaxMicros() / 1000.0,
+                    d.writesTakenAtOnce(), d.writesWaited(), d.writeWaitMicros() / 1000.0));
+        }
         b.append(String.format("  rounds/epochs %d, remaining at cutover %d chunks%s; RAM %s%n", source.rounds(),
                 source.remainingChunks(), source.iterationLimitHit() ? ", PRE-COPY ITERATION LIMIT HIT" : "",
                 bytes(ramBytes)));

@@ -6,6 +6,7 @@ import io.vmmig.nbd.qemu.QemuNbdServer;
 import io.vmmig.qmp.EventFilter;
 import io.vmmig.qmp.QmpClient;
 import io.vmmig.qmp.QmpEventListener;
+import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -27,10 +28,30 @@ public final class MirrorDestination implements DestinationStrategy {
      * @param targetImage the local image (already created, same virtual size as the source disk)
      * @param format      qcow2 or raw
      * @param diskNode    node name of the format node the guest device uses
-     * @param workDir     where the NBD server's socket goes
+     * @param workDir     where the NBD server's socket goes (UNIX form)
+     * @param tcpListen   where QEMU's NBD server listens on TCP instead of the UNIX socket (the mirror
+     *                    between hosts), or null
      */
     public record Config(String migrationId, Path targetImage, String format, String diskNode, Path workDir,
-                         Duration timeout) {}
+                         Duration timeout, InetSocketAddress tcpListen) {
+        public Config {
+            if (tcpListen != null && (tcpListen.getPort() <= 0 || tcpListen.getHostString().isEmpty()))
+                throw new IllegalArgumentException("the mirror's TCP listen address needs a host and a port > 0, got "
+                        + tcpListen);
+        }
+
+        /** Listening on a UNIX socket in {@code workDir} ({@link #socket()}). */
+        public Config(String migrationId, Path targetImage, String format, String diskNode, Path workDir,
+                      Duration timeout) {
+            this(migrationId, targetImage, format, diskNode, workDir, timeout, null);
+        }
+
+        /** This config with QEMU's NBD server listening on TCP {@code host:port} instead (the caller picks the port). */
+        public Config withTcpListen(String host, int port) {
+            return new Config(migrationId, targetImage, format, diskNode, workDir, timeout,
+                    InetSocketAddress.createUnresolved(host, port));
+        }
+    }
 
     private final Config config;
     private final MigrationTimeline timeline;
@@ -38,6 +59,7 @@ public final class MirrorDestination implements DestinationStrategy {
     private final CompletableFuture<Void> complete = new CompletableFuture<>();
     private QemuNbdServer server;
     private QemuNbdServer.Export export;
+    private TcpNbdExport tcpExport;
     private QmpEventListener migrationEvents;
     private Thread watcher;
     private volatile boolean closing;
@@ -72,7 +94,10 @@ public final class MirrorDestination implements DestinationStrategy {
         return config.workDir().resolve("mirror-" + config.migrationId() + ".sock");
     }
 
-    /** {@code nbd-server-start} on a UNIX socket and a writable {@code block-export-add} of the disk node. */
+    /**
+     * {@code nbd-server-start} on a UNIX socket (or on the configured TCP address) and a writable
+     * {@code block-export-add} of the disk node.
+     */
     @Override
     public void attach(QmpClient qmp) {
         try {
@@ -80,10 +105,18 @@ public final class MirrorDestination implements DestinationStrategy {
             watcher = new Thread(this::watchMigration, "vmmig-mirror-incoming-" + config.migrationId());
             watcher.setDaemon(true);
             watcher.start();
-            server = QemuNbdServer.start(qmp, socket());
-            export = server.exportWritable(exportName(), config.diskNode());
+            MirrorTarget target;
+            InetSocketAddress tcp = config.tcpListen();
+            if (tcp != null) {
+                tcpExport = TcpNbdExport.start(qmp, tcp.getHostString(), tcp.getPort(), exportName(), config.diskNode());
+                target = MirrorTarget.tcp(tcp.getHostString(), tcp.getPort(), exportName());
+            } else {
+                server = QemuNbdServer.start(qmp, socket());
+                export = server.exportWritable(exportName(), config.diskNode());
+                target = new MirrorTarget(server.socket(), export.name());
+            }
             timeline.mark("destination-ready");
-            exported.complete(new MirrorTarget(server.socket(), export.name()));
+            exported.complete(target);
         } catch (RuntimeException e) {
             exported.completeExceptionally(e);
             close();
@@ -121,6 +154,10 @@ public final class MirrorDestination implements DestinationStrategy {
         }
         if (export != null) export.delete(config.timeout());
         if (server != null) server.close();
+        if (tcpExport != null) {
+            tcpExport.deleteExport(config.timeout());
+            tcpExport.stopServer();
+        }
         timeline.mark("export-removed");
         LOG.info("migration {}: destination disk is local ({}), NBD export removed", config.migrationId(),
                 config.targetImage());
@@ -138,6 +175,8 @@ public final class MirrorDestination implements DestinationStrategy {
         Runnable[] steps = {
             () -> { if (export != null) export.delete(config.timeout()); },
             () -> { if (server != null) server.close(); },
+            () -> { if (tcpExport != null) tcpExport.deleteExport(config.timeout()); },
+            () -> { if (tcpExport != null) tcpExport.stopServer(); },
             () -> { if (migrationEvents != null) migrationEvents.close(); },
         };
         for (Runnable step : steps) {

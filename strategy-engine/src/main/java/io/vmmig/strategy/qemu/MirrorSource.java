@@ -19,9 +19,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The source side of the mirror baseline, as libvirt's {@code --copy-storage-all} does it: an NBD
- * client node to the destination QEMU's export of its disk, a {@code blockdev-mirror} of the disk
- * onto it ({@code sync: full}, or {@code top} when the disk has a backing file), memory migration
- * once the job is READY, and at the pre-switchover pause {@code block-job-cancel} without force,
+ * client node to the destination QEMU's export of its disk (UNIX socket or TCP: {@link MirrorTarget}),
+ * a {@code blockdev-mirror} of the disk onto it ({@code sync: full}, or {@code top} when the disk
+ * has a backing file), memory migration once the job is READY, and at the pre-switchover pause
+ * {@code block-job-cancel} without force,
  * which ends a READY mirror without pivot and leaves the destination a consistent copy. Cancelling
  * before the cutover force-cancels the job and removes the NBD node; the guest keeps running here.
  */
@@ -119,9 +120,8 @@ public final class MirrorSource implements SourceStrategy {
             throw new IllegalStateException("the destination could not export its disk: " + e.getCause(), e.getCause());
         }
         JsonNodeFactory f = JsonNodeFactory.instance;
-        ObjectNode server = f.objectNode().put("type", "unix").put("path", t.socket().toString());
         ObjectNode nbd = f.objectNode().put("driver", "nbd").put("node-name", nbdNode).put("export", t.export());
-        nbd.set("server", server);
+        nbd.set("server", t.qemuServerAddress());
         try {
             qmp.call(new BlockdevAdd(nbd), config.timeout());
             nbdNodeAdded = true;
