@@ -133,7 +133,8 @@ public final class DestinationSession {
                 disk = new ChunkTransferDestination(new ChunkTransferDestination.Config(id, image.path(), p.format(), p.diskNode(),
                         p.virtualSize(), p.chunkSize(), PULLERS, workDir, timeout), channel, timeline);
             } else {
-                disk = new MirrorDestination(new MirrorDestination.Config(id, image.path(), p.format(), p.diskNode(), workDir, timeout), timeline);
+                disk = new MirrorDestination(new MirrorDestination.Config(id, image.path(), p.format(), p.diskNode(), workDir, timeout)
+                        .withTcpListen(config.migrationHost(), freePort(config.migrationHost())), timeline);
             }
             List<String> args = new ArrayList<>(p.qemuArgs());
             args.addAll(disk.qemuBlockdevArgs());
@@ -143,7 +144,7 @@ public final class DestinationSession {
             PeerMessage.Ready ready;
             if (disk instanceof MirrorDestination m) {
                 MirrorTarget t = await(m.exported(), cancelled, timeout, "the mirror export");
-                ready = new PeerMessage.Ready(memoryPort, null, t.socket().toString(), t.export());
+                ready = new PeerMessage.Ready(memoryPort, t.port(), null, t.export());
             } else {
                 ready = new PeerMessage.Ready(memoryPort, null, null, null);
             }

@@ -184,7 +184,10 @@ public final class SourceSession implements Runnable {
         reader.setDaemon(true);
         reader.start();
 
-        CompletableFuture<MirrorTarget> mirrorTarget = ready.thenApply(r -> new MirrorTarget(Path.of(r.mirrorSocket()), r.mirrorExport()));
+        // the mirror goes to the destination QEMU's NBD export over TCP, at the address we dialled the destination agent on
+        CompletableFuture<MirrorTarget> mirrorTarget = ready.thenApply(r -> r.mirrorPort() != null
+                ? MirrorTarget.tcp(request.destHost(), r.mirrorPort(), r.mirrorExport())
+                : MirrorTarget.unix(Path.of(r.mirrorSocket()), r.mirrorExport()));
         SourceStrategy strategy = choice.chunkTransfer()
                 ? new ChunkTransferSource(qmp, new ChunkTransferSource.Config(choice.strategy(), id, vm.disk().node(), chunk,
                         pushOptions(), Duration.ofMillis(300), workDir, timeout, ChunkTransferSource.PrecopyLimits.defaults()),
