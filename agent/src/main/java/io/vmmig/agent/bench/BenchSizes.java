@@ -11,7 +11,7 @@ public record BenchSizes(int ramMib, int diskMib, int areaMib, int hotMib, int s
     }
 
     public static BenchSizes defaults() {
-        return new BenchSizes(128, 64, 32, 1, 1000);
+        return new BenchSizes(96, 32, 16, 1, 1000);
     }
 
     public long areaBytes() {

@@ -35,6 +35,16 @@ public final class ResultsTable {
         return runs.stream().filter(r -> r.strategy() == s && r.workload() == w && r.link().equals(l)).toList();
     }
 
+    /** Every run, in the order they were made. */
+    public List<RunResult> runs() {
+        return runs;
+    }
+
+    /** {@code f} over the successful runs of one strategy in one scenario. */
+    Spread spread(BenchStrategy s, BenchWorkload w, LinkProfile l, ToDoubleFunction<RunResult> f) {
+        return spread(of(s, w, l), f);
+    }
+
     private static Spread spread(List<RunResult> rs, ToDoubleFunction<RunResult> f) {
         List<Double> v = new ArrayList<>();
         for (RunResult r : rs) if (r.ok()) v.add(f.applyAsDouble(r));
@@ -46,8 +56,8 @@ public final class ResultsTable {
         StringBuilder b = new StringBuilder();
         b.append("| workload | link | strategy | ok | total s | cutover s | QEMU downtime ms | guest pause ms"
                 + " | wire MiB (to dst + to src) | disk MiB | RAM MiB | guest MiB/s before | during | after"
-                + " | on-demand pulls | limit s | total/limit | verify |\n");
-        b.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+                + " | on-demand pulls | pull wait ms median | pull wait ms max | limit s | total/limit | verify |\n");
+        b.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
         for (Scenario sc : scenarios()) {
             double limit = sc.link().physicalLimitSeconds(mustCross(sc.workload(), sc.link()));
             for (BenchStrategy s : strategies()) {
@@ -72,6 +82,8 @@ public final class ResultsTable {
                         .append(spread(rs, r -> r.tputDuring() / MIB).format("%.2f")).append(" | ")
                         .append(spread(rs, r -> r.tputAfter() / MIB).format("%.2f")).append(" | ")
                         .append(spread(rs, r -> r.onDemandPulls()).format("%.0f")).append(" | ")
+                        .append(spread(rs, RunResult::onDemandMedianMillis).format("%.1f")).append(" | ")
+                        .append(spread(rs, RunResult::onDemandMaxMillis).format("%.1f")).append(" | ")
                         .append(Double.isNaN(limit) ? "-" : String.format(Locale.ROOT, "%.2f", limit)).append(" | ")
                         .append(Double.isNaN(limit) ? "-" : spread(rs, r -> r.totalMillis() / 1000.0 / limit).format("%.2f"))
                         .append(" | ").append(verified).append('/').append(ok).append(" |\n");
@@ -102,7 +114,12 @@ public final class ResultsTable {
         for (BenchStrategy other : strategies()) {
             if (other == BenchStrategy.HYBRID || other == BenchStrategy.POSTCOPY) continue;
             List<RunResult> o = of(other, w, l);
-            if (o.stream().noneMatch(RunResult::ok)) continue;
+            if (o.isEmpty()) continue;
+            if (o.stream().noneMatch(RunResult::ok)) {
+                b.append("| ").append(other.label()).append(" | no successful run (").append(o.get(0).error()
+                        .startsWith("did not converge") ? "did not converge" : "failed").append(") | - | - |\n");
+                continue;
+            }
             b.append("| ").append(other.label()).append(" | ")
                     .append(ratio(hybrid, o, r -> r.totalMillis())).append(" | ")
                     .append(ratio(hybrid, o, RunResult::wireBytes)).append(" | ")
@@ -122,7 +139,8 @@ public final class ResultsTable {
     public String csv() {
         StringBuilder b = new StringBuilder("workload,link,rate_bps,rtt_ms,strategy,repeat,ok,total_ms,cutover_ms,source_total_ms,source_cutover_ms,"
                 + "qemu_downtime_ms,guest_pause_ms,wire_to_dst_bytes,wire_to_src_bytes,disk_bytes,ram_bytes,"
-                + "tput_before_Bps,tput_during_Bps,tput_after_Bps,on_demand_pulls,iteration_limit_hit,"
+                + "tput_before_Bps,tput_during_Bps,tput_after_Bps,on_demand_pulls,on_demand_wait_median_ms,on_demand_wait_max_ms,"
+                + "iteration_limit_hit,"
                 + "must_cross_bytes,limit_s,total_over_limit,verify,error\n");
         for (RunResult r : runs) {
             long must = mustCross(r.workload(), r.link());
@@ -134,7 +152,8 @@ public final class ResultsTable {
                     Long.toString(r.qemuDowntimeMillis()), Long.toString(r.guestPauseMillis()),
                     Long.toString(r.wireToDestination()), Long.toString(r.wireToSource()), Long.toString(r.diskBytesMoved()),
                     Long.toString(r.ramBytes()), num(r.tputBefore()), num(r.tputDuring()), num(r.tputAfter()),
-                    Long.toString(r.onDemandPulls()), Boolean.toString(r.iterationLimitHit()), Long.toString(must),
+                    Long.toString(r.onDemandPulls()), num(r.onDemandMedianMillis()), num(r.onDemandMaxMillis()),
+                    Boolean.toString(r.iterationLimitHit()), Long.toString(must),
                     num(limit), r.ok() ? num(r.totalMillis() / 1000.0 / limit) : "",
                     quote(r.verify()), quote(r.error() == null ? "" : r.error()))).append('\n');
         }

@@ -16,6 +16,8 @@ import java.util.List;
  * @param ramBytes            bytes QEMU's memory migration sent
  * @param guestPauseMillis    heartbeat gap across the switchover (host clock), -1 if not seen
  * @param onDemandPulls       chunks pulled because the guest needed them
+ * @param onDemandMicros      round trip of each on-demand pull (PULL sent to its data received at the
+ *                            destination), microseconds; empty for mirror
  * @param verify              the guest's VERIFY line at the destination after the run
  * @param wire                cumulative veth bytes (both directions) over time
  * @param guest               the guest's TPUT reports over time
@@ -26,6 +28,7 @@ public record RunResult(BenchStrategy strategy, BenchWorkload workload, LinkProf
                         long qemuDowntimeMillis, long guestPauseMillis,
                         long wireToDestination, long wireToSource, long diskBytesMoved, long ramBytes,
                         double tputBefore, double tputDuring, double tputAfter, long onDemandPulls,
+                        List<Long> onDemandMicros,
                         boolean iterationLimitHit, String verify, List<WireSample> wire,
                         List<GuestThroughput.Sample> guest, String error) {
 
@@ -36,12 +39,22 @@ public record RunResult(BenchStrategy strategy, BenchWorkload workload, LinkProf
         return error == null;
     }
 
+    /** Median on-demand pull round trip of this run in milliseconds, NaN if there was none. */
+    public double onDemandMedianMillis() {
+        return Spread.of(onDemandMicros.stream().map(us -> us / 1000.0).toList()).median();
+    }
+
+    /** Longest on-demand pull round trip of this run in milliseconds, NaN if there was none. */
+    public double onDemandMaxMillis() {
+        return onDemandMicros.stream().mapToDouble(us -> us / 1000.0).max().orElse(Double.NaN);
+    }
+
     public long wireBytes() {
         return wireToDestination + wireToSource;
     }
 
     public static RunResult failed(BenchStrategy s, BenchWorkload w, LinkProfile l, int repeat, String error) {
         return new RunResult(s, w, l, repeat, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, Double.NaN, Double.NaN, Double.NaN,
-                -1, false, "", List.of(), List.of(), error);
+                -1, List.of(), false, "", List.of(), List.of(), error);
     }
 }
