@@ -30,6 +30,7 @@ import java.util.regex.Pattern;
  * image-dirs = /var/lib/vmmig/images, /srv/images
  * qemu = qemu-system-x86_64
  * timeout = 600                        # seconds, longest wait for one step
+ * token-ttl = 600                      # seconds a migration's token admits connections (default: timeout)
  * vm.web1 = /run/vms/web1/qmp.sock     # VM names the CLI may use
  * </pre>
  */
@@ -98,16 +99,18 @@ public final class AgentConfigFile {
         if (imageDirs.isEmpty()) imageDirs.add(state.resolve("images"));
         Path control = r.path("control-socket");
         long timeout = r.positiveLong("timeout", 600);
+        long tokenTtl = r.positiveLong("token-ttl", timeout);
         return new AgentConfig(host, port, r.get("migration-address", host), key, cert, ca, allowed, insecure, state,
                 control == null ? AgentConfig.DEFAULT_CONTROL_SOCKET : control, imageDirs,
-                r.get("qemu", "qemu-system-x86_64"), vms, Duration.ofSeconds(timeout));
+                r.get("qemu", "qemu-system-x86_64"), vms, Duration.ofSeconds(timeout),
+                Duration.ofSeconds(tokenTtl));
     }
 
     /** A {@code #} after a blank starts a comment (a {@code #} inside a value is kept). */
     private static final Pattern TRAILING_COMMENT = Pattern.compile("(^|\\s)#.*$");
 
     private static final List<String> KEYS = List.of("listen", "migration-address", "tls.key", "tls.cert", "tls.ca",
-            "tls.allowed-clients", "insecure", "state-dir", "control-socket", "image-dirs", "qemu", "timeout");
+            "tls.allowed-clients", "insecure", "state-dir", "control-socket", "image-dirs", "qemu", "timeout", "token-ttl");
 
     private static Path absolute(String where, String key, String value) throws ConfigException {
         Path p = Path.of(value);

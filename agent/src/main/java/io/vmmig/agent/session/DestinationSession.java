@@ -110,7 +110,7 @@ public final class DestinationSession {
             image = TargetImage.plan(config, p);
             Path workDir = Files.createDirectories(config.stateDir().resolve("m").resolve(id));
             image.create(p.format(), p.virtualSize(), p.backingFile());
-            byte[] token = tokens.issue(id, client.subject(), timeout);
+            byte[] token = tokens.issue(id, client.subject(), config.tokenTtl());
             CompletableFuture<PeerChannel> data = registry.expectData(id);
             link.send(new PeerMessage.Prepared(image.path().toString(), Base64.getEncoder().encodeToString(token)));
             record.phase(MigrationPhase.PUSHING);

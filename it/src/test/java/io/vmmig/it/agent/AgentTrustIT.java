@@ -30,7 +30,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * What the agents refuse, with real agent processes and a real source VM: a peer from another CA, a
- * destination whose certificate names another host, tokens of another migration or client or none,
+ * destination whose certificate names another host, tokens of another migration or client, forged or expired,
  * too little space, a QEMU too old, an unknown VM, an unreachable agent. Each refusal names what was
  * wrong and leaves the source VM as it was (running, nothing added to its block layer) and nothing
  * at the destination.
@@ -135,6 +135,26 @@ class AgentTrustIT {
             assertFalse(QemuProcesses.anyMentions(dir.resolve("b/state/m/m-tok00001").toString()), "no QEMU started");
             one.send(new PeerMessage.Cancel("test over"));
             two.send(new PeerMessage.Cancel("test over"));
+            assertTrue(Poll.until(() -> !Files.exists(image), Duration.ofSeconds(30)), "a cancelled prepare removes its image");
+        }
+    }
+
+    @Test
+    void anExpiredTokenIsRefused() throws Exception {
+        PeerTls asA = PeerTls.client(pki.key("host-a"), pki.cert("host-a"), pki.cert("ca"));
+        try (AgentProcess shortLived = AgentHosts.agent(dir, pki, "b-ttl", "host-b", List.of("token-ttl = 1"));
+             PeerConnector a = PeerConnector.tls(asA, PeerTransportOptions.DEFAULT);
+             ControlLink link = new ControlLink(a.connect("127.0.0.1", shortLived.port, "", new byte[0], Duration.ofSeconds(10)))) {
+            long issued = System.nanoTime();
+            byte[] token = prepare(link, "m-ttl00001", "ttl.qcow2");
+            // the token's lifetime is the condition waited for
+            assertTrue(Poll.until(() -> System.nanoTime() - issued > 1_500_000_000L, Duration.ofSeconds(5)));
+            PeerUnauthorizedException expired = assertThrows(PeerUnauthorizedException.class,
+                    () -> a.connect("127.0.0.1", shortLived.port, "m-ttl00001", token, Duration.ofSeconds(10)));
+            assertTrue(expired.getMessage().contains("token for migration m-ttl00001 expired at"), expired.getMessage());
+            assertFalse(QemuProcesses.anyMentions(dir.resolve("b-ttl/state/m/m-ttl00001").toString()), "no QEMU started");
+            link.send(new PeerMessage.Cancel("test over"));
+            Path image = dir.resolve("b-ttl/images/ttl.qcow2");
             assertTrue(Poll.until(() -> !Files.exists(image), Duration.ofSeconds(30)), "a cancelled prepare removes its image");
         }
     }
