@@ -48,7 +48,8 @@ final class BenchRun {
     static final String ID = "bench";
     static final String NODE = "disk0";
     static final int CHUNK = 256 * 1024;
-    static final int THRESHOLD = 3;
+    /** The product's defaults: what `vmmig migrate` uses. */
+    static final int THRESHOLD = SourceOptions.defaults().threshold();
     private static final Duration TIMEOUT = Duration.ofMinutes(5);
     /**
      * How long a mirror may take to reach READY and migrate memory: a background mirror whose guest
@@ -130,7 +131,8 @@ final class BenchRun {
             SocketPeerChannel[] ends = peerChannel();
             pulls = new OnDemandPullClock(ends[1]);
             ChunkTransferDestination d = new ChunkTransferDestination(new ChunkTransferDestination.Config(ID,
-                    dstDisk.path(), "qcow2", NODE, diskBytes, CHUNK, 2, dir, TIMEOUT), pulls, dstTimeline);
+                    dstDisk.path(), "qcow2", NODE, diskBytes, CHUNK, ChunkTransferDestination.DEFAULT_PULLERS, dir, TIMEOUT), pulls,
+                    dstTimeline);
             cleanup.push(d);
             ChunkTransferSource c = new ChunkTransferSource(srcQmp, new ChunkTransferSource.Config(s.strategy(), ID, NODE,
                     CHUNK, SourceOptions.defaults().withThreshold(THRESHOLD), Duration.ofMillis(300), dir, TIMEOUT,

@@ -48,8 +48,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class DestinationSession {
     private static final Logger LOG = LoggerFactory.getLogger(DestinationSession.class);
-    /** Background pulls in flight (on-demand pulls go first regardless). */
-    static final int PULLERS = 8;
 
     private final AgentConfig config;
     private final TokenIssuer tokens;
@@ -131,7 +129,7 @@ public final class DestinationSession {
             if (choice.chunkTransfer()) {
                 PeerChannel channel = await(data, cancelled, timeout, "the source's data connection");
                 disk = new ChunkTransferDestination(new ChunkTransferDestination.Config(id, image.path(), p.format(), p.diskNode(),
-                        p.virtualSize(), p.chunkSize(), PULLERS, workDir, timeout), channel, timeline);
+                        p.virtualSize(), p.chunkSize(), ChunkTransferDestination.DEFAULT_PULLERS, workDir, timeout), channel, timeline);
             } else {
                 disk = new MirrorDestination(new MirrorDestination.Config(id, image.path(), p.format(), p.diskNode(), workDir, timeout)
                         .withTcpListen(config.migrationHost(), freePort(config.migrationHost())), timeline);

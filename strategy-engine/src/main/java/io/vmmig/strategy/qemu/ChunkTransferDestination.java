@@ -42,6 +42,8 @@ public final class ChunkTransferDestination implements DestinationStrategy {
     public static final String LOCAL_FILE = "vmmig-local-file";
     public static final String LOCAL_FMT = "vmmig-local-fmt";
     public static final String NBD_NODE = "vmmig-nbd0";
+    /** Background pulls in flight by default (the guest's on-demand pulls go first regardless). */
+    public static final int DEFAULT_PULLERS = 8;
     private static final String AGENT_EXPORT = "disk";
 
     /**
