@@ -38,6 +38,8 @@ public final class Agent implements AutoCloseable {
     private final AgentConfig config;
     private final MigrationRegistry registry = new MigrationRegistry();
     private final TokenIssuer tokens = new TokenIssuer();
+    /** QMP sockets of the VMs this agent is migrating away (one migration per VM at a time). */
+    private final java.util.Map<Path, String> leaving = new java.util.concurrent.ConcurrentHashMap<>();
     private PeerServer peerServer;
     private PeerConnector connector;
     private ControlServer control;
@@ -182,11 +184,26 @@ public final class Agent implements AutoCloseable {
         if (r.bandwidth() != null && !choice.chunkTransfer())
             throw new AgentException(ErrorKind.BAD_REQUEST, "--bandwidth applies to vmmig's own transfer, not to the " + choice.name() + " strategy");
         String id = registry.newId();
+        Path key = qmp.toAbsolutePath().normalize();
+        String busy = leaving.putIfAbsent(key, id);
+        if (busy != null)
+            throw new AgentException(ErrorKind.BAD_REQUEST, "VM " + vmName + " is already being migrated (" + busy + ")");
         MigrationRecord m = new MigrationRecord(id, "source", vmName, host + ":" + port, choice.name());
-        registry.add(m);
+        try {
+            registry.add(m);
+        } catch (AgentException e) {
+            leaving.remove(key);
+            throw e;
+        }
         SourceSession s = new SourceSession(config, connector, m, new SourceSession.Request(qmp, vmName, host, port, choice,
                 r.bandwidth(), r.threshold(), r.chunkSize(), r.target()));
-        Thread t = new Thread(s, "vmmig-source-" + id);
+        Thread t = new Thread(() -> {
+            try {
+                s.run();
+            } finally {
+                leaving.remove(key);
+            }
+        }, "vmmig-source-" + id);
         t.setDaemon(true);
         t.start();
         return m;

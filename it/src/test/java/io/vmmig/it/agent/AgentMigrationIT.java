@@ -113,27 +113,40 @@ class AgentMigrationIT {
         }
     }
 
-    /** Pre-copy pushed at 1 MiB/s stays in its push rounds (memory waits for convergence) long enough to cancel. */
-    @Test
-    void cancelMidPushLeavesTheSourceAsItWas() throws Exception {
-        try (TestVm vm = TestVm.boot(dir, "vm-cancel", 16, 500)) {
+    /**
+     * Pre-copy pushed at 1 MiB/s stays in its push rounds (memory waits for convergence) long enough to
+     * cancel, with {@code vmmig cancel ID} or with Ctrl-C (SIGINT) on {@code vmmig migrate}.
+     */
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"vmmig cancel", "ctrl-c"})
+    void cancelMidPushLeavesTheSourceAsItWas(String how) throws Exception {
+        try (TestVm vm = TestVm.boot(dir, "vm-cancel-" + (how.equals("ctrl-c") ? "int" : "cmd"), 16, 500)) {
             TestVm.Snapshot before = vm.snapshot();
             CompletableFuture<String> id = new CompletableFuture<>();
+            CompletableFuture<Process> cli = new CompletableFuture<>();
             CompletableFuture<Cli.Result> run = CompletableFuture.supplyAsync(() -> {
                 try {
                     return Cli.run(hosts.a.controlSocket, List.of("migrate", vm.qmpSocket().toString(), hosts.destB(),
                             "--strategy", "precopy", "--bandwidth", "1M", "--json"), line -> {
                                 if (ControlCodec.decodeEvent(line) instanceof ControlEvent.Progress p && p.progress().pushedBytes() > 0)
                                     id.complete(p.id());
-                            });
+                            }, cli::complete);
                 } catch (Exception e) {
                     throw new IllegalStateException(e);
                 }
             });
             String m = id.get(60, TimeUnit.SECONDS);
-            Cli.Result cancel = Cli.run(hosts.a.controlSocket, List.of("cancel", m));
-            assertEquals(0, cancel.exitCode(), cancel.stdout() + " / " + cancel.stderr());
-            Cli.Result migrate = run.get(60, TimeUnit.SECONDS);
+            if (how.equals("ctrl-c")) {
+                Process kill = new ProcessBuilder("kill", "-INT", Long.toString(cli.get().pid())).inheritIO().start();
+                assertEquals(0, kill.waitFor());
+            } else {
+                Cli.Result again = Cli.run(hosts.a.controlSocket, List.of("migrate", vm.qmpSocket().toString(), hosts.destB()));
+                assertEquals(ErrorKind.BAD_REQUEST.exitCode, again.exitCode(), again.stderr());
+                assertTrue(again.stderr().contains("is already being migrated (" + m + ")"), again.stderr());
+                Cli.Result cancel = Cli.run(hosts.a.controlSocket, List.of("cancel", m));
+                assertEquals(0, cancel.exitCode(), cancel.stdout() + " / " + cancel.stderr());
+            }
+            Cli.Result migrate = run.get(90, TimeUnit.SECONDS);
             assertEquals(ErrorKind.CANCELLED.exitCode, migrate.exitCode(), migrate.stderr());
             List<ControlEvent> events = migrate.events();
             ControlEvent last = events.get(events.size() - 1);
@@ -144,7 +157,7 @@ class AgentMigrationIT {
             assertEquals(before, after, "the source's block layer is as it was");
             assertFalse(after.block().hasVmmigTraces());
             assertTrue(vm.verifyAtSource().startsWith("VERIFY OK"));
-            Path image = hosts.imagesOf(hosts.b).resolve("vm-cancel.qcow2");
+            Path image = hosts.imagesOf(hosts.b).resolve(vm.name + ".qcow2");
             assertTrue(Poll.until(() -> !Files.exists(image), Duration.ofSeconds(30)), "the destination removed " + image);
             assertTrue(Poll.until(() -> !QemuProcesses.anyMentions(dir.resolve("b/state/m").resolve(m).toString()), Duration.ofSeconds(30)),
                     "no destination QEMU is left");

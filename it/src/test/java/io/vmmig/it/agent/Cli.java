@@ -33,12 +33,18 @@ final class Cli {
 
     /** Runs {@code vmmig ARGS --socket SOCKET}, handing each stdout line to {@code eachLine} as it comes. */
     static Result run(Path socket, List<String> args, Consumer<String> eachLine) throws Exception {
+        return run(socket, args, eachLine, p -> { });
+    }
+
+    /** Same, telling {@code started} the process (e.g. to send it a signal). */
+    static Result run(Path socket, List<String> args, Consumer<String> eachLine, Consumer<Process> started) throws Exception {
         List<String> argv = new ArrayList<>(args);
         argv.addAll(List.of("--socket", socket.toString()));
         Path err = Files.createTempFile("vmmig-cli", ".err");
         try {
             Process p = new ProcessBuilder(JavaCommand.of(Main.class, argv)).redirectError(err.toFile()).start();
             p.getOutputStream().close();
+            started.accept(p);
             List<String> out = new ArrayList<>();
             try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
                 for (String line; (line = r.readLine()) != null; ) {
