@@ -1,7 +1,7 @@
 package io.vmmig.agent.demo;
 
 import io.vmmig.agent.Main;
-import io.vmmig.agent.control.ControlCodec;
+import io.vmmig.agent.cli.ControlClient;
 import io.vmmig.agent.control.ControlEvent;
 import io.vmmig.agent.control.ControlRequest;
 import io.vmmig.agent.control.MigrationProgress;
@@ -14,12 +14,6 @@ import io.vmmig.testkit.SerialConsole;
 import io.vmmig.testkit.TestGuest;
 import io.vmmig.testkit.Workload;
 import io.vmmig.testkit.net.NetworkLab;
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
-import java.net.UnixDomainSocketAddress;
-import java.nio.channels.Channels;
-import java.nio.channels.SocketChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -138,18 +132,16 @@ public final class DemoCommand implements Callable<Integer> {
     private ControlEvent migrate(DemoHosts hosts, Path qmp, Progress out) throws Exception {
         ControlRequest request = ControlRequest.migrate(qmp.toString(), hosts.destination(), strategy, null, threshold,
                 chunkKib * 1024, null);
-        try (SocketChannel ch = SocketChannel.open(UnixDomainSocketAddress.of(hosts.controlA))) {
-            Channels.newOutputStream(ch).write((ControlCodec.encode(request) + "\n").getBytes(StandardCharsets.UTF_8));
-            BufferedReader in = new BufferedReader(new InputStreamReader(Channels.newInputStream(ch), StandardCharsets.UTF_8));
-            for (String line; (line = in.readLine()) != null; ) {
-                ControlEvent e = ControlCodec.decodeEvent(line);
+        try (ControlClient client = ControlClient.connect(hosts.controlA)) {
+            client.send(request);
+            while (true) {
+                ControlEvent e = client.next(null).event();
                 if (e instanceof ControlEvent.Accepted a) out.say("migration %s accepted by agent A", a.id());
                 else if (e instanceof ControlEvent.PhaseChange p) out.say("phase %s", p.phase());
                 else if (e instanceof ControlEvent.Progress p) out.say("  %s", describe(p.progress()));
                 if (e instanceof ControlEvent.Report || e instanceof ControlEvent.Failure) return e;
             }
         }
-        throw new IllegalStateException("agent A closed the control connection before the migration ended");
     }
 
     private static String describe(MigrationProgress p) {

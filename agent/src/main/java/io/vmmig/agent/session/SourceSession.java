@@ -268,8 +268,7 @@ public final class SourceSession implements Runnable {
                         : timeline.at("paused") != null ? MigrationPhase.CUTOVER
                         : timeline.at("memory-start") != null ? MigrationPhase.MEMORY
                         : timeline.at("disk-started") != null ? MigrationPhase.PUSHING : MigrationPhase.PREPARING;
-                if (record.phase() != MigrationPhase.FINISHING || phase.ordinal() > MigrationPhase.FINISHING.ordinal())
-                    if (phase.ordinal() > record.phase().ordinal()) record.phase(phase);
+                record.phase(phase);   // phases only move forward: a late sample cannot move a migration back
                 SourceReport s = strategy.report();
                 PeerMessage.Progress d = dest.get();
                 long pushed = s.pushedBytes() + s.mirroredBytes();

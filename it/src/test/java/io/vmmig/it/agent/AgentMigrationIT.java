@@ -7,9 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.vmmig.agent.control.ControlCodec;
 import io.vmmig.agent.control.ControlEvent;
-import io.vmmig.agent.control.ControlRequest;
 import io.vmmig.agent.control.ErrorKind;
 import io.vmmig.agent.control.MigrationPhase;
+import io.vmmig.it.migration.Poll;
 import io.vmmig.qmp.QmpClient;
 import io.vmmig.qmp.command.QmpCommands.QueryStatus;
 import io.vmmig.qmp.command.QmpCommands.Quit;
@@ -158,9 +158,9 @@ class AgentMigrationIT {
             assertFalse(after.block().hasVmmigTraces());
             assertTrue(vm.verifyAtSource().startsWith("VERIFY OK"));
             Path image = hosts.imagesOf(hosts.b).resolve(vm.name + ".qcow2");
-            assertTrue(Poll.until(() -> !Files.exists(image), Duration.ofSeconds(30)), "the destination removed " + image);
-            assertTrue(Poll.until(() -> !QemuProcesses.anyMentions(dir.resolve("b/state/m").resolve(m).toString()), Duration.ofSeconds(30)),
-                    "no destination QEMU is left");
+            Poll.until("the destination removed " + image, Duration.ofSeconds(30), () -> !Files.exists(image));
+            Poll.until("no destination QEMU left", Duration.ofSeconds(30),
+                    () -> !QemuProcesses.anyMentions(dir.resolve("b/state/m").resolve(m).toString()));
         }
     }
 

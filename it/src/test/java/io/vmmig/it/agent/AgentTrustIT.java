@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.vmmig.agent.cli.ControlClient;
 import io.vmmig.agent.control.ControlEvent;
 import io.vmmig.agent.control.ControlRequest;
 import io.vmmig.agent.control.ErrorKind;
@@ -15,12 +16,14 @@ import io.vmmig.agent.peer.PeerTransportOptions;
 import io.vmmig.agent.peer.PeerUnauthorizedException;
 import io.vmmig.agent.session.ControlLink;
 import io.vmmig.agent.session.PeerMessage;
+import io.vmmig.it.migration.Poll;
 import io.vmmig.testkit.HostCommand;
 import io.vmmig.testkit.pki.TestPki;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
@@ -61,9 +64,23 @@ class AgentTrustIT {
         if (hosts != null) hosts.close();
     }
 
+    /** Sends {@code request} with the CLI's control client; every event up to the terminal one. */
+    private static List<ControlEvent> exchange(Path socket, ControlRequest request) {
+        List<ControlEvent> events = new ArrayList<>();
+        try (ControlClient client = ControlClient.connect(socket)) {
+            client.send(request);
+            ControlEvent e;
+            do {
+                e = client.next(null).event();
+                events.add(e);
+            } while (!e.terminal());
+        }
+        return events;
+    }
+
     private static ControlEvent.Failure refused(Path controlSocket, String dest) throws Exception {
-        List<ControlEvent> events = ControlClient.exchange(controlSocket,
-                ControlRequest.migrate(vm.qmpSocket().toString(), dest, "hybrid", null, null, null, null), e -> { });
+        List<ControlEvent> events = exchange(controlSocket,
+                ControlRequest.migrate(vm.qmpSocket().toString(), dest, "hybrid", null, null, null, null));
         ControlEvent last = events.get(events.size() - 1);
         assertTrue(last instanceof ControlEvent.Failure, "refused: " + last);
         TestVm.Snapshot now = vm.snapshot();
@@ -91,8 +108,8 @@ class AgentTrustIT {
             ControlEvent.Failure f = refused(rogue.controlSocket, hosts.destB());
             assertEquals(ErrorKind.UNAUTHORIZED, f.kind(), f.message());
             assertTrue(f.message().contains("does not accept our certificate"), f.message());
-            assertTrue(Poll.until(() -> hosts.b.logText().contains("not trusted by CA CN=vmmig-test-ca"), Duration.ofSeconds(10)),
-                    "the destination logs why: " + hosts.b.logTail());
+            Poll.until("the destination to log why (not trusted by CA CN=vmmig-test-ca)", Duration.ofSeconds(10),
+                    () -> hosts.b.logText().contains("not trusted by CA CN=vmmig-test-ca"));
         }
     }
 
@@ -135,7 +152,7 @@ class AgentTrustIT {
             assertFalse(QemuProcesses.anyMentions(dir.resolve("b/state/m/m-tok00001").toString()), "no QEMU started");
             one.send(new PeerMessage.Cancel("test over"));
             two.send(new PeerMessage.Cancel("test over"));
-            assertTrue(Poll.until(() -> !Files.exists(image), Duration.ofSeconds(30)), "a cancelled prepare removes its image");
+            Poll.until("a cancelled prepare removes its image", Duration.ofSeconds(30), () -> !Files.exists(image));
         }
     }
 
@@ -148,14 +165,14 @@ class AgentTrustIT {
             long issued = System.nanoTime();
             byte[] token = prepare(link, "m-ttl00001", "ttl.qcow2");
             // the token's lifetime is the condition waited for
-            assertTrue(Poll.until(() -> System.nanoTime() - issued > 1_500_000_000L, Duration.ofSeconds(5)));
+            Poll.until("the token's lifetime to pass", Duration.ofSeconds(5), () -> System.nanoTime() - issued > 1_500_000_000L);
             PeerUnauthorizedException expired = assertThrows(PeerUnauthorizedException.class,
                     () -> a.connect("127.0.0.1", shortLived.port, "m-ttl00001", token, Duration.ofSeconds(10)));
             assertTrue(expired.getMessage().contains("token for migration m-ttl00001 expired at"), expired.getMessage());
             assertFalse(QemuProcesses.anyMentions(dir.resolve("b-ttl/state/m/m-ttl00001").toString()), "no QEMU started");
             link.send(new PeerMessage.Cancel("test over"));
             Path image = dir.resolve("b-ttl/images/ttl.qcow2");
-            assertTrue(Poll.until(() -> !Files.exists(image), Duration.ofSeconds(30)), "a cancelled prepare removes its image");
+            Poll.until("a cancelled prepare removes its image", Duration.ofSeconds(30), () -> !Files.exists(image));
         }
     }
 
@@ -205,8 +222,8 @@ class AgentTrustIT {
 
     @Test
     void anUnknownVmAndAnUnreachableAgentAreNamed() throws Exception {
-        List<ControlEvent> e = ControlClient.exchange(hosts.a.controlSocket,
-                ControlRequest.migrate("nosuchvm", hosts.destB(), "hybrid", null, null, null, null), x -> { });
+        List<ControlEvent> e = exchange(hosts.a.controlSocket,
+                ControlRequest.migrate("nosuchvm", hosts.destB(), "hybrid", null, null, null, null));
         ControlEvent.Failure f = (ControlEvent.Failure) e.get(e.size() - 1);
         assertEquals(ErrorKind.NOT_FOUND, f.kind());
         assertTrue(f.message().contains("unknown VM 'nosuchvm'"), f.message());

@@ -9,11 +9,11 @@ import java.util.function.BooleanSupplier;
  * Waiting for a condition that no event announces (a counter reaching a value, a QMP status),
  * checked every few milliseconds up to a deadline; fails naming what did not happen.
  */
-final class Poll {
+public final class Poll {
     private Poll() {
     }
 
-    static void until(String what, Duration timeout, BooleanSupplier condition) {
+    public static void until(String what, Duration timeout, BooleanSupplier condition) {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (!condition.getAsBoolean()) {
             if (System.nanoTime() > deadline) throw new AssertionError("timed out after " + timeout + " waiting for " + what);
