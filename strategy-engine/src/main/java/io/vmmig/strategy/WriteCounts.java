@@ -27,6 +27,12 @@ public final class WriteCounts {
         }
     }
 
+    /** Sets the count of chunks {@code from} (inclusive) to {@code to} (exclusive), as a hand-over received says. */
+    public void setRange(int from, int to, int count) {
+        if (count < 0) throw new IllegalArgumentException("negative write count " + count);
+        Arrays.fill(counts, from, to, count);
+    }
+
     public int get(int chunk) {
         return counts[chunk];
     }

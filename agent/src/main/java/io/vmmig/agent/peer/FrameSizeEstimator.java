@@ -16,7 +16,7 @@ final class FrameSizeEstimator implements MessageSizeEstimator {
     /** Encoded size of a frame, close enough for flow control (exact for the big ones). */
     static int size(Frame f) {
         if (f instanceof Frame.ChunkData d) return 37 + d.payload().remaining();
-        if (f instanceof Frame.Remaining r) return 16 + 8 * r.set().size();
+        if (f instanceof Frame.Remaining r) return 64 + r.set().size() / 4; // compressed runs: a rough bound
         if (f instanceof Frame.Unknown u) return 8 + u.body().remaining();
         return 64;
     }

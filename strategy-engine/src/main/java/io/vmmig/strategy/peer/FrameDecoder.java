@@ -1,13 +1,11 @@
 package io.vmmig.strategy.peer;
 
 import io.vmmig.strategy.RemainingSet;
-import io.vmmig.strategy.WriteCounts;
 import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
-import java.util.BitSet;
 
 /**
  * Bytes to frames, fed in pieces of any size ({@code FrameReader(source, Handler)} style: the
@@ -21,14 +19,15 @@ public final class FrameDecoder {
         void onFrame(Frame frame);
     }
 
-    /** Largest disk, in chunks, a REMAINING frame may describe (1 TiB at 64 KiB chunks). */
-    public static final int MAX_CHUNKS = 1 << 24;
+    /** Largest disk, in chunks, a hand-over may describe (8 TiB at 64 KiB chunks; 512 MiB of write counts). */
+    public static final int MAX_CHUNKS = 1 << 27;
 
     private final int maxFrameLength;
     private final Handler handler;
     private final ByteBuffer lengthField = ByteBuffer.allocate(4);
     private ByteBuffer frame;
     private boolean failed;
+    private final RemainingCodec.Assembly handOver = new RemainingCodec.Assembly(MAX_CHUNKS);
 
     /** @param maxFrameLength largest accepted frame (header after the length field + body) */
     public FrameDecoder(int maxFrameLength, Handler handler) {
@@ -63,9 +62,9 @@ public final class FrameDecoder {
         }
     }
 
-    /** Whether a frame is partly received (EOF now would cut it). */
+    /** Whether a frame (or a multi-part hand-over) is partly received (EOF now would cut it). */
     public boolean midFrame() {
-        return frame != null || lengthField.position() > 0;
+        return frame != null || lengthField.position() > 0 || handOver.started();
     }
 
     private static void transfer(ByteBuffer from, ByteBuffer to) {
@@ -81,6 +80,8 @@ public final class FrameDecoder {
         int reserved = b.getShort();
         if (reserved != 0) throw new PeerProtocolException("reserved header field is " + reserved);
         FrameType type = FrameType.of(code);
+        if (handOver.started() && type != FrameType.REMAINING)
+            throw new PeerProtocolException((type == null ? "frame type " + code : type) + " frame inside a multi-part REMAINING");
         try {
             Frame f = switch (type == null ? FrameType.RESUME : type) { // unknown codes: like a reserved type
                 case HELLO -> new Frame.Hello(b.getShort() & 0xFFFF, getString(b), getBytes(b));
@@ -139,22 +140,17 @@ public final class FrameDecoder {
         return new Frame.Pull(id, first, count, Frame.Priority.values()[prio]);
     }
 
-    private static Frame remaining(ByteBuffer b) {
+    /** One part of a hand-over ({@link RemainingCodec}); the frame once the last part is in, else null. */
+    private Frame remaining(ByteBuffer b) {
         int chunks = nonNegative(b.getInt(), "chunk count");
-        if (chunks > MAX_CHUNKS) throw new PeerProtocolException("disk of " + chunks + " chunks exceeds " + MAX_CHUNKS);
-        int n = nonNegative(b.getInt(), "remaining count");
-        if ((long) n * 8 != b.remaining())
-            throw new PeerProtocolException("remaining set of " + n + " chunks in " + b.remaining() + " bytes");
-        BitSet set = new BitSet();
-        int[] counts = new int[chunks];
-        for (int i = 0; i < n; i++) {
-            int c = b.getInt();
-            int count = b.getInt();
-            if (c < 0 || c >= chunks) throw new PeerProtocolException("remaining chunk " + c + " outside 0.." + (chunks - 1));
-            set.set(c);
-            counts[c] = nonNegative(count, "write count");
-        }
-        return new Frame.Remaining(new RemainingSet(set, WriteCounts.of(counts)));
+        int remaining = nonNegative(b.getInt(), "remaining count");
+        int part = nonNegative(b.getInt(), "part number");
+        int flags = b.get() & 0xFF;
+        if ((flags & ~RemainingCodec.FLAG_LAST) != 0) throw new PeerProtocolException("unknown REMAINING flags " + flags);
+        ByteBuffer data = b.slice();
+        b.position(b.limit());
+        RemainingSet set = handOver.add(new RemainingCodec.Part(chunks, remaining, part, (flags & RemainingCodec.FLAG_LAST) != 0, data));
+        return set == null ? null : new Frame.Remaining(set);
     }
 
     private static String getString(ByteBuffer b) {

@@ -1,14 +1,13 @@
 package io.vmmig.strategy.peer;
 
-import io.vmmig.strategy.RemainingSet;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.util.BitSet;
 
 /** Frames to bytes. Stateless; the transport writes the returned buffer (header and body together). */
 public final class FrameEncoder {
 
     public ByteBuffer encode(Frame frame) {
+        if (frame instanceof Frame.Remaining r) return encodeRemaining(r);
         int bodyLength = bodyLength(frame);
         ByteBuffer out = ByteBuffer.allocate(4 + Frame.HEADER_AFTER_LENGTH + bodyLength);
         out.putInt(Frame.HEADER_AFTER_LENGTH + bodyLength);
@@ -17,6 +16,21 @@ public final class FrameEncoder {
         out.putShort((short) 0);
         writeBody(frame, out);
         if (out.hasRemaining()) throw new IllegalStateException("body length mismatch for " + frame.type());
+        return out.flip();
+    }
+
+    /** A hand-over is one or more REMAINING frames back to back ({@link RemainingCodec}), written together. */
+    private static ByteBuffer encodeRemaining(Frame.Remaining r) {
+        java.util.List<RemainingCodec.Part> parts = RemainingCodec.encode(r.set());
+        int n = 0;
+        for (RemainingCodec.Part p : parts) n += 4 + Frame.HEADER_AFTER_LENGTH + RemainingCodec.PART_HEADER + p.data().remaining();
+        ByteBuffer out = ByteBuffer.allocate(n);
+        for (RemainingCodec.Part p : parts) {
+            out.putInt(Frame.HEADER_AFTER_LENGTH + RemainingCodec.PART_HEADER + p.data().remaining());
+            out.put((byte) FrameType.REMAINING.code).put((byte) 0).putShort((short) 0);
+            out.putInt(p.chunks()).putInt(p.remaining()).putInt(p.part()).put((byte) (p.last() ? RemainingCodec.FLAG_LAST : 0));
+            out.put(p.data());
+        }
         return out.flip();
     }
 
@@ -30,7 +44,6 @@ public final class FrameEncoder {
         if (frame instanceof Frame.ChunkData d) return 8 + 8 + 4 + 1 + 4 + d.payload().remaining();
         if (frame instanceof Frame.Pull) return 8 + 8 + 4 + 1;
         if (frame instanceof Frame.Ack) return 8 + 4;
-        if (frame instanceof Frame.Remaining r) return 4 + 4 + 8 * r.set().size();
         if (frame instanceof Frame.Done) return 0;
         if (frame instanceof Frame.Error e) return 2 + str(e.message());
         if (frame instanceof Frame.Cancel c) return str(c.reason());
@@ -55,13 +68,6 @@ public final class FrameEncoder {
             out.putLong(p.requestId()).putLong(p.offset()).putInt(p.length()).put((byte) p.priority().ordinal());
         } else if (frame instanceof Frame.Ack a) {
             out.putLong(a.offset()).putInt(a.length());
-        } else if (frame instanceof Frame.Remaining r) {
-            RemainingSet set = r.set();
-            BitSet chunks = set.chunks();
-            out.putInt(set.counts().chunks()).putInt(set.size());
-            for (int c = chunks.nextSetBit(0); c >= 0; c = chunks.nextSetBit(c + 1)) {
-                out.putInt(c).putInt(set.counts().get(c));
-            }
         } else if (frame instanceof Frame.Error e) {
             out.putShort((short) e.code());
             putString(out, e.message());

@@ -131,9 +131,9 @@ class FrameCodecTest {
         assertTrue(rejects(frame(2, 0, 0, new byte[] {0})).getMessage().contains("truncated WELCOME"));
         assertTrue(rejects(frame(7, 0, 0, new byte[] {0})).getMessage().contains("trailing"));
         assertTrue(rejects(frame(9, 0, 0, new byte[] {0, 2, (byte) 0xc3, (byte) 0x28})).getMessage().contains("UTF-8"));
-        byte[] badRemaining = ByteBuffer.allocate(16).putInt(4).putInt(1).putInt(4).putInt(1).array();
+        byte[] badRemaining = remainingPart(4, 1, new byte[] {4, 0, 1}); // one chunk at 4 on a disk of 4
         assertTrue(rejects(frame(6, 0, 0, badRemaining)).getMessage().contains("outside 0..3"));
-        byte[] hugeDisk = ByteBuffer.allocate(8).putInt(Integer.MAX_VALUE).putInt(0).array();
+        byte[] hugeDisk = remainingPart(Integer.MAX_VALUE, 0, new byte[0]);
         assertTrue(rejects(frame(6, 0, 0, hugeDisk)).getMessage().contains("exceeds"));
         byte[] payloadPastEnd = ByteBuffer.allocate(25).putLong(0).putLong(0).putInt(4).put((byte) 0).putInt(4).array();
         assertTrue(rejects(frame(3, 0, 0, payloadPastEnd)).getMessage().contains("beyond frame end"));
@@ -184,5 +184,16 @@ class FrameCodecTest {
                 // the only acceptable failure
             }
         }
+    }
+
+    /** A one-part REMAINING body carrying these (uncompressed) runs. */
+    private static byte[] remainingPart(int chunks, int remaining, byte[] runs) {
+        java.util.zip.Deflater d = new java.util.zip.Deflater();
+        d.setInput(runs);
+        d.finish();
+        byte[] z = new byte[256];
+        int n = d.deflate(z);
+        d.end();
+        return ByteBuffer.allocate(13 + n).putInt(chunks).putInt(remaining).putInt(0).put((byte) 1).put(z, 0, n).array();
     }
 }
