@@ -1,5 +1,6 @@
 package io.vmmig.agent.bench;
 
+import io.vmmig.strategy.qemu.MigrationEvent;
 import io.vmmig.agent.demo.LocalPair;
 import io.vmmig.qmp.QmpClient;
 import io.vmmig.strategy.peer.SocketPeerChannel;
@@ -159,7 +160,7 @@ final class BenchRun {
         Files.deleteIfExists(links.memory().destinationSide());
         QemuProcess[] dst = new QemuProcess[1];
         LocalPair pair = new LocalPair(ID, srcQmp, source, destination,
-                new SourceMigration.Options(ID, s.strategy(), "unix:" + links.memory().sourceSide(),
+                new SourceMigration.Options(ID, s.strategy(), s.label(), "unix:" + links.memory().sourceSide(),
                         s.mirrorMode() == null ? TIMEOUT : MIRROR_LIMIT),
                 "unix:" + links.memory().destinationSide(), srcTimeline, dstTimeline);
         MigrationReport report = pair.run(args -> {
@@ -183,8 +184,8 @@ final class BenchRun {
                 .sorted(Comparator.comparingLong(ConsoleLine::nanoTime)).toList();
         GuestThroughput tput = GuestThroughput.of(start, lines);
         // The destination's view: memory arrived and the guest runs there; the disk is local there.
-        Duration arrived = dstTimeline.at("running-here");
-        Duration finished = dstTimeline.at("finished");
+        Duration arrived = dstTimeline.at(MigrationEvent.RUNNING_AT_DESTINATION);
+        Duration finished = dstTimeline.at(MigrationEvent.FINISHED);
         long cutover = arrived == null ? report.cutoverMillis() : Math.max(report.cutoverMillis(), arrived.toMillis());
         long total = Math.max(report.totalMillis(), finished == null ? 0 : finished.toMillis());
         double end = total / 1000.0;

@@ -52,6 +52,11 @@ public final class MigrationRecord {
         return id;
     }
 
+    /** {@link System#nanoTime()} when the request arrived: the zero of the migration's timeline and report. */
+    public long startNanos() {
+        return startNanos;
+    }
+
     public long elapsedMillis() {
         return (System.nanoTime() - startNanos) / 1_000_000;
     }

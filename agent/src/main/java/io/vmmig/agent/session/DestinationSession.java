@@ -173,7 +173,7 @@ public final class DestinationSession {
             record.complete(new ControlEvent.Report(id, ControlCodec.tree(report), "destination of " + id + ": " + report));
             LOG.info("migration {}: the guest runs here (QEMU pid {}) from {}", id, qemu.pid(), image.path());
         } catch (Exception e) {
-            boolean switched = timeline.at("running-here") != null;
+            boolean switched = timeline.guestAtDestination();
             AgentException ae = e instanceof AgentException a ? a
                     : new AgentException(cancelled.isDone() ? ErrorKind.CANCELLED : ErrorKind.FAILED,
                     e.getMessage() == null ? e.toString() : e.getMessage(), e);
@@ -201,7 +201,7 @@ public final class DestinationSession {
 
     private void tick(MigrationRecord record, MigrationTimeline timeline, DestinationStrategy disk) {
         try {
-            if (timeline.at("running-here") == null) return;
+            if (!timeline.guestAtDestination()) return;
             record.phase(MigrationPhase.PULLING);
             DestinationReport r = disk.report();
             link.trySend(new PeerMessage.Progress(r.pulledBytes(), r.pulledOnDemand(), r.pulledBackground(), r.receivedPushBytes()));
@@ -229,7 +229,7 @@ public final class DestinationSession {
                     throw e.getCause() instanceof Exception c ? c : e;
                 }
             }
-            if (cancelled.isDone() && timeline.at("running-here") == null)
+            if (cancelled.isDone() && !timeline.guestAtDestination())
                 throw new AgentException(ErrorKind.CANCELLED, cancelled.join());
             if (cancelled.isDone()) {
                 // after the switchover the source's words no longer matter: finish here

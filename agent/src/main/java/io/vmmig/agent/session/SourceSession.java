@@ -1,5 +1,6 @@
 package io.vmmig.agent.session;
 
+import io.vmmig.strategy.qemu.MigrationEvent;
 import io.vmmig.agent.config.AgentConfig;
 import io.vmmig.agent.control.ControlCodec;
 import io.vmmig.agent.control.ControlEvent;
@@ -154,7 +155,7 @@ public final class SourceSession implements Runnable {
     private ControlEvent.Report run(QmpClient qmp, SourceVm vm, StrategyChoice choice, int chunk, ControlLink control,
                                     PeerChannel data, Path workDir, Duration timeout) throws Exception {
         String id = record.id();
-        MigrationTimeline timeline = new MigrationTimeline();
+        MigrationTimeline timeline = new MigrationTimeline(record.startNanos());   // the report counts from the request
         CompletableFuture<PeerMessage.Ready> ready = new CompletableFuture<>();
         CompletableFuture<PeerMessage.Finished> finished = new CompletableFuture<>();
         PeerMessage.Progress[] destProgress = new PeerMessage.Progress[1];
@@ -193,7 +194,7 @@ public final class SourceSession implements Runnable {
                         pushOptions(), Duration.ofMillis(300), workDir, timeout, ChunkTransferSource.PrecopyLimits.defaults()),
                         data, timeline)
                 : new MirrorSource(qmp, new MirrorSource.Config(id, vm.disk().node(), choice.mirrorMode(), timeout), mirrorTarget, timeline);
-        SourceMigration d = new SourceMigration(qmp, strategy, new SourceMigration.Options(id, choice.strategy(), null, timeout), timeline);
+        SourceMigration d = new SourceMigration(qmp, strategy, new SourceMigration.Options(id, choice.strategy(), choice.name(), null, timeout), timeline);
         driver = d;
         if (cancelled.isDone()) d.cancel(cancelled.join());
         ScheduledExecutorService sampler = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -220,6 +221,8 @@ public final class SourceSession implements Runnable {
             } catch (RuntimeException e) {
                 LOG.warn("migration {}: quit of the source QEMU: {}", id, e.toString());
             }
+            timeline.mark(MigrationEvent.SOURCE_RELEASED);
+            report = report.endingAt(timeline);
             progress.sample();
             return new ControlEvent.Report(id, ControlCodec.tree(report), report.summary());
         } finally {
@@ -259,16 +262,26 @@ public final class SourceSession implements Runnable {
             this.disk = disk;
             this.chunk = chunk;
             this.dest = dest;
+            timeline.onEvent(e -> {
+                MigrationPhase p = phaseAfter(e);
+                if (p != null) record.phase(p);   // phases only move forward
+            });
+        }
+
+        /** The phase the source enters when the engine says {@code e} happened, or null for no change. */
+        static MigrationPhase phaseAfter(MigrationEvent e) {
+            return switch (e) {
+                case DISK_STARTED -> MigrationPhase.PUSHING;
+                case MEMORY_STARTED -> MigrationPhase.MEMORY;
+                case PAUSED -> MigrationPhase.CUTOVER;
+                case SWITCHED_OVER -> MigrationPhase.PULLING;
+                default -> null;
+            };
         }
 
         synchronized void sample() {
             try {
-                boolean switched = timeline.at("switched-over") != null;
-                MigrationPhase phase = switched ? MigrationPhase.PULLING
-                        : timeline.at("paused") != null ? MigrationPhase.CUTOVER
-                        : timeline.at("memory-start") != null ? MigrationPhase.MEMORY
-                        : timeline.at("disk-started") != null ? MigrationPhase.PUSHING : MigrationPhase.PREPARING;
-                record.phase(phase);   // phases only move forward: a late sample cannot move a migration back
+                boolean switched = timeline.happened(MigrationEvent.SWITCHED_OVER);
                 SourceReport s = strategy.report();
                 PeerMessage.Progress d = dest.get();
                 long pushed = s.pushedBytes() + s.mirroredBytes();
@@ -276,7 +289,7 @@ public final class SourceSession implements Runnable {
                 long remaining = switched ? Math.max(0, (long) s.remainingChunks() * chunk - pulled)
                         : Math.max(0, disk.allocatedBytes() - pushed);
                 long ramT = 0, ramR = 0, ramTotal = 0;
-                if (timeline.at("memory-start") != null && !switched) {
+                if (timeline.happened(MigrationEvent.MEMORY_STARTED) && !switched) {
                     MigrationInfo m = qmp.call(new QueryMigrate());
                     if (m.ram() != null) {
                         ramT = m.ram().transferred();

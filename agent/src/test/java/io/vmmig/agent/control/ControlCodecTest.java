@@ -10,6 +10,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.vmmig.strategy.Strategy;
 import io.vmmig.strategy.qemu.DestinationReport;
 import io.vmmig.strategy.qemu.MigrationReport;
+import io.vmmig.strategy.qemu.MigrationEvent;
 import io.vmmig.strategy.qemu.MigrationTimeline;
 import io.vmmig.strategy.qemu.SourceReport;
 import java.time.Duration;
@@ -23,10 +24,10 @@ class ControlCodecTest {
     private static MigrationReport report() {
         SourceReport s = new SourceReport(512L << 20, 400L << 20, 8192, 3, 10L << 20, 200L << 20, 64L << 20, 1024, 85, false, 0);
         DestinationReport d = new DestinationReport(512L << 20, 64L << 20, 300, 724, 5, 42);
-        List<MigrationTimeline.Mark> marks = List.of(new MigrationTimeline.Mark("disk-started", Duration.ofMillis(12)),
-                new MigrationTimeline.Mark("memory-start", Duration.ofMillis(4200)),
-                new MigrationTimeline.Mark("switched-over", Duration.ofMillis(9876)));
-        return new MigrationReport("m-0badcafe", Strategy.HYBRID, 15_000, 9_876, 120, 85, 300L << 20, s, d, marks, 140);
+        List<MigrationTimeline.Mark> marks = List.of(new MigrationTimeline.Mark(MigrationEvent.DISK_STARTED, Duration.ofMillis(12)),
+                new MigrationTimeline.Mark(MigrationEvent.MEMORY_STARTED, Duration.ofMillis(4200)),
+                new MigrationTimeline.Mark(MigrationEvent.SWITCHED_OVER, Duration.ofMillis(9876)));
+        return new MigrationReport("m-0badcafe", Strategy.MIRROR, "mirror-wb", 15_000, 2_100, 9_876, 120, 85, 300L << 20, s, d, marks, 140);
     }
 
     private static void roundTrip(ControlEvent e) {
@@ -122,13 +123,15 @@ class ControlCodecTest {
     void engineReportSurvivesTheTreeWithDurationsAsMilliseconds() throws Exception {
         MigrationReport r = report();
         JsonNode tree = ControlCodec.tree(r);
-        assertEquals("HYBRID", tree.path("strategy").asText());
+        assertEquals("MIRROR", tree.path("strategy").asText());
+        assertEquals("mirror-wb", tree.path("strategyName").asText());
+        assertEquals(2_100, tree.path("preparingMillis").asLong());
         assertEquals(15_000, tree.path("totalMillis").asLong());
         assertEquals(140, tree.path("guestGapMillis").asLong());
         assertEquals(1024, tree.path("source").path("remainingChunks").asInt());
         assertEquals(42, tree.path("destination").path("pivotMillis").asLong());
         JsonNode mark = tree.path("timeline").get(1);
-        assertEquals("memory-start", mark.path("phase").asText());
+        assertEquals("MEMORY_STARTED", mark.path("event").asText());
         assertTrue(mark.path("at").isIntegralNumber(), "a Duration is a number of milliseconds: " + mark);
         assertEquals(4200, mark.path("at").asLong());
         assertFalse(tree.has("summary") || tree.has("diskBytesMoved"), "only the record's components: " + tree.fieldNames());

@@ -1,5 +1,6 @@
 package io.vmmig.it.migration;
 
+import io.vmmig.strategy.qemu.MigrationEvent;
 import static org.junit.jupiter.api.Assertions.*;
 
 import io.vmmig.qmp.command.QmpCommands.Migrate;
@@ -50,8 +51,8 @@ class ExternalMigrateIT {
                 MigrationReport r = hosts.run(id, Strategy.HYBRID, source, destination, st, dt, null,
                         () -> hosts.sourceQmp().call(new Migrate(hosts.incomingUri(id), null, null)));
                 System.out.print(r.summary());
-                assertNull(st.at("memory-start"), "vmmig did not start the memory migration itself");
-                assertNotNull(st.at("paused"), "the hand-over ran at the pre-switchover pause");
+                assertNull(st.at(MigrationEvent.MEMORY_STARTED), "vmmig did not start the memory migration itself");
+                assertNotNull(st.at(MigrationEvent.PAUSED), "the hand-over ran at the pre-switchover pause");
                 assertTrue(r.source().pushedChunks() > 0);
             }
             String v = hosts.verify(hosts.destination());

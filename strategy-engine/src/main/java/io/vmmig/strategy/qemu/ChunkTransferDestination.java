@@ -127,7 +127,7 @@ public final class ChunkTransferDestination implements DestinationStrategy {
         storeClient = NbdClient.connect(loopbackServer.socket(), NbdClientOptions.of(loopback.name())
                 .withRequestTimeout(config.timeout()));
         store.ready(new NbdExportBackend(storeClient));
-        timeline.mark("destination-ready");
+        timeline.mark(MigrationEvent.DESTINATION_READY);
     }
 
     public DestinationDiskTransfer transfer() {
@@ -174,7 +174,7 @@ public final class ChunkTransferDestination implements DestinationStrategy {
         qmp.call(new BlockdevDel(NBD_NODE));
         pivoted = true;
         pivotNanos = System.nanoTime() - t0;
-        timeline.mark("pivoted");
+        timeline.mark(MigrationEvent.PIVOTED);
         LOG.info("migration {}: destination disk now local ({})", config.migrationId(), config.targetImage());
         releaseAgentPath();
     }

@@ -106,7 +106,7 @@ public final class ChunkTransferSource implements SourceStrategy {
                 geometry.markTouched(r.offset(), r.length(), allocated);
             }
             transfer = new SourceDiskTransfer(geometry, new NbdExportBackend(data), allocated, channel, config.push());
-            timeline.mark("push-start");
+            timeline.mark(MigrationEvent.PUSH_STARTED);
             transfer.start();
             if (config.strategy() != Strategy.PRECOPY) readyForMemory.complete(null);
             epochs = new Thread(config.strategy() == Strategy.PRECOPY ? this::precopyRounds : this::epochLoop,
@@ -215,11 +215,11 @@ public final class ChunkTransferSource implements SourceStrategy {
 
     /** Pre-copy's last round while paused: everything still dirty crosses now. */
     private void finalRound() throws Exception {
-        timeline.mark("paused");
+        timeline.mark(MigrationEvent.PAUSED);
         stopEpochLoop();
         long sent = transfer.finalRound(chunks(rotation.rotate()), config.timeout());
         rounds++;
-        timeline.mark("final-round-sent");
+        timeline.mark(MigrationEvent.FINAL_ROUND_SENT);
         LOG.info("pre-copy {}: final round sent {} bytes while paused", config.migrationId(), sent);
     }
 
@@ -244,10 +244,10 @@ public final class ChunkTransferSource implements SourceStrategy {
      * memory migration then).
      */
     public RemainingSet handOver() throws Exception {
-        timeline.mark("paused");
+        timeline.mark(MigrationEvent.PAUSED);
         stopEpochLoop();
         RemainingSet rs = transfer.cutover(chunks(rotation.rotate()), config.timeout());
-        timeline.mark("remaining-sent");
+        timeline.mark(MigrationEvent.REMAINING_SENT);
         LOG.info("migration {}: handed over {} remaining chunks", config.migrationId(), rs.size());
         return rs;
     }

@@ -83,7 +83,7 @@ public final class Cutover implements AutoCloseable {
                         return;
                     }
                     case "failed", "cancelled" -> {
-                        RuntimeException f = new IllegalStateException("memory migration " + status);
+                        RuntimeException f = new MemoryMigrationFailedException(MigrationEvent.Side.SOURCE, status);
                         paused.completeExceptionally(f);
                         completed.completeExceptionally(f);
                         return;

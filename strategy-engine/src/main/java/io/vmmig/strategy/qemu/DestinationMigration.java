@@ -30,21 +30,21 @@ public final class DestinationMigration implements AutoCloseable {
         qmp.call(new MigrateSetCapabilities(List.of(new MigrationCapability("events", true))));
         this.migrationEvents = qmp.listen("vmmig-incoming", EventFilter.named("MIGRATION"));
         qmp.call(new MigrateIncoming(incomingUri));
-        timeline.mark("incoming");
+        timeline.mark(MigrationEvent.INCOMING);
     }
 
     /** Waits for the memory migration and the disk, then takes the agent out of the I/O path. */
     public DestinationReport awaitAndFinish(Duration timeout) throws Exception {
         migrationEvents.await(e -> {
             String s = e.dataText("status");
-            if ("failed".equals(s)) throw new IllegalStateException("incoming memory migration failed");
+            if ("failed".equals(s) || "cancelled".equals(s)) throw new MemoryMigrationFailedException(MigrationEvent.Side.DESTINATION, s);
             return "completed".equals(s);
         }, timeout);
-        timeline.mark("running-here");
+        timeline.mark(MigrationEvent.RUNNING_AT_DESTINATION);
         disk.complete().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
-        timeline.mark("disk-complete");
+        timeline.mark(MigrationEvent.DISK_COMPLETE);
         disk.finish();
-        timeline.mark("finished");
+        timeline.mark(MigrationEvent.FINISHED);
         return disk.report();
     }
 

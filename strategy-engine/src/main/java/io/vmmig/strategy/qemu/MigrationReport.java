@@ -5,39 +5,53 @@ import java.util.List;
 
 /**
  * The result of one disk-and-memory migration, as the CLI and the benchmark print it. Times in
- * milliseconds from the start of the source side.
+ * milliseconds from the operator's request (the agent's) or the driver's start (engine-only tests).
  *
- * @param totalMillis        start to the destination holding the whole disk (source releasable)
- * @param cutoverMillis      start to QEMU's switchover (memory migration completed)
- * @param qemuDowntimeMillis QEMU's own downtime figure (query-migrate)
+ * @param strategyName       the strategy as the user typed it ({@code mirror-wb}); {@code strategy} is the engine's
+ * @param totalMillis        request to the end: the destination holds the whole disk and the source is released
+ * @param preparingMillis    request to the driver's start (checks, the destination's prepare); inside the total
+ * @param cutoverMillis      request to QEMU's switchover (memory migration completed)
+ * @param qemuDowntimeMillis QEMU's own downtime figure (query-migrate {@code downtime}, once computed): the
+ *                           guest stopped at the source until it ran at the destination; the storage pause is inside it
  * @param storagePauseMillis time the paused source spent on storage at switchover (part of the downtime)
  * @param ramBytes           bytes QEMU's memory migration transferred
- * @param timeline           when each phase began
+ * @param timeline           when each event happened
  * @param guestGapMillis     the guest-visible pause: the longest gap in the guest's own heartbeats across
  *                           the switchover, measured by whoever sees the guest's console; -1 if unknown
  */
-public record MigrationReport(String migrationId, Strategy strategy, long totalMillis, long cutoverMillis,
-                              long qemuDowntimeMillis, long storagePauseMillis, long ramBytes,
-                              SourceReport source, DestinationReport destination,
+public record MigrationReport(String migrationId, Strategy strategy, String strategyName, long totalMillis,
+                              long preparingMillis, long cutoverMillis, long qemuDowntimeMillis, long storagePauseMillis,
+                              long ramBytes, SourceReport source, DestinationReport destination,
                               List<MigrationTimeline.Mark> timeline, long guestGapMillis) {
 
+    public MigrationReport {
+        if (strategyName == null) strategyName = strategy.cliName();
+    }
+
+    /** Named as the engine names the strategy, nothing before the driver's start, guest gap unknown. */
     public MigrationReport(String migrationId, Strategy strategy, long totalMillis, long cutoverMillis,
                            long qemuDowntimeMillis, long storagePauseMillis, long ramBytes,
                            SourceReport source, DestinationReport destination, List<MigrationTimeline.Mark> timeline) {
-        this(migrationId, strategy, totalMillis, cutoverMillis, qemuDowntimeMillis, storagePauseMillis, ramBytes,
-                source, destination, timeline, -1);
+        this(migrationId, strategy, strategy.cliName(), totalMillis, 0, cutoverMillis, qemuDowntimeMillis, storagePauseMillis,
+                ramBytes, source, destination, timeline, -1);
     }
 
     /** This report with the guest-visible pause measured from the guest's heartbeats. */
     public MigrationReport withGuestGap(long millis) {
-        return new MigrationReport(migrationId, strategy, totalMillis, cutoverMillis, qemuDowntimeMillis,
-                storagePauseMillis, ramBytes, source, destination, timeline, millis);
+        return new MigrationReport(migrationId, strategy, strategyName, totalMillis, preparingMillis, cutoverMillis,
+                qemuDowntimeMillis, storagePauseMillis, ramBytes, source, destination, timeline, millis);
     }
 
     /** This report with the destination side's figures. */
     public MigrationReport withDestination(DestinationReport d) {
-        return new MigrationReport(migrationId, strategy, totalMillis, cutoverMillis, qemuDowntimeMillis,
-                storagePauseMillis, ramBytes, source, d, timeline, guestGapMillis);
+        return new MigrationReport(migrationId, strategy, strategyName, totalMillis, preparingMillis, cutoverMillis,
+                qemuDowntimeMillis, storagePauseMillis, ramBytes, source, d, timeline, guestGapMillis);
+    }
+
+    /** This report ending at {@code timeline}'s last event (e.g. the source released after the destination's report). */
+    public MigrationReport endingAt(MigrationTimeline t) {
+        return new MigrationReport(migrationId, strategy, strategyName, t.elapsed().toMillis(), preparingMillis, cutoverMillis,
+                qemuDowntimeMillis, storagePauseMillis, ramBytes, source, destination, t.marks(), guestGapMillis);
     }
 
     /** Bytes of disk data that crossed from source to destination (pushes, pull answers, mirror). */
@@ -48,9 +62,10 @@ public record MigrationReport(String migrationId, Strategy strategy, long totalM
     /** A one-screen summary for people. */
     public String summary() {
         StringBuilder b = new StringBuilder();
-        b.append(String.format("migration %s (%s): total %.2f s, cutover at %.2f s, downtime %d ms (storage pause %d ms%s)%n",
-                migrationId, strategy.cliName(), totalMillis / 1000.0, cutoverMillis / 1000.0, qemuDowntimeMillis,
-                storagePauseMillis, guestGapMillis >= 0 ? ", guest saw " + guestGapMillis + " ms" : ""));
+        b.append(String.format("migration %s (%s): total %.2f s (preparing %.2f s), cutover at %.2f s, downtime %s (storage pause %d ms inside it%s)%n",
+                migrationId, strategyName, totalMillis / 1000.0, preparingMillis / 1000.0, cutoverMillis / 1000.0,
+                qemuDowntimeMillis >= 0 ? qemuDowntimeMillis + " ms" : "unknown", storagePauseMillis,
+                guestGapMillis >= 0 ? ", guest saw " + guestGapMillis + " ms" : ""));
         DestinationReport d = destination != null ? destination : new DestinationReport(0, 0, 0, 0, 0, 0);
         b.append(String.format("  disk: pushed %s (%d chunks, %s on the wire), pulled %s (%d on demand, %d background),"
                         + " zero-skipped %s, unallocated %s, mirrored %s%n",

@@ -115,7 +115,7 @@ public final class MirrorDestination implements DestinationStrategy {
                 export = server.exportWritable(exportName(), config.diskNode());
                 target = new MirrorTarget(server.socket(), export.name());
             }
-            timeline.mark("destination-ready");
+            timeline.mark(MigrationEvent.DESTINATION_READY);
             exported.complete(target);
         } catch (RuntimeException e) {
             exported.completeExceptionally(e);
@@ -158,7 +158,7 @@ public final class MirrorDestination implements DestinationStrategy {
             tcpExport.deleteExport(config.timeout());
             tcpExport.stopServer();
         }
-        timeline.mark("export-removed");
+        timeline.mark(MigrationEvent.EXPORT_REMOVED);
         LOG.info("migration {}: destination disk is local ({}), NBD export removed", config.migrationId(),
                 config.targetImage());
     }

@@ -125,10 +125,10 @@ public final class MirrorSource implements SourceStrategy {
         try {
             qmp.call(new BlockdevAdd(nbd), config.timeout());
             nbdNodeAdded = true;
-            timeline.mark("nbd-connected");
+            timeline.mark(MigrationEvent.MIRROR_CONNECTED);
             job = MirrorJob.start(qmp, new BlockdevMirror(jobId, config.node(), nbdNode, null, sync, null, null, null,
                     null, null, null, config.mode().qemuName(), null, false), config.timeout());
-            timeline.mark("mirror-start");
+            timeline.mark(MigrationEvent.MIRROR_STARTED);
             LOG.info("migration {}: mirroring {} to {} ({}, sync {}, copy-mode {})", config.migrationId(),
                     config.node(), t, jobId, sync, config.mode().qemuName());
         } catch (RuntimeException e) {
@@ -154,7 +154,7 @@ public final class MirrorSource implements SourceStrategy {
         try {
             if (job.awaitReady(config.timeout(), () -> stopWatching)) {
                 mirroredBytes = job.copiedBytes();
-                timeline.mark("mirror-ready");
+                timeline.mark(MigrationEvent.MIRROR_READY);
                 LOG.info("migration {}: mirror job {} ready after {} bytes", config.migrationId(), jobId, mirroredBytes);
                 readyForMemory.complete(null);
             }
@@ -178,7 +178,7 @@ public final class MirrorSource implements SourceStrategy {
     public synchronized void atPause() {
         long t0 = System.nanoTime();
         try {
-            timeline.mark("paused");
+            timeline.mark(MigrationEvent.PAUSED);
             if (!readyForMemory.isDone() || readyForMemory.isCompletedExceptionally()) {
                 throw new IllegalStateException("paused before mirror job " + jobId + " was ready");
             }
@@ -186,7 +186,7 @@ public final class MirrorSource implements SourceStrategy {
             mirroredBytes = Math.max(mirroredBytes, job.completeWithoutPivot(config.timeout()));
             job.close();
             job = null;
-            timeline.mark("mirror-completed");
+            timeline.mark(MigrationEvent.MIRROR_COMPLETED);
             qmp.call(new BlockdevDel(nbdNode), config.timeout());
             nbdNodeAdded = false;
             finished.complete(null);

@@ -3,7 +3,6 @@ package io.vmmig.strategy.qemu;
 import io.vmmig.qmp.QmpClient;
 import io.vmmig.qmp.command.QmpCommands.Migrate;
 import io.vmmig.qmp.command.QmpCommands.MigrateCancel;
-import io.vmmig.qmp.command.QmpCommands.QueryMigrate;
 import io.vmmig.qmp.command.QmpResults.MigrationInfo;
 import io.vmmig.strategy.Strategy;
 import java.time.Duration;
@@ -28,7 +27,16 @@ public final class SourceMigration {
      * @param migrateUri where QEMU sends memory ({@code tcp:HOST:PORT}, {@code unix:PATH}); null when
      *                   someone else issues {@code migrate}
      */
-    public record Options(String migrationId, Strategy strategy, String migrateUri, Duration timeout) {}
+    public record Options(String migrationId, Strategy strategy, String strategyName, String migrateUri, Duration timeout) {
+        public Options {
+            if (strategyName == null) strategyName = strategy.cliName();
+        }
+
+        /** The strategy named as the engine names it. */
+        public Options(String migrationId, Strategy strategy, String migrateUri, Duration timeout) {
+            this(migrationId, strategy, null, migrateUri, timeout);
+        }
+    }
 
     private final QmpClient qmp;
     private final SourceStrategy disk;
@@ -76,13 +84,13 @@ public final class SourceMigration {
     }
 
     private MigrationReport run(CompletableFuture<String> destinationUri, Runnable beforeMemory) throws Exception {
-        timeline.mark("start");
+        timeline.mark(MigrationEvent.STARTED);
         boolean memoryStarted = false;
         Cutover cutover = null;
         try (Cutover c = new Cutover(qmp, disk::atPause)) {
             cutover = c;
             disk.start();
-            timeline.mark("disk-started");
+            timeline.mark(MigrationEvent.DISK_STARTED);
             awaitOrCancel(disk.readyForMemory(), "the disk to be ready for memory migration");
             awaitOrCancel(destinationUri, "the destination to listen for memory");
             beforeMemory.run();
@@ -90,18 +98,19 @@ public final class SourceMigration {
             if (uri != null) {
                 qmp.call(new Migrate(uri, null, null));
                 memoryStarted = true;
-                timeline.mark("memory-start");
+                timeline.mark(MigrationEvent.MEMORY_STARTED);
             }
             awaitOrCancel(cutover.completed(), "the memory migration");
             switchedOver = true;
-            timeline.mark("switched-over");
+            timeline.mark(MigrationEvent.SWITCHED_OVER);
+            MigrationInfo info = QemuDowntime.completedInfo(qmp, Duration.ofSeconds(5));
             disk.finished().get(options.timeout().toMillis(), TimeUnit.MILLISECONDS);
-            timeline.mark("disk-complete");
-            MigrationInfo info = qmp.call(new QueryMigrate());
-            MigrationReport partial = new MigrationReport(options.migrationId(), options.strategy(),
-                    timeline.at("disk-complete").toMillis(), timeline.at("switched-over").toMillis(),
-                    info.downtime() == null ? -1 : info.downtime(), disk.report().pauseMillis(),
-                    info.ram() == null ? 0 : info.ram().transferred(), disk.report(), null, timeline.marks());
+            timeline.mark(MigrationEvent.DISK_COMPLETE);
+            long downtime = info.downtime() == null ? -1 : info.downtime();
+            MigrationReport partial = new MigrationReport(options.migrationId(), options.strategy(), options.strategyName(),
+                    timeline.at(MigrationEvent.DISK_COMPLETE).toMillis(), timeline.at(MigrationEvent.STARTED).toMillis(),
+                    timeline.at(MigrationEvent.SWITCHED_OVER).toMillis(), downtime, disk.report().pauseMillis(),
+                    info.ram() == null ? 0 : info.ram().transferred(), disk.report(), null, timeline.marks(), -1);
             disk.release();
             return partial;
         } catch (Exception e) {
