@@ -16,12 +16,12 @@ import picocli.CommandLine.Command;
         subcommands = {MigrateCommand.class, StatusCommand.class, ListCommand.class, CancelCommand.class,
                 AgentCommand.class, DemoCommand.class, BenchCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
-        exitCodeList = {"0:success", "1:the migration failed (the guest keeps running at the source)",
+        exitCodeList = {"0:success", "1:the migration failed (the message says where the guest runs)",
                 "2:bad command line or request", "3:environment problem (QEMU missing or too old, a disk vmmig cannot handle)",
                 "4:the local agent or the destination agent cannot be reached",
                 "5:the agents do not trust each other (certificate, host name, token)",
                 "6:unknown VM or migration id", "7:not enough space at the destination",
-                "8:cancelled before the switchover (the guest keeps running at the source)",
+                "8:cancelled before the switchover (the message says where the guest runs)",
                 "9:detached after the switchover (the migration goes on in the agent)"})
 public final class Main implements Runnable {
     public static final int EXIT_FAILED = 1;

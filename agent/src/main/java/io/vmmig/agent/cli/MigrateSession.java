@@ -133,7 +133,7 @@ public final class MigrateSession {
         cancelRequested = true;
         deadline = Instant.now().plus(cancelWait);
         sink.finish();
-        context.err().println("vmmig migrate: cancelling migration " + id + " (the guest keeps running at the source)");
+        context.err().println("vmmig migrate: cancelling migration " + id + " before its switchover");
         try {
             ReceivedEvent answer = ControlClient.ask(socket, ControlRequest.cancel(id), ControlClient.ANSWER_TIMEOUT);
             if (answer.event() instanceof ControlEvent.Failure f) {

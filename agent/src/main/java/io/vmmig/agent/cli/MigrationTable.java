@@ -46,6 +46,7 @@ public final class MigrationTable {
         field(b, "peer", m.peer());
         field(b, "strategy", m.strategy());
         field(b, "phase", m.phase() == null ? null : ProgressLine.name(m.phase()) + " (" + ProgressLine.meaning(m.phase()) + ")");
+        field(b, "guest", m.guest() == null ? null : m.guest().describe());
         field(b, "started", m.startedAt());
         MigrationProgress p = m.progress();
         if (p != null) {

@@ -59,8 +59,8 @@ public final class ProgressLine {
             case PULLING -> "the guest runs at the destination and pulls what is left";
             case FINISHING -> "the destination holds the whole disk, releasing the source";
             case COMPLETED -> "done";
-            case FAILED -> "failed, the guest keeps running at the source";
-            case CANCELLED -> "cancelled, the guest keeps running at the source";
+            case FAILED -> "failed; the error says where the guest runs";
+            case CANCELLED -> "cancelled before the switchover; the error says where the guest runs";
         };
     }
 }

@@ -38,8 +38,15 @@ public sealed interface ControlEvent {
      */
     record Report(String id, JsonNode report, String summary) implements ControlEvent {}
 
-    /** The request or the migration failed. {@code id} is null when no migration was created. */
-    record Failure(String id, ErrorKind kind, String message) implements ControlEvent {}
+    /**
+     * The request or the migration failed. {@code id} is null when no migration was created;
+     * {@code guest} says where the guest runs (from QEMU's run state) when a migration failed.
+     */
+    record Failure(String id, ErrorKind kind, String message, GuestLocation guest) implements ControlEvent {
+        public Failure(String id, ErrorKind kind, String message) {
+            this(id, kind, message, null);
+        }
+    }
 
     /** Answer to {@code status}. */
     record Status(MigrationStatus migration) implements ControlEvent {}

@@ -5,7 +5,7 @@ package io.vmmig.agent.control;
  * documented exit codes of {@code vmmig migrate|status|list|cancel}.
  */
 public enum ErrorKind {
-    /** The migration failed; the guest keeps running at the source. */
+    /** The migration failed; its message and {@code guest} say where the guest runs (QEMU's run state). */
     FAILED(1),
     /** Bad request or command line (unknown strategy, bad size, missing argument). */
     BAD_REQUEST(2),
@@ -19,7 +19,7 @@ public enum ErrorKind {
     NOT_FOUND(6),
     /** Not enough space (or no allowed directory) for the disk at the destination. */
     NO_SPACE(7),
-    /** Cancelled before the switchover; the guest keeps running at the source. */
+    /** Cancelled before the switchover (never after it); the message says where the guest runs. */
     CANCELLED(8),
     /** The client stopped watching after the switchover; the migration goes on in the agent. */
     DETACHED(9);

@@ -16,9 +16,9 @@ public enum MigrationPhase {
     FINISHING,
     /** Done: the guest runs at the destination from a plain local image. */
     COMPLETED,
-    /** Failed before the switchover: the guest runs at the source. */
+    /** Failed (before or after the switchover): the status's {@code guest} says where it runs. */
     FAILED,
-    /** Cancelled before the switchover: the guest runs at the source. */
+    /** Cancelled before the switchover (a switched-over migration is never cancelled). */
     CANCELLED;
 
     /** Whether the migration ended. */

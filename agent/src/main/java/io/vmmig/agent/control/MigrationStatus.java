@@ -10,7 +10,14 @@ import com.fasterxml.jackson.annotation.JsonInclude;
  * @param startedAt ISO-8601 instant
  * @param progress  the latest sample (null before the first)
  * @param error     why it failed or was cancelled (null otherwise)
+ * @param guest     where the guest runs and in what state, from QEMU's run state (null before the first look)
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record MigrationStatus(String id, String role, String vm, String peer, String strategy, MigrationPhase phase,
-                              String startedAt, MigrationProgress progress, String error) {}
+                              String startedAt, MigrationProgress progress, String error, GuestLocation guest) {
+
+    public MigrationStatus(String id, String role, String vm, String peer, String strategy, MigrationPhase phase,
+                           String startedAt, MigrationProgress progress, String error) {
+        this(id, role, vm, peer, strategy, phase, startedAt, progress, error, null);
+    }
+}

@@ -15,6 +15,7 @@ import io.vmmig.agent.peer.PeerTransportOptions;
 import io.vmmig.agent.peer.TokenIssuer;
 import io.vmmig.agent.session.ControlLink;
 import io.vmmig.agent.session.DestinationSession;
+import io.vmmig.agent.session.RestartRecovery;
 import io.vmmig.agent.session.SourceSession;
 import io.vmmig.agent.session.StrategyChoice;
 import io.vmmig.strategy.peer.PeerChannel;
@@ -36,7 +37,7 @@ public final class Agent implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Agent.class);
 
     private final AgentConfig config;
-    private final MigrationRegistry registry = new MigrationRegistry();
+    private final MigrationRegistry registry;
     private final TokenIssuer tokens = new TokenIssuer();
     /** QMP sockets of the VMs this agent is migrating away (one migration per VM at a time). */
     private final java.util.Map<Path, String> leaving = new java.util.concurrent.ConcurrentHashMap<>();
@@ -46,6 +47,7 @@ public final class Agent implements AutoCloseable {
 
     private Agent(AgentConfig config) {
         this.config = config;
+        this.registry = new MigrationRegistry(new MigrationJournal(config.stateDir().resolve("journal")));
     }
 
     public static Agent start(AgentConfig config) throws AgentException {
@@ -65,6 +67,7 @@ public final class Agent implements AutoCloseable {
         } catch (java.io.IOException e) {
             throw new AgentException(ErrorKind.ENVIRONMENT, "cannot create the state directory " + config.stateDir() + ": " + e.getMessage(), e);
         }
+        recoverJournal();
         PeerServer.Builder b = PeerServer.builder().bind(config.listenHost(), config.listenPort())
                 .authorizer(new AgentAuthorizer(tokens)).acceptor(new Acceptor());
         try {
@@ -82,6 +85,25 @@ public final class Agent implements AutoCloseable {
         control = ControlServer.start(config.controlSocket(), this::handle);
         LOG.info("vmmig agent up: peers on {}, control socket {}, images in {}", peerServer.address(), config.controlSocket(),
                 config.imageDirs());
+    }
+
+    /**
+     * Lists the migrations a previous run wrote down and settles those it left in flight (before
+     * taking new work): see {@link RestartRecovery}.
+     */
+    private void recoverJournal() {
+        for (MigrationJournal.Entry e : new MigrationJournal(config.stateDir().resolve("journal")).load()) {
+            MigrationRecord r = MigrationRecord.restored(e);
+            try {
+                registry.add(r);
+            } catch (AgentException ex) {
+                continue;
+            }
+            if (!r.phase().terminal()) {
+                LOG.info("migration {} ({} side) was {} when this agent stopped: settling it", r.id(), r.role(), r.phase());
+                RestartRecovery.recover(r);
+            }
+        }
     }
 
     /** The port the peer listener bound (the configured one, or the one picked for port 0). */

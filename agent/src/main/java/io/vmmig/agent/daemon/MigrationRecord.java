@@ -2,6 +2,7 @@ package io.vmmig.agent.daemon;
 
 import io.vmmig.agent.control.ControlEvent;
 import io.vmmig.agent.control.ErrorKind;
+import io.vmmig.agent.control.GuestLocation;
 import io.vmmig.agent.control.MigrationPhase;
 import io.vmmig.agent.control.MigrationProgress;
 import io.vmmig.agent.control.MigrationStatus;
@@ -30,22 +31,73 @@ public final class MigrationRecord {
     private final String vm;
     private final String peer;
     private final String strategy;
-    private final Instant startedAt = Instant.now();
+    private final Instant startedAt;
     private final long startNanos = System.nanoTime();
     private final List<Consumer<ControlEvent>> watchers = new CopyOnWriteArrayList<>();
     private MigrationPhase phase = MigrationPhase.PREPARING;   // guarded by this
     private MigrationProgress progress;                        // guarded by this
     private ControlEvent outcome;                              // guarded by this
     private String error;                                      // guarded by this
+    private GuestLocation guest;                               // guarded by this
     private volatile Consumer<String> canceller;
+    private final java.util.Map<String, String> facts = new java.util.TreeMap<>();   // guarded by this
+    private MigrationJournal journal;                                                // guarded by this
 
     public MigrationRecord(String id, String role, String vm, String peer, String strategy) {
+        this(id, role, vm, peer, strategy, Instant.now());
+        LOG.info("migration {} ({} side, {} of {} with {}): {}", id, role, strategy, vm, peer, MigrationPhase.PREPARING);
+    }
+
+    private MigrationRecord(String id, String role, String vm, String peer, String strategy, Instant startedAt) {
         this.id = id;
         this.role = role;
         this.vm = vm;
         this.peer = peer;
         this.strategy = strategy;
-        LOG.info("migration {} ({} side, {} of {} with {}): {}", id, role, strategy, vm, peer, MigrationPhase.PREPARING);
+        this.startedAt = startedAt;
+    }
+
+    /** A migration as a previous run of the agent wrote it down: its phase, outcome and facts as they were. */
+    public static MigrationRecord restored(MigrationJournal.Entry e) {
+        MigrationStatus s = e.status();
+        MigrationRecord r = new MigrationRecord(s.id(), s.role(), s.vm(), s.peer(), s.strategy(),
+                s.startedAt() == null ? Instant.now() : Instant.parse(s.startedAt()));
+        synchronized (r) {
+            r.phase = s.phase() == null ? MigrationPhase.PREPARING : s.phase();
+            r.progress = s.progress();
+            r.error = s.error();
+            r.guest = s.guest();
+            r.facts.putAll(e.facts());
+            if (r.phase == MigrationPhase.COMPLETED) r.outcome = new ControlEvent.Report(s.id(), null, "completed before the agent restarted");
+            else if (r.phase.terminal()) r.outcome = new ControlEvent.Failure(s.id(),
+                    r.phase == MigrationPhase.CANCELLED ? ErrorKind.CANCELLED : ErrorKind.FAILED, s.error(), s.guest());
+        }
+        return r;
+    }
+
+    /** Writes this record to {@code j} now and on every phase change and at its end. */
+    public synchronized void journal(MigrationJournal j) {
+        journal = j;
+        save();
+    }
+
+    /** Writes down what a restart needs to find this migration's traces (before acting on them). */
+    public synchronized void fact(String name, String value) {
+        if (value == null) facts.remove(name);
+        else facts.put(name, value);
+        save();
+    }
+
+    public synchronized String fact(String name) {
+        return facts.get(name);
+    }
+
+    public String role() {
+        return role;
+    }
+
+    private void save() {   // called with this record locked
+        if (journal != null) journal.save(new MigrationJournal.Entry(status(), facts));
     }
 
     public String id() {
@@ -76,6 +128,7 @@ public final class MigrationRecord {
         if (next.ordinal() <= phase.ordinal() || phase.terminal()) return;
         phase = next;
         LOG.info("migration {}: {} after {} ms", id, next, elapsedMillis());
+        save();
         publish(new ControlEvent.PhaseChange(id, next, elapsedMillis()));
     }
 
@@ -93,9 +146,32 @@ public final class MigrationRecord {
 
     /** The migration failed (or was cancelled: kind CANCELLED). */
     public void fail(ErrorKind kind, String message) {
+        fail(kind, message, null);
+    }
+
+    /**
+     * The migration failed, and this is where the guest is (QEMU's run state, looked up just now):
+     * the message ends with it. A migration past the switchover is never reported CANCELLED.
+     */
+    public void fail(ErrorKind kind, String message, GuestLocation where) {
+        if (kind == ErrorKind.CANCELLED && phase().switchedOver()) kind = ErrorKind.FAILED;
         MigrationPhase p = kind == ErrorKind.CANCELLED ? MigrationPhase.CANCELLED : MigrationPhase.FAILED;
-        LOG.warn("migration {}: {}: {}", id, p, message);
-        end(p, new ControlEvent.Failure(id, kind, message), message);
+        String full = where == null ? message : message + "; " + where.describe();
+        synchronized (this) {
+            if (where != null) guest = where;
+        }
+        LOG.warn("migration {}: {}: {}", id, p, full);
+        end(p, new ControlEvent.Failure(id, kind, full, where), full);
+    }
+
+    /** Where the guest is, as last read from QEMU (null before the first look). */
+    public synchronized GuestLocation guest() {
+        return guest;
+    }
+
+    /** Records where the guest is, from QEMU's run state (the sessions look on every sample). */
+    public synchronized void guest(GuestLocation where) {
+        if (!phase.terminal()) guest = where;
     }
 
     private synchronized void end(MigrationPhase p, ControlEvent terminal, String message) {
@@ -104,6 +180,7 @@ public final class MigrationRecord {
         outcome = terminal;
         error = message;
         LOG.info("migration {}: {} after {} ms", id, p, elapsedMillis());
+        save();
         publish(new ControlEvent.PhaseChange(id, p, elapsedMillis()));
         publish(terminal);
     }
@@ -157,6 +234,6 @@ public final class MigrationRecord {
     }
 
     public synchronized MigrationStatus status() {
-        return new MigrationStatus(id, role, vm, peer, strategy, phase, startedAt.toString(), progress, error);
+        return new MigrationStatus(id, role, vm, peer, strategy, phase, startedAt.toString(), progress, error, guest);
     }
 }

@@ -20,6 +20,17 @@ public final class MigrationRegistry {
     private final SecureRandom random = new SecureRandom();
     private final Map<String, MigrationRecord> migrations = new ConcurrentHashMap<>();
     private final Map<String, CompletableFuture<PeerChannel>> dataChannels = new ConcurrentHashMap<>();
+    private final MigrationJournal journal;
+
+    /** Records kept in memory only. */
+    public MigrationRegistry() {
+        this(null);
+    }
+
+    /** Every record added is written to {@code journal} as it changes (null: memory only). */
+    public MigrationRegistry(MigrationJournal journal) {
+        this.journal = journal;
+    }
 
     /** A fresh migration id: {@code m-} and 8 hex digits. */
     public String newId() {
@@ -31,6 +42,7 @@ public final class MigrationRegistry {
     public void add(MigrationRecord r) throws AgentException {
         if (migrations.putIfAbsent(r.id(), r) != null)
             throw new AgentException(ErrorKind.BAD_REQUEST, "migration " + r.id() + " already exists on this agent");
+        if (journal != null) r.journal(journal);
     }
 
     public MigrationRecord get(String id) throws AgentException {

@@ -4,9 +4,11 @@ import io.vmmig.agent.config.AgentConfig;
 import io.vmmig.agent.control.ControlCodec;
 import io.vmmig.agent.control.ControlEvent;
 import io.vmmig.agent.control.ErrorKind;
+import io.vmmig.agent.control.GuestLocation;
 import io.vmmig.agent.control.MigrationPhase;
 import io.vmmig.agent.control.MigrationProgress;
 import io.vmmig.agent.daemon.AgentException;
+import io.vmmig.agent.daemon.MigrationJournal;
 import io.vmmig.agent.daemon.MigrationRecord;
 import io.vmmig.agent.daemon.MigrationRegistry;
 import io.vmmig.agent.peer.ClientIdentity;
@@ -93,6 +95,8 @@ public final class DestinationSession {
         Duration timeout = config.timeout();
         MigrationTimeline timeline = new MigrationTimeline();
         TargetImage image = null;
+        Path workDir = null;
+        boolean leaveNothing = false;
         DestinationQemu qemu = null;
         DestinationStrategy disk = null;
         CompletableFuture<String> cancelled = new CompletableFuture<>();
@@ -106,8 +110,10 @@ public final class DestinationSession {
             int[] v = QemuImgTool.version(config.qemuBinary());
             SourceVm.requireVersion("destination", v[0] + "." + v[1] + "." + v[2], v[0], v[1]);
             image = TargetImage.plan(config, p);
-            Path workDir = Files.createDirectories(config.stateDir().resolve("m").resolve(id));
+            workDir = Files.createDirectories(config.stateDir().resolve("m").resolve(id));
+            record.fact(MigrationJournal.WORK_DIR, workDir.toString());
             image.create(p.format(), p.virtualSize(), p.backingFile());
+            record.fact(MigrationJournal.IMAGE, image.path().toString());
             byte[] token = tokens.issue(id, client.subject(), config.tokenTtl());
             CompletableFuture<PeerChannel> data = registry.expectData(id);
             link.send(new PeerMessage.Prepared(image.path().toString(), Base64.getEncoder().encodeToString(token)));
@@ -136,6 +142,7 @@ public final class DestinationSession {
             }
             List<String> args = new ArrayList<>(p.qemuArgs());
             args.addAll(disk.qemuBlockdevArgs());
+            record.fact(MigrationJournal.QEMU_QMP, workDir.resolve("qmp.sock").toString());   // before it exists
             qemu = DestinationQemu.start(config.qemuBinary(), workDir, args, Duration.ofSeconds(60));
             LOG.info("migration {}: destination QEMU pid {} waiting for memory on {}:{}", id, qemu.pid(), config.migrationHost(), memoryPort);
             DestinationMigration incoming = new DestinationMigration(qemu.qmp(), disk, "tcp:" + uriHost(config.migrationHost()) + ":" + memoryPort, timeline);
@@ -149,7 +156,8 @@ public final class DestinationSession {
             link.send(ready);
             record.phase(MigrationPhase.MEMORY);
             DestinationStrategy d = disk;
-            ticker.scheduleAtFixedRate(() -> tick(record, timeline, d), 500, 500, TimeUnit.MILLISECONDS);
+            DestinationQemu q = qemu;
+            ticker.scheduleAtFixedRate(() -> tick(record, timeline, d, q), 500, 500, TimeUnit.MILLISECONDS);
             CompletableFuture<DestinationReport> finished = new CompletableFuture<>();
             Thread waiter = new Thread(() -> {
                 try {
@@ -166,7 +174,7 @@ public final class DestinationSession {
             } finally {
                 incoming.close();
             }
-            tick(record, timeline, d);
+            tick(record, timeline, d, q);
             qemu.keep();
             record.phase(MigrationPhase.FINISHING);
             link.send(new PeerMessage.Finished(ControlCodec.tree(report)));
@@ -174,37 +182,47 @@ public final class DestinationSession {
             LOG.info("migration {}: the guest runs here (QEMU pid {}) from {}", id, qemu.pid(), image.path());
         } catch (Exception e) {
             boolean switched = timeline.guestAtDestination();
-            AgentException ae = e instanceof AgentException a ? a
-                    : new AgentException(cancelled.isDone() ? ErrorKind.CANCELLED : ErrorKind.FAILED,
-                    e.getMessage() == null ? e.toString() : e.getMessage(), e);
-            if (switched) {
+            ErrorKind kind = switched ? ErrorKind.FAILED   // past the switchover nothing is cancelled
+                    : e instanceof AgentException a ? a.kind() : cancelled.isDone() ? ErrorKind.CANCELLED : ErrorKind.FAILED;
+            String message = e.getMessage() == null ? e.toString() : e.getMessage();
+            String qemuStatus = qemu == null ? null : QemuRunState.of(qemu.qmp());   // before anything is stopped
+            GuestLocation where = switched || "running".equals(qemuStatus) ? GuestLocation.of(null, qemuStatus)
+                    : GuestLocation.neverArrived(qemuStatus == null ? "not started" : qemuStatus);
+            if (switched || "running".equals(qemuStatus)) {
                 if (qemu != null) qemu.keep();   // the guest lives here now: never kill it
-                LOG.error("migration {} failed after the switchover; the guest runs here: {}", id, ae.getMessage());
+                LOG.error("migration {} failed after the switchover; the guest runs here: {}", id, message);
             } else if (image != null) {
                 if (qemu != null) qemu.close();
                 qemu = null;
                 if (disk != null) disk.close();
                 disk = null;
                 image.discard();
+                leaveNothing = true;
+            } else {
+                leaveNothing = true;
             }
-            link.trySend(new PeerMessage.Failed(ae.kind(), ae.getMessage()));
-            record.fail(ae.kind(), ae.getMessage());
+            link.trySend(new PeerMessage.Failed(kind, message, qemuStatus));
+            record.fail(kind, message, where);
         } finally {
             ticker.shutdownNow();
             registry.forgetData(id);
             tokens.revoke(id);
             if (disk != null) disk.close();
             if (qemu != null) qemu.close();
+            if (leaveNothing && workDir != null) RestartRecovery.removeDir(workDir.toString());   // sockets, logs: nothing left
             link.close();
         }
     }
 
-    private void tick(MigrationRecord record, MigrationTimeline timeline, DestinationStrategy disk) {
+    private void tick(MigrationRecord record, MigrationTimeline timeline, DestinationStrategy disk, DestinationQemu qemu) {
         try {
             if (!timeline.guestAtDestination()) return;
             record.phase(MigrationPhase.PULLING);
             DestinationReport r = disk.report();
-            link.trySend(new PeerMessage.Progress(r.pulledBytes(), r.pulledOnDemand(), r.pulledBackground(), r.receivedPushBytes()));
+            String qemuStatus = QemuRunState.of(qemu.qmp());
+            record.guest(GuestLocation.of(null, qemuStatus));
+            link.trySend(new PeerMessage.Progress(r.pulledBytes(), r.pulledOnDemand(), r.pulledBackground(), r.receivedPushBytes(),
+                    qemuStatus));
             record.progress(new MigrationProgress(record.elapsedMillis(), 0, r.receivedPushBytes(), 0, r.pulledBytes(), 0, 0, 0, 0, -1));
         } catch (RuntimeException e) {
             // best effort

@@ -46,14 +46,26 @@ public sealed interface PeerMessage {
      */
     record Ready(int memoryPort, Integer mirrorPort, String mirrorSocket, String mirrorExport) implements PeerMessage {}
 
-    /** Destination progress after the switchover. */
-    record Progress(long pulledBytes, long pulledOnDemand, long pulledBackground, long receivedPushBytes) implements PeerMessage {}
+    /** Destination progress after the switchover, with its QEMU's run state ({@code query-status}; null if not read). */
+    record Progress(long pulledBytes, long pulledOnDemand, long pulledBackground, long receivedPushBytes, String qemuStatus)
+            implements PeerMessage {
+        public Progress(long pulledBytes, long pulledOnDemand, long pulledBackground, long receivedPushBytes) {
+            this(pulledBytes, pulledOnDemand, pulledBackground, receivedPushBytes, null);
+        }
+    }
 
     /** The destination holds the whole disk and left the guest's I/O path: its report. */
     record Finished(JsonNode report) implements PeerMessage {}
 
-    /** Either side failed; the kind and the reason. */
-    record Failed(ErrorKind kind, String message) implements PeerMessage {}
+    /**
+     * Either side failed; the kind and the reason, and (from a destination) its QEMU's run state:
+     * {@code query-status}, {@code gone}, or null when it never started one.
+     */
+    record Failed(ErrorKind kind, String message, String qemuStatus) implements PeerMessage {
+        public Failed(ErrorKind kind, String message) {
+            this(kind, message, null);
+        }
+    }
 
     /** The source cancels before the switchover. */
     record Cancel(String reason) implements PeerMessage {}

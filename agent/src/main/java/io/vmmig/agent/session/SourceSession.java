@@ -5,9 +5,11 @@ import io.vmmig.agent.config.AgentConfig;
 import io.vmmig.agent.control.ControlCodec;
 import io.vmmig.agent.control.ControlEvent;
 import io.vmmig.agent.control.ErrorKind;
+import io.vmmig.agent.control.GuestLocation;
 import io.vmmig.agent.control.MigrationPhase;
 import io.vmmig.agent.control.MigrationProgress;
 import io.vmmig.agent.daemon.AgentException;
+import io.vmmig.agent.daemon.MigrationJournal;
 import io.vmmig.agent.daemon.MigrationRecord;
 import io.vmmig.agent.peer.PeerConnector;
 import io.vmmig.agent.peer.PeerTransportException;
@@ -15,6 +17,8 @@ import io.vmmig.agent.peer.PeerUnauthorizedException;
 import io.vmmig.agent.vm.SourceVm;
 import io.vmmig.qmp.QmpClient;
 import io.vmmig.qmp.command.QmpCommands.QueryMigrate;
+import io.vmmig.qmp.command.QmpCommands.QueryMigrateCapabilities;
+import io.vmmig.qmp.command.QmpResults.MigrationCapability;
 import io.vmmig.qmp.command.QmpCommands.Quit;
 import io.vmmig.qmp.command.QmpResults.MigrationInfo;
 import io.vmmig.strategy.peer.PeerChannel;
@@ -60,6 +64,8 @@ public final class SourceSession implements Runnable {
     private final CompletableFuture<String> cancelled = new CompletableFuture<>();
     private volatile SourceMigration driver;
     private volatile ControlLink link;
+    /** The destination QEMU's run state as the destination agent last reported it (null: not reported). */
+    private volatile String destinationQemu;
 
     public SourceSession(AgentConfig config, PeerConnector connector, MigrationRecord record, Request request) {
         this.config = config;
@@ -82,32 +88,32 @@ public final class SourceSession implements Runnable {
         try {
             ControlEvent.Report report = migrate();
             record.complete(report);
-        } catch (SourceMigration.CancelledException e) {
-            record.fail(ErrorKind.CANCELLED, e.getMessage() + "; the guest keeps running at the source");
-        } catch (AgentException e) {
-            record.fail(cancelled.isDone() ? ErrorKind.CANCELLED : e.kind(), e.getMessage());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            record.fail(ErrorKind.FAILED, "interrupted");
+            RestartRecovery.removeDir(record.fact(MigrationJournal.WORK_DIR));
         } catch (Exception e) {
+            if (e instanceof InterruptedException) Thread.currentThread().interrupt();
             LOG.debug("migration {} failed", record.id(), e);
             SourceMigration d = driver;
             boolean switched = d != null && d.switchedOver();
-            record.fail(cancelled.isDone() && !switched ? ErrorKind.CANCELLED : ErrorKind.FAILED,
-                    (e.getMessage() == null ? e.toString() : e.getMessage())
-                            + (switched ? "; the guest already runs at the destination" : "; the guest keeps running at the source"));
+            ErrorKind kind = e instanceof AgentException a ? a.kind()
+                    : e instanceof SourceMigration.CancelledException ? ErrorKind.CANCELLED : ErrorKind.FAILED;
+            if (cancelled.isDone()) kind = ErrorKind.CANCELLED;
+            if (switched) kind = ErrorKind.FAILED;   // past the switchover nothing is cancelled
+            String message = e instanceof InterruptedException ? "interrupted" : e.getMessage() == null ? e.toString() : e.getMessage();
+            record.fail(kind, message, GuestLocation.of(QemuRunState.at(request.qmpSocket()), destinationQemu));
+            if (!switched) RestartRecovery.removeDir(record.fact(MigrationJournal.WORK_DIR));
         }
     }
 
     private void checkCancelled() throws AgentException {
-        if (cancelled.isDone()) throw new AgentException(ErrorKind.CANCELLED, "cancelled: " + cancelled.join()
-                + "; the guest keeps running at the source");
+        if (cancelled.isDone()) throw new AgentException(ErrorKind.CANCELLED, "cancelled: " + cancelled.join());
     }
 
     private ControlEvent.Report migrate() throws Exception {
         String id = record.id();
         Duration timeout = config.timeout();
         Path workDir = Files.createDirectories(config.stateDir().resolve("m").resolve(id));
+        record.fact(MigrationJournal.WORK_DIR, workDir.toString());
+        record.fact(MigrationJournal.QMP_SOCKET, request.qmpSocket().toAbsolutePath().toString());   // before touching the VM
         QmpClient qmp;
         try {
             qmp = QmpClient.connect(request.qmpSocket());
@@ -164,11 +170,15 @@ public final class SourceSession implements Runnable {
                 while (true) {
                     PeerMessage m = control.receive(Duration.ofDays(1));
                     if (m instanceof PeerMessage.Ready r) ready.complete(r);
-                    else if (m instanceof PeerMessage.Progress p) destProgress[0] = p;
+                    else if (m instanceof PeerMessage.Progress p) {
+                        destProgress[0] = p;
+                        if (p.qemuStatus() != null) destinationQemu = p.qemuStatus();
+                    }
                     else if (m instanceof PeerMessage.Finished f) {
                         finished.complete(f);
                         return;
                     } else if (m instanceof PeerMessage.Failed f) {
+                        if (f.qemuStatus() != null) destinationQemu = f.qemuStatus();
                         AgentException e = new AgentException(f.kind(), "destination " + control.remote() + ": " + f.message());
                         ready.completeExceptionally(e);
                         finished.completeExceptionally(e);
@@ -194,6 +204,7 @@ public final class SourceSession implements Runnable {
                         pushOptions(), Duration.ofMillis(300), workDir, timeout, ChunkTransferSource.PrecopyLimits.defaults()),
                         data, timeline)
                 : new MirrorSource(qmp, new MirrorSource.Config(id, vm.disk().node(), choice.mirrorMode(), timeout), mirrorTarget, timeline);
+        record.fact(MigrationJournal.CAPABILITIES_BEFORE, capabilities(qmp));   // before the Cutover turns them on
         SourceMigration d = new SourceMigration(qmp, strategy, new SourceMigration.Options(id, choice.strategy(), choice.name(), null, timeout), timeline);
         driver = d;
         if (cancelled.isDone()) d.cancel(cancelled.join());
@@ -202,7 +213,8 @@ public final class SourceSession implements Runnable {
             t.setDaemon(true);
             return t;
         });
-        ProgressSampler progress = new ProgressSampler(record, qmp, strategy, timeline, vm.disk(), chunk, () -> destProgress[0]);
+        ProgressSampler progress = new ProgressSampler(record, qmp, strategy, timeline, vm.disk(), chunk, () -> destProgress[0],
+                () -> destinationQemu);
         sampler.scheduleAtFixedRate(progress::sample, 0, 500, TimeUnit.MILLISECONDS);
         try (strategy) {
             MigrationReport report = d.runTo(ready.thenApply(r -> "tcp:" + uriHost(request.destHost()) + ":" + r.memoryPort()));
@@ -230,6 +242,16 @@ public final class SourceSession implements Runnable {
         }
     }
 
+    /** The migration capabilities vmmig may turn on, as they are now: {@code events=false,pause-before-switchover=false}. */
+    private static String capabilities(QmpClient qmp) {
+        StringBuilder b = new StringBuilder();
+        for (MigrationCapability c : qmp.call(new QueryMigrateCapabilities())) {
+            if (c.capability().equals("events") || c.capability().equals("pause-before-switchover"))
+                b.append(b.length() == 0 ? "" : ",").append(c.capability()).append('=').append(c.state());
+        }
+        return b.toString();
+    }
+
     private SourceOptions pushOptions() {
         SourceOptions o = SourceOptions.defaults();
         if (request.threshold() != null) o = o.withThreshold(request.threshold());
@@ -250,11 +272,13 @@ public final class SourceSession implements Runnable {
         private final io.vmmig.agent.vm.VmDisk disk;
         private final int chunk;
         private final java.util.function.Supplier<PeerMessage.Progress> dest;
+        private final java.util.function.Supplier<String> destQemu;
         private long lastBytes;
         private long lastNanos = System.nanoTime();
 
         ProgressSampler(MigrationRecord record, QmpClient qmp, SourceStrategy strategy, MigrationTimeline timeline,
-                        io.vmmig.agent.vm.VmDisk disk, int chunk, java.util.function.Supplier<PeerMessage.Progress> dest) {
+                        io.vmmig.agent.vm.VmDisk disk, int chunk, java.util.function.Supplier<PeerMessage.Progress> dest,
+                        java.util.function.Supplier<String> destQemu) {
             this.record = record;
             this.qmp = qmp;
             this.strategy = strategy;
@@ -262,6 +286,7 @@ public final class SourceSession implements Runnable {
             this.disk = disk;
             this.chunk = chunk;
             this.dest = dest;
+            this.destQemu = destQemu;
             timeline.onEvent(e -> {
                 MigrationPhase p = phaseAfter(e);
                 if (p != null) record.phase(p);   // phases only move forward
@@ -282,6 +307,7 @@ public final class SourceSession implements Runnable {
         synchronized void sample() {
             try {
                 boolean switched = timeline.happened(MigrationEvent.SWITCHED_OVER);
+                record.guest(GuestLocation.of(QemuRunState.of(qmp), destQemu.get()));
                 SourceReport s = strategy.report();
                 PeerMessage.Progress d = dest.get();
                 long pushed = s.pushedBytes() + s.mirroredBytes();

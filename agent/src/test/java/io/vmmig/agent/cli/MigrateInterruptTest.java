@@ -62,9 +62,9 @@ class MigrateInterruptTest {
         assertEquals(ErrorKind.CANCELLED.exitCode, exit.get(20, TimeUnit.SECONDS));
         assertEquals(ControlRequest.Op.MIGRATE, agent.nextRequest().op());
         assertEquals(ControlRequest.cancel("m-1"), agent.nextRequest());
-        assertEquals("vmmig migrate: cancelling migration m-1 (the guest keeps running at the source)\n"
+        assertEquals("vmmig migrate: cancelling migration m-1 before its switchover\n"
                 + "vmmig migrate: migration m-1 cancelled; the guest keeps running at the source\n", cli.err.text());
-        assertTrue(cli.out.text().endsWith("phase cancelled: cancelled, the guest keeps running at the source\n"), cli.out.text());
+        assertTrue(cli.out.text().endsWith("phase cancelled: cancelled before the switchover; the error says where the guest runs\n"), cli.out.text());
         assertTrue(!cli.interrupts.registered(), "Ctrl-C handler removed at the end");
     }
 

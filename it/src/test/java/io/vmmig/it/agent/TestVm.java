@@ -31,8 +31,13 @@ final class TestVm implements AutoCloseable {
     /** Boots {@code name} with a {@code areaMib} MiB prefill and a 4 MiB hot set written at {@code rate}/s. */
     static TestVm boot(Path dir, String name, int areaMib, int rate) throws Exception {
         Path vmDir = Files.createDirectories(dir.resolve(name));
+        return boot(dir, name, DiskImage.create(vmDir.resolve(name + ".qcow2"), DiskImage.Format.QCOW2, 64L << 20), areaMib, rate);
+    }
+
+    /** The same on a disk of the test's making (e.g. an overlay), named {@code name.qcow2} in {@code dir/name}. */
+    static TestVm boot(Path dir, String name, DiskImage disk, int areaMib, int rate) throws Exception {
+        Path vmDir = Files.createDirectories(dir.resolve(name));
         Workload w = Workload.defaults().withBlocks(areaMib * 256L).withHotSet(0, 1024).withRate(rate);
-        DiskImage disk = DiskImage.create(vmDir.resolve(name + ".qcow2"), DiskImage.Format.QCOW2, 64L << 20);
         QemuProcess q = QemuProcess.builder().name(name).memoryMb(256).guest(TestGuest.get(), w).disk(disk).start();
         try {
             q.console().awaitLine(Pattern.compile("^PREFILL DONE"), Duration.ofMinutes(3));

@@ -8,25 +8,25 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /** The host's {@code qemu-img}/{@code qemu-io} for image chains in tests: base images and overlays. */
-final class QemuImg {
+public final class QemuImg {
     private QemuImg() {
     }
 
     /** A qcow2 overlay at {@code path} over the qcow2 {@code base} (same virtual size). */
-    static DiskImage overlay(Path path, DiskImage base) {
+    public static DiskImage overlay(Path path, DiskImage base) {
         run(List.of("qemu-img", "create", "-q", "-f", "qcow2", "-b", base.path().toString(), "-F", "qcow2",
                 path.toString(), Long.toString(base.sizeBytes())));
         return new DiskImage(path, DiskImage.Format.QCOW2, base.sizeBytes());
     }
 
     /** Writes {@code length} bytes of {@code pattern} at {@code offset} into a qcow2 image not in use. */
-    static void fill(DiskImage image, int pattern, long offset, long length) {
+    public static void fill(DiskImage image, int pattern, long offset, long length) {
         run(List.of("qemu-io", "-f", "qcow2", "-c", "write -q -P " + pattern + " " + offset + " " + length,
                 image.path().toString()));
     }
 
     /** Runs a host command, returns its output; fails naming the command and its output. */
-    static String run(List<String> argv) {
+    public static String run(List<String> argv) {
         try {
             Process p = new ProcessBuilder(argv).redirectErrorStream(true).start();
             if (!p.waitFor(60, TimeUnit.SECONDS)) {

@@ -1,0 +1,34 @@
+package io.vmmig.agent.session;
+
+import io.vmmig.qmp.QmpClient;
+import io.vmmig.qmp.command.QmpCommands.QueryStatus;
+import java.nio.file.Path;
+
+/**
+ * QEMU's run state as QEMU says it ({@code query-status}: {@code running}, {@code paused},
+ * {@code postmigrate}, {@code inmigrate}, ...), or {@link #GONE} when it cannot be asked (exited, socket gone).
+ */
+public final class QemuRunState {
+    /** The QEMU exited or its QMP socket does not answer. */
+    public static final String GONE = "gone";
+
+    private QemuRunState() {}
+
+    /** Over an open QMP connection. */
+    public static String of(QmpClient qmp) {
+        try {
+            return qmp.call(new QueryStatus()).status();
+        } catch (RuntimeException e) {
+            return GONE;
+        }
+    }
+
+    /** Over a fresh QMP connection to {@code socket} (QEMU serves one client at a time: only when no session holds it). */
+    public static String at(Path socket) {
+        try (QmpClient q = QmpClient.connect(socket)) {
+            return of(q);
+        } catch (RuntimeException e) {
+            return GONE;
+        }
+    }
+}
