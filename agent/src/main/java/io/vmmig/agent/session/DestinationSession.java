@@ -159,6 +159,10 @@ public final class DestinationSession {
             DestinationQemu q = qemu;
             ticker.scheduleAtFixedRate(() -> tick(record, timeline, d, q), 500, 500, TimeUnit.MILLISECONDS);
             CompletableFuture<DestinationReport> finished = new CompletableFuture<>();
+            // before the switchover a failed store (a full disk) ends the migration at once, and tells the source why
+            d.complete().whenComplete((ignored, err) -> {
+                if (err != null && !timeline.guestAtDestination()) finished.completeExceptionally(err);
+            });
             Thread waiter = new Thread(() -> {
                 try {
                     finished.complete(incoming.awaitAndFinish(timeout));
@@ -180,11 +184,15 @@ public final class DestinationSession {
             link.send(new PeerMessage.Finished(ControlCodec.tree(report)));
             record.complete(new ControlEvent.Report(id, ControlCodec.tree(report), "destination of " + id + ": " + report));
             LOG.info("migration {}: the guest runs here (QEMU pid {}) from {}", id, qemu.pid(), image.path());
-        } catch (Exception e) {
+        } catch (Exception caught) {
+            Throwable e = caught instanceof java.util.concurrent.CompletionException && caught.getCause() != null ? caught.getCause() : caught;
             boolean switched = timeline.guestAtDestination();
+            boolean full = noSpace(e);
             ErrorKind kind = switched ? ErrorKind.FAILED   // past the switchover nothing is cancelled
+                    : full ? ErrorKind.NO_SPACE
                     : e instanceof AgentException a ? a.kind() : cancelled.isDone() ? ErrorKind.CANCELLED : ErrorKind.FAILED;
-            String message = e.getMessage() == null ? e.toString() : e.getMessage();
+            String message = (full ? "the destination's image directory is full (" + (image == null ? "?" : image.path().getParent())
+                    + "): " : "") + (e.getMessage() == null ? e.toString() : e.getMessage());
             String qemuStatus = qemu == null ? null : QemuRunState.of(qemu.qmp());   // before anything is stopped
             GuestLocation where = switched || "running".equals(qemuStatus) ? GuestLocation.of(null, qemuStatus)
                     : GuestLocation.neverArrived(qemuStatus == null ? "not started" : qemuStatus);
@@ -212,6 +220,17 @@ public final class DestinationSession {
             if (leaveNothing && workDir != null) RestartRecovery.removeDir(workDir.toString());   // sockets, logs: nothing left
             link.close();
         }
+    }
+
+    /** Whether a store write failed for want of space (ENOSPC from the image's filesystem, through QEMU's export). */
+    private static boolean noSpace(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof io.vmmig.nbd.client.NbdServerErrorException n && n.errno() == io.vmmig.nbd.protocol.NbdErrno.ENOSPC) return true;
+            if (t instanceof io.vmmig.nbd.backend.BackendException b && b.errno() == io.vmmig.nbd.protocol.NbdErrno.ENOSPC) return true;
+            if (t.getMessage() != null && t.getMessage().contains("No space left")) return true;
+            if (t.getCause() == t) break;
+        }
+        return false;
     }
 
     private void tick(MigrationRecord record, MigrationTimeline timeline, DestinationStrategy disk, DestinationQemu qemu) {

@@ -66,6 +66,8 @@ public final class SourceSession implements Runnable {
     private volatile ControlLink link;
     /** The destination QEMU's run state as the destination agent last reported it (null: not reported). */
     private volatile String destinationQemu;
+    /** Why the destination failed, as it said (its kind: NO_SPACE, ...), before our own error. */
+    private volatile AgentException destinationFailure;
 
     public SourceSession(AgentConfig config, PeerConnector connector, MigrationRecord record, Request request) {
         this.config = config;
@@ -96,9 +98,14 @@ public final class SourceSession implements Runnable {
             boolean switched = d != null && d.switchedOver();
             ErrorKind kind = e instanceof AgentException a ? a.kind()
                     : e instanceof SourceMigration.CancelledException ? ErrorKind.CANCELLED : ErrorKind.FAILED;
+            String message = e instanceof InterruptedException ? "interrupted" : e.getMessage() == null ? e.toString() : e.getMessage();
+            AgentException dst = destinationFailure;
+            if (dst != null && !cancelled.isDone()) {   // the destination's reason is the migration's
+                kind = dst.kind();
+                message = dst.getMessage();
+            }
             if (cancelled.isDone()) kind = ErrorKind.CANCELLED;
             if (switched) kind = ErrorKind.FAILED;   // past the switchover nothing is cancelled
-            String message = e instanceof InterruptedException ? "interrupted" : e.getMessage() == null ? e.toString() : e.getMessage();
             record.fail(kind, message, GuestLocation.of(QemuRunState.at(request.qmpSocket()), destinationQemu));
             if (!switched) RestartRecovery.removeDir(record.fact(MigrationJournal.WORK_DIR));
         }
@@ -180,6 +187,7 @@ public final class SourceSession implements Runnable {
                     } else if (m instanceof PeerMessage.Failed f) {
                         if (f.qemuStatus() != null) destinationQemu = f.qemuStatus();
                         AgentException e = new AgentException(f.kind(), "destination " + control.remote() + ": " + f.message());
+                        destinationFailure = e;
                         ready.completeExceptionally(e);
                         finished.completeExceptionally(e);
                         SourceMigration d = driver;

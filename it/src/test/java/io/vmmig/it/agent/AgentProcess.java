@@ -30,8 +30,19 @@ final class AgentProcess implements AutoCloseable {
     }
 
     static AgentProcess start(String name, Path config, Path controlSocket, int port, Path log) throws Exception {
-        Process p = new ProcessBuilder(JavaCommand.of(Main.class, List.of("agent", "--config", config.toString())))
-                .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        return start(name, config, controlSocket, port, log, List.of());
+    }
+
+    /**
+     * Starts the agent behind {@code prefix} (e.g. {@code ip netns exec NS}, which execs it: the
+     * process is the agent's JVM itself); its log is appended to, so a restart keeps the earlier run's.
+     */
+    static AgentProcess start(String name, Path config, Path controlSocket, int port, Path log, List<String> prefix) throws Exception {
+        List<String> cmd = new java.util.ArrayList<>(prefix);
+        cmd.addAll(JavaCommand.of(Main.class, List.of("agent", "--config", config.toString())));
+        Files.deleteIfExists(controlSocket);   // a SIGKILLed agent leaves its socket: wait for the new one
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
         AgentProcess a = new AgentProcess(name, config, controlSocket, log, port, p);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (true) {
@@ -66,6 +77,12 @@ final class AgentProcess implements AutoCloseable {
     String logTail() {
         List<String> lines = logText().lines().toList();
         return String.join("\n", lines.subList(Math.max(0, lines.size() - 40), lines.size()));
+    }
+
+    /** SIGKILL, as an operator's {@code kill -9}: nothing of the agent's own cleanup runs. */
+    void kill() throws InterruptedException {
+        process.destroyForcibly();
+        process.waitFor(30, TimeUnit.SECONDS);
     }
 
     boolean alive() {
