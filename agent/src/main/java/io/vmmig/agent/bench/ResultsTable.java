@@ -95,7 +95,7 @@ public final class ResultsTable {
             for (RunResult r : failed)
                 b.append("- ").append(r.workload().label()).append(" / ").append(r.link().label()).append(" / ")
                         .append(r.strategy().label()).append(" #").append(r.repeat()).append(": ")
-                        .append(r.error().replace('\n', ' ')).append('\n');
+                        .append(r.failure().replace('\n', ' ')).append('\n');
         }
         return b.toString();
     }

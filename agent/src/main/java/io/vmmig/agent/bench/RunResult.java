@@ -35,8 +35,19 @@ public record RunResult(BenchStrategy strategy, BenchWorkload workload, LinkProf
     /** Cumulative veth bytes at a host time (seconds from the migration start). */
     public record WireSample(double atSeconds, long bytes) {}
 
+    /** The run completed and the guest read its disk back intact: only such runs count in the figures. */
     public boolean ok() {
-        return error == null;
+        return error == null && !corrupted();
+    }
+
+    /** The migration completed but the guest's VERIFY failed (or never answered): marked, and excluded from every figure. */
+    public boolean corrupted() {
+        return error == null && (verify == null || !verify.startsWith("VERIFY OK"));
+    }
+
+    /** Why the run does not count, for the list of failed runs. */
+    public String failure() {
+        return error != null ? error : "guest integrity check failed, run excluded: " + verify;
     }
 
     /** Median on-demand pull round trip of this run in milliseconds, NaN if there was none. */

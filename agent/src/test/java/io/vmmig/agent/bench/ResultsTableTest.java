@@ -52,6 +52,22 @@ class ResultsTableTest {
     }
 
     @Test
+    void aRunWhoseGuestFailedVerifyIsMarkedAndExcludedFromTheFigures() {
+        List<RunResult> r = runs();
+        RunResult good = run(BenchStrategy.PRECOPY, 4, 1000, 80 * MIB, 400 * MIB, 4 * MIB);
+        RunResult corrupted = new RunResult(good.strategy(), good.workload(), good.link(), 4, 1000, 900, 500, 400, 120, 300,
+                400 * MIB, 4 * MIB, 32 * MIB, 80 * MIB, 10 * MIB, 4 * MIB, 10 * MIB, 3, List.of(2000L), false,
+                "VERIFY FAIL block=17 expected=3 found=read-error", good.wire(), good.guest(), null);
+        r.add(corrupted);
+        assertTrue(corrupted.corrupted());
+        assertFalse(corrupted.ok());
+        String md = new ResultsTable(r, SIZES).markdown();
+        // the 1 s run does not pull the median down: still 42.00 over the three intact runs
+        assertTrue(md.contains("| heavy | 100mbit | precopy | 3/4 | 42.00 (41.00-43.00) |"), md);
+        assertTrue(md.contains("precopy #4: guest integrity check failed, run excluded: VERIFY FAIL block=17"), md);
+    }
+
+    @Test
     void hybridRatiosAreMediansOverMedians() {
         String r = new ResultsTable(runs(), SIZES).hybridRatios(BenchWorkload.HEAVY, LinkProfile.MBIT_100);
         assertTrue(r.contains(String.format("| precopy | %.2f | %.2f | %.2f |", 9.2 / 42.0, 100.0 / 400.0, 2.0)), r);

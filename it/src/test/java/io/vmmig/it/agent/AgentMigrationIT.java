@@ -89,6 +89,13 @@ class AgentMigrationIT {
             assertEquals(report.summary(), engine.summary(), "the JSON report carries the whole engine report");
             assertTrue(engine.totalMillis() >= engine.cutoverMillis() && engine.cutoverMillis() > 0, engine.summary());
             assertTrue(engine.ramBytes() > 0, engine.summary());
+            assertEquals(strategy, engine.strategyName(), "named as typed");
+            assertTrue(report.summary().startsWith("migration " + id + " (" + strategy + ")"), report.summary());
+            assertTrue(engine.qemuDowntimeMillis() > 0, "QEMU's own downtime, once computed: " + engine.summary());
+            assertTrue(engine.qemuDowntimeMillis() >= engine.storagePauseMillis(), "the storage pause is inside the downtime: "
+                    + engine.summary());
+            assertTrue(engine.preparingMillis() > 0 && engine.totalMillis() > engine.preparingMillis()
+                    && engine.cutoverMillis() > engine.preparingMillis(), "total from the request, preparing inside: " + engine.summary());
             if (!strategy.startsWith("mirror")) {
                 // the source also serves the destination QEMU's probe of sector 0 before the hand-over (not a pull)
                 long extra = engine.source().servedPullBytes() - engine.destination().pulledBytes();

@@ -36,9 +36,14 @@ final class TestVm implements AutoCloseable {
 
     /** The same on a disk of the test's making (e.g. an overlay), named {@code name.qcow2} in {@code dir/name}. */
     static TestVm boot(Path dir, String name, DiskImage disk, int areaMib, int rate) throws Exception {
+        return boot(dir, name, disk, areaMib, rate, "qemu-system-x86_64");
+    }
+
+    /** The same with another QEMU binary (e.g. a wrapper that starts it in a network namespace). */
+    static TestVm boot(Path dir, String name, DiskImage disk, int areaMib, int rate, String qemuBinary) throws Exception {
         Path vmDir = Files.createDirectories(dir.resolve(name));
         Workload w = Workload.defaults().withBlocks(areaMib * 256L).withHotSet(0, 1024).withRate(rate);
-        QemuProcess q = QemuProcess.builder().name(name).memoryMb(256).guest(TestGuest.get(), w).disk(disk).start();
+        QemuProcess q = QemuProcess.builder().name(name).memoryMb(256).guest(TestGuest.get(), w).disk(disk).binary(qemuBinary).start();
         try {
             q.console().awaitLine(Pattern.compile("^PREFILL DONE"), Duration.ofMinutes(3));
             return new TestVm(name, q, q.console().successor(name + "-dst", vmDir.resolve("dst-console.log")));
