@@ -15,10 +15,10 @@ import io.vmmig.agent.peer.ClientIdentity;
 import io.vmmig.agent.peer.TokenIssuer;
 import io.vmmig.agent.vm.SourceVm;
 import io.vmmig.strategy.peer.PeerChannel;
-import io.vmmig.strategy.qemu.ChunkTransferDestination;
 import io.vmmig.strategy.qemu.DestinationMigration;
 import io.vmmig.strategy.qemu.DestinationReport;
 import io.vmmig.strategy.qemu.DestinationStrategy;
+import io.vmmig.strategy.qemu.MigrationAssembly;
 import io.vmmig.strategy.qemu.MigrationTimeline;
 import io.vmmig.strategy.qemu.MirrorDestination;
 import io.vmmig.strategy.qemu.MirrorTarget;
@@ -132,14 +132,12 @@ public final class DestinationSession {
             reader.start();
 
             int memoryPort = freePort(config.migrationHost());
-            if (choice.chunkTransfer()) {
-                PeerChannel channel = await(data, cancelled, timeout, "the source's data connection");
-                disk = new ChunkTransferDestination(new ChunkTransferDestination.Config(id, image.path(), p.format(), p.diskNode(),
-                        p.virtualSize(), p.chunkSize(), ChunkTransferDestination.DEFAULT_PULLERS, workDir, timeout), channel, timeline);
-            } else {
-                disk = new MirrorDestination(new MirrorDestination.Config(id, image.path(), p.format(), p.diskNode(), workDir, timeout)
-                        .withTcpListen(config.migrationHost(), freePort(config.migrationHost())), timeline);
-            }
+            MigrationAssembly.Plan plan = MigrationAssembly.Plan.of(id, choice.strategy(), choice.name(), choice.mirrorMode(),
+                    p.diskNode(), p.chunkSize(), timeout);
+            PeerChannel channel = choice.chunkTransfer() ? await(data, cancelled, timeout, "the source's data connection") : null;
+            disk = MigrationAssembly.destinationStrategy(plan, image.path(), p.format(), p.virtualSize(), workDir, channel,
+                    choice.chunkTransfer() ? null : new InetSocketAddress(config.migrationHost(), freePort(config.migrationHost())),
+                    timeline);
             List<String> args = new ArrayList<>(p.qemuArgs());
             args.addAll(disk.qemuBlockdevArgs());
             record.fact(MigrationJournal.QEMU_QMP, workDir.resolve("qmp.sock").toString());   // before it exists

@@ -22,11 +22,10 @@ import io.vmmig.qmp.command.QmpResults.MigrationCapability;
 import io.vmmig.qmp.command.QmpCommands.Quit;
 import io.vmmig.qmp.command.QmpResults.MigrationInfo;
 import io.vmmig.strategy.peer.PeerChannel;
-import io.vmmig.strategy.qemu.ChunkTransferSource;
 import io.vmmig.strategy.qemu.DestinationReport;
+import io.vmmig.strategy.qemu.MigrationAssembly;
 import io.vmmig.strategy.qemu.MigrationReport;
 import io.vmmig.strategy.qemu.MigrationTimeline;
-import io.vmmig.strategy.qemu.MirrorSource;
 import io.vmmig.strategy.qemu.MirrorTarget;
 import io.vmmig.strategy.qemu.SourceMigration;
 import io.vmmig.strategy.qemu.SourceReport;
@@ -207,13 +206,11 @@ public final class SourceSession implements Runnable {
         CompletableFuture<MirrorTarget> mirrorTarget = ready.thenApply(r -> r.mirrorPort() != null
                 ? MirrorTarget.tcp(request.destHost(), r.mirrorPort(), r.mirrorExport())
                 : MirrorTarget.unix(Path.of(r.mirrorSocket()), r.mirrorExport()));
-        SourceStrategy strategy = choice.chunkTransfer()
-                ? new ChunkTransferSource(qmp, new ChunkTransferSource.Config(choice.strategy(), id, vm.disk().node(), chunk,
-                        pushOptions(), Duration.ofMillis(300), workDir, timeout, ChunkTransferSource.PrecopyLimits.defaults()),
-                        data, timeline)
-                : new MirrorSource(qmp, new MirrorSource.Config(id, vm.disk().node(), choice.mirrorMode(), timeout), mirrorTarget, timeline);
+        MigrationAssembly.Plan plan = MigrationAssembly.Plan.of(id, choice.strategy(), choice.name(), choice.mirrorMode(),
+                vm.disk().node(), chunk, timeout).withPush(pushOptions());
+        SourceStrategy strategy = MigrationAssembly.sourceStrategy(qmp, plan, workDir, data, mirrorTarget, timeline);
         record.fact(MigrationJournal.CAPABILITIES_BEFORE, capabilities(qmp));   // before the Cutover turns them on
-        SourceMigration d = new SourceMigration(qmp, strategy, new SourceMigration.Options(id, choice.strategy(), choice.name(), null, timeout), timeline);
+        SourceMigration d = MigrationAssembly.sourceDriver(qmp, strategy, plan, null, timeline);
         driver = d;
         if (cancelled.isDone()) d.cancel(cancelled.join());
         ScheduledExecutorService sampler = Executors.newSingleThreadScheduledExecutor(r -> {

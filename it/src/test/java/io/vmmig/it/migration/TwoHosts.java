@@ -9,6 +9,7 @@ import io.vmmig.strategy.qemu.ChunkTransferSource;
 import io.vmmig.strategy.qemu.DestinationMigration;
 import io.vmmig.strategy.qemu.DestinationReport;
 import io.vmmig.strategy.qemu.DestinationStrategy;
+import io.vmmig.strategy.qemu.MigrationAssembly;
 import io.vmmig.strategy.qemu.MigrationReport;
 import io.vmmig.strategy.qemu.MigrationTimeline;
 import io.vmmig.strategy.qemu.SourceMigration;
@@ -155,13 +156,13 @@ public final class TwoHosts implements AutoCloseable {
             toDest = SocketPeerChannel.connect(listener.getLocalAddress());
             fromSource = new SocketPeerChannel(listener.accept());
         }
-        ChunkTransferDestination destination = new ChunkTransferDestination(destinationKnobs.apply(
-                new ChunkTransferDestination.Config(id, dstDisk.path(), dstDisk.format().qemuName(), DISK_NODE, srcDisk.sizeBytes(),
-                        chunkSize, 2, dir, TIMEOUT)), fromSource, dstTimeline);
+        MigrationAssembly.Plan plan = MigrationAssembly.Plan.of(id, strategy, null, null, DISK_NODE, chunkSize, TIMEOUT)
+                .withPush(push).withPrecopyLimits(limits).withPullers(2);
+        ChunkTransferDestination destination = (ChunkTransferDestination) MigrationAssembly.destinationStrategy(plan, dstDisk.path(),
+                dstDisk.format().qemuName(), srcDisk.sizeBytes(), dir, fromSource, null, dstTimeline, destinationKnobs);
         cleanup.add(destination);
         chunkDestination = destination;
-        ChunkTransferSource source = new ChunkTransferSource(srcQmp, new ChunkTransferSource.Config(strategy, id, DISK_NODE,
-                chunkSize, push, Duration.ofMillis(300), dir, TIMEOUT, limits), toDest, srcTimeline);
+        ChunkTransferSource source = (ChunkTransferSource) MigrationAssembly.sourceStrategy(srcQmp, plan, dir, toDest, null, srcTimeline);
         cleanup.add(source);
         chunkSource = source;
         return run(id, strategy, source, destination, srcTimeline, dstTimeline, beforeMemory);

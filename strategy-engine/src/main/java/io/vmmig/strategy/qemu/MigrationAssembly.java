@@ -1,0 +1,118 @@
+package io.vmmig.strategy.qemu;
+
+import io.vmmig.qmp.QmpClient;
+import io.vmmig.strategy.Strategy;
+import io.vmmig.strategy.peer.PeerChannel;
+import io.vmmig.strategy.source.SourceOptions;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.concurrent.CompletionStage;
+import java.util.function.UnaryOperator;
+
+/**
+ * The one way a migration is put together, side by side: from one {@link Plan}, the source's disk
+ * strategy and driver, and the destination's disk strategy, with the product's defaults (epoch
+ * interval, pullers, pre-copy limits). The agent's sessions and the engine-level tests build their
+ * migrations here, so the tests run the shipped wiring.
+ */
+public final class MigrationAssembly {
+    /** Epoch of the dirty-bitmap rotation: how often the source learns what the guest wrote. */
+    public static final Duration EPOCH = Duration.ofMillis(300);
+
+    private MigrationAssembly() {}
+
+    /**
+     * What both sides agree on.
+     *
+     * @param strategyName the strategy as the user named it ({@code mirror-wb}); null: the engine's name
+     * @param mirrorMode   for {@link Strategy#MIRROR}: background or write-blocking; ignored otherwise
+     * @param push         source push knobs (threshold, bandwidth); the strategy adjusts them
+     */
+    public record Plan(String migrationId, Strategy strategy, String strategyName, MirrorSource.Mode mirrorMode,
+                       String diskNode, int chunkSize, Duration timeout, SourceOptions push,
+                       ChunkTransferSource.PrecopyLimits precopyLimits, int pullers) {
+        public Plan {
+            Objects.requireNonNull(migrationId, "migrationId");
+            Objects.requireNonNull(strategy, "strategy");
+            if (strategyName == null) strategyName = strategy.cliName();
+            if (mirrorMode == null) mirrorMode = MirrorSource.Mode.BACKGROUND;
+            if (push == null) push = SourceOptions.defaults();
+            if (precopyLimits == null) precopyLimits = ChunkTransferSource.PrecopyLimits.defaults();
+            if (pullers <= 0) pullers = ChunkTransferDestination.DEFAULT_PULLERS;
+        }
+
+        /** The product's defaults for everything not named. */
+        public static Plan of(String migrationId, Strategy strategy, String strategyName, MirrorSource.Mode mirrorMode,
+                              String diskNode, int chunkSize, Duration timeout) {
+            return new Plan(migrationId, strategy, strategyName, mirrorMode, diskNode, chunkSize, timeout, null, null, 0);
+        }
+
+        public Plan withPush(SourceOptions p) {
+            return new Plan(migrationId, strategy, strategyName, mirrorMode, diskNode, chunkSize, timeout, p, precopyLimits, pullers);
+        }
+
+        public Plan withPrecopyLimits(ChunkTransferSource.PrecopyLimits l) {
+            return new Plan(migrationId, strategy, strategyName, mirrorMode, diskNode, chunkSize, timeout, push, l, pullers);
+        }
+
+        public Plan withPullers(int n) {
+            return new Plan(migrationId, strategy, strategyName, mirrorMode, diskNode, chunkSize, timeout, push, precopyLimits, n);
+        }
+
+        /** Whether vmmig moves the chunks itself (hybrid, pre-copy, post-copy) rather than QEMU's mirror job. */
+        public boolean chunkTransfer() {
+            return strategy != Strategy.MIRROR;
+        }
+    }
+
+    /**
+     * The source's disk strategy: over {@code data} for a chunk transfer, to {@code mirrorTarget} for a
+     * mirror (either may be null when the other is used).
+     */
+    public static SourceStrategy sourceStrategy(QmpClient qmp, Plan p, Path workDir, PeerChannel data,
+                                                CompletionStage<MirrorTarget> mirrorTarget, MigrationTimeline timeline) {
+        if (p.chunkTransfer()) {
+            return new ChunkTransferSource(qmp, new ChunkTransferSource.Config(p.strategy(), p.migrationId(), p.diskNode(),
+                    p.chunkSize(), p.push(), EPOCH, workDir, p.timeout(), p.precopyLimits()),
+                    Objects.requireNonNull(data, "a chunk transfer needs a data channel"), timeline);
+        }
+        return new MirrorSource(qmp, new MirrorSource.Config(p.migrationId(), p.diskNode(), p.mirrorMode(), p.timeout()),
+                Objects.requireNonNull(mirrorTarget, "a mirror needs its target"), timeline);
+    }
+
+    /** The source's driver around {@code disk}; {@code migrateUri} null when the memory URI comes later or from elsewhere. */
+    public static SourceMigration sourceDriver(QmpClient qmp, SourceStrategy disk, Plan p, String migrateUri,
+                                               MigrationTimeline timeline) {
+        return new SourceMigration(qmp, disk, new SourceMigration.Options(p.migrationId(), p.strategy(), p.strategyName(),
+                migrateUri, p.timeout()), timeline);
+    }
+
+    /**
+     * The destination's disk strategy writing {@code targetImage}: from {@code data} for a chunk
+     * transfer; for a mirror, QEMU's export on {@code mirrorListen} (TCP) or a UNIX socket in
+     * {@code workDir} when null.
+     */
+    public static DestinationStrategy destinationStrategy(Plan p, Path targetImage, String format, long diskSize, Path workDir,
+                                                          PeerChannel data, InetSocketAddress mirrorListen,
+                                                          MigrationTimeline timeline) throws java.io.IOException {
+        return destinationStrategy(p, targetImage, format, diskSize, workDir, data, mirrorListen, timeline, UnaryOperator.identity());
+    }
+
+    /** Same, with the chunk destination's configuration adjusted by {@code knobs} (tests: a background pull delay). */
+    public static DestinationStrategy destinationStrategy(Plan p, Path targetImage, String format, long diskSize, Path workDir,
+                                                          PeerChannel data, InetSocketAddress mirrorListen,
+                                                          MigrationTimeline timeline,
+                                                          UnaryOperator<ChunkTransferDestination.Config> knobs)
+            throws java.io.IOException {
+        if (p.chunkTransfer()) {
+            return new ChunkTransferDestination(knobs.apply(new ChunkTransferDestination.Config(p.migrationId(), targetImage, format,
+                    p.diskNode(), diskSize, p.chunkSize(), p.pullers(), workDir, p.timeout())),
+                    Objects.requireNonNull(data, "a chunk transfer needs a data channel"), timeline);
+        }
+        MirrorDestination.Config c = new MirrorDestination.Config(p.migrationId(), targetImage, format, p.diskNode(), workDir, p.timeout());
+        if (mirrorListen != null) c = c.withTcpListen(mirrorListen.getHostString(), mirrorListen.getPort());
+        return new MirrorDestination(c, timeline);
+    }
+}
