@@ -17,6 +17,7 @@ import io.vmmig.testkit.net.NetworkLab;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.regex.Pattern;
 import picocli.CommandLine.Command;
@@ -56,11 +57,19 @@ public final class DemoCommand implements Callable<Integer> {
     @Option(names = "--loopback", description = "both agents on loopback even when network namespaces are possible")
     boolean loopback;
 
+    @Option(names = "--agent-command", paramLabel = "VMMIG",
+            description = "run both agents with this vmmig executable (e.g. the installed /usr/bin/vmmig) instead of this build's classes")
+    Path agentCommand;
+
     @Option(names = "--keep", description = "keep the work directory (images, logs, certificates) for inspection")
     boolean keep;
 
     @Override
     public Integer call() throws Exception {
+        if (agentCommand != null && !Files.isExecutable(agentCommand)) {
+            System.err.println("vmmig demo: --agent-command " + agentCommand + " is not an executable file");
+            return Main.EXIT_USAGE;
+        }
         if (areaMib > diskMib || hotMib > areaMib) {
             System.err.println("vmmig demo: need hot-mib <= area-mib <= disk-mib, got " + hotMib + " / " + areaMib + " / " + diskMib);
             return Main.EXIT_USAGE;
@@ -69,6 +78,7 @@ public final class DemoCommand implements Callable<Integer> {
         Path dir = Files.createTempDirectory("vmmig-demo-");
         String lab = loopback ? "--loopback given" : NetworkLab.unavailableReason().orElse(null);
         out.say("vmmig demo: %s migration of a writing guest between two agents (work dir %s)", strategy, dir);
+        if (agentCommand != null) out.say("agents run by %s", agentCommand);
         out.say("building or reusing the test guest (Debian kernel + busybox + integrity workload)");
         TestGuest guest;
         try {
@@ -80,7 +90,7 @@ public final class DemoCommand implements Callable<Integer> {
         int block = 4096;
         Workload w = Workload.defaults().withBlocks((long) areaMib * (1 << 20) / block)
                 .withHotSet(0, (long) hotMib * (1 << 20) / block).withRate(rate);
-        try (DemoHosts hosts = DemoHosts.start(dir, lab == null)) {
+        try (DemoHosts hosts = DemoHosts.start(dir, lab == null, Optional.ofNullable(agentCommand))) {
             out.say(hosts.lab.isPresent()
                     ? "agents up with mutual TLS: host A %s and host B %s in two network namespaces joined by a veth pair"
                     : "agents up with mutual TLS: host A %s and host B %s on loopback (network namespaces: " + lab + ")",

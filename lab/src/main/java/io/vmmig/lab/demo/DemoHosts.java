@@ -34,9 +34,11 @@ final class DemoHosts implements AutoCloseable {
     final Path qemuA;
     final Optional<NetworkLab> lab;
     private final List<Process> agents = new ArrayList<>();
+    private final Optional<Path> agentCommand;
 
     private DemoHosts(String hostA, String hostB, int portB, Path controlA, Path stateB, Path imagesB, Path qemuA,
-                      Optional<NetworkLab> lab) {
+                      Optional<NetworkLab> lab, Optional<Path> agentCommand) {
+        this.agentCommand = agentCommand;
         this.hostA = hostA;
         this.hostB = hostB;
         this.portB = portB;
@@ -47,7 +49,11 @@ final class DemoHosts implements AutoCloseable {
         this.lab = lab;
     }
 
-    static DemoHosts start(Path dir, boolean namespaces) throws Exception {
+    /**
+     * Starts both agents; {@code agentCommand}, when present, is the {@code vmmig} executable to run them
+     * with (e.g. the installed {@code /usr/bin/vmmig}), else this JVM's class path runs {@link Main}.
+     */
+    static DemoHosts start(Path dir, boolean namespaces, Optional<Path> agentCommand) throws Exception {
         Optional<NetworkLab> lab = namespaces ? Optional.of(NetworkLab.create()) : Optional.empty();
         String a = lab.isPresent() ? LabHost.A.address() : "127.0.0.1";
         String b = lab.isPresent() ? LabHost.B.address() : "127.0.0.1";
@@ -64,7 +70,7 @@ final class DemoHosts implements AutoCloseable {
             Files.setPosixFilePermissions(qemuA, PosixFilePermissions.fromString("rwxr-xr-x"));
         }
         DemoHosts hosts = new DemoHosts(a, b, portB, dir.resolve("a/control.sock"), dir.resolve("b/state"), dir.resolve("b/images"),
-                qemuA, lab);
+                qemuA, lab, agentCommand);
         try {
             hosts.agent(dir, pki, "a", a, portA, LabHost.A);
             hosts.agent(dir, pki, "b", b, portB, LabHost.B);
@@ -83,7 +89,13 @@ final class DemoHosts implements AutoCloseable {
                 "tls.key = " + pki.key("host-" + name), "tls.cert = " + pki.cert("host-" + name), "tls.ca = " + pki.cert("ca")));
         List<String> cmd = new ArrayList<>();
         lab.ifPresent(l -> cmd.addAll(l.prefix(host)));
-        cmd.addAll(JavaCommand.of(Main.class, List.of("agent", "--config", config.toString())));
+        List<String> args = List.of("agent", "--config", config.toString());
+        if (agentCommand.isPresent()) {
+            cmd.add(agentCommand.get().toString());
+            cmd.addAll(args);
+        } else {
+            cmd.addAll(JavaCommand.of(Main.class, args));
+        }
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(home.resolve("agent.log").toFile()).start();
         agents.add(p);
         Path socket = home.resolve("control.sock");
