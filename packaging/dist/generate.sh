@@ -17,6 +17,7 @@ asciidoctor -b manpage -a release-version="$version" -D "$out/man/man5" "$root/p
 gzip -9nf "$out"/man/man1/*.1 "$out"/man/man5/*.5
 
 java -cp "$cp" picocli.AutoComplete --force --name=vmmig --completionScript="$out/completion/vmmig" io.vmmig.agent.Main
+sed -i '1{/^#!/d}' "$out/completion/vmmig"   # sourced by bash-completion, not executed
 
 # CHANGELOG.md -> "VERSION|DATE|item" lines (an item's indented continuation lines joined)
 items=$(awk '
