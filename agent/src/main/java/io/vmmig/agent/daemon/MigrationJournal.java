@@ -32,6 +32,7 @@ public final class MigrationJournal {
     public static final String WORK_DIR = "work-dir";             // both: the migration's directory
     public static final String IMAGE = "image";                   // destination: the image this agent created
     public static final String QEMU_QMP = "qemu-qmp";             // destination: its QEMU's QMP socket
+    public static final String QEMU_PID = "qemu-pid";             // destination: its QEMU's process id
     public static final String CAPABILITIES_BEFORE = "capabilities-before"; // source: e.g. "events=false,pause-before-switchover=false"
 
     /** One migration as written down. */

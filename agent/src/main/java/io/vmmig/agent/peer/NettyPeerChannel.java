@@ -139,6 +139,14 @@ public final class NettyPeerChannel implements PeerChannel {
         }
     }
 
+    /** Sends only if the channel is open and writable now; never waits. */
+    @Override
+    public boolean offer(Frame frame) {
+        if (closing || !channel.isActive() || !channel.isWritable()) return false;
+        countAndWrite(frame);
+        return true;
+    }
+
     private void checkOpen(Frame frame) {
         if (closing || !channel.isActive()) {
             Throwable c;

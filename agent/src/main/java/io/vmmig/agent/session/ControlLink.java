@@ -64,11 +64,7 @@ public final class ControlLink implements AutoCloseable {
 
     /** Sends, ignoring a closed channel (for last words on the way out). */
     public void trySend(PeerMessage m) {
-        try {
-            send(m);
-        } catch (AgentException ignored) {
-            // the other side is gone; nothing to tell
-        }
+        channel.offer(new Frame.Control(ControlCodec.encode(m)));   // never waits: the link may be what failed
     }
 
     /**

@@ -142,6 +142,7 @@ public final class DestinationSession {
             args.addAll(disk.qemuBlockdevArgs());
             record.fact(MigrationJournal.QEMU_QMP, workDir.resolve("qmp.sock").toString());   // before it exists
             qemu = DestinationQemu.start(config.qemuBinary(), workDir, args, Duration.ofSeconds(60));
+            record.fact(MigrationJournal.QEMU_PID, Long.toString(qemu.pid()));
             LOG.info("migration {}: destination QEMU pid {} waiting for memory on {}:{}", id, qemu.pid(), config.migrationHost(), memoryPort);
             DestinationMigration incoming = new DestinationMigration(qemu.qmp(), disk, "tcp:" + uriHost(config.migrationHost()) + ":" + memoryPort, timeline);
             PeerMessage.Ready ready;

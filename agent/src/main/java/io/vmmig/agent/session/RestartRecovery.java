@@ -84,11 +84,12 @@ public final class RestartRecovery {
         }
         if (socket != null && !QemuRunState.GONE.equals(status)) {
             try (QmpClient q = QmpClient.connect(Path.of(socket))) {
-                q.execute("quit", JsonNodeFactory.instance.objectNode());   // still waiting for memory: it never held the guest
+                QmpClient.join(q.execute("quit", JsonNodeFactory.instance.objectNode()));   // still waiting for memory: it never held the guest
             } catch (RuntimeException e) {
-                LOG.warn("migration {}: quit of the waiting destination QEMU: {}", r.id(), e.toString());
+                LOG.debug("migration {}: quit of the waiting destination QEMU: {}", r.id(), e.toString());   // it may close first
             }
         }
+        stopWaitingQemu(r);
         String image = r.fact(MigrationJournal.IMAGE);
         if (image != null) {
             try {
@@ -100,6 +101,26 @@ public final class RestartRecovery {
         removeDir(r.fact(MigrationJournal.WORK_DIR));
         r.fail(ErrorKind.CANCELLED, "cancelled by an agent restart before the switchover; the image and the waiting QEMU were removed",
                 GuestLocation.neverArrived(status == null ? "not started" : status));
+    }
+
+    /**
+     * Makes sure the destination QEMU the journal names is gone: waits for it to exit after the quit,
+     * and kills it if it did not (only the process whose command line names this migration's directory).
+     */
+    private static void stopWaitingQemu(MigrationRecord r) {
+        String pid = r.fact(MigrationJournal.QEMU_PID);
+        String dir = r.fact(MigrationJournal.WORK_DIR);
+        if (pid == null || dir == null) return;
+        java.util.Optional<ProcessHandle> p = ProcessHandle.of(Long.parseLong(pid));
+        if (p.isEmpty()) return;
+        String cmd = p.get().info().commandLine().orElse("");
+        if (!cmd.contains(dir)) return;   // another process reuses the id
+        try {
+            p.get().onExit().get(10, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (Exception e) {
+            LOG.warn("migration {}: the waiting destination QEMU (pid {}) did not quit: killing it", r.id(), pid);
+            p.get().destroyForcibly();
+        }
     }
 
     static JsonNode call(QmpClient qmp, String command) {

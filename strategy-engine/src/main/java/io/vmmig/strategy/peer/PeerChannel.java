@@ -22,6 +22,20 @@ public interface PeerChannel extends AutoCloseable {
     /** Sends a frame; thread-safe; blocks while the transport applies backpressure. */
     void send(Frame frame) throws PeerChannelClosedException;
 
+    /**
+     * Sends a frame only if the transport takes it without waiting (last words on the way out: a
+     * CANCEL over a link that no longer moves must not block the cancellation). Returns whether it
+     * was sent. This default sends (a transport without backpressure never waits long).
+     */
+    default boolean offer(Frame frame) {
+        try {
+            send(frame);
+            return true;
+        } catch (PeerChannelClosedException e) {
+            return false;
+        }
+    }
+
     /** Completes when the channel is closed, exceptionally with the cause if it broke. */
     CompletableFuture<Void> closed();
 

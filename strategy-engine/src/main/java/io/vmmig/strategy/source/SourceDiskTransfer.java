@@ -145,11 +145,7 @@ public final class SourceDiskTransfer implements PeerChannel.Handler, AutoClosea
     /** Cancels before cutover: tells the destination and stops. */
     public void cancel(String reason) {
         stopPushing = true;
-        try {
-            channel.send(new Frame.Cancel(reason));
-        } catch (PeerChannelClosedException ignored) {
-            // the destination is gone already
-        }
+        channel.offer(new Frame.Cancel(reason));   // never waits: the link may be what failed
         close();
     }
 
