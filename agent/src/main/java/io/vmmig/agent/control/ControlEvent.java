@@ -30,8 +30,12 @@ public sealed interface ControlEvent {
     /** The migration entered a phase. */
     record PhaseChange(String id, MigrationPhase phase, long elapsedMillis) implements ControlEvent {}
 
-    /** A progress sample (about twice a second while data moves). */
-    record Progress(String id, MigrationPhase phase, MigrationProgress progress) implements ControlEvent {}
+    /** A progress sample (about twice a second while data moves), with where the guest runs (QEMU's run state). */
+    record Progress(String id, MigrationPhase phase, MigrationProgress progress, GuestLocation guest) implements ControlEvent {
+        public Progress(String id, MigrationPhase phase, MigrationProgress progress) {
+            this(id, phase, progress, null);
+        }
+    }
 
     /**
      * The migration completed: the engine's {@code MigrationReport} as JSON, and its one-screen summary.

@@ -136,7 +136,7 @@ public final class MigrationRecord {
     public synchronized void progress(MigrationProgress p) {
         if (phase.terminal()) return;
         progress = p;
-        publish(new ControlEvent.Progress(id, phase, p));
+        publish(new ControlEvent.Progress(id, phase, p, guest));
     }
 
     /** The migration completed with this report. */
@@ -216,7 +216,7 @@ public final class MigrationRecord {
     public synchronized Watch watch(Consumer<ControlEvent> watcher) {
         watcher.accept(new ControlEvent.Accepted(id, vm, peer, strategy));
         watcher.accept(new ControlEvent.PhaseChange(id, phase, elapsedMillis()));
-        if (progress != null && outcome == null) watcher.accept(new ControlEvent.Progress(id, phase, progress));
+        if (progress != null && outcome == null) watcher.accept(new ControlEvent.Progress(id, phase, progress, guest));
         if (outcome != null) watcher.accept(outcome);
         watchers.add(watcher);
         return () -> watchers.remove(watcher);

@@ -61,5 +61,9 @@ class GuestLocationTest {
         String line = ControlCodec.encode(f);
         assertTrue(line.contains("\"guest\":{\"host\":\"SOURCE\",\"state\":\"RUNNING\",\"evidence\":\"source QEMU: running\"}"), line);
         assertEquals(f, ControlCodec.decodeEvent(line));
+        ControlEvent.Progress p = new ControlEvent.Progress("m-1", MigrationPhase.PULLING, null, GuestLocation.of("postmigrate", "running"));
+        String progress = ControlCodec.encode(p);
+        assertTrue(progress.contains("\"guest\":{\"host\":\"DESTINATION\",\"state\":\"RUNNING\""), progress);
+        assertEquals(p, ControlCodec.decodeEvent(progress));
     }
 }
