@@ -85,6 +85,7 @@ class AgentMigrationIT {
             String id = assertLanded(vm, events);
             ControlEvent.Report report = (ControlEvent.Report) events.get(events.size() - 1);
             MigrationReport engine = ControlCodec.mapper().treeToValue(report.report(), MigrationReport.class);
+            System.out.print(engine.summary());
             assertEquals(id, engine.migrationId());
             assertEquals(report.summary(), engine.summary(), "the JSON report carries the whole engine report");
             assertTrue(engine.totalMillis() >= engine.cutoverMillis() && engine.cutoverMillis() > 0, engine.summary());
