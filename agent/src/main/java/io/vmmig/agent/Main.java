@@ -23,14 +23,19 @@ import picocli.CommandLine.Command;
                 "6:unknown VM or migration id", "7:not enough space at the destination",
                 "8:cancelled before the switchover (the guest keeps running at the source)",
                 "9:detached after the switchover (the migration goes on in the agent)"})
-public final class Main implements Runnable {
+public final class Main implements java.util.concurrent.Callable<Integer> {
     public static final int EXIT_FAILED = 1;
     public static final int EXIT_USAGE = 2;
     public static final int EXIT_ENVIRONMENT = 3;
 
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    /** {@code vmmig} without a command: the usage on stderr, and a usage error (a script's typo must not pass). */
     @Override
-    public void run() {
-        new CommandLine(this).usage(System.out);
+    public Integer call() {
+        spec.commandLine().usage(spec.commandLine().getErr());
+        return EXIT_USAGE;
     }
 
     public static void main(String[] args) {

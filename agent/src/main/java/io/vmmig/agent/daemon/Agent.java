@@ -1,6 +1,7 @@
 package io.vmmig.agent.daemon;
 
 import io.vmmig.agent.config.AgentConfig;
+import io.vmmig.agent.config.HostPort;
 import io.vmmig.agent.control.ControlEvent;
 import io.vmmig.agent.control.ControlRequest;
 import io.vmmig.agent.control.ErrorKind;
@@ -154,6 +155,9 @@ public final class Agent implements AutoCloseable {
         String vmName;
         if (vm.contains("/")) {
             qmp = Path.of(vm);
+            if (!qmp.isAbsolute())
+                throw new AgentException(ErrorKind.BAD_REQUEST, "QMP socket path '" + vm + "' is relative: the agent's directory is not"
+                        + " the caller's (vmmig migrate sends absolute paths)");
             if (!Files.exists(qmp)) throw new AgentException(ErrorKind.NOT_FOUND, "no QMP socket at " + vm);
             vmName = qmp.getParent() != null && qmp.getParent().getFileName() != null ? qmp.getParent().getFileName().toString() : vm;
         } else {
@@ -163,18 +167,14 @@ public final class Agent implements AutoCloseable {
                         + " vm.* entries " + config.vms().keySet());
             vmName = vm;
         }
-        String dest = required(r.dest(), "dest");
-        String host = dest;
-        int port = AgentConfig.DEFAULT_PORT;
-        int colon = dest.lastIndexOf(':');
-        if (colon > 0 && dest.indexOf(':') == colon) {
-            host = dest.substring(0, colon);
-            try {
-                port = Integer.parseInt(dest.substring(colon + 1));
-            } catch (NumberFormatException e) {
-                throw new AgentException(ErrorKind.BAD_REQUEST, "bad destination '" + dest + "': expected HOST[:PORT]");
-            }
+        HostPort dest;
+        try {
+            dest = HostPort.parse(required(r.dest(), "dest"), AgentConfig.DEFAULT_PORT);
+        } catch (IllegalArgumentException e) {
+            throw new AgentException(ErrorKind.BAD_REQUEST, "bad destination: " + e.getMessage());
         }
+        String host = dest.host();
+        int port = dest.port();
         if (r.chunkSize() != null && (Integer.bitCount(r.chunkSize()) != 1 || r.chunkSize() < 64 << 10 || r.chunkSize() > 16 << 20))
             throw new AgentException(ErrorKind.BAD_REQUEST, "chunk size " + r.chunkSize() + " must be a power of two from 64 KiB to 16 MiB");
         if (r.threshold() != null && r.threshold() < 1)
@@ -188,7 +188,7 @@ public final class Agent implements AutoCloseable {
         String busy = leaving.putIfAbsent(key, id);
         if (busy != null)
             throw new AgentException(ErrorKind.BAD_REQUEST, "VM " + vmName + " is already being migrated (" + busy + ")");
-        MigrationRecord m = new MigrationRecord(id, "source", vmName, host + ":" + port, choice.name());
+        MigrationRecord m = new MigrationRecord(id, "source", vmName, dest.toString(), choice.name());
         try {
             registry.add(m);
         } catch (AgentException e) {

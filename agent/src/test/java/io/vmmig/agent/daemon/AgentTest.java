@@ -110,7 +110,10 @@ class AgentTest {
                 "no QMP socket at " + tmp.resolve("nowhere/qmp.sock"));
         refused(migrate(null, "127.0.0.1", null, null, null, null), ErrorKind.BAD_REQUEST, "missing \"vm\"");
         refused(migrate("web1", null, null, null, null, null), ErrorKind.BAD_REQUEST, "missing \"dest\"");
-        refused(migrate("web1", "host:port", null, null, null, null), ErrorKind.BAD_REQUEST, "bad destination 'host:port'");
+        refused(migrate("web1", "host:port", null, null, null, null), ErrorKind.BAD_REQUEST, "bad destination: bad address 'host:port': bad port 'port'");
+        refused(migrate("web1", "[::1", null, null, null, null), ErrorKind.BAD_REQUEST, "bad address '[::1'", "no ']'");
+        refused(migrate("vms/web1/qmp.sock", "127.0.0.1", null, null, null, null), ErrorKind.BAD_REQUEST,
+                "QMP socket path 'vms/web1/qmp.sock' is relative");
         refused(migrate("web1", "127.0.0.1", "teleport", null, null, null), ErrorKind.BAD_REQUEST, "unknown strategy 'teleport'");
         refused(migrate("web1", "127.0.0.1", null, null, null, 1000), ErrorKind.BAD_REQUEST, "chunk size 1000", "power of two");
         refused(migrate("web1", "127.0.0.1", null, null, null, 32 << 20), ErrorKind.BAD_REQUEST, "16 MiB");
