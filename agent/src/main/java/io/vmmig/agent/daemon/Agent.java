@@ -6,6 +6,7 @@ import io.vmmig.agent.control.ControlEvent;
 import io.vmmig.agent.control.ControlRequest;
 import io.vmmig.agent.control.ErrorKind;
 import io.vmmig.agent.control.MigrationStatus;
+import io.vmmig.agent.metrics.AgentMetrics;
 import io.vmmig.agent.peer.ClientIdentity;
 import io.vmmig.agent.peer.PeerAcceptor;
 import io.vmmig.agent.peer.PeerConnector;
@@ -37,7 +38,8 @@ public final class Agent implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Agent.class);
 
     private final AgentConfig config;
-    private final MigrationRegistry registry = new MigrationRegistry();
+    private final AgentMetrics metrics = new AgentMetrics();
+    private final MigrationRegistry registry = new MigrationRegistry(metrics::track);
     private final TokenIssuer tokens = new TokenIssuer();
     /** QMP sockets of the VMs this agent is migrating away (one migration per VM at a time). */
     private final java.util.Map<Path, String> leaving = new java.util.concurrent.ConcurrentHashMap<>();
@@ -80,9 +82,22 @@ public final class Agent implements AutoCloseable {
         } catch (PeerTransportException | IllegalArgumentException | IllegalStateException e) {
             throw new AgentException(ErrorKind.ENVIRONMENT, e.getMessage(), e);
         }
+        if (config.metricsListen() != null) {
+            try {
+                metrics.serve(config.metricsListen());
+            } catch (java.io.IOException | RuntimeException e) {
+                throw new AgentException(ErrorKind.ENVIRONMENT, "metrics.listen = " + config.metricsListen() + ": cannot listen: "
+                        + CauseChain.of(e), e);
+            }
+        }
         control = ControlServer.start(config.controlSocket(), this::handle);
         LOG.info("vmmig agent up: peers on {}, control socket {}, images in {}", peerServer.address(), config.controlSocket(),
                 config.imageDirs());
+    }
+
+    /** The port {@code /metrics} is served on, or -1 without {@code metrics.listen}. */
+    public int metricsPort() {
+        return metrics.port();
     }
 
     /** The port the peer listener bound (the configured one, or the one picked for port 0). */
@@ -99,7 +114,7 @@ public final class Agent implements AutoCloseable {
         @Override
         public void accept(String migrationId, ClientIdentity client, PeerChannel channel) {
             if (migrationId.isEmpty()) {
-                Thread t = new Thread(() -> new DestinationSession(config, tokens, registry, new ControlLink(channel), client).serve(),
+                Thread t = new Thread(() -> new DestinationSession(config, tokens, registry, new ControlLink(channel), client, metrics).serve(),
                         "vmmig-destination");
                 t.setDaemon(true);
                 t.start();
@@ -214,5 +229,6 @@ public final class Agent implements AutoCloseable {
         if (control != null) control.close();
         if (peerServer != null) peerServer.close();
         if (connector != null) connector.close();
+        metrics.close();
     }
 }

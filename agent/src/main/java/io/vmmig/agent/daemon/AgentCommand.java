@@ -3,6 +3,7 @@ package io.vmmig.agent.daemon;
 import io.vmmig.agent.config.AgentConfig;
 import io.vmmig.agent.config.AgentConfigFile;
 import io.vmmig.agent.config.ConfigException;
+import io.vmmig.agent.config.LogLevel;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -17,6 +18,10 @@ public final class AgentCommand implements Callable<Integer> {
     @Option(names = "--config", description = "configuration file (default ${DEFAULT-VALUE})", defaultValue = "/etc/vmmig/vmmig.conf")
     Path config;
 
+    @Option(names = "--log-level", paramLabel = "LEVEL", converter = LogLevelConverter.class,
+            description = "error, warn, info, debug or trace (default: the configuration's log-level, else info)")
+    LogLevel logLevel;
+
     @Option(names = "--insecure", description = "plain TCP between agents, no certificates (labs and tests only: anyone on the"
             + " network can read and alter migrated disks)")
     boolean insecure;
@@ -25,11 +30,13 @@ public final class AgentCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         AgentConfig c;
         try {
-            c = AgentConfigFile.read(config, insecure);
+            c = AgentConfigFile.read(config.toAbsolutePath(), insecure);
         } catch (ConfigException e) {
             System.err.println("vmmig agent: " + e.getMessage());
             return io.vmmig.agent.control.ErrorKind.BAD_REQUEST.exitCode;
         }
+        if (logLevel != null) c = c.withLogLevel(logLevel);
+        AgentLog.configure(c.logLevel(), System::getenv);   // before the first logger is made
         if (insecure) {
             System.err.println("vmmig agent: *** INSECURE *** --insecure: peers talk plain TCP without certificates; anyone on the"
                     + " network can read and alter migrated disks. Use only in a lab.");
@@ -49,5 +56,17 @@ public final class AgentCommand implements Callable<Integer> {
         System.err.println("vmmig agent: ready (peers on port " + agent.peerPort() + ", control socket " + c.controlSocket() + ")");
         stop.await();
         return 0;
+    }
+
+    /** {@code --log-level}'s values. */
+    static final class LogLevelConverter implements picocli.CommandLine.ITypeConverter<LogLevel> {
+        @Override
+        public LogLevel convert(String value) {
+            try {
+                return LogLevel.parse(value);
+            } catch (IllegalArgumentException e) {
+                throw new picocli.CommandLine.TypeConversionException(e.getMessage());
+            }
+        }
     }
 }

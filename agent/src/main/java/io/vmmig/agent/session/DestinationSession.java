@@ -7,8 +7,11 @@ import io.vmmig.agent.control.ErrorKind;
 import io.vmmig.agent.control.MigrationPhase;
 import io.vmmig.agent.control.MigrationProgress;
 import io.vmmig.agent.daemon.AgentException;
+import io.vmmig.agent.daemon.CauseChain;
 import io.vmmig.agent.daemon.MigrationRecord;
 import io.vmmig.agent.daemon.MigrationRegistry;
+import io.vmmig.agent.metrics.AgentMetrics;
+import io.vmmig.agent.metrics.PullMetrics;
 import io.vmmig.agent.peer.ClientIdentity;
 import io.vmmig.agent.peer.TokenIssuer;
 import io.vmmig.agent.vm.SourceVm;
@@ -54,9 +57,11 @@ public final class DestinationSession {
     private final MigrationRegistry registry;
     private final ControlLink link;
     private final ClientIdentity client;
+    private final AgentMetrics metrics;
 
     public DestinationSession(AgentConfig config, TokenIssuer tokens, MigrationRegistry registry, ControlLink link,
-                              ClientIdentity client) {
+                              ClientIdentity client, AgentMetrics metrics) {
+        this.metrics = metrics;
         this.config = config;
         this.tokens = tokens;
         this.registry = registry;
@@ -95,6 +100,7 @@ public final class DestinationSession {
         TargetImage image = null;
         DestinationQemu qemu = null;
         DestinationStrategy disk = null;
+        PullMetrics pull = metrics.pull(id);
         CompletableFuture<String> cancelled = new CompletableFuture<>();
         ScheduledExecutorService ticker = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "vmmig-dst-progress-" + id);
@@ -149,7 +155,7 @@ public final class DestinationSession {
             link.send(ready);
             record.phase(MigrationPhase.MEMORY);
             DestinationStrategy d = disk;
-            ticker.scheduleAtFixedRate(() -> tick(record, timeline, d), 500, 500, TimeUnit.MILLISECONDS);
+            ticker.scheduleAtFixedRate(() -> tick(record, timeline, d, pull), 500, 500, TimeUnit.MILLISECONDS);
             CompletableFuture<DestinationReport> finished = new CompletableFuture<>();
             Thread waiter = new Thread(() -> {
                 try {
@@ -166,7 +172,7 @@ public final class DestinationSession {
             } finally {
                 incoming.close();
             }
-            tick(record, timeline, d);
+            tick(record, timeline, d, pull);
             qemu.keep();
             record.phase(MigrationPhase.FINISHING);
             link.send(new PeerMessage.Finished(ControlCodec.tree(report)));
@@ -176,10 +182,10 @@ public final class DestinationSession {
             boolean switched = timeline.at("running-here") != null;
             AgentException ae = e instanceof AgentException a ? a
                     : new AgentException(cancelled.isDone() ? ErrorKind.CANCELLED : ErrorKind.FAILED,
-                    e.getMessage() == null ? e.toString() : e.getMessage(), e);
+                    CauseChain.of(e), e);
             if (switched) {
                 if (qemu != null) qemu.keep();   // the guest lives here now: never kill it
-                LOG.error("migration {} failed after the switchover; the guest runs here: {}", id, ae.getMessage());
+                LOG.error("migration {} failed after the switchover; the guest runs here: {}", id, CauseChain.of(ae));
             } else if (image != null) {
                 if (qemu != null) qemu.close();
                 qemu = null;
@@ -191,6 +197,7 @@ public final class DestinationSession {
             record.fail(ae.kind(), ae.getMessage());
         } finally {
             ticker.shutdownNow();
+            pull.close();
             registry.forgetData(id);
             tokens.revoke(id);
             if (disk != null) disk.close();
@@ -199,9 +206,10 @@ public final class DestinationSession {
         }
     }
 
-    private void tick(MigrationRecord record, MigrationTimeline timeline, DestinationStrategy disk) {
+    private void tick(MigrationRecord record, MigrationTimeline timeline, DestinationStrategy disk, PullMetrics pull) {
         try {
             if (timeline.at("running-here") == null) return;
+            if (disk instanceof ChunkTransferDestination c) pull.sample(c.transfer());
             record.phase(MigrationPhase.PULLING);
             DestinationReport r = disk.report();
             link.trySend(new PeerMessage.Progress(r.pulledBytes(), r.pulledOnDemand(), r.pulledBackground(), r.receivedPushBytes()));
