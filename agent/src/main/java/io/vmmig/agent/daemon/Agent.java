@@ -78,16 +78,21 @@ public final class Agent implements AutoCloseable {
                 b.tls(PeerTls.server(config.tlsKey(), config.tlsCert(), config.tlsCa(), config.allowedClients()));
                 connector = PeerConnector.tls(PeerTls.client(config.tlsKey(), config.tlsCert(), config.tlsCa()), PeerTransportOptions.DEFAULT);
             }
-            peerServer = b.start();
         } catch (PeerTransportException | IllegalArgumentException | IllegalStateException e) {
-            throw new AgentException(ErrorKind.ENVIRONMENT, e.getMessage(), e);
+            throw new AgentMisconfigured("tls.key, tls.cert, tls.ca: " + CauseChain.of(e), e);
+        }
+        HostPort listen = new HostPort(config.listenHost(), config.listenPort());
+        try {
+            peerServer = b.start();
+        } catch (Exception e) {   // Netty rethrows the bind's java.net.BindException undeclared
+            Throwable why = e instanceof PeerTransportException && e.getCause() != null ? e.getCause() : e;
+            throw new AgentMisconfigured("listen = " + listen + ": cannot listen: " + CauseChain.of(why), e);
         }
         if (config.metricsListen() != null) {
             try {
                 metrics.serve(config.metricsListen());
             } catch (java.io.IOException | RuntimeException e) {
-                throw new AgentException(ErrorKind.ENVIRONMENT, "metrics.listen = " + config.metricsListen() + ": cannot listen: "
-                        + CauseChain.of(e), e);
+                throw new AgentMisconfigured("metrics.listen = " + config.metricsListen() + ": cannot listen: " + CauseChain.of(e), e);
             }
         }
         control = ControlServer.start(config.controlSocket(), this::handle);

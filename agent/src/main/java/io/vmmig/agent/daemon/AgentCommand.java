@@ -5,6 +5,7 @@ import io.vmmig.agent.config.AgentConfigFile;
 import io.vmmig.agent.config.ConfigException;
 import io.vmmig.agent.config.LogLevel;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
@@ -14,6 +15,11 @@ import picocli.CommandLine.Option;
 @Command(name = "agent", mixinStandardHelpOptions = true,
         description = "Run the vmmig agent of this host (foreground; systemd runs it as a service).")
 public final class AgentCommand implements Callable<Integer> {
+    /**
+     * The agent's configuration or command line cannot work (EX_CONFIG of sysexits.h): each problem was
+     * printed on a line of its own. The systemd unit lists it in {@code RestartPreventExitStatus=}.
+     */
+    public static final int EXIT_CONFIG = 78;
 
     @Option(names = "--config", description = "configuration file (default ${DEFAULT-VALUE})", defaultValue = "/etc/vmmig/vmmig.conf")
     Path config;
@@ -33,10 +39,15 @@ public final class AgentCommand implements Callable<Integer> {
             c = AgentConfigFile.read(config.toAbsolutePath(), insecure);
         } catch (ConfigException e) {
             System.err.println("vmmig agent: " + e.getMessage());
-            return io.vmmig.agent.control.ErrorKind.BAD_REQUEST.exitCode;
+            return EXIT_CONFIG;
         }
         if (logLevel != null) c = c.withLogLevel(logLevel);
         AgentLog.configure(c.logLevel(), System::getenv);   // before the first logger is made
+        List<String> problems = new StartupChecks(System::getenv).problems(c);
+        if (!problems.isEmpty()) {
+            for (String p : problems) System.err.println("vmmig agent: " + p);
+            return EXIT_CONFIG;
+        }
         if (insecure) {
             System.err.println("vmmig agent: *** INSECURE *** --insecure: peers talk plain TCP without certificates; anyone on the"
                     + " network can read and alter migrated disks. Use only in a lab.");
@@ -44,6 +55,9 @@ public final class AgentCommand implements Callable<Integer> {
         Agent agent;
         try {
             agent = Agent.start(c);
+        } catch (AgentMisconfigured e) {
+            System.err.println("vmmig agent: " + e.getMessage());
+            return EXIT_CONFIG;
         } catch (AgentException e) {
             System.err.println("vmmig agent: " + e.getMessage());
             return e.kind().exitCode;
@@ -53,7 +67,8 @@ public final class AgentCommand implements Callable<Integer> {
             agent.close();
             stop.countDown();
         }, "vmmig-agent-shutdown"));
-        System.err.println("vmmig agent: ready (peers on port " + agent.peerPort() + ", control socket " + c.controlSocket() + ")");
+        System.err.println("vmmig agent: ready (peers on port " + agent.peerPort() + ", control socket " + c.controlSocket()
+                + (agent.metricsPort() > 0 ? ", metrics on port " + agent.metricsPort() : "") + ")");
         stop.await();
         return 0;
     }

@@ -157,6 +157,22 @@ class AgentTest {
         assertEquals(List.of(new ControlEvent.Listing(List.of())), request(ControlRequest.list()), "the first one still serves");
     }
 
+    @Test
+    void portsTakenBetweenTheChecksAndTheStartAreConfigurationErrorsNamingTheKey() throws Exception {
+        AgentConfig samePeerPort = new AgentConfig("127.0.0.1", agent.peerPort(), "127.0.0.1", null, null, null, Set.of(), true,
+                tmp.resolve("state3"), tmp.resolve("run/other.sock"), config.imageDirs(), config.qemuBinary(), Map.of(), config.timeout(),
+                config.timeout());
+        AgentMisconfigured e = assertThrows(AgentMisconfigured.class, () -> Agent.start(samePeerPort));
+        assertEquals("listen = 127.0.0.1:" + agent.peerPort() + ": cannot listen: Address already in use", e.getMessage(),
+                "one line, not Netty's stack trace");
+        AgentConfig metricsOnPeerPort = new AgentConfig("127.0.0.1", 0, "127.0.0.1", null, null, null, Set.of(), true,
+                tmp.resolve("state3"), tmp.resolve("run/other.sock"), config.imageDirs(), config.qemuBinary(), Map.of(), config.timeout(),
+                config.timeout(), io.vmmig.agent.config.LogLevel.INFO, new io.vmmig.agent.config.HostPort("127.0.0.1", agent.peerPort()));
+        e = assertThrows(AgentMisconfigured.class, () -> Agent.start(metricsOnPeerPort));
+        assertTrue(e.getMessage().startsWith("metrics.listen = 127.0.0.1:" + agent.peerPort() + ": cannot listen: "), e.getMessage());
+        assertTrue(e.getMessage().contains("Address already in use"), e.getMessage());
+    }
+
     // ---- the destination role, driven by a bare control connection ----
 
     private ControlLink control() {
