@@ -32,7 +32,8 @@ import org.junit.jupiter.api.io.TempDir;
  * Two real agent processes with {@code metrics.listen}, a real hybrid migration of the writing test
  * guest: {@code /metrics} of both agents scraped during the migration and after it, each scrape
  * checked by Prometheus' own parser and linter ({@code promtool check metrics}) and its values
- * asserted. The agents' logs carry one INFO line per phase with the migration id.
+ * asserted. The destination agent listens on IPv6 ({@code listen = [::1]:PORT}, {@code vmmig migrate VM [::1]:PORT}).
+ * The agents' logs carry one INFO line per phase with the migration id.
  */
 class AgentMetricsIT {
     @TempDir
@@ -40,10 +41,14 @@ class AgentMetricsIT {
 
     @Test
     void metricsDuringAndAfterAHybridMigration() throws Exception {
-        TestPki pki = AgentHosts.pki(dir);
+        // agent b listens on IPv6 loopback: the migration goes to [::1]:PORT (control, data, memory)
+        TestPki pki = new TestPki(java.nio.file.Files.createDirectories(dir.resolve("pki")));
+        pki.ca("ca", "vmmig-test-ca");
+        pki.leaf("host-a", "host-a", "IP:127.0.0.1", "ca");
+        pki.leaf("host-b", "host-b", "IP:::1", "ca");
         int portA = AgentHosts.freePort();
-        int portB = AgentHosts.freePort();
-        try (AgentHosts hosts = AgentHosts.start(dir, pki, List.of("metrics.listen = 127.0.0.1:" + portA),
+        int portB = AgentHosts.freePort("::1");
+        try (AgentHosts hosts = AgentHosts.start(dir, pki, List.of("metrics.listen = 127.0.0.1:" + portA), "::1",
                 List.of("metrics.listen = [::1]:" + portB, "log-level = info"));
              TestVm vm = TestVm.boot(dir, "vm-metrics", 16, 1000)) {
             String b = "http://[::1]:" + portB + "/metrics";
@@ -53,7 +58,7 @@ class AgentMetricsIT {
 
             CompletableFuture<Metrics[]> during = new CompletableFuture<>();
             // 8 MB/s of pushes: the 16 MiB the guest wrote keep the migration in its push phase for seconds
-            Cli.Result r = Cli.run(hosts.a.controlSocket, List.of("migrate", vm.qmpSocket().toString(), hosts.destB(),
+            Cli.Result r = Cli.run(hosts.a.controlSocket, List.of("migrate", vm.qmpSocket().toString(), "[::1]:" + hosts.b.port,
                     "--strategy", "hybrid", "--bandwidth", "8M", "--json"), line -> {
                         if (!during.isDone() && ControlCodec.decodeEvent(line) instanceof ControlEvent.Progress p
                                 && p.progress().pushedBytes() > 0 && !p.phase().terminal()) {
@@ -86,6 +91,8 @@ class AgentMetricsIT {
             // after: one completed hybrid migration on each side, its bytes, its downtime; no phase left
             Metrics src = scrape(a);
             Metrics dst = scrape(b);
+            System.out.println("source agent's /metrics after the migration:\n" + src.text()
+                    + "\ndestination agent's /metrics after the migration:\n" + dst.text());
             assertEquals(1.0, src.value("vmmig_migrations_total", Map.of("role", "source", "strategy", "hybrid", "outcome", "completed")));
             assertEquals(1.0, dst.value("vmmig_migrations_total", Map.of("role", "destination", "strategy", "hybrid", "outcome", "completed")));
             assertFalse(src.has("vmmig_migration_phase", Map.of("id", id)), "no phase once it ended");
