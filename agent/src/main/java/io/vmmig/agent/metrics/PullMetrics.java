@@ -2,6 +2,7 @@ package io.vmmig.agent.metrics;
 
 import io.vmmig.strategy.PullQueue;
 import io.vmmig.strategy.destination.DestinationDiskTransfer;
+import java.util.function.IntFunction;
 
 /**
  * One destination migration's pull as the metrics see it: the queue depth (chunks not yet present) and
@@ -20,10 +21,14 @@ public final class PullMetrics implements AutoCloseable {
 
     /** Takes the transfer's current figures (nothing before the hand-over). */
     public void sample(DestinationDiskTransfer transfer) {
-        PullQueue.PullStats s = transfer.pullStats();
+        sample(transfer.pullStats(), transfer::onDemandLatencyNanos);
+    }
+
+    /** @param latenciesFrom the on-demand latencies (nanoseconds) from the n-th on */
+    void sample(PullQueue.PullStats s, IntFunction<long[]> latenciesFrom) {
         if (s == null) return;
         metrics.pullQueue.labelValues(id).set(s.notPresent());
-        long[] fresh = transfer.onDemandLatencyNanos(latenciesSeen);
+        long[] fresh = latenciesFrom.apply(latenciesSeen);
         latenciesSeen += fresh.length;
         for (long nanos : fresh) metrics.onDemandPull.observe(nanos / 1e9);
     }

@@ -115,4 +115,30 @@ class AgentMetricsTest {
         assertEquals(-1, AgentMetrics.guestPauseMillis(new MigrationReport("m-6", Strategy.HYBRID, 1, 1, 1, 1, 1,
                 new SourceReport(0, 0, 0, 0, 0, 0, 0, 0, 0, false, 0), null, List.of())));
     }
+
+    @Test
+    void aDestinationsPullQueueAndEachOnDemandLatency() throws Exception {
+        long[] latencies = {1_000_000, 3_000_000, 20_000_000};
+        List<Integer> asked = new java.util.ArrayList<>();
+        try (PullMetrics pull = metrics.pull("m-7")) {
+            pull.sample(null, from -> new long[0]);
+            assertFalse(text().contains("vmmig_pull_queue_chunks{"), "nothing before the hand-over: " + text());
+            pull.sample(new io.vmmig.strategy.PullQueue.PullStats(1, 2, 0, 0, 40), from -> {
+                asked.add(from);
+                return java.util.Arrays.copyOfRange(latencies, from, 2);
+            });
+            pull.sample(new io.vmmig.strategy.PullQueue.PullStats(2, 9, 0, 0, 12), from -> {
+                asked.add(from);
+                return java.util.Arrays.copyOfRange(latencies, from, 3);
+            });
+            String t = text();
+            assertEquals(List.of(0, 2), asked, "only the new samples are asked for");
+            assertTrue(t.contains("vmmig_pull_queue_chunks{id=\"m-7\"} 12.0\n"), t);
+            assertTrue(t.contains("vmmig_on_demand_pull_seconds_count 3\n"), "each latency observed once: " + t);
+            assertTrue(t.contains("vmmig_on_demand_pull_seconds_bucket{le=\"0.001\"} 1\n"), t);
+            assertTrue(t.contains("vmmig_on_demand_pull_seconds_bucket{le=\"0.005\"} 2\n"), t);
+            assertTrue(t.contains("vmmig_on_demand_pull_seconds_bucket{le=\"0.025\"} 3\n"), t);
+        }
+        assertFalse(text().contains("vmmig_pull_queue_chunks{"), "gone with the migration: " + text());
+    }
 }
