@@ -1,5 +1,6 @@
 package io.vmmig.agent.metrics;
 
+import io.vmmig.agent.daemon.CauseChain;
 import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.Gauge;
 import io.prometheus.metrics.core.metrics.Histogram;
@@ -142,7 +143,7 @@ public final class AgentMetrics implements AutoCloseable {
                 else if (e instanceof ControlEvent.Progress p) moved(p.progress().pushedBytes(), p.progress().pulledBytes());
                 else if (e instanceof ControlEvent.Report r) report(r);
             } catch (RuntimeException | IOException ex) {
-                LOG.warn("metrics of migration {}: {}", id, ex.toString());
+                LOG.warn("metrics of migration {}: {}", id, CauseChain.of(ex));
             }
         }
 

@@ -80,7 +80,7 @@ public final class DestinationSession {
             }
             prepare = p;
         } catch (AgentException | InterruptedException e) {
-            LOG.warn("control connection from {} ended before a prepare: {}", client.describe(), e.getMessage());
+            LOG.warn("control connection from {} ended before a prepare: {}", client.describe(), CauseChain.of(e));
             return;
         }
         MigrationRecord record = new MigrationRecord(prepare.id(), "destination", prepare.vm(), client.remote(), prepare.strategy());

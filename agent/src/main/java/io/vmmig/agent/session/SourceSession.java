@@ -219,7 +219,7 @@ public final class SourceSession implements Runnable {
                 qmp.call(new Quit());
                 LOG.info("migration {}: the destination holds the whole disk; source QEMU told to quit", id);
             } catch (RuntimeException e) {
-                LOG.warn("migration {}: quit of the source QEMU: {}", id, e.toString());
+                LOG.warn("migration {}: quit of the source QEMU: {}", id, CauseChain.of(e));
             }
             progress.sample();
             return new ControlEvent.Report(id, ControlCodec.tree(report), report.summary());

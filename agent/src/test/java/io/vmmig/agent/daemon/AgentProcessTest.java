@@ -86,6 +86,14 @@ class AgentProcessTest {
         assertEquals("vmmig agent: tls.cert = " + dir.resolve("gone.pem") + ": no such file\n", refused(agent(missing)));
     }
 
+    @Test
+    void aRelativeConfigIsTheCallersAndItsErrorsNameFileAndLine() throws Exception {
+        config("insecure = true", "listen = 127.0.0.1:x");
+        String err = refused(agent(Path.of("vmmig.conf")).directory(dir.toFile()));
+        assertEquals("vmmig agent: " + dir.resolve("vmmig.conf") + " line 5: 'listen': bad address '127.0.0.1:x': bad port 'x'"
+                + " (expected HOST[:PORT] or [IPV6][:PORT])\n", err);
+    }
+
     /** An agent's stderr lines while it fails one migration (its VM's QMP socket is a plain file). */
     private List<String> linesOfAFailedMigration(boolean journal, String... options) throws Exception {
         Path vm = Files.writeString(Files.createDirectories(dir.resolve("vm1")).resolve("qmp.sock"), "not a socket");
