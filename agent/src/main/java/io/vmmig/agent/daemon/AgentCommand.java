@@ -43,11 +43,13 @@ public final class AgentCommand implements Callable<Integer> {
         }
         if (logLevel != null) c = c.withLogLevel(logLevel);
         AgentLog.configure(c.logLevel(), System::getenv);   // before the first logger is made
-        List<String> problems = new StartupChecks(System::getenv).problems(c);
+        StartupChecks checks = new StartupChecks(System::getenv);
+        List<String> problems = checks.problems(c);
         if (!problems.isEmpty()) {
             for (String p : problems) System.err.println("vmmig agent: " + p);
             return EXIT_CONFIG;
         }
+        for (String w : checks.warnings(c)) System.err.println("vmmig agent: warning: " + w);
         if (insecure) {
             System.err.println("vmmig agent: *** INSECURE *** --insecure: peers talk plain TCP without certificates; anyone on the"
                     + " network can read and alter migrated disks. Use only in a lab.");

@@ -30,9 +30,10 @@ import java.util.function.UnaryOperator;
  * work stops it at once with one line per problem, each naming the key and the reason (and the
  * agent exits with {@link AgentCommand#EXIT_CONFIG}, which systemd does not restart):
  * the TLS files readable and parseable, the key the one of the certificate (a signature made with
- * the key verifies with the certificate's public key), the certificate valid today and issued by
- * the CA, the QEMU binaries executable, the ports of {@code listen} and {@code metrics.listen} free,
- * {@code state-dir} and {@code image-dirs} directories where they exist.
+ * the key verifies with the certificate's public key), the certificate valid today, the QEMU
+ * binaries executable, the ports of {@code listen} and {@code metrics.listen} free, {@code state-dir}
+ * and {@code image-dirs} directories where they exist. A certificate not issued by the CA of
+ * {@code tls.ca} is only one of the {@link #warnings}: it can be right (peers that trust another CA).
  */
 public final class StartupChecks {
     private final UnaryOperator<String> env;
@@ -75,9 +76,19 @@ public final class StartupChecks {
         if (key != null && !matches(key, leaf))
             out.add("tls.key = " + c.tlsKey() + ": not the key of the certificate in tls.cert (" + c.tlsCert() + ", "
                     + leaf.getSubjectX500Principal().getName() + ")");
-        if (!cas.isEmpty() && !issuedBy(certs, cas))
+    }
+
+    /** What may be wrong but can be right, one line each. */
+    public List<String> warnings(AgentConfig c) {
+        List<String> out = new ArrayList<>();
+        if (c.insecure()) return out;
+        List<String> ignored = new ArrayList<>();
+        List<X509Certificate> certs = certificates("tls.cert", c.tlsCert(), ignored);
+        List<X509Certificate> cas = certificates("tls.ca", c.tlsCa(), ignored);
+        if (!certs.isEmpty() && !cas.isEmpty() && !issuedBy(certs, cas))
             out.add("tls.cert = " + c.tlsCert() + ": not issued by the CA in tls.ca (" + c.tlsCa() + "): its issuer is "
-                    + certs.get(certs.size() - 1).getIssuerX500Principal().getName());
+                    + certs.get(certs.size() - 1).getIssuerX500Principal().getName() + "; peers that trust only that CA will refuse this agent");
+        return out;
     }
 
     private static boolean readable(String key, Path p, List<String> out) {

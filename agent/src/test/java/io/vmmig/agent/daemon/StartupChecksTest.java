@@ -88,10 +88,13 @@ class StartupChecksTest {
     }
 
     @Test
-    void aCertificateFromAnotherCa() {
-        List<String> p = problems(tls("stranger", "stranger"));
+    void aCertificateFromAnotherCaIsAWarning() {
+        AgentConfig c = tls("stranger", "stranger");
+        assertEquals(List.of(), problems(c), "it can be right: peers that trust another CA");
         assertEquals(List.of("tls.cert = " + pki.cert("stranger") + ": not issued by the CA in tls.ca (" + pki.cert("ca")
-                + "): its issuer is CN=other-ca"), p);
+                + "): its issuer is CN=other-ca; peers that trust only that CA will refuse this agent"),
+                new StartupChecks(k -> bin.toString()).warnings(c));
+        assertEquals(List.of(), new StartupChecks(k -> bin.toString()).warnings(tls("host-a", "host-a")));
     }
 
     @Test
