@@ -142,30 +142,28 @@ installed_agents_migrate() {
     && grep -q 'guest verifies again with the source gone: VERIFY OK' "$work/demo.log"
 }
 
-# What purge must take away, and what policy lets stay: guests' images in /var/lib/vmmig/images.
+# What purge must take away, and what policy lets stay: a guest's image in /var/lib/vmmig/images (the
+# default image-dirs) is the guest's data, never deleted; everything else of the package goes.
 purge_leaves_nothing() {
   mkdir -p /var/lib/vmmig/m/m-check /var/lib/vmmig/images
   echo state > /var/lib/vmmig/m/m-check/qemu.log
-  echo "changed by the admin" >> /etc/vmmig/vmmig.conf
-  apt-get purge -y -q vmmig | grep -v "^(Reading database" | tail -n 2 || return 1
+  echo "a guest's disk" > /var/lib/vmmig/images/web1.qcow2
+  echo "# changed by the admin" >> /etc/vmmig/vmmig.conf
+  apt-get purge -y -q vmmig 2>&1 | grep -v "^(Reading database" | tail -n 3 || return 1
   local left=0 p
   for p in /usr/bin/vmmig /usr/share/vmmig /lib/systemd/system/vmmig-agent.service /etc/vmmig \
-           /etc/libvirt/hooks/qemu.d/50-vmmig /var/lib/vmmig /usr/share/doc/vmmig /usr/share/man/man1/vmmig.1.gz \
-           /usr/share/bash-completion/completions/vmmig; do
+           /etc/libvirt/hooks/qemu.d/50-vmmig /usr/share/doc/vmmig /usr/share/man/man1/vmmig.1.gz \
+           /usr/share/bash-completion/completions/vmmig /var/lib/vmmig/m; do
     if [ -e "$p" ]; then echo "left: $p"; ls -la "$p"; left=1; else echo "gone: $p"; fi
   done
+  if [ "$(cd /var/lib/vmmig 2>/dev/null && find . | sort | tr '\n' ' ')" = ". ./images ./images/web1.qcow2 " ]; then
+    echo "kept (a guest's image): /var/lib/vmmig/images/web1.qcow2"
+  else
+    echo "/var/lib/vmmig should hold the guest image only:"; find /var/lib/vmmig; left=1
+  fi
+  rm -rf /var/lib/vmmig
   dpkg-query -W vmmig >/dev/null 2>&1 && { echo "dpkg still knows vmmig"; left=1; }
   [ "$left" -eq 0 ]
-}
-
-purge_keeps_guest_images() {
-  apt-get install -y -q --no-install-recommends "./$deb" > /dev/null || return 1
-  mkdir -p /var/lib/vmmig/images
-  echo "a guest's disk" > /var/lib/vmmig/images/web1.qcow2
-  apt-get purge -y -q vmmig 2>&1 | grep 'vmmig:' || true
-  [ -f /var/lib/vmmig/images/web1.qcow2 ] && [ "$(ls -A /var/lib/vmmig)" = images ] || return 1
-  echo "kept: $(find /var/lib/vmmig)"
-  rm -rf /var/lib/vmmig
 }
 
 # dpkg-deb -c and rpm -qpl name the same files (the unit dir and the license/changelog files differ by
@@ -228,8 +226,7 @@ SHOW=2 step "unit's ExecStart starts an agent" unit_execstart_starts_agent
 SHOW=3 step "vmmig list answers" installed_cli_lists
 SHOW=1 step "installed libvirt hook" installed_hook_sees_agent
 SHOW=8 step "migration by installed agents" installed_agents_migrate
-SHOW=12 step "apt-get purge leaves nothing" purge_leaves_nothing
-SHOW=2 step "purge keeps guest images" purge_keeps_guest_images
+SHOW=14 step "apt-get purge leaves nothing" purge_leaves_nothing
 SHOW=12 step "rpm -qpl: same files as the deb" rpm_same_files
 SHOW=4 step "rpm -qpR: dependencies" rpm_dependencies
 SHOW=2 step "rpm -i --root: installs" rpm_installs_into_root
