@@ -118,6 +118,21 @@ installed_cli_lists() {
   echo "vmmig list against the running agent: $(( (e - s) / 1000000 )) ms"
 }
 
+# /usr/bin/vmmig writes its class-data-sharing archive on root's first successful `vmmig list` and
+# uses it afterwards; the answers are the same
+installed_cli_cds_archive() {
+  local sock=$work/agent/control.sock jsa=/var/cache/vmmig/cli.jsa s e
+  rm -f "$jsa"
+  vmmig list --socket "$sock" --json > "$work/list1" || return 1
+  [ -s "$jsa" ] || { echo "no $jsa after vmmig list"; return 1; }
+  s=$(date +%s%N)
+  vmmig list --socket "$sock" --json > "$work/list2" || return 1
+  e=$(date +%s%N)
+  cmp "$work/list1" "$work/list2" || return 1
+  cat "$work/list2"
+  echo "$jsa: $(stat -c %s "$jsa") bytes; vmmig list with it: $(( (e - s) / 1000000 )) ms"
+}
+
 installed_hook_sees_agent() {
   local hook=/etc/libvirt/hooks/qemu.d/50-vmmig
   [ -x "$hook" ] || { echo "$hook missing"; return 1; }
@@ -153,7 +168,7 @@ purge_leaves_nothing() {
   local left=0 p
   for p in /usr/bin/vmmig /usr/share/vmmig /lib/systemd/system/vmmig-agent.service /etc/vmmig \
            /etc/libvirt/hooks/qemu.d/50-vmmig /usr/share/doc/vmmig /usr/share/man/man1/vmmig.1.gz \
-           /usr/share/bash-completion/completions/vmmig /var/lib/vmmig/m; do
+           /usr/share/bash-completion/completions/vmmig /var/cache/vmmig /var/lib/vmmig/m; do
     if [ -e "$p" ]; then echo "left: $p"; ls -la "$p"; left=1; else echo "gone: $p"; fi
   done
   if [ "$(cd /var/lib/vmmig 2>/dev/null && find . | sort | tr '\n' ' ')" = ". ./images ./images/web1.qcow2 " ]; then
@@ -224,6 +239,7 @@ SHOW=1 step "vmmig --version (installed)" installed_version
 SHOW=3 step "man -w vmmig (installed)" installed_man_pages
 SHOW=2 step "unit's ExecStart starts an agent" unit_execstart_starts_agent
 SHOW=3 step "vmmig list answers" installed_cli_lists
+SHOW=2 step "vmmig list: CDS archive" installed_cli_cds_archive
 SHOW=1 step "installed libvirt hook" installed_hook_sees_agent
 SHOW=8 step "migration by installed agents" installed_agents_migrate
 SHOW=14 step "apt-get purge leaves nothing" purge_leaves_nothing
