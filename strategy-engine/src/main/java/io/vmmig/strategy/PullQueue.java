@@ -63,6 +63,7 @@ public final class PullQueue {
     private long[] onDemandNanos = new long[16];
     private int onDemandSamples;
     private int notPresent;
+    private final int handedOver;
     private long pulledOnDemand;
     private long pulledBackground;
     private long cancelledByWrite;
@@ -84,7 +85,13 @@ public final class PullQueue {
             background.add(c);
             notPresent++;
         }
+        handedOver = notPresent;
         if (notPresent == 0) completion.complete(null);
+    }
+
+    /** How many chunks the hand-over left missing. */
+    public int handedOverCount() {
+        return handedOver;
     }
 
     /**

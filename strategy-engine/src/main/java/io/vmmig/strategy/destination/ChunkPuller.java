@@ -40,6 +40,9 @@ public final class ChunkPuller implements AutoCloseable {
     private final AtomicLong bytesPulled = new AtomicLong();
     private final java.util.Map<Integer, Integer> attempts = new java.util.concurrent.ConcurrentHashMap<>();
     private volatile boolean closed;
+    /** Chunks whose bytes arrived from the source (guarded by itself), and arrivals of one already there. */
+    private final BitSet fetched = new BitSet();
+    private final AtomicLong refetched = new AtomicLong();
 
     /**
      * @param handover completes with the queue at the hand-over; the puller may be created and wired
@@ -104,6 +107,18 @@ public final class ChunkPuller implements AutoCloseable {
         return bytesPulled.get();
     }
 
+    /** Chunks whose bytes came from the source more than once (a resume must keep this at 0). */
+    public long refetchedChunks() {
+        return refetched.get();
+    }
+
+    /** Chunks fetched so far (distinct). */
+    public int fetchedChunks() {
+        synchronized (fetched) {
+            return fetched.cardinality();
+        }
+    }
+
     public CompletableFuture<Void> done() {
         return done;
     }
@@ -138,6 +153,10 @@ public final class ChunkPuller implements AutoCloseable {
                 queue.pullFailed(chunk);
             }
             return;
+        }
+        synchronized (fetched) {
+            if (fetched.get(chunk)) refetched.incrementAndGet();
+            fetched.set(chunk);
         }
         BitSet guestWritten = queue.pullArrivedSkipping(chunk);
         if (guestWritten == null) return;   // the guest wrote the whole chunk meanwhile
