@@ -140,6 +140,7 @@ public final class DestinationSession {
                         .withTcpListen(config.migrationHost(), freePort(config.migrationHost())), timeline);
             }
             if (disk instanceof ChunkTransferDestination ctd) {
+                ctd.limitBackgroundPull(config.pullBandwidth());
                 PullReconnector rc = resumeAt.isDone()
                         ? new PullReconnector(id, connector, PullReconnector.hostOf(client.remote()), resumeAt.join().port(),
                                 Base64.getDecoder().decode(resumeAt.join().token()), ctd.transfer(), record)

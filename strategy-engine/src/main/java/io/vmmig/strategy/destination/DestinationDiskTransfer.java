@@ -36,6 +36,15 @@ public final class DestinationDiskTransfer implements PeerChannel.Handler, AutoC
     private final AtomicLong pushedBytes = new AtomicLong();
     private final java.util.Set<CompletableFuture<Void>> pushesInStore = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private volatile boolean cancelled;
+    private volatile boolean closed;
+    /** Pulls waiting this long with no answer from the source: the connection is taken for dead. */
+    public static final Duration STALL = Duration.ofSeconds(8);
+    private static final java.util.concurrent.ScheduledExecutorService WATCHDOG =
+            java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "vmmig-pull-watchdog");
+                t.setDaemon(true);
+                return t;
+            });
     private volatile boolean connected = true;
     private volatile boolean doneDelivered;
     private volatile Runnable onLinkLost = () -> { };
@@ -75,6 +84,23 @@ public final class DestinationDiskTransfer implements PeerChannel.Handler, AutoC
 
     public void start() {
         channel.start(this);
+        WATCHDOG.scheduleWithFixedDelay(this::checkStall, 1, 1, java.util.concurrent.TimeUnit.SECONDS);
+    }
+
+    /**
+     * After the hand-over: pulls unanswered for {@link #STALL} with nothing at all from the source
+     * mean the connection is dead even if TCP has not noticed (it retransmits over a cut link for
+     * many minutes): close it, so the owner reconnects.
+     */
+    private void checkStall() {
+        if (closed || complete.isDone()) throw new java.util.concurrent.CancellationException("stop");   // ends the schedule
+        if (!connected || !disk.handover().isDone()) return;
+        java.time.Duration stalled = source.stalledFor();
+        if (stalled.compareTo(STALL) < 0) return;
+        PeerChannel ch = channel;
+        LOG.warn("no answer from the source {} for {} s with {} pulls waiting: closing the connection to open a new one",
+                ch.remote(), stalled.toSeconds(), source.pendingCount());
+        ch.close();
     }
 
     private synchronized void sendDone() {
@@ -231,6 +257,7 @@ public final class DestinationDiskTransfer implements PeerChannel.Handler, AutoC
 
     @Override
     public void close() {
+        closed = true;
         puller.close();
         channel.close();
     }

@@ -35,6 +35,8 @@ public final class RemoteSource implements ChunkSource {
     private final AtomicLong resentPulls = new AtomicLong();
     private final AtomicLong lateAnswers = new AtomicLong();
     private volatile int attachments = 1;
+    /** When the source last answered, or when a pull was asked with none pending (System.nanoTime). */
+    private volatile long lastProgressNanos = System.nanoTime();
     private volatile Throwable failure;
 
     public RemoteSource(PeerChannel channel) {
@@ -47,6 +49,7 @@ public final class RemoteSource implements ChunkSource {
         synchronized (lock) {
             if (failure != null) return CompletableFuture.failedFuture(failure);
             long id = ids.incrementAndGet();
+            if (pending.isEmpty()) lastProgressNanos = System.nanoTime();
             pending.put(id, new Pending(offset, dst, priority, done));
             try {
                 channel.send(new Frame.Pull(id, offset, dst.remaining(), priority));
@@ -65,6 +68,7 @@ public final class RemoteSource implements ChunkSource {
         synchronized (lock) {
             channel = next;
             attachments++;
+            lastProgressNanos = System.nanoTime();
             int n = 0;
             for (Map.Entry<Long, Pending> e : pending.entrySet()) {
                 Pending p = e.getValue();
@@ -82,6 +86,7 @@ public final class RemoteSource implements ChunkSource {
         synchronized (lock) {
             p = pending.remove(data.requestId());
         }
+        lastProgressNanos = System.nanoTime();
         if (p == null) {
             if (attachments > 1 && data.requestId() <= ids.get()) {
                 lateAnswers.incrementAndGet();   // answered on the old channel and again here: the first one counted
@@ -114,6 +119,17 @@ public final class RemoteSource implements ChunkSource {
         synchronized (lock) {
             return pending.size();
         }
+    }
+
+    /**
+     * How long pulls have been waiting with no answer at all from the source (zero when none waits):
+     * what tells a dead connection that TCP still holds (a cut link retransmits for minutes) from a slow one.
+     */
+    public java.time.Duration stalledFor() {
+        synchronized (lock) {
+            if (pending.isEmpty()) return java.time.Duration.ZERO;
+        }
+        return java.time.Duration.ofNanos(Math.max(0, System.nanoTime() - lastProgressNanos));
     }
 
     public long bytesReceived() {

@@ -130,6 +130,11 @@ public final class ChunkTransferDestination implements DestinationStrategy {
         timeline.mark("destination-ready");
     }
 
+    /** Holds the background pull to {@code bytesPerSecond} (0: no limit); the guest's demands are pulled at once regardless. */
+    public void limitBackgroundPull(long bytesPerSecond) {
+        transfer.puller().limitBackground(bytesPerSecond);
+    }
+
     public DestinationDiskTransfer transfer() {
         return transfer;
     }
