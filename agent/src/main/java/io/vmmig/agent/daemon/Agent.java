@@ -90,6 +90,7 @@ public final class Agent implements AutoCloseable {
                 LOG.warn("guest of {}: {}", g.id(), e.getMessage());
             }
         }
+        io.vmmig.agent.session.RestartedSourcePull.takeBack(config.stateDir(), registry, tokens);
         control = ControlServer.start(config.controlSocket(), this::handle);
         LOG.info("vmmig agent up: peers on {}, control socket {}, images in {}", peerServer.address(), config.controlSocket(),
                 config.imageDirs());

@@ -67,6 +67,7 @@ public final class SourceSession implements Runnable {
     private final CompletableFuture<String> cancelled = new CompletableFuture<>();
     private volatile SourceMigration driver;
     private volatile ControlLink link;
+    private volatile byte[] resumeToken;
 
     public SourceSession(AgentConfig config, PeerConnector connector, MigrationRecord record, Request request,
                          io.vmmig.agent.peer.TokenIssuer tokens, io.vmmig.agent.daemon.MigrationRegistry registry) {
@@ -142,7 +143,7 @@ public final class SourceSession implements Runnable {
                 PeerChannel data = choice.chunkTransfer() ? connect(id, Base64.getDecoder().decode(prepared.token())) : null;
                 if (data != null) {
                     // where the destination reconnects if the pull's link breaks: our peer listener, with a token of ours
-                    byte[] resumeToken = tokens.issue(id, null, RESUME_TOKEN_TTL);
+                    resumeToken = tokens.issue(id, null, RESUME_TOKEN_TTL);
                     control.send(new PeerMessage.ResumeAt(config.listenPort(), Base64.getEncoder().encodeToString(resumeToken)));
                 }
                 try {
@@ -238,6 +239,14 @@ public final class SourceSession implements Runnable {
         });
         ProgressSampler progress = new ProgressSampler(record, qmp, strategy, timeline, vm.disk(), chunk, () -> destProgress[0]);
         sampler.scheduleAtFixedRate(progress::sample, 0, 500, TimeUnit.MILLISECONDS);
+        if (strategy instanceof ChunkTransferSource cts) {
+            boolean[] written = {false};
+            sampler.scheduleAtFixedRate(() -> {
+                if (written[0] || timeline.at("switched-over") == null || resumeToken == null) return;
+                written[0] = true;
+                rememberPull(cts, vm, workDir);
+            }, 50, 50, TimeUnit.MILLISECONDS);
+        }
         try (strategy) {
             MigrationReport report = d.runTo(ready.thenApply(r -> "tcp:" + uriHost(request.destHost()) + ":" + r.memoryPort()));
             record.phase(MigrationPhase.FINISHING);
@@ -260,10 +269,24 @@ public final class SourceSession implements Runnable {
             } catch (RuntimeException e) {
                 LOG.warn("migration {}: quit of the source QEMU: {}", id, e.toString());
             }
+            SourcePullFile.remove(workDir);
             progress.sample();
             return new ControlEvent.Report(id, ControlCodec.tree(report), report.summary());
         } finally {
             sampler.shutdownNow();
+        }
+    }
+
+    /** The guest runs at the destination: what a restarted agent needs to serve the rest of the pull. */
+    private void rememberPull(ChunkTransferSource cts, SourceVm vm, Path workDir) {
+        try {
+            String expiry = tokens.expiryOf(record.id(), resumeToken).orElseThrow().toString();
+            new SourcePullFile(record.id(), request.vmName(), request.destHost() + ":" + request.destPort(), request.strategy().name(),
+                    request.qmpSocket().toAbsolutePath().toString(), cts.exportSocket().toString(), cts.exportName(),
+                    cts.geometry().diskSize(), pushOptions().compress(), Base64.getEncoder().encodeToString(resumeToken), expiry)
+                    .write(workDir);
+        } catch (Exception e) {
+            LOG.warn("migration {}: cannot record the pull for a restart of this agent: {}", record.id(), e.toString());
         }
     }
 
