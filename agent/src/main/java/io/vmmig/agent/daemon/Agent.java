@@ -79,7 +79,9 @@ public final class Agent implements AutoCloseable {
         } catch (PeerTransportException | IllegalArgumentException | IllegalStateException e) {
             throw new AgentException(ErrorKind.ENVIRONMENT, e.getMessage(), e);
         }
+        java.util.Set<String> pulling = io.vmmig.agent.session.RestartedDestinationPull.takeBack(config, registry, connector);
         for (io.vmmig.agent.session.GuestFile g : io.vmmig.agent.session.GuestFile.running(config.stateDir())) {
+            if (pulling.contains(g.id())) continue;
             String problem = g.phase() == io.vmmig.agent.control.MigrationPhase.COMPLETED ? null
                     : "this agent restarted during the pull; the guest runs here (QEMU pid " + g.qemuPid() + ") but its pull was"
                     + " not resumed after a destination agent restart: it needs the operator";

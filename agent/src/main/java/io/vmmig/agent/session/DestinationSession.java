@@ -133,6 +133,7 @@ public final class DestinationSession {
             int memoryPort = freePort(config.migrationHost());
             if (choice.chunkTransfer()) {
                 PeerChannel channel = await(data, cancelled, timeout, "the source's data connection");
+                await(resumeAt, cancelled, timeout, "the source's resume address");   // sent right after the data connection
                 disk = new ChunkTransferDestination(new ChunkTransferDestination.Config(id, image.path(), p.format(), p.diskNode(),
                         p.virtualSize(), p.chunkSize(), ChunkTransferDestination.DEFAULT_PULLERS, workDir, timeout), channel, timeline);
             } else {
@@ -146,6 +147,9 @@ public final class DestinationSession {
                                 Base64.getDecoder().decode(resumeAt.join().token()), ctd.transfer(), record)
                         : null;
                 reconnector = rc;
+                if (rc != null)
+                    new DestinationPullFile(id, PullReconnector.hostOf(client.remote()), resumeAt.join().port(), resumeAt.join().token(),
+                            image.path().toString(), p.format(), p.diskNode(), p.virtualSize(), p.chunkSize()).write(workDir);
                 if (rc == null) LOG.warn("migration {}: the source sent no resume address: a cut during the pull cannot be resumed", id);
                 // after the switchover only (before it, a lost source is a failed migration, handled below)
                 ctd.transfer().onLinkLost(() -> {

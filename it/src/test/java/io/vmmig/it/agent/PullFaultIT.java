@@ -204,6 +204,59 @@ class PullFaultIT {
     }
 
     @Test
+    void sourceAgentKilledAndRestartedDuringThePull() throws Exception {
+        try (LabAgents hosts = LabAgents.start(dir, List.of(), List.of(SLOW_PULL));
+             TestVm vm = TestVm.boot(dir, "vm-src-kill", AREA_MIB, 300, hosts.qemuOnA.toString())) {
+            Run run = new Run(hosts, vm);
+            String id = run.awaitPulling();
+            CompletableFuture<DestinationReport> outcome = destinationOutcome(hosts, id);
+            hosts.restart("a");   // SIGKILL: its CLI connection goes with it; the source QEMU stays in postmigrate
+            Cli.Result cli = run.awaitEnd();
+            assertTrue(cli.exitCode() != 0, "the CLI lost its agent: " + cli.stderr());
+            Poll.until("the restarted source agent took the migration back and finished it", Duration.ofMinutes(4),
+                    () -> statusAt(hosts.a, id).phase() == MigrationPhase.COMPLETED);
+            DestinationReport d = outcome.get(4, TimeUnit.MINUTES);
+            assertTrue(vm.qemu.awaitExit(Duration.ofSeconds(60)).isPresent(), "the source QEMU quit once the destination had everything");
+            String verdict;
+            try (QmpClient dst = QmpClient.connect(hosts.stateOfB(id).resolve("qmp.sock"))) {
+                assertEquals("running", dst.call(new QueryStatus()).status());
+                verdict = vm.verifyAtDestination();
+                assertTrue(verdict.startsWith("VERIFY OK") && verdict.endsWith(" ioerrors=0"), "at the destination: " + verdict);
+                dst.call(new Quit());
+            }
+            assertEquals(0, d.refetchedChunks(), "no chunk fetched twice: " + d);
+            assertTrue(d.resumes() >= 1, "the pull resumed with the restarted source: " + d);
+            matrix("source agent SIGKILL + restart during the pull", run, verdict, d);
+        }
+    }
+
+    @Test
+    void destinationAgentKilledAndRestartedDuringThePullTheGuestOnlyStalls() throws Exception {
+        try (LabAgents hosts = LabAgents.start(dir, List.of(), List.of(SLOW_PULL));
+             TestVm vm = TestVm.boot(dir, "vm-dst-kill", AREA_MIB, 300, hosts.qemuOnA.toString())) {
+            Run run = new Run(hosts, vm);
+            String id = run.awaitPulling();
+            hosts.restart("b");   // SIGKILL: the guest's disk node loses the agent's NBD server until the new one serves it
+            CompletableFuture<DestinationReport> outcome = destinationOutcome(hosts, id);
+            String verdict = assertLandedIntact(hosts, vm, id, run.awaitEnd());
+            DestinationReport d = outcome.get(4, TimeUnit.MINUTES);
+            assertEquals(0, d.refetchedChunks(), "no chunk fetched twice: " + d);
+            assertTrue(d.resumes() >= 1, "the restarted agent resumed the pull: " + d);
+            matrix("destination agent SIGKILL + restart during the pull", run, verdict, d);
+        }
+    }
+
+    private static MigrationStatus statusAt(AgentProcess agent, String id) {
+        try {
+            Cli.Result r = Cli.run(agent.controlSocket, List.of("status", id, "--json"));
+            if (r.exitCode() != 0) return new MigrationStatus(id, "?", "?", "?", "?", MigrationPhase.PREPARING, "", null, r.stderr());
+            return ((ControlEvent.Status) r.events().get(0)).migration();
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    @Test
     void destinationAgentKilledAfterAMigrationLeavesTheGuestRunningAndListsItAfterARestart() throws Exception {
         try (LabAgents hosts = LabAgents.start(dir, List.of(), List.of());
              TestVm vm = TestVm.boot(dir, "vm-after", 8, 300, hosts.qemuOnA.toString())) {

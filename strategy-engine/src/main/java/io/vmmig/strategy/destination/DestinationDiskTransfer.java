@@ -45,7 +45,7 @@ public final class DestinationDiskTransfer implements PeerChannel.Handler, AutoC
                 t.setDaemon(true);
                 return t;
             });
-    private volatile boolean connected = true;
+    private volatile boolean connected;
     private volatile boolean doneDelivered;
     private volatile Runnable onLinkLost = () -> { };
     private final java.util.concurrent.atomic.AtomicInteger resumes = new java.util.concurrent.atomic.AtomicInteger();
@@ -57,12 +57,27 @@ public final class DestinationDiskTransfer implements PeerChannel.Handler, AutoC
     /** @param backgroundPullDelay how long after the hand-over the background pull begins (demands are served at once) */
     public DestinationDiskTransfer(ChunkGeometry geometry, BlockBackend store, PeerChannel channel, int pullers,
                                    Duration backgroundPullDelay) {
+        this(geometry, store, channel, pullers, backgroundPullDelay, null);
+    }
+
+    /**
+     * A restarted agent's transfer: the pull as {@code restored} (from its journal) left it, no
+     * connection to the source yet ({@link #connected()} false: open one and {@link #resume}).
+     */
+    public static DestinationDiskTransfer restored(ChunkGeometry geometry, BlockBackend store, PullQueue restored, int pullers) {
+        return new DestinationDiskTransfer(geometry, store, null, pullers, Duration.ZERO, restored);
+    }
+
+    private DestinationDiskTransfer(ChunkGeometry geometry, BlockBackend store, PeerChannel channel, int pullers,
+                                    Duration backgroundPullDelay, PullQueue restored) {
         this.channel = channel;
+        this.connected = channel != null;
         this.store = store;
         this.source = new RemoteSource(channel);
         this.disk = new DestinationDisk(geometry, store, source);
         this.puller = new ChunkPuller(geometry, disk.handover(), source, store);
         disk.onDemand(puller::demanded);
+        if (restored != null) disk.resumeFrom(restored);
         puller.start(pullers, backgroundPullDelay).whenComplete((v, e) -> {
             if (e != null) {
                 complete.completeExceptionally(e);
@@ -83,7 +98,7 @@ public final class DestinationDiskTransfer implements PeerChannel.Handler, AutoC
     }
 
     public void start() {
-        channel.start(this);
+        if (channel != null) channel.start(this);
         WATCHDOG.scheduleWithFixedDelay(this::checkStall, 1, 1, java.util.concurrent.TimeUnit.SECONDS);
     }
 
@@ -98,13 +113,14 @@ public final class DestinationDiskTransfer implements PeerChannel.Handler, AutoC
         java.time.Duration stalled = source.stalledFor();
         if (stalled.compareTo(STALL) < 0) return;
         PeerChannel ch = channel;
+        if (ch == null) return;
         LOG.warn("no answer from the source {} for {} s with {} pulls waiting: closing the connection to open a new one",
                 ch.remote(), stalled.toSeconds(), source.pendingCount());
         ch.close();
     }
 
     private synchronized void sendDone() {
-        if (doneDelivered) return;
+        if (doneDelivered || channel == null) return;
         try {
             channel.send(new Frame.Done());
             doneDelivered = true;
@@ -259,6 +275,6 @@ public final class DestinationDiskTransfer implements PeerChannel.Handler, AutoC
     public void close() {
         closed = true;
         puller.close();
-        channel.close();
+        if (channel != null) channel.close();
     }
 }

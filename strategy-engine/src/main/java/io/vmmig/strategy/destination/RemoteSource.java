@@ -39,6 +39,7 @@ public final class RemoteSource implements ChunkSource {
     private volatile long lastProgressNanos = System.nanoTime();
     private volatile Throwable failure;
 
+    /** @param channel the connection to the source; null: none yet (a restarted agent, until {@link #attach}) */
     public RemoteSource(PeerChannel channel) {
         this.channel = channel;
     }
@@ -52,7 +53,7 @@ public final class RemoteSource implements ChunkSource {
             if (pending.isEmpty()) lastProgressNanos = System.nanoTime();
             pending.put(id, new Pending(offset, dst, priority, done));
             try {
-                channel.send(new Frame.Pull(id, offset, dst.remaining(), priority));
+                if (channel != null) channel.send(new Frame.Pull(id, offset, dst.remaining(), priority));
             } catch (PeerChannelClosedException e) {
                 // the link is down: the PULL goes out on the next channel (attach), or fails with failAll
             }
