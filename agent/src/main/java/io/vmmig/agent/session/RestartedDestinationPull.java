@@ -122,6 +122,7 @@ public final class RestartedDestinationPull {
             record.complete(new ControlEvent.Report(record.id(), ControlCodec.tree(report), "destination of " + record.id()
                     + " (pull taken back after an agent restart): " + report));
             LOG.info("migration {}: the guest runs here (QEMU pid {}) from its local image, pull finished after a restart", record.id(), qemu.pid());
+            qemu.close();   // kept: only our monitor connection goes (QEMU serves one QMP client at a time)
         } catch (Exception e) {
             // the guest's disk stays served by this agent: nothing is closed
             LOG.error("migration {}: the pull taken back after a restart failed; the guest runs here (QEMU pid {}) and this agent keeps"

@@ -137,9 +137,31 @@ class PullFaultIT {
         }
     }
 
-    private static void matrix(String cell, Run run, String verdict, DestinationReport d) {
-        System.out.printf("FAULT-MATRIX %s | %.1f s | %s | refetched %d, resumes %d, pulls re-sent %d, pulled %.1f MiB%n",
-                cell, run.seconds(), verdict, d.refetchedChunks(), d.resumes(), d.resentPulls(), d.pulledBytes() / 1048576.0);
+    /**
+     * The destination's pull journal ({@code pull/journal.bin}, 13-byte records, kind 1 = installed):
+     * how many chunks were installed, across agent restarts; fails if one was installed twice (fetched twice).
+     */
+    private static int installedOnce(LabAgents hosts, String id) throws Exception {
+        java.nio.ByteBuffer j = java.nio.ByteBuffer.wrap(java.nio.file.Files.readAllBytes(hosts.stateOfB(id).resolve("pull/journal.bin")));
+        java.util.BitSet installed = new java.util.BitSet();
+        int n = 0;
+        while (j.remaining() >= 13) {
+            byte kind = j.get();
+            int chunk = j.getInt();
+            j.getInt();
+            j.getInt();
+            if (kind != 1) continue;
+            assertTrue(!installed.get(chunk), "chunk " + chunk + " installed (fetched) twice");
+            installed.set(chunk);
+            n++;
+        }
+        return n;
+    }
+
+    private static void matrix(String cell, Run run, String verdict, DestinationReport d, int installed) {
+        System.out.printf("FAULT-MATRIX %s | %.1f s | %s | refetched %d (journal: %d chunks installed, each once), resumes %d, pulls re-sent %d,"
+                + " pulled by the last agent %.1f MiB%n",
+                cell, run.seconds(), verdict, d.refetchedChunks(), installed, d.resumes(), d.resentPulls(), d.pulledBytes() / 1048576.0);
     }
 
     @Test
@@ -155,7 +177,7 @@ class PullFaultIT {
             String verdict = assertLandedIntact(hosts, vm, id, run.awaitEnd());
             DestinationReport d = outcome.get(2, TimeUnit.MINUTES);
             assertEquals(0, d.refetchedChunks(), "no chunk fetched twice: " + d);
-            matrix("link cut 5 s during the pull", run, verdict, d);
+            matrix("link cut 5 s during the pull", run, verdict, d, installedOnce(hosts, id));
         }
     }
 
@@ -179,7 +201,7 @@ class PullFaultIT {
             DestinationReport d = outcome.get(2, TimeUnit.MINUTES);
             assertEquals(0, d.refetchedChunks(), "no chunk fetched twice: " + d);
             assertTrue(d.resumes() >= 1, "the pull resumed on a new connection: " + d);
-            matrix("link down 60 s during the pull", run, verdict, d);
+            matrix("link down 60 s during the pull", run, verdict, d, installedOnce(hosts, id));
         }
     }
 
@@ -199,7 +221,7 @@ class PullFaultIT {
             String verdict = assertLandedIntact(hosts, vm, id, r);
             DestinationReport d = outcome.get(2, TimeUnit.MINUTES);
             assertTrue(pullSeconds > 20, "the pull lasted " + pullSeconds + " s, more than twice the 10 s step timeout");
-            matrix(String.format("pull of %.0f s, step timeout 10 s, tbf 4 Mbit/s", pullSeconds), run, verdict, d);
+            matrix(String.format("pull of %.0f s, step timeout 10 s, tbf 4 Mbit/s", pullSeconds), run, verdict, d, installedOnce(hosts, id));
         }
     }
 
@@ -226,7 +248,7 @@ class PullFaultIT {
             }
             assertEquals(0, d.refetchedChunks(), "no chunk fetched twice: " + d);
             assertTrue(d.resumes() >= 1, "the pull resumed with the restarted source: " + d);
-            matrix("source agent SIGKILL + restart during the pull", run, verdict, d);
+            matrix("source agent SIGKILL + restart during the pull", run, verdict, d, installedOnce(hosts, id));
         }
     }
 
@@ -242,7 +264,7 @@ class PullFaultIT {
             DestinationReport d = outcome.get(4, TimeUnit.MINUTES);
             assertEquals(0, d.refetchedChunks(), "no chunk fetched twice: " + d);
             assertTrue(d.resumes() >= 1, "the restarted agent resumed the pull: " + d);
-            matrix("destination agent SIGKILL + restart during the pull", run, verdict, d);
+            matrix("destination agent SIGKILL + restart during the pull", run, verdict, d, installedOnce(hosts, id));
         }
     }
 
