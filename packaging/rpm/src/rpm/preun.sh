@@ -1,0 +1,4 @@
+# %preun of vmmig: on erase (not upgrade) stop and disable the agent; KillMode=process: guests live on.
+if [ "$1" -eq 0 ] && [ -d /run/systemd/system ]; then
+    systemctl --no-reload disable --now vmmig-agent.service >/dev/null 2>&1 || :
+fi
