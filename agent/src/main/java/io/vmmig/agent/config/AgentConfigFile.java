@@ -31,6 +31,7 @@ import java.util.regex.Pattern;
  * qemu = qemu-system-x86_64
  * timeout = 600                        # seconds, longest wait for one step
  * token-ttl = 600                      # seconds a migration's token admits connections (default: timeout)
+ * pull-bandwidth = 0                   # bytes/s the destination's background pull may take (0: no limit)
  * vm.web1 = /run/vms/web1/qmp.sock     # VM names the CLI may use
  * log-level = info                     # error, warn, info, debug, trace
  * metrics.listen = 127.0.0.1:9741      # serve /metrics (Prometheus text format); default: not served
@@ -111,10 +112,11 @@ public final class AgentConfigFile {
         Path control = r.path("control-socket");
         long timeout = r.positiveLong("timeout", 600);
         long tokenTtl = r.positiveLong("token-ttl", timeout);
+        long pullBandwidth = "0".equals(r.get("pull-bandwidth", "0")) ? 0 : r.positiveLong("pull-bandwidth", 0);
         return new AgentConfig(host, port, unbracketed(r.get("migration-address", host)), key, cert, ca, allowed, insecure, state,
                 control == null ? AgentConfig.DEFAULT_CONTROL_SOCKET : control, imageDirs,
                 r.nonEmpty("qemu", "qemu-system-x86_64"), vms, Duration.ofSeconds(timeout),
-                Duration.ofSeconds(tokenTtl), logLevel, metrics);
+                Duration.ofSeconds(tokenTtl), pullBandwidth, logLevel, metrics);
     }
 
     /** {@code [::1]} as an address alone: {@code ::1}. */
@@ -127,7 +129,7 @@ public final class AgentConfigFile {
 
     private static final List<String> KEYS = List.of("listen", "migration-address", "tls.key", "tls.cert", "tls.ca",
             "tls.allowed-clients", "insecure", "state-dir", "control-socket", "image-dirs", "qemu", "timeout", "token-ttl",
-            "log-level", "metrics.listen");
+            "pull-bandwidth", "log-level", "metrics.listen");
 
     private static Path absolute(String where, String key, String value) throws ConfigException {
         Path p = Path.of(value);

@@ -97,9 +97,10 @@ public final class AgentMetrics implements AutoCloseable {
         return registry;
     }
 
-    /** Follows {@code record}'s events to its end. */
+    /** Follows {@code record}'s events to its end (a record restored already ended is not counted again). */
     public void track(MigrationRecord record) {
         MigrationStatus s = record.status();
+        if (s.phase().terminal()) return;
         Follower f = new Follower(s.id(), s.role(), s.strategy());
         f.watch = record.watch(f);
     }
