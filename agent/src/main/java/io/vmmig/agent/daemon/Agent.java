@@ -1,10 +1,12 @@
 package io.vmmig.agent.daemon;
 
 import io.vmmig.agent.config.AgentConfig;
+import io.vmmig.agent.config.HostPort;
 import io.vmmig.agent.control.ControlEvent;
 import io.vmmig.agent.control.ControlRequest;
 import io.vmmig.agent.control.ErrorKind;
 import io.vmmig.agent.control.MigrationStatus;
+import io.vmmig.agent.metrics.AgentMetrics;
 import io.vmmig.agent.peer.ClientIdentity;
 import io.vmmig.agent.peer.PeerAcceptor;
 import io.vmmig.agent.peer.PeerConnector;
@@ -37,6 +39,7 @@ public final class Agent implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Agent.class);
 
     private final AgentConfig config;
+    private final AgentMetrics metrics = new AgentMetrics();
     private final MigrationRegistry registry;
     private final TokenIssuer tokens = new TokenIssuer();
     /** QMP sockets of the VMs this agent is migrating away (one migration per VM at a time). */
@@ -47,7 +50,7 @@ public final class Agent implements AutoCloseable {
 
     private Agent(AgentConfig config) {
         this.config = config;
-        this.registry = new MigrationRegistry(new MigrationJournal(config.stateDir().resolve("journal")));
+        this.registry = new MigrationRegistry(metrics::track, new MigrationJournal(config.stateDir().resolve("journal")));
     }
 
     public static Agent start(AgentConfig config) throws AgentException {
@@ -67,7 +70,6 @@ public final class Agent implements AutoCloseable {
         } catch (java.io.IOException e) {
             throw new AgentException(ErrorKind.ENVIRONMENT, "cannot create the state directory " + config.stateDir() + ": " + e.getMessage(), e);
         }
-        recoverJournal();
         PeerServer.Builder b = PeerServer.builder().bind(config.listenHost(), config.listenPort())
                 .authorizer(new AgentAuthorizer(tokens)).acceptor(new Acceptor());
         try {
@@ -78,22 +80,57 @@ public final class Agent implements AutoCloseable {
                 b.tls(PeerTls.server(config.tlsKey(), config.tlsCert(), config.tlsCa(), config.allowedClients()));
                 connector = PeerConnector.tls(PeerTls.client(config.tlsKey(), config.tlsCert(), config.tlsCa()), PeerTransportOptions.DEFAULT);
             }
-            peerServer = b.start();
         } catch (PeerTransportException | IllegalArgumentException | IllegalStateException e) {
-            throw new AgentException(ErrorKind.ENVIRONMENT, e.getMessage(), e);
+            throw new AgentMisconfigured("tls.key, tls.cert, tls.ca: " + CauseChain.of(e), e);
         }
+        HostPort listen = new HostPort(config.listenHost(), config.listenPort());
+        try {
+            peerServer = b.start();
+        } catch (Exception e) {   // Netty rethrows the bind's java.net.BindException undeclared
+            Throwable why = e instanceof PeerTransportException && e.getCause() != null ? e.getCause() : e;
+            throw new AgentMisconfigured("listen = " + listen + ": cannot listen: " + CauseChain.of(why), e);
+        }
+        if (config.metricsListen() != null) {
+            try {
+                metrics.serve(config.metricsListen());
+            } catch (java.io.IOException | RuntimeException e) {
+                throw new AgentMisconfigured("metrics.listen = " + config.metricsListen() + ": cannot listen: " + CauseChain.of(e), e);
+            }
+        }
+        java.util.Set<String> pulling = io.vmmig.agent.session.RestartedDestinationPull.takeBack(config, registry, connector);
+        for (io.vmmig.agent.session.GuestFile g : io.vmmig.agent.session.GuestFile.running(config.stateDir())) {
+            if (pulling.contains(g.id())) continue;
+            String problem = g.phase() == io.vmmig.agent.control.MigrationPhase.COMPLETED ? null
+                    : "this agent restarted during the pull; the guest runs here (QEMU pid " + g.qemuPid() + ") but its pull was"
+                    + " not resumed after a destination agent restart: it needs the operator";
+            try {
+                registry.add(MigrationRecord.restored(g.id(), "destination", g.vm(), g.peer(), g.strategy(), problem));
+                LOG.info("found the guest of migration {} ({}) running here: QEMU pid {}", g.id(), g.vm(), g.qemuPid());
+            } catch (AgentException e) {
+                LOG.warn("guest of {}: {}", g.id(), e.getMessage());
+            }
+        }
+        io.vmmig.agent.session.RestartedSourcePull.takeBack(config.stateDir(), registry, tokens);
+        recoverJournal();
         control = ControlServer.start(config.controlSocket(), this::handle);
         LOG.info("vmmig agent up: peers on {}, control socket {}, images in {}", peerServer.address(), config.controlSocket(),
                 config.imageDirs());
     }
 
     /**
-     * Lists the migrations a previous run wrote down and settles those it left in flight (before
-     * taking new work): see {@link RestartRecovery}.
+     * Lists the migrations a previous run wrote down and settles those it left in flight that the
+     * pull's own state did not take back (see {@link RestartRecovery}: before the switchover they are
+     * cancelled cleanly, leaving nothing behind; after it they are reported with where the guest runs).
      */
     private void recoverJournal() {
         for (MigrationJournal.Entry e : new MigrationJournal(config.stateDir().resolve("journal")).load()) {
             MigrationRecord r = MigrationRecord.restored(e);
+            try {
+                registry.get(r.id());
+                continue;   // taken back by its pull state
+            } catch (AgentException notThere) {
+                // ours to settle
+            }
             try {
                 registry.add(r);
             } catch (AgentException ex) {
@@ -104,6 +141,11 @@ public final class Agent implements AutoCloseable {
                 RestartRecovery.recover(r);
             }
         }
+    }
+
+    /** The port {@code /metrics} is served on, or -1 without {@code metrics.listen}. */
+    public int metricsPort() {
+        return metrics.port();
     }
 
     /** The port the peer listener bound (the configured one, or the one picked for port 0). */
@@ -120,7 +162,8 @@ public final class Agent implements AutoCloseable {
         @Override
         public void accept(String migrationId, ClientIdentity client, PeerChannel channel) {
             if (migrationId.isEmpty()) {
-                Thread t = new Thread(() -> new DestinationSession(config, tokens, registry, new ControlLink(channel), client).serve(),
+                Thread t = new Thread(() -> new DestinationSession(config, tokens, registry, new ControlLink(channel), client, connector,
+                        metrics).serve(),
                         "vmmig-destination");
                 t.setDaemon(true);
                 t.start();
@@ -176,6 +219,9 @@ public final class Agent implements AutoCloseable {
         String vmName;
         if (vm.contains("/")) {
             qmp = Path.of(vm);
+            if (!qmp.isAbsolute())
+                throw new AgentException(ErrorKind.BAD_REQUEST, "QMP socket path '" + vm + "' is relative: the agent's directory is not"
+                        + " the caller's (vmmig migrate sends absolute paths)");
             if (!Files.exists(qmp)) throw new AgentException(ErrorKind.NOT_FOUND, "no QMP socket at " + vm);
             vmName = qmp.getParent() != null && qmp.getParent().getFileName() != null ? qmp.getParent().getFileName().toString() : vm;
         } else {
@@ -185,18 +231,14 @@ public final class Agent implements AutoCloseable {
                         + " vm.* entries " + config.vms().keySet());
             vmName = vm;
         }
-        String dest = required(r.dest(), "dest");
-        String host = dest;
-        int port = AgentConfig.DEFAULT_PORT;
-        int colon = dest.lastIndexOf(':');
-        if (colon > 0 && dest.indexOf(':') == colon) {
-            host = dest.substring(0, colon);
-            try {
-                port = Integer.parseInt(dest.substring(colon + 1));
-            } catch (NumberFormatException e) {
-                throw new AgentException(ErrorKind.BAD_REQUEST, "bad destination '" + dest + "': expected HOST[:PORT]");
-            }
+        HostPort dest;
+        try {
+            dest = HostPort.parse(required(r.dest(), "dest"), AgentConfig.DEFAULT_PORT);
+        } catch (IllegalArgumentException e) {
+            throw new AgentException(ErrorKind.BAD_REQUEST, "bad destination: " + e.getMessage());
         }
+        String host = dest.host();
+        int port = dest.port();
         if (r.chunkSize() != null && (Integer.bitCount(r.chunkSize()) != 1 || r.chunkSize() < 64 << 10 || r.chunkSize() > 16 << 20))
             throw new AgentException(ErrorKind.BAD_REQUEST, "chunk size " + r.chunkSize() + " must be a power of two from 64 KiB to 16 MiB");
         if (r.threshold() != null && r.threshold() < 1)
@@ -210,7 +252,7 @@ public final class Agent implements AutoCloseable {
         String busy = leaving.putIfAbsent(key, id);
         if (busy != null)
             throw new AgentException(ErrorKind.BAD_REQUEST, "VM " + vmName + " is already being migrated (" + busy + ")");
-        MigrationRecord m = new MigrationRecord(id, "source", vmName, host + ":" + port, choice.name());
+        MigrationRecord m = new MigrationRecord(id, "source", vmName, dest.toString(), choice.name());
         try {
             registry.add(m);
         } catch (AgentException e) {
@@ -218,7 +260,7 @@ public final class Agent implements AutoCloseable {
             throw e;
         }
         SourceSession s = new SourceSession(config, connector, m, new SourceSession.Request(qmp, vmName, host, port, choice,
-                r.bandwidth(), r.threshold(), r.chunkSize(), r.target()));
+                r.bandwidth(), r.threshold(), r.chunkSize(), r.target()), tokens, registry);
         Thread t = new Thread(() -> {
             try {
                 s.run();
@@ -236,5 +278,6 @@ public final class Agent implements AutoCloseable {
         if (control != null) control.close();
         if (peerServer != null) peerServer.close();
         if (connector != null) connector.close();
+        metrics.close();
     }
 }

@@ -20,15 +20,26 @@ public final class MigrationRegistry {
     private final SecureRandom random = new SecureRandom();
     private final Map<String, MigrationRecord> migrations = new ConcurrentHashMap<>();
     private final Map<String, CompletableFuture<PeerChannel>> dataChannels = new ConcurrentHashMap<>();
+    private final Map<String, java.util.function.Consumer<PeerChannel>> resumes = new ConcurrentHashMap<>();
+    private final java.util.function.Consumer<MigrationRecord> added;
     private final MigrationJournal journal;
 
     /** Records kept in memory only. */
     public MigrationRegistry() {
-        this(null);
+        this(r -> { }, null);
     }
 
-    /** Every record added is written to {@code journal} as it changes (null: memory only). */
-    public MigrationRegistry(MigrationJournal journal) {
+    /** @param added told of each migration as it is added (the metrics follow it from there) */
+    public MigrationRegistry(java.util.function.Consumer<MigrationRecord> added) {
+        this(added, null);
+    }
+
+    /**
+     * @param added   told of each migration as it is added (the metrics follow it from there)
+     * @param journal every record added is written to it as it changes (null: memory only)
+     */
+    public MigrationRegistry(java.util.function.Consumer<MigrationRecord> added, MigrationJournal journal) {
+        this.added = added;
         this.journal = journal;
     }
 
@@ -43,6 +54,7 @@ public final class MigrationRegistry {
         if (migrations.putIfAbsent(r.id(), r) != null)
             throw new AgentException(ErrorKind.BAD_REQUEST, "migration " + r.id() + " already exists on this agent");
         if (journal != null) r.journal(journal);
+        added.accept(r);
     }
 
     public MigrationRecord get(String id) throws AgentException {
@@ -66,7 +78,23 @@ public final class MigrationRegistry {
     /** A data connection arrived (its token was checked); false if nobody expects it. */
     public boolean dataArrived(String id, PeerChannel channel) {
         CompletableFuture<PeerChannel> f = dataChannels.get(id);
-        return f != null && f.complete(channel);
+        if (f != null && f.complete(channel)) return true;
+        java.util.function.Consumer<PeerChannel> r = resumes.get(id);
+        if (r == null) return false;
+        r.accept(channel);
+        return true;
+    }
+
+    /**
+     * A source in its pull phase takes the destination's resume connections of {@code id} (opened
+     * with the resume token this agent issued) with {@code onResume}.
+     */
+    public void expectResumes(String id, java.util.function.Consumer<PeerChannel> onResume) {
+        resumes.put(id, onResume);
+    }
+
+    public void forgetResumes(String id) {
+        resumes.remove(id);
     }
 
     public void forgetData(String id) {

@@ -9,8 +9,11 @@ import io.vmmig.agent.control.MigrationPhase;
 import io.vmmig.agent.control.MigrationProgress;
 import io.vmmig.agent.daemon.AgentException;
 import io.vmmig.agent.daemon.MigrationJournal;
+import io.vmmig.agent.daemon.CauseChain;
 import io.vmmig.agent.daemon.MigrationRecord;
 import io.vmmig.agent.daemon.MigrationRegistry;
+import io.vmmig.agent.metrics.AgentMetrics;
+import io.vmmig.agent.metrics.PullMetrics;
 import io.vmmig.agent.peer.ClientIdentity;
 import io.vmmig.agent.peer.TokenIssuer;
 import io.vmmig.agent.vm.SourceVm;
@@ -18,7 +21,9 @@ import io.vmmig.strategy.peer.PeerChannel;
 import io.vmmig.strategy.qemu.DestinationMigration;
 import io.vmmig.strategy.qemu.DestinationReport;
 import io.vmmig.strategy.qemu.DestinationStrategy;
+import io.vmmig.strategy.qemu.ChunkTransferDestination;
 import io.vmmig.strategy.qemu.MigrationAssembly;
+import io.vmmig.strategy.qemu.MigrationEvent;
 import io.vmmig.strategy.qemu.MigrationTimeline;
 import io.vmmig.strategy.qemu.MirrorDestination;
 import io.vmmig.strategy.qemu.MirrorTarget;
@@ -56,9 +61,13 @@ public final class DestinationSession {
     private final MigrationRegistry registry;
     private final ControlLink link;
     private final ClientIdentity client;
+    private final io.vmmig.agent.peer.PeerConnector connector;
+    private final AgentMetrics metrics;
 
     public DestinationSession(AgentConfig config, TokenIssuer tokens, MigrationRegistry registry, ControlLink link,
-                              ClientIdentity client) {
+                              ClientIdentity client, io.vmmig.agent.peer.PeerConnector connector, AgentMetrics metrics) {
+        this.connector = connector;
+        this.metrics = metrics;
         this.config = config;
         this.tokens = tokens;
         this.registry = registry;
@@ -77,7 +86,7 @@ public final class DestinationSession {
             }
             prepare = p;
         } catch (AgentException | InterruptedException e) {
-            LOG.warn("control connection from {} ended before a prepare: {}", client.describe(), e.getMessage());
+            LOG.warn("control connection from {} ended before a prepare: {}", client.describe(), CauseChain.of(e));
             return;
         }
         MigrationRecord record = new MigrationRecord(prepare.id(), "destination", prepare.vm(), client.remote(), prepare.strategy());
@@ -99,7 +108,10 @@ public final class DestinationSession {
         boolean leaveNothing = false;
         DestinationQemu qemu = null;
         DestinationStrategy disk = null;
+        PullMetrics pull = metrics.pull(id);
         CompletableFuture<String> cancelled = new CompletableFuture<>();
+        CompletableFuture<PeerMessage.ResumeAt> resumeAt = new CompletableFuture<>();
+        PullReconnector reconnector = null;
         ScheduledExecutorService ticker = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "vmmig-dst-progress-" + id);
             t.setDaemon(true);
@@ -123,6 +135,7 @@ public final class DestinationSession {
                     while (true) {
                         PeerMessage m = link.receive(Duration.ofDays(1));
                         if (m instanceof PeerMessage.Cancel c) cancelled.complete("cancelled by the source: " + c.reason());
+                        else if (m instanceof PeerMessage.ResumeAt r) resumeAt.complete(r);
                     }
                 } catch (AgentException | InterruptedException e) {
                     cancelled.complete("the source went away: " + e.getMessage());
@@ -134,10 +147,30 @@ public final class DestinationSession {
             int memoryPort = freePort(config.migrationHost());
             MigrationAssembly.Plan plan = MigrationAssembly.Plan.of(id, choice.strategy(), choice.name(), choice.mirrorMode(),
                     p.diskNode(), p.chunkSize(), timeout);
-            PeerChannel channel = choice.chunkTransfer() ? await(data, cancelled, timeout, "the source's data connection") : null;
+            PeerChannel channel = null;
+            if (choice.chunkTransfer()) {
+                channel = await(data, cancelled, timeout, "the source's data connection");
+                await(resumeAt, cancelled, timeout, "the source's resume address");   // sent right after the data connection
+            }
             disk = MigrationAssembly.destinationStrategy(plan, image.path(), p.format(), p.virtualSize(), workDir, channel,
                     choice.chunkTransfer() ? null : new InetSocketAddress(config.migrationHost(), freePort(config.migrationHost())),
                     timeline);
+            if (disk instanceof ChunkTransferDestination ctd) {
+                ctd.limitBackgroundPull(config.pullBandwidth());
+                PullReconnector rc = resumeAt.isDone()
+                        ? new PullReconnector(id, connector, PullReconnector.hostOf(client.remote()), resumeAt.join().port(),
+                                Base64.getDecoder().decode(resumeAt.join().token()), ctd.transfer(), record)
+                        : null;
+                reconnector = rc;
+                if (rc != null)
+                    new DestinationPullFile(id, PullReconnector.hostOf(client.remote()), resumeAt.join().port(), resumeAt.join().token(),
+                            image.path().toString(), p.format(), p.diskNode(), p.virtualSize(), p.chunkSize()).write(workDir);
+                if (rc == null) LOG.warn("migration {}: the source sent no resume address: a cut during the pull cannot be resumed", id);
+                // after the switchover only (before it, a lost source is a failed migration, handled below)
+                ctd.transfer().onLinkLost(() -> {
+                    if (rc != null && timeline.guestAtDestination()) rc.linkLost();
+                });
+            }
             List<String> args = new ArrayList<>(p.qemuArgs());
             args.addAll(disk.qemuBlockdevArgs());
             record.fact(MigrationJournal.QEMU_QMP, workDir.resolve("qmp.sock").toString());   // before it exists
@@ -155,8 +188,17 @@ public final class DestinationSession {
             link.send(ready);
             record.phase(MigrationPhase.MEMORY);
             DestinationStrategy d = disk;
+            PullReconnector rc = reconnector;
             DestinationQemu q = qemu;
-            ticker.scheduleAtFixedRate(() -> tick(record, timeline, d, q), 500, 500, TimeUnit.MILLISECONDS);
+            Path dir = workDir;
+            ticker.scheduleAtFixedRate(() -> {
+                tick(record, timeline, d, pull, q);
+                if (timeline.guestAtDestination()) {
+                    GuestFile.write(dir, record, timeline.happened(MigrationEvent.FINISHED) ? MigrationPhase.COMPLETED : MigrationPhase.PULLING, q.pid());
+                    // a cut between the hand-over and the switchover is noticed here
+                    if (rc != null && d instanceof ChunkTransferDestination c && !c.transfer().connected()) rc.linkLost();
+                }
+            }, 500, 500, TimeUnit.MILLISECONDS);
             CompletableFuture<DestinationReport> finished = new CompletableFuture<>();
             // before the switchover a failed store (a full disk) ends the migration at once, and tells the source why
             d.complete().whenComplete((ignored, err) -> {
@@ -177,10 +219,18 @@ public final class DestinationSession {
             } finally {
                 incoming.close();
             }
-            tick(record, timeline, d, q);
+            tick(record, timeline, d, pull, q);
             qemu.keep();
+            GuestFile.write(workDir, record, MigrationPhase.COMPLETED, qemu.pid());
             record.phase(MigrationPhase.FINISHING);
-            link.send(new PeerMessage.Finished(ControlCodec.tree(report)));
+            if (d instanceof ChunkTransferDestination c) {
+                // the source keeps its QEMU until it hears DONE: tell it, over a resumed connection if need be
+                while (!c.transfer().doneDelivered()) {
+                    if (rc != null && !c.transfer().connected()) rc.linkLost();
+                    Thread.sleep(200);
+                }
+            }
+            link.trySend(new PeerMessage.Finished(ControlCodec.tree(report)));
             record.complete(new ControlEvent.Report(id, ControlCodec.tree(report), "destination of " + id + ": " + report));
             LOG.info("migration {}: the guest runs here (QEMU pid {}) from {}", id, qemu.pid(), image.path());
         } catch (Exception caught) {
@@ -191,13 +241,15 @@ public final class DestinationSession {
                     : full ? ErrorKind.NO_SPACE
                     : e instanceof AgentException a ? a.kind() : cancelled.isDone() ? ErrorKind.CANCELLED : ErrorKind.FAILED;
             String message = (full ? "the destination's image directory is full (" + (image == null ? "?" : image.path().getParent())
-                    + "): " : "") + (e.getMessage() == null ? e.toString() : e.getMessage());
+                    + "): " : "") + CauseChain.of(e);
             String qemuStatus = qemu == null ? null : QemuRunState.of(qemu.qmp());   // before anything is stopped
             GuestLocation where = switched || "running".equals(qemuStatus) ? GuestLocation.of(null, qemuStatus)
                     : GuestLocation.neverArrived(qemuStatus == null ? "not started" : qemuStatus);
             if (switched || "running".equals(qemuStatus)) {
                 if (qemu != null) qemu.keep();   // the guest lives here now: never kill it
-                LOG.error("migration {} failed after the switchover; the guest runs here: {}", id, message);
+                // nor its disk: the agent keeps serving it (and pulling, if it can) until the operator decides
+                LOG.error("migration {} failed after the switchover; the guest runs here (QEMU pid {}) and this agent keeps"
+                        + " serving its disk: {}", id, qemu == null ? "?" : qemu.pid(), message);
             } else if (image != null) {
                 if (qemu != null) qemu.close();
                 qemu = null;
@@ -211,10 +263,17 @@ public final class DestinationSession {
             link.trySend(new PeerMessage.Failed(kind, message, qemuStatus));
             record.fail(kind, message, where);
         } finally {
-            ticker.shutdownNow();
+            boolean guestOnAgentPath = timeline.guestAtDestination() && !timeline.happened(MigrationEvent.FINISHED);
+            if (!guestOnAgentPath) {
+                ticker.shutdownNow();
+                pull.close();
+                if (reconnector != null) reconnector.stop();
+            }
             registry.forgetData(id);
             tokens.revoke(id);
-            if (disk != null) disk.close();
+            // After the switchover and before the pivot the running guest's disk node points at this agent's
+            // NBD server: closing it would give the guest I/O errors. It stays, whatever happened.
+            if (disk != null && !guestOnAgentPath) disk.close();
             if (qemu != null) qemu.close();
             if (leaveNothing && workDir != null) RestartRecovery.removeDir(workDir.toString());   // sockets, logs: nothing left
             link.close();
@@ -232,9 +291,11 @@ public final class DestinationSession {
         return false;
     }
 
-    private void tick(MigrationRecord record, MigrationTimeline timeline, DestinationStrategy disk, DestinationQemu qemu) {
+    private void tick(MigrationRecord record, MigrationTimeline timeline, DestinationStrategy disk, PullMetrics pull,
+                      DestinationQemu qemu) {
         try {
             if (!timeline.guestAtDestination()) return;
+            if (disk instanceof ChunkTransferDestination c) pull.sample(c.transfer());
             record.phase(MigrationPhase.PULLING);
             DestinationReport r = disk.report();
             String qemuStatus = QemuRunState.of(qemu.qmp());
@@ -247,16 +308,19 @@ public final class DestinationSession {
         }
     }
 
-    /** Waits for the migration's end; a cancellation or a lost source counts only before the switchover. */
+    /**
+     * Waits for the migration's end; a cancellation or a lost source counts only before the switchover,
+     * and so does {@code timeout}: once the guest runs here, only the end of the pull ends the wait.
+     */
     private static DestinationReport awaitUnlessCancelledBefore(CompletableFuture<DestinationReport> finished,
                                                                 CompletableFuture<String> cancelled, MigrationTimeline timeline,
                                                                 Duration timeout) throws Exception {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (true) {
             try {
-                CompletableFuture.anyOf(finished, cancelled).get(Math.max(1, (deadline - System.nanoTime()) / 1_000_000), TimeUnit.MILLISECONDS);
-            } catch (ExecutionException e) {
-                // finished failed: reported below
+                CompletableFuture.anyOf(finished, cancelled).get(200, TimeUnit.MILLISECONDS);
+            } catch (ExecutionException | TimeoutException e) {
+                // finished failed: reported below; or time to look at the clock and the switchover
             }
             if (finished.isDone()) {
                 try {
@@ -268,10 +332,15 @@ public final class DestinationSession {
             if (cancelled.isDone() && !timeline.guestAtDestination())
                 throw new AgentException(ErrorKind.CANCELLED, cancelled.join());
             if (cancelled.isDone()) {
-                // after the switchover the source's words no longer matter: finish here
-                return finished.get(Math.max(1, (deadline - System.nanoTime()) / 1_000_000), TimeUnit.MILLISECONDS);
+                // after the switchover the source's words no longer matter (nor a lost control link): finish here
+                try {
+                    return finished.get();
+                } catch (ExecutionException e) {
+                    throw e.getCause() instanceof Exception c ? c : e;
+                }
             }
-            if (System.nanoTime() > deadline) throw new TimeoutException("the migration did not finish within " + timeout);
+            if (!timeline.guestAtDestination() && System.nanoTime() > deadline)
+                throw new TimeoutException("the migration did not reach the switchover within " + timeout);
         }
     }
 

@@ -60,6 +60,14 @@ class AgentConfigFileTest {
         assertEquals("qemu-system-x86_64", c.qemuBinary());
         assertEquals(Map.of(), c.vms());
         assertEquals(Duration.ofSeconds(600), c.timeout());
+        assertEquals(0, c.pullBandwidth(), "the background pull is not limited by default");
+    }
+
+    @Test
+    void pullBandwidth() throws Exception {
+        assertEquals(1048576, parseWithTls("pull-bandwidth = 1048576").pullBandwidth());
+        assertEquals(0, parseWithTls("pull-bandwidth = 0").pullBandwidth());
+        assertMentions(error("insecure = true", "pull-bandwidth = -5"), FILE, "line 2", "'pull-bandwidth' must be a positive number", "'-5'");
     }
 
     @Test
@@ -137,6 +145,43 @@ class AgentConfigFileTest {
         assertEquals(9000, c.listenPort());
         String missing = assertThrows(ConfigException.class, () -> AgentConfigFile.read(dir.resolve("none.conf"))).getMessage();
         assertMentions(missing, "cannot read the agent configuration", dir.resolve("none.conf").toString());
+    }
+
+    @Test
+    void logLevelAndMetrics() throws Exception {
+        AgentConfig d = parseWithTls();
+        assertEquals(LogLevel.INFO, d.logLevel(), "operators see one line per phase by default");
+        assertNull(d.metricsListen(), "no /metrics unless asked");
+        AgentConfig c = parseWithTls("log-level = DEBUG", "metrics.listen = 127.0.0.1:9741");
+        assertEquals(LogLevel.DEBUG, c.logLevel());
+        assertEquals(new HostPort("127.0.0.1", 9741), c.metricsListen());
+        assertEquals(new HostPort("::", 9741), parseWithTls("metrics.listen = [::]:9741").metricsListen());
+        assertMentions(assertThrows(ConfigException.class, () -> parseWithTls("log-level = loud")).getMessage(),
+                FILE + " line 4", "'log-level'", "'loud' is not a log level");
+        assertMentions(assertThrows(ConfigException.class, () -> parseWithTls("metrics.listen = 127.0.0.1")).getMessage(),
+                "line 4", "'metrics.listen' needs a port");
+        assertMentions(assertThrows(ConfigException.class, () -> parseWithTls("metrics.listen = ")).getMessage(),
+                "line 4", "'metrics.listen' is empty");
+    }
+
+    @Test
+    void ipv6Listen() throws Exception {
+        AgentConfig c = parseWithTls("listen = [::]:7500");
+        assertEquals("::", c.listenHost());
+        assertEquals(7500, c.listenPort());
+        assertEquals("::", c.migrationHost());
+        assertEquals("::1", parseWithTls("listen = [::1]").listenHost());
+        assertEquals(7410, parseWithTls("listen = [::1]").listenPort());
+        assertEquals("2001:db8::2", parseWithTls("migration-address = [2001:db8::2]").migrationHost());
+        assertMentions(assertThrows(ConfigException.class, () -> parseWithTls("listen = [::1:7410")).getMessage(),
+                "line 4", "'listen'", "no ']'");
+    }
+
+    @Test
+    void emptyValuesThatHaveNoMeaningAreRefused() {
+        assertMentions(assertThrows(ConfigException.class, () -> parseWithTls("qemu =")).getMessage(),
+                FILE + " line 4", "'qemu' is empty");
+        assertMentions(assertThrows(ConfigException.class, () -> parseWithTls("listen = ")).getMessage(), "'listen' is empty");
     }
 
     @Test

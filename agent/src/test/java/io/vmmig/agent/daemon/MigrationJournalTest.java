@@ -19,7 +19,7 @@ class MigrationJournalTest {
     @Test
     void recordsSurviveARestartWithTheirPhaseOutcomeAndFacts() throws Exception {
         MigrationJournal journal = new MigrationJournal(dir.resolve("journal"));
-        MigrationRegistry registry = new MigrationRegistry(journal);
+        MigrationRegistry registry = new MigrationRegistry(r -> { }, journal);
         MigrationRecord done = new MigrationRecord("m-0000000a", "source", "web1", "dst:7410", "mirror-wb");
         MigrationRecord inFlight = new MigrationRecord("m-0000000b", "destination", "web2", "10.0.0.1:5000", "hybrid");
         registry.add(done);

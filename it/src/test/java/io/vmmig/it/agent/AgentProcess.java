@@ -30,19 +30,18 @@ final class AgentProcess implements AutoCloseable {
     }
 
     static AgentProcess start(String name, Path config, Path controlSocket, int port, Path log) throws Exception {
-        return start(name, config, controlSocket, port, log, List.of());
+        return start(name, List.of(), config, controlSocket, port, log);
     }
 
     /**
-     * Starts the agent behind {@code prefix} (e.g. {@code ip netns exec NS}, which execs it: the
-     * process is the agent's JVM itself); its log is appended to, so a restart keeps the earlier run's.
+     * Starts the agent with {@code prefix} before its command line (e.g. {@code ip netns exec NS}, which
+     * execs: the process is the agent's JVM); its output is appended to {@code log} (a restart adds to it).
      */
-    static AgentProcess start(String name, Path config, Path controlSocket, int port, Path log, List<String> prefix) throws Exception {
+    static AgentProcess start(String name, List<String> prefix, Path config, Path controlSocket, int port, Path log) throws Exception {
         List<String> cmd = new java.util.ArrayList<>(prefix);
         cmd.addAll(JavaCommand.of(Main.class, List.of("agent", "--config", config.toString())));
-        Files.deleteIfExists(controlSocket);   // a SIGKILLed agent leaves its socket: wait for the new one
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+        Files.deleteIfExists(controlSocket);   // a SIGKILLed agent leaves it behind: wait for the new one below
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
         AgentProcess a = new AgentProcess(name, config, controlSocket, log, port, p);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (true) {
@@ -79,14 +78,18 @@ final class AgentProcess implements AutoCloseable {
         return String.join("\n", lines.subList(Math.max(0, lines.size() - 40), lines.size()));
     }
 
-    /** SIGKILL, as an operator's {@code kill -9}: nothing of the agent's own cleanup runs. */
-    void kill() throws InterruptedException {
-        process.destroyForcibly();
-        process.waitFor(30, TimeUnit.SECONDS);
-    }
-
     boolean alive() {
         return process.isAlive();
+    }
+
+    long pid() {
+        return process.pid();
+    }
+
+    /** SIGKILL, as a crash or the OOM killer would: no shutdown hook, nothing cleaned up. */
+    void kill() throws InterruptedException {
+        process.destroyForcibly();   // SIGKILL on Linux
+        process.waitFor(10, TimeUnit.SECONDS);
     }
 
     @Override

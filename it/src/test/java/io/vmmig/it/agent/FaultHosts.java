@@ -70,7 +70,7 @@ final class FaultHosts implements AutoCloseable {
             conf.addAll(extra);
             Files.write(config, conf);
         }
-        return AgentProcess.start(name, config, home.resolve("control.sock"), 7410, home.resolve("agent.log"), lab.prefix(host));
+        return AgentProcess.start(name, lab.prefix(host), config, home.resolve("control.sock"), 7410, home.resolve("agent.log"));
     }
 
     /** Starts agent A again on its configuration and state (after a kill). */

@@ -30,13 +30,19 @@ final class TestVm implements AutoCloseable {
 
     /** Boots {@code name} with a {@code areaMib} MiB prefill and a 4 MiB hot set written at {@code rate}/s. */
     static TestVm boot(Path dir, String name, int areaMib, int rate) throws Exception {
+        return boot(dir, name, areaMib, rate, QemuProcess.DEFAULT_BINARY);
+    }
+
+    /** Same, with another QEMU binary (e.g. a wrapper that enters a network namespace). */
+    static TestVm boot(Path dir, String name, int areaMib, int rate, String binary) throws Exception {
         Path vmDir = Files.createDirectories(dir.resolve(name));
-        return boot(dir, name, DiskImage.create(vmDir.resolve(name + ".qcow2"), DiskImage.Format.QCOW2, 64L << 20), areaMib, rate);
+        return boot(dir, name, DiskImage.create(vmDir.resolve(name + ".qcow2"), DiskImage.Format.QCOW2, 64L << 20), areaMib, rate,
+                binary);
     }
 
     /** The same on a disk of the test's making (e.g. an overlay), named {@code name.qcow2} in {@code dir/name}. */
     static TestVm boot(Path dir, String name, DiskImage disk, int areaMib, int rate) throws Exception {
-        return boot(dir, name, disk, areaMib, rate, "qemu-system-x86_64");
+        return boot(dir, name, disk, areaMib, rate, QemuProcess.DEFAULT_BINARY);
     }
 
     /** The same with another QEMU binary (e.g. a wrapper that starts it in a network namespace). */

@@ -45,6 +45,7 @@ public final class FrameEncoder {
         if (frame instanceof Frame.Pull) return 8 + 8 + 4 + 1;
         if (frame instanceof Frame.Ack) return 8 + 4;
         if (frame instanceof Frame.Done) return 0;
+        if (frame instanceof Frame.Resume) return 4 + 4;
         if (frame instanceof Frame.Error e) return 2 + str(e.message());
         if (frame instanceof Frame.Cancel c) return str(c.reason());
         if (frame instanceof Frame.Control c) return c.json().getBytes(StandardCharsets.UTF_8).length;
@@ -68,6 +69,8 @@ public final class FrameEncoder {
             out.putLong(p.requestId()).putLong(p.offset()).putInt(p.length()).put((byte) p.priority().ordinal());
         } else if (frame instanceof Frame.Ack a) {
             out.putLong(a.offset()).putInt(a.length());
+        } else if (frame instanceof Frame.Resume r) {
+            out.putInt(r.installedChunks()).putInt(r.missingChunks());
         } else if (frame instanceof Frame.Error e) {
             out.putShort((short) e.code());
             putString(out, e.message());

@@ -103,8 +103,10 @@ public final class SourceMigration {
             awaitOrCancel(cutover.completed(), "the memory migration");
             switchedOver = true;
             timeline.mark(MigrationEvent.SWITCHED_OVER);
-            MigrationInfo info = QemuDowntime.completedInfo(qmp, Duration.ofSeconds(5));
-            disk.finished().get(options.timeout().toMillis(), TimeUnit.MILLISECONDS);
+            MigrationInfo info = QemuDowntime.completedInfo(qmp, Duration.ofSeconds(5));   // while the source QEMU is surely there
+            // The guest runs at the destination: the pull is a durable state, no timeout ends it (the
+            // destination reconnects after a cut; only its DONE, or a failure it reports, ends the wait).
+            disk.finished().get();
             timeline.mark(MigrationEvent.DISK_COMPLETE);
             long downtime = info.downtime() == null ? -1 : info.downtime();
             MigrationReport partial = new MigrationReport(options.migrationId(), options.strategy(), options.strategyName(),
