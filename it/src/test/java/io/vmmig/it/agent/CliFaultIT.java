@@ -39,8 +39,9 @@ class CliFaultIT {
     void cliKilledDuringThePushTheMigrationGoesOnAndStatusSaysWhereTheGuestIs() throws Exception {
         try (FaultHosts hosts = FaultHosts.start(dir, List.of()); FaultCell cell = FaultCell.boot(hosts, "vm-cli")) {
             String id = cell.migrateAndAwaitPush();
-            cell.cli.get().destroyForcibly();   // SIGKILL: no Ctrl-C handling, no cancel
-            cell.cliResult();
+            Process cli = cell.cli.get();
+            cli.destroyForcibly();   // SIGKILL: no Ctrl-C handling, no cancel
+            assertTrue(cli.waitFor(30, java.util.concurrent.TimeUnit.SECONDS), "the CLI is gone");
             MigrationStatus during = FaultCell.status(hosts.a, id);
             System.out.println("CLI SIGKILL during the push, status right after: " + during.phase() + ", " + during.guest());
             assertTrue(!during.phase().terminal(), "the migration goes on: " + during);
