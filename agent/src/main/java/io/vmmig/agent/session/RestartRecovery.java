@@ -108,18 +108,20 @@ public final class RestartRecovery {
      * and kills it if it did not (only the process whose command line names this migration's directory).
      */
     private static void stopWaitingQemu(MigrationRecord r) {
-        String pid = r.fact(MigrationJournal.QEMU_PID);
         String dir = r.fact(MigrationJournal.WORK_DIR);
-        if (pid == null || dir == null) return;
-        java.util.Optional<ProcessHandle> p = ProcessHandle.of(Long.parseLong(pid));
+        if (dir == null) return;
+        java.util.Optional<ProcessHandle> p = DestinationQemu.running(Path.of(dir));   // its pidfile, checked against its command line
         if (p.isEmpty()) return;
-        String cmd = p.get().info().commandLine().orElse("");
-        if (!cmd.contains(dir)) return;   // another process reuses the id
         try {
             p.get().onExit().get(10, java.util.concurrent.TimeUnit.SECONDS);
         } catch (Exception e) {
-            LOG.warn("migration {}: the waiting destination QEMU (pid {}) did not quit: killing it", r.id(), pid);
+            LOG.warn("migration {}: the waiting destination QEMU (pid {}) did not quit: killing it", r.id(), p.get().pid());
             p.get().destroyForcibly();
+            try {
+                p.get().onExit().get(10, java.util.concurrent.TimeUnit.SECONDS);
+            } catch (Exception ignored) {
+                // reported by the caller's checks
+            }
         }
     }
 
