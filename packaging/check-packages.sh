@@ -227,7 +227,7 @@ rpm_installs_into_root() {
 # what building and checking the packages needs beyond .ci/setup's list
 tools() {
   local p missing=()
-  for p in asciidoctor rpm lintian man-db fakeroot; do
+  for p in asciidoctor rpm lintian man-db; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
   [ "${#missing[@]}" -eq 0 ] || apt-get install -y -q --no-install-recommends "${missing[@]}" | tail -n 1
