@@ -136,6 +136,8 @@ installed_cli_cds_archive() {
 installed_hook_sees_agent() {
   local hook=/etc/libvirt/hooks/qemu.d/50-vmmig
   [ -x "$hook" ] || { echo "$hook missing"; return 1; }
+  # the shipped /etc/vmmig/vmmig.conf sets nothing: vmmig is not in use here, libvirt's migrations pass
+  "$hook" vm1 migrate begin - < /dev/null || { echo "refused with the shipped config"; return 1; }
   VMMIG_CONF=$work/agent/vmmig.conf "$hook" vm1 migrate begin - < /dev/null || { echo "refused with the agent up"; return 1; }
   kill "$agent_pid" && wait "$agent_pid" 2>/dev/null
   agent_pid=
