@@ -24,11 +24,12 @@ import java.util.Set;
  * @param vms             VM names this agent knows, to their QMP sockets
  * @param timeout         longest wait for any one step of a migration
  * @param tokenTtl        how long a migration's token admits data connections after the prepare
+ * @param qemuPolicy      what a VM description may use at this destination, and its QEMU's confinement
  */
 public record AgentConfig(String listenHost, int listenPort, String migrationHost, Path tlsKey, Path tlsCert, Path tlsCa,
                           Set<String> allowedClients, boolean insecure, Path stateDir, Path controlSocket,
                           List<Path> imageDirs, String qemuBinary, Map<String, Path> vms, Duration timeout,
-                          Duration tokenTtl) {
+                          Duration tokenTtl, QemuPolicy qemuPolicy) {
     public static final int DEFAULT_PORT = 7410;
     public static final Path DEFAULT_FILE = Path.of("/etc/vmmig/vmmig.conf");
     public static final Path DEFAULT_CONTROL_SOCKET = Path.of("/run/vmmig/control.sock");
@@ -37,5 +38,6 @@ public record AgentConfig(String listenHost, int listenPort, String migrationHos
         allowedClients = Set.copyOf(allowedClients);
         imageDirs = List.copyOf(imageDirs);
         vms = Map.copyOf(vms);
+        if (qemuPolicy == null) qemuPolicy = QemuPolicy.defaults();
     }
 }

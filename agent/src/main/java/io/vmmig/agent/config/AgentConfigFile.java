@@ -31,6 +31,10 @@ import java.util.regex.Pattern;
  * qemu = qemu-system-x86_64
  * timeout = 600                        # seconds, longest wait for one step
  * token-ttl = 600                      # seconds a migration's token admits connections (default: timeout)
+ * allowed.kernel-dirs = /var/lib/vmmig/boot   # where -kernel/-initrd/-bios of incoming VMs may be
+ * allowed.chardev-dirs = /run/vms      # where incoming VMs' chardev sockets/files (consoles, monitors) may be
+ * allowed.taps = vnet*, tap0           # tap interfaces incoming NICs may use
+ * qemu.runas = libvirt-qemu            # the user destination QEMUs drop to (-runas)
  * vm.web1 = /run/vms/web1/qmp.sock     # VM names the CLI may use
  * </pre>
  */
@@ -100,17 +104,27 @@ public final class AgentConfigFile {
         Path control = r.path("control-socket");
         long timeout = r.positiveLong("timeout", 600);
         long tokenTtl = r.positiveLong("token-ttl", timeout);
+        List<Path> kernelDirs = r.paths("allowed.kernel-dirs", QemuPolicy.DEFAULT_KERNEL_DIRS);
+        List<Path> chardevDirs = r.paths("allowed.chardev-dirs", QemuPolicy.DEFAULT_CHARDEV_DIRS);
+        List<String> taps = r.list("allowed.taps");
+        for (String t : taps)
+            if (!t.matches("[A-Za-z0-9_.-]{1,15}\\*?"))
+                throw new ConfigException(r.where("allowed.taps") + ": bad tap name '" + t + "' in 'allowed.taps' (letters, digits, _ . -, up to 15, optional trailing *)");
+        String runas = r.get("qemu.runas", null);
+        if (runas != null && !runas.matches("[a-z_][a-z0-9_-]{0,31}"))
+            throw new ConfigException(r.where("qemu.runas") + ": bad user name '" + runas + "' in 'qemu.runas'");
         return new AgentConfig(host, port, r.get("migration-address", host), key, cert, ca, allowed, insecure, state,
                 control == null ? AgentConfig.DEFAULT_CONTROL_SOCKET : control, imageDirs,
                 r.get("qemu", "qemu-system-x86_64"), vms, Duration.ofSeconds(timeout),
-                Duration.ofSeconds(tokenTtl));
+                Duration.ofSeconds(tokenTtl), new QemuPolicy(kernelDirs, chardevDirs, taps, runas));
     }
 
     /** A {@code #} after a blank starts a comment (a {@code #} inside a value is kept). */
     private static final Pattern TRAILING_COMMENT = Pattern.compile("(^|\\s)#.*$");
 
     private static final List<String> KEYS = List.of("listen", "migration-address", "tls.key", "tls.cert", "tls.ca",
-            "tls.allowed-clients", "insecure", "state-dir", "control-socket", "image-dirs", "qemu", "timeout", "token-ttl");
+            "tls.allowed-clients", "insecure", "state-dir", "control-socket", "image-dirs", "qemu", "timeout", "token-ttl",
+            "allowed.kernel-dirs", "allowed.chardev-dirs", "allowed.taps", "qemu.runas");
 
     private static Path absolute(String where, String key, String value) throws ConfigException {
         Path p = Path.of(value);
@@ -131,6 +145,13 @@ public final class AgentConfigFile {
         Path path(String key) throws ConfigException {
             String v = values.get(key);
             return v == null || v.isEmpty() ? null : absolute(where(key), key, v);
+        }
+
+        List<Path> paths(String key, List<Path> dflt) throws ConfigException {
+            if (!values.containsKey(key)) return dflt;
+            List<Path> out = new ArrayList<>();
+            for (String d : list(key)) out.add(absolute(where(key), key, d));
+            return out;
         }
 
         List<String> list(String key) {

@@ -17,6 +17,7 @@ import io.vmmig.agent.peer.PeerConnector;
 import io.vmmig.agent.peer.PeerTransportOptions;
 import io.vmmig.agent.session.ControlLink;
 import io.vmmig.agent.session.PeerMessage;
+import io.vmmig.agent.vm.Descriptions;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.net.UnixDomainSocketAddress;
@@ -53,7 +54,7 @@ class AgentTest {
     void start() throws Exception {
         config = new AgentConfig("127.0.0.1", 0, "127.0.0.1", null, null, null, Set.of(), true, tmp.resolve("state"),
                 tmp.resolve("run/control.sock"), List.of(tmp.resolve("images")), "qemu-system-x86_64",
-                Map.of("web1", tmp.resolve("vms/web1/qmp.sock")), Duration.ofSeconds(20), Duration.ofSeconds(20));
+                Map.of("web1", tmp.resolve("vms/web1/qmp.sock")), Duration.ofSeconds(20), Duration.ofSeconds(20), null);
         agent = Agent.start(config);
     }
 
@@ -147,7 +148,7 @@ class AgentTest {
     @Test
     void secondAgentOnTheSameControlSocketIsRefused() throws Exception {
         AgentConfig again = new AgentConfig("127.0.0.1", 0, "127.0.0.1", null, null, null, Set.of(), true, tmp.resolve("state2"),
-                config.controlSocket(), config.imageDirs(), config.qemuBinary(), Map.of(), config.timeout(), config.timeout());
+                config.controlSocket(), config.imageDirs(), config.qemuBinary(), Map.of(), config.timeout(), config.timeout(), null);
         AgentException e = assertThrows(AgentException.class, () -> Agent.start(again));
         assertEquals(ErrorKind.ENVIRONMENT, e.kind());
         assertTrue(e.getMessage().contains("another vmmig agent already serves " + config.controlSocket()), e.getMessage());
@@ -163,7 +164,7 @@ class AgentTest {
 
     private static PeerMessage.Prepare prepare(String id, String strategy, String target) {
         return new PeerMessage.Prepare(id, strategy, 1 << 20, "disk0", "qcow2", 64L << 20, 1L << 20, null, "web1.qcow2", target,
-                List.of("-machine", "none"), "web1", "7.2.22");
+                Descriptions.minimal("disk0").toJson(), "web1", "7.2.22");
     }
 
     @Test
