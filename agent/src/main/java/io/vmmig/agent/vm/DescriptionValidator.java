@@ -39,7 +39,7 @@ public final class DescriptionValidator {
     static final Set<String> ACCELS = Set.of("tcg", "kvm");
     static final Set<String> ACCEL_PROPS = Set.of("thread", "tb-size", "kernel-irqchip");
     static final Set<String> MACHINE_PROPS = Set.of("usb", "dump-guest-core", "vmport", "smm", "mem-merge", "hpet",
-            "kernel-irqchip", "memory-backend", "graphics", "pic", "pit", "acpi", "sata", "i8042", "vmport");
+            "kernel-irqchip", "memory-backend", "graphics", "pic", "pit", "acpi", "sata", "i8042");
     static final Set<String> BOOT_OPTIONS = Set.of("order", "once", "menu", "strict", "reboot-timeout", "splash-time");
     static final Set<String> RTC_OPTIONS = Set.of("base", "clock", "driftfix");
     static final Set<String> VGAS = Set.of("none", "std", "virtio", "cirrus");

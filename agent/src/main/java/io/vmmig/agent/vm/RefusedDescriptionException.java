@@ -40,6 +40,7 @@ public final class RefusedDescriptionException extends AgentException {
     /** The same reasons for a device, object or machine property name outside the allow-list. */
     static String property(String name) {
         String why = unknownField(name);
-        return why.startsWith("not part") && why.indexOf(':') < 0 ? "not an allowed property" : "not an allowed property" + why.substring(why.indexOf(':'));
+        int colon = why.indexOf(": ");
+        return "not an allowed property" + (colon < 0 ? "" : why.substring(colon));
     }
 }

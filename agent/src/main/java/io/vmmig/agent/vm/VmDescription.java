@@ -43,7 +43,6 @@ import java.util.Map;
  * Devices are in the order QEMU created them at the source (PCI slots follow it). A disk's guest device
  * is the device whose {@code drive} names the disk's node; the destination strategy defines that node.
  */
-@JsonInclude(JsonInclude.Include.NON_NULL)
 public record VmDescription(int schema, String name, String uuid, Machine machine, Accel accel, Cpu cpu, Smp smp,
                             Memory memory, Boot boot, Map<String, String> rtc, List<String> flags, String display, String vga,
                             List<QomObject> objects, List<Chardev> chardevs, List<Monitor> monitors, List<String> serials,
@@ -91,6 +90,7 @@ public record VmDescription(int schema, String name, String uuid, Machine machin
             .configure(DeserializationFeature.FAIL_ON_TRAILING_TOKENS, true)
             .configure(DeserializationFeature.ACCEPT_FLOAT_AS_INT, false)
             .configure(MapperFeature.ALLOW_COERCION_OF_SCALARS, false)
+            .serializationInclusion(JsonInclude.Include.NON_NULL)
             .build();
 
     /** As JSON for the PREPARE. */
