@@ -273,8 +273,8 @@ public final class DescriptionValidator {
                 if (!DEVICE_PROPS.contains(k)) refuse(p, RefusedDescriptionException.property(k));
                 Object v = e.getValue();
                 if (v instanceof String s) {
-                    if (!VALUE.matcher(s).matches()) refuse(p, "'" + abbreviate(s) + "' is not a plain value (letters, digits, _ . : + -)");
                     if (k.equals("romfile") && !s.isEmpty()) refuse(p, "a ROM file opens a host path: only romfile=\"\" (no ROM)");
+                    if (!VALUE.matcher(s).matches()) refuse(p, "'" + abbreviate(s) + "' is not a plain value (letters, digits, _ . : + -)");
                 } else if (!(v instanceof Boolean) && !(v instanceof Integer) && !(v instanceof Long)) {
                     refuse(p, "not a string, number or boolean");
                 }
