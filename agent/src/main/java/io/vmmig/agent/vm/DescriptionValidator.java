@@ -154,6 +154,7 @@ public final class DescriptionValidator {
         for (int i = 0; i < objects.size(); i++) {
             QomObject o = objects.get(i);
             String at = "objects[" + i + "]";
+            required(at, o);
             required(at + ".qomType", o.qomType());
             Set<String> allowed = OBJECTS.get(o.qomType());
             if (allowed == null)
@@ -177,6 +178,7 @@ public final class DescriptionValidator {
         for (int i = 0; i < chardevs.size(); i++) {
             Chardev c = chardevs.get(i);
             String at = "chardevs[" + i + "]";
+            required(at, c);
             id(at + ".id", c.id(), new HashSet<>(byId.keySet()));
             required(at + ".backend", c.backend());
             if (!CHARDEV_BACKENDS.contains(c.backend()))
@@ -204,6 +206,7 @@ public final class DescriptionValidator {
         for (int i = 0; i < monitors.size(); i++) {
             Monitor m = monitors.get(i);
             String at = "monitors[" + i + "]";
+            required(at, m);
             reference(at + ".chardev", m.chardev(), chardevs.keySet(), "chardev");
             if (!"socket".equals(chardevs.get(m.chardev()).backend())) refuse(at + ".chardev", "a monitor is a UNIX socket here");
             oneOf(at + ".mode", m.mode(), Set.of("control", "readline"));
@@ -217,6 +220,7 @@ public final class DescriptionValidator {
         for (int i = 0; i < netdevs.size(); i++) {
             Netdev n = netdevs.get(i);
             String at = "netdevs[" + i + "]";
+            required(at, n);
             id(at + ".id", n.id(), ids);
             required(at + ".type", n.type());
             switch (n.type()) {
@@ -245,6 +249,7 @@ public final class DescriptionValidator {
         if (disks == null || disks.isEmpty()) refuse("disks", "no disk");
         if (disks.size() != 1) refuse("disks", disks.size() + " disks; this agent migrates one disk per VM");
         Disk k = disks.get(0);
+        required("disks[0]", k);
         required("disks[0].node", k.node());
         matches("disks[0].node", k.node(), ID);
         if (k.node().startsWith("vmmig-")) refuse("disks[0].node", "'" + k.node() + "': node names vmmig-* are the destination's own");
@@ -263,6 +268,7 @@ public final class DescriptionValidator {
         for (int i = 0; i < devices.size(); i++) {
             Device d = devices.get(i);
             String at = "devices[" + i + "]";
+            required(at, d);
             required(at + ".driver", d.driver());
             if (!DRIVERS.contains(d.driver())) refuse(at + ".driver", "'" + d.driver() + "' is not an allowed device driver");
             if (d.id() != null) id(at + ".id", d.id(), ids);
@@ -382,6 +388,7 @@ public final class DescriptionValidator {
     }
 
     private static void matches(String field, String v, Pattern p) throws RefusedDescriptionException {
+        required(field, v);
         if (!p.matcher(v).matches()) refuse(field, "'" + abbreviate(v) + "' does not match " + p.pattern());
     }
 
