@@ -22,7 +22,8 @@ import picocli.CommandLine.Command;
                 "5:the agents do not trust each other (certificate, host name, token)",
                 "6:unknown VM or migration id", "7:not enough space at the destination",
                 "8:cancelled before the switchover (the guest keeps running at the source)",
-                "9:detached after the switchover (the migration goes on in the agent)"})
+                "9:detached after the switchover (the migration goes on in the agent)",
+                "10:the destination refused the VM description (the message names the option)"})
 public final class Main implements Runnable {
     public static final int EXIT_FAILED = 1;
     public static final int EXIT_USAGE = 2;
