@@ -93,9 +93,13 @@ public record VmDescription(int schema, String name, String uuid, Machine machin
             .serializationInclusion(JsonInclude.Include.NON_NULL)
             .build();
 
-    /** As JSON for the PREPARE. */
+    /** As JSON for the PREPARE (as a reader of the text sees it: numbers in their smallest node type). */
     public JsonNode toJson() {
-        return STRICT.valueToTree(this);
+        try {
+            return STRICT.readTree(STRICT.writeValueAsString(this));
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("a description that does not serialise: " + this, e);
+        }
     }
 
     /**
