@@ -162,8 +162,8 @@ class AgentTrustIT {
         try (AgentProcess shortLived = AgentHosts.agent(dir, pki, "b-ttl", "host-b", List.of("token-ttl = 1"));
              PeerConnector a = PeerConnector.tls(asA, PeerTransportOptions.DEFAULT);
              ControlLink link = new ControlLink(a.connect("127.0.0.1", shortLived.port, "", new byte[0], Duration.ofSeconds(10)))) {
-            long issued = System.nanoTime();
             byte[] token = prepare(link, "m-ttl00001", "ttl.qcow2");
+            long issued = System.nanoTime();   // the token was issued before its PREPARED arrived: its lifetime ends before issued + ttl
             // the token's lifetime is the condition waited for
             Poll.until("the token's lifetime to pass", Duration.ofSeconds(5), () -> System.nanoTime() - issued > 1_500_000_000L);
             PeerUnauthorizedException expired = assertThrows(PeerUnauthorizedException.class,
