@@ -31,6 +31,7 @@ import java.util.regex.Pattern;
  * qemu = qemu-system-x86_64
  * timeout = 600                        # seconds, longest wait for one step
  * token-ttl = 600                      # seconds a migration's token admits connections (default: timeout)
+ * pull-bandwidth = 0                   # bytes/s the destination's background pull may take (0: no limit)
  * allowed.kernel-dirs = /var/lib/vmmig/boot   # where -kernel/-initrd/-bios of incoming VMs may be
  * allowed.chardev-dirs = /run/vms      # where incoming VMs' chardev sockets/files (consoles, monitors) may be
  * allowed.taps = vnet*, tap0           # tap interfaces incoming NICs may use
@@ -104,6 +105,7 @@ public final class AgentConfigFile {
         Path control = r.path("control-socket");
         long timeout = r.positiveLong("timeout", 600);
         long tokenTtl = r.positiveLong("token-ttl", timeout);
+        long pullBandwidth = "0".equals(r.get("pull-bandwidth", "0")) ? 0 : r.positiveLong("pull-bandwidth", 0);
         List<Path> kernelDirs = r.paths("allowed.kernel-dirs", QemuPolicy.DEFAULT_KERNEL_DIRS);
         List<Path> chardevDirs = r.paths("allowed.chardev-dirs", QemuPolicy.DEFAULT_CHARDEV_DIRS);
         List<String> taps = r.list("allowed.taps");
@@ -116,7 +118,7 @@ public final class AgentConfigFile {
         return new AgentConfig(host, port, r.get("migration-address", host), key, cert, ca, allowed, insecure, state,
                 control == null ? AgentConfig.DEFAULT_CONTROL_SOCKET : control, imageDirs,
                 r.get("qemu", "qemu-system-x86_64"), vms, Duration.ofSeconds(timeout),
-                Duration.ofSeconds(tokenTtl), new QemuPolicy(kernelDirs, chardevDirs, taps, runas));
+                Duration.ofSeconds(tokenTtl), pullBandwidth, new QemuPolicy(kernelDirs, chardevDirs, taps, runas));
     }
 
     /** A {@code #} after a blank starts a comment (a {@code #} inside a value is kept). */
@@ -124,7 +126,7 @@ public final class AgentConfigFile {
 
     private static final List<String> KEYS = List.of("listen", "migration-address", "tls.key", "tls.cert", "tls.ca",
             "tls.allowed-clients", "insecure", "state-dir", "control-socket", "image-dirs", "qemu", "timeout", "token-ttl",
-            "allowed.kernel-dirs", "allowed.chardev-dirs", "allowed.taps", "qemu.runas");
+            "pull-bandwidth", "allowed.kernel-dirs", "allowed.chardev-dirs", "allowed.taps", "qemu.runas");
 
     private static Path absolute(String where, String key, String value) throws ConfigException {
         Path p = Path.of(value);

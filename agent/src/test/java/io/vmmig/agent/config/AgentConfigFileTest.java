@@ -60,6 +60,14 @@ class AgentConfigFileTest {
         assertEquals("qemu-system-x86_64", c.qemuBinary());
         assertEquals(Map.of(), c.vms());
         assertEquals(Duration.ofSeconds(600), c.timeout());
+        assertEquals(0, c.pullBandwidth(), "the background pull is not limited by default");
+    }
+
+    @Test
+    void pullBandwidth() throws Exception {
+        assertEquals(1048576, parseWithTls("pull-bandwidth = 1048576").pullBandwidth());
+        assertEquals(0, parseWithTls("pull-bandwidth = 0").pullBandwidth());
+        assertMentions(error("insecure = true", "pull-bandwidth = -5"), FILE, "line 2", "'pull-bandwidth' must be a positive number", "'-5'");
     }
 
     @Test
