@@ -17,6 +17,7 @@ import io.vmmig.agent.peer.PeerConnector;
 import io.vmmig.agent.peer.PeerTransportOptions;
 import io.vmmig.agent.session.ControlLink;
 import io.vmmig.agent.session.PeerMessage;
+import io.vmmig.agent.vm.Descriptions;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.net.UnixDomainSocketAddress;
@@ -182,7 +183,7 @@ class AgentTest {
 
     private static PeerMessage.Prepare prepare(String id, String strategy, String target) {
         return new PeerMessage.Prepare(id, strategy, 1 << 20, "disk0", "qcow2", 64L << 20, 1L << 20, null, "web1.qcow2", target,
-                List.of("-machine", "none"), "web1", "7.2.22");
+                Descriptions.minimal("disk0").toJson(), "web1", "7.2.22");
     }
 
     @Test
