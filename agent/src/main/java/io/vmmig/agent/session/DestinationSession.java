@@ -7,8 +7,11 @@ import io.vmmig.agent.control.ErrorKind;
 import io.vmmig.agent.control.MigrationPhase;
 import io.vmmig.agent.control.MigrationProgress;
 import io.vmmig.agent.daemon.AgentException;
+import io.vmmig.agent.daemon.CauseChain;
 import io.vmmig.agent.daemon.MigrationRecord;
 import io.vmmig.agent.daemon.MigrationRegistry;
+import io.vmmig.agent.metrics.AgentMetrics;
+import io.vmmig.agent.metrics.PullMetrics;
 import io.vmmig.agent.peer.ClientIdentity;
 import io.vmmig.agent.peer.TokenIssuer;
 import io.vmmig.agent.config.QemuPolicy;
@@ -58,10 +61,12 @@ public final class DestinationSession {
     private final ControlLink link;
     private final ClientIdentity client;
     private final io.vmmig.agent.peer.PeerConnector connector;
+    private final AgentMetrics metrics;
 
     public DestinationSession(AgentConfig config, TokenIssuer tokens, MigrationRegistry registry, ControlLink link,
-                              ClientIdentity client, io.vmmig.agent.peer.PeerConnector connector) {
+                              ClientIdentity client, io.vmmig.agent.peer.PeerConnector connector, AgentMetrics metrics) {
         this.connector = connector;
+        this.metrics = metrics;
         this.config = config;
         this.tokens = tokens;
         this.registry = registry;
@@ -80,7 +85,7 @@ public final class DestinationSession {
             }
             prepare = p;
         } catch (AgentException | InterruptedException e) {
-            LOG.warn("control connection from {} ended before a prepare: {}", client.describe(), e.getMessage());
+            LOG.warn("control connection from {} ended before a prepare: {}", client.describe(), CauseChain.of(e));
             return;
         }
         MigrationRecord record = new MigrationRecord(prepare.id(), "destination", prepare.vm(), client.remote(), prepare.strategy());
@@ -100,6 +105,7 @@ public final class DestinationSession {
         TargetImage image = null;
         DestinationQemu qemu = null;
         DestinationStrategy disk = null;
+        PullMetrics pull = metrics.pull(id);
         CompletableFuture<String> cancelled = new CompletableFuture<>();
         CompletableFuture<PeerMessage.ResumeAt> resumeAt = new CompletableFuture<>();
         PullReconnector reconnector = null;
@@ -182,7 +188,7 @@ public final class DestinationSession {
             PullReconnector rc = reconnector;
             DestinationQemu q = qemu;
             ticker.scheduleAtFixedRate(() -> {
-                tick(record, timeline, d);
+                tick(record, timeline, d, pull);
                 if (timeline.at("running-here") != null) {
                     GuestFile.write(workDir, record, timeline.at("finished") != null ? MigrationPhase.COMPLETED : MigrationPhase.PULLING, q.pid());
                     // a cut between the hand-over and the switchover is noticed here
@@ -205,7 +211,7 @@ public final class DestinationSession {
             } finally {
                 incoming.close();
             }
-            tick(record, timeline, d);
+            tick(record, timeline, d, pull);
             qemu.keep();
             GuestFile.write(workDir, record, MigrationPhase.COMPLETED, qemu.pid());
             record.phase(MigrationPhase.FINISHING);
@@ -223,12 +229,12 @@ public final class DestinationSession {
             boolean switched = timeline.at("running-here") != null;
             AgentException ae = e instanceof AgentException a ? a
                     : new AgentException(cancelled.isDone() ? ErrorKind.CANCELLED : ErrorKind.FAILED,
-                    e.getMessage() == null ? e.toString() : e.getMessage(), e);
+                    CauseChain.of(e), e);
             if (switched) {
                 if (qemu != null) qemu.keep();   // the guest lives here now: never kill it
                 // nor its disk: the agent keeps serving it (and pulling, if it can) until the operator decides
                 LOG.error("migration {} failed after the switchover; the guest runs here (QEMU pid {}) and this agent keeps"
-                        + " serving its disk: {}", id, qemu == null ? "?" : qemu.pid(), ae.getMessage());
+                        + " serving its disk: {}", id, qemu == null ? "?" : qemu.pid(), CauseChain.of(ae));
             } else if (image != null) {
                 if (qemu != null) qemu.close();
                 qemu = null;
@@ -242,6 +248,7 @@ public final class DestinationSession {
             boolean guestOnAgentPath = timeline.at("running-here") != null && timeline.at("finished") == null;
             if (!guestOnAgentPath) {
                 ticker.shutdownNow();
+                pull.close();
                 if (reconnector != null) reconnector.stop();
             }
             registry.forgetData(id);
@@ -254,9 +261,10 @@ public final class DestinationSession {
         }
     }
 
-    private void tick(MigrationRecord record, MigrationTimeline timeline, DestinationStrategy disk) {
+    private void tick(MigrationRecord record, MigrationTimeline timeline, DestinationStrategy disk, PullMetrics pull) {
         try {
             if (timeline.at("running-here") == null) return;
+            if (disk instanceof ChunkTransferDestination c) pull.sample(c.transfer());
             record.phase(MigrationPhase.PULLING);
             DestinationReport r = disk.report();
             link.trySend(new PeerMessage.Progress(r.pulledBytes(), r.pulledOnDemand(), r.pulledBackground(), r.receivedPushBytes()));

@@ -148,6 +148,43 @@ class AgentConfigFileTest {
     }
 
     @Test
+    void logLevelAndMetrics() throws Exception {
+        AgentConfig d = parseWithTls();
+        assertEquals(LogLevel.INFO, d.logLevel(), "operators see one line per phase by default");
+        assertNull(d.metricsListen(), "no /metrics unless asked");
+        AgentConfig c = parseWithTls("log-level = DEBUG", "metrics.listen = 127.0.0.1:9741");
+        assertEquals(LogLevel.DEBUG, c.logLevel());
+        assertEquals(new HostPort("127.0.0.1", 9741), c.metricsListen());
+        assertEquals(new HostPort("::", 9741), parseWithTls("metrics.listen = [::]:9741").metricsListen());
+        assertMentions(assertThrows(ConfigException.class, () -> parseWithTls("log-level = loud")).getMessage(),
+                FILE + " line 4", "'log-level'", "'loud' is not a log level");
+        assertMentions(assertThrows(ConfigException.class, () -> parseWithTls("metrics.listen = 127.0.0.1")).getMessage(),
+                "line 4", "'metrics.listen' needs a port");
+        assertMentions(assertThrows(ConfigException.class, () -> parseWithTls("metrics.listen = ")).getMessage(),
+                "line 4", "'metrics.listen' is empty");
+    }
+
+    @Test
+    void ipv6Listen() throws Exception {
+        AgentConfig c = parseWithTls("listen = [::]:7500");
+        assertEquals("::", c.listenHost());
+        assertEquals(7500, c.listenPort());
+        assertEquals("::", c.migrationHost());
+        assertEquals("::1", parseWithTls("listen = [::1]").listenHost());
+        assertEquals(7410, parseWithTls("listen = [::1]").listenPort());
+        assertEquals("2001:db8::2", parseWithTls("migration-address = [2001:db8::2]").migrationHost());
+        assertMentions(assertThrows(ConfigException.class, () -> parseWithTls("listen = [::1:7410")).getMessage(),
+                "line 4", "'listen'", "no ']'");
+    }
+
+    @Test
+    void emptyValuesThatHaveNoMeaningAreRefused() {
+        assertMentions(assertThrows(ConfigException.class, () -> parseWithTls("qemu =")).getMessage(),
+                FILE + " line 4", "'qemu' is empty");
+        assertMentions(assertThrows(ConfigException.class, () -> parseWithTls("listen = ")).getMessage(), "'listen' is empty");
+    }
+
+    @Test
     void theExampleConfigurationParses() throws Exception {
         Path example = Path.of(System.getProperty("user.dir")).resolveSibling("packaging").resolve("vmmig.conf.example");
         assertTrue(Files.exists(example), "missing " + example);

@@ -41,9 +41,14 @@ final class AgentHosts implements AutoCloseable {
     }
 
     static AgentHosts start(Path dir, TestPki pki, List<String> extraA, List<String> extraB) throws Exception {
+        return start(dir, pki, extraA, "127.0.0.1", extraB);
+    }
+
+    /** Same, with agent b listening on {@code hostB} (e.g. {@code ::1}; its certificate must name it). */
+    static AgentHosts start(Path dir, TestPki pki, List<String> extraA, String hostB, List<String> extraB) throws Exception {
         AgentProcess a = agent(dir, pki, "a", "host-a", extraA);
         try {
-            AgentProcess b = agent(dir, pki, "b", "host-b", extraB);
+            AgentProcess b = agent(dir, pki, "b", "host-b", hostB, extraB);
             return new AgentHosts(dir, pki, a, b);
         } catch (Exception e) {
             a.close();
@@ -56,10 +61,15 @@ final class AgentHosts implements AutoCloseable {
      * the {@code tls.*} lines of {@code extra}, or plain TCP if it has none.
      */
     static AgentProcess agent(Path dir, TestPki pki, String name, String cert, List<String> extra) throws Exception {
+        return agent(dir, pki, name, cert, "127.0.0.1", extra);
+    }
+
+    /** Same, listening on {@code host} (an IPv6 address goes in brackets in the configuration). */
+    static AgentProcess agent(Path dir, TestPki pki, String name, String cert, String host, List<String> extra) throws Exception {
         Path home = Files.createDirectories(dir.resolve(name));
-        int port = freePort();
+        int port = freePort(host);
         List<String> conf = new ArrayList<>(List.of(
-                "listen = 127.0.0.1:" + port,
+                "listen = " + (host.contains(":") ? "[" + host + "]" : host) + ":" + port,
                 "state-dir = " + home.resolve("state"),
                 "control-socket = " + home.resolve("control.sock"),
                 "image-dirs = " + Files.createDirectories(home.resolve("images")),
@@ -81,8 +91,12 @@ final class AgentHosts implements AutoCloseable {
     }
 
     static int freePort() throws IOException {
+        return freePort("127.0.0.1");
+    }
+
+    static int freePort(String host) throws IOException {
         try (ServerSocket s = new ServerSocket()) {
-            s.bind(new InetSocketAddress("127.0.0.1", 0));
+            s.bind(new InetSocketAddress(host, 0));
             return s.getLocalPort();
         }
     }
