@@ -8,6 +8,7 @@
 set -euo pipefail
 cp=$1 out=$2 version=$3 release=$4 base=$5 root=$6 maintainer=$7
 export LC_ALL=C
+command -v asciidoctor >/dev/null || { echo "generate.sh: the man pages need asciidoctor (apt-get install asciidoctor)" >&2; exit 1; }
 rm -rf "$out/adoc" "$out/man" "$out/completion"
 mkdir -p "$out/adoc" "$out/man/man1" "$out/man/man5" "$out/completion"
 
