@@ -21,6 +21,7 @@ import picocli.CommandLine.Command;
                 "6:unknown VM or migration id", "7:not enough space at the destination",
                 "8:cancelled before the switchover (the message says where the guest runs)",
                 "9:detached after the switchover (the migration goes on in the agent)",
+                "10:the destination refused the VM description (the message names the option)",
                 "78:vmmig agent: its configuration or command line cannot work (each problem on a line; systemd does not restart it)"})
 public final class Main implements java.util.concurrent.Callable<Integer> {
     public static final int EXIT_FAILED = 1;

@@ -28,11 +28,13 @@ import java.util.Set;
  *                        guest's on-demand pulls are never held back
  * @param logLevel        how much the agent logs (stderr; the journal under systemd)
  * @param metricsListen   where {@code /metrics} is served in the Prometheus text format; null: not served
+ * @param qemuPolicy      what a VM description may use at this destination, and its QEMU's confinement
  */
 public record AgentConfig(String listenHost, int listenPort, String migrationHost, Path tlsKey, Path tlsCert, Path tlsCa,
                           Set<String> allowedClients, boolean insecure, Path stateDir, Path controlSocket,
                           List<Path> imageDirs, String qemuBinary, Map<String, Path> vms, Duration timeout,
-                          Duration tokenTtl, long pullBandwidth, LogLevel logLevel, HostPort metricsListen) {
+                          Duration tokenTtl, long pullBandwidth, LogLevel logLevel, HostPort metricsListen,
+                          QemuPolicy qemuPolicy) {
     public static final int DEFAULT_PORT = 7410;
     public static final Path DEFAULT_FILE = Path.of("/etc/vmmig/vmmig.conf");
     public static final Path DEFAULT_CONTROL_SOCKET = Path.of("/run/vmmig/control.sock");
@@ -51,7 +53,7 @@ public record AgentConfig(String listenHost, int listenPort, String migrationHos
                        List<Path> imageDirs, String qemuBinary, Map<String, Path> vms, Duration timeout, Duration tokenTtl,
                        long pullBandwidth) {
         this(listenHost, listenPort, migrationHost, tlsKey, tlsCert, tlsCa, allowedClients, insecure, stateDir, controlSocket,
-                imageDirs, qemuBinary, vms, timeout, tokenTtl, pullBandwidth, LogLevel.INFO, null);
+                imageDirs, qemuBinary, vms, timeout, tokenTtl, pullBandwidth, LogLevel.INFO, null, null);
     }
 
     public AgentConfig {
@@ -60,11 +62,12 @@ public record AgentConfig(String listenHost, int listenPort, String migrationHos
         allowedClients = Set.copyOf(allowedClients);
         imageDirs = List.copyOf(imageDirs);
         vms = Map.copyOf(vms);
+        if (qemuPolicy == null) qemuPolicy = QemuPolicy.defaults();
     }
 
     /** This configuration with {@code level} (the agent's {@code --log-level}). */
     public AgentConfig withLogLevel(LogLevel level) {
         return new AgentConfig(listenHost, listenPort, migrationHost, tlsKey, tlsCert, tlsCa, allowedClients, insecure, stateDir,
-                controlSocket, imageDirs, qemuBinary, vms, timeout, tokenTtl, pullBandwidth, level, metricsListen);
+                controlSocket, imageDirs, qemuBinary, vms, timeout, tokenTtl, pullBandwidth, level, metricsListen, qemuPolicy);
     }
 }

@@ -32,6 +32,10 @@ import java.util.regex.Pattern;
  * timeout = 600                        # seconds, longest wait for one step
  * token-ttl = 600                      # seconds a migration's token admits connections (default: timeout)
  * pull-bandwidth = 0                   # bytes/s the destination's background pull may take (0: no limit)
+ * allowed.kernel-dirs = /var/lib/vmmig/boot   # where -kernel/-initrd/-bios of incoming VMs may be
+ * allowed.chardev-dirs = /run/vms      # where incoming VMs' chardev sockets/files (consoles, monitors) may be
+ * allowed.taps = vnet*, tap0           # tap interfaces incoming NICs may use
+ * qemu.runas = libvirt-qemu            # the user destination QEMUs drop to (-runas)
  * vm.web1 = /run/vms/web1/qmp.sock     # VM names the CLI may use
  * log-level = info                     # error, warn, info, debug, trace
  * metrics.listen = 127.0.0.1:9741      # serve /metrics (Prometheus text format); default: not served
@@ -113,10 +117,20 @@ public final class AgentConfigFile {
         long timeout = r.positiveLong("timeout", 600);
         long tokenTtl = r.positiveLong("token-ttl", timeout);
         long pullBandwidth = "0".equals(r.get("pull-bandwidth", "0")) ? 0 : r.positiveLong("pull-bandwidth", 0);
+        List<Path> kernelDirs = r.paths("allowed.kernel-dirs", QemuPolicy.DEFAULT_KERNEL_DIRS);
+        List<Path> chardevDirs = r.paths("allowed.chardev-dirs", QemuPolicy.DEFAULT_CHARDEV_DIRS);
+        List<String> taps = r.list("allowed.taps");
+        for (String t : taps)
+            if (!t.matches("[A-Za-z0-9_.-]{1,15}\\*?"))
+                throw new ConfigException(r.where("allowed.taps") + ": bad tap name '" + t + "' in 'allowed.taps' (letters, digits, _ . -, up to 15, optional trailing *)");
+        String runas = r.get("qemu.runas", null);
+        if (runas != null && !runas.matches("[a-z_][a-z0-9_-]{0,31}"))
+            throw new ConfigException(r.where("qemu.runas") + ": bad user name '" + runas + "' in 'qemu.runas'");
         return new AgentConfig(host, port, unbracketed(r.get("migration-address", host)), key, cert, ca, allowed, insecure, state,
                 control == null ? AgentConfig.DEFAULT_CONTROL_SOCKET : control, imageDirs,
                 r.nonEmpty("qemu", "qemu-system-x86_64"), vms, Duration.ofSeconds(timeout),
-                Duration.ofSeconds(tokenTtl), pullBandwidth, logLevel, metrics);
+                Duration.ofSeconds(tokenTtl), pullBandwidth, logLevel, metrics,
+                new QemuPolicy(kernelDirs, chardevDirs, taps, runas));
     }
 
     /** {@code [::1]} as an address alone: {@code ::1}. */
@@ -129,7 +143,8 @@ public final class AgentConfigFile {
 
     private static final List<String> KEYS = List.of("listen", "migration-address", "tls.key", "tls.cert", "tls.ca",
             "tls.allowed-clients", "insecure", "state-dir", "control-socket", "image-dirs", "qemu", "timeout", "token-ttl",
-            "pull-bandwidth", "log-level", "metrics.listen");
+            "pull-bandwidth", "log-level", "metrics.listen", "allowed.kernel-dirs", "allowed.chardev-dirs", "allowed.taps",
+            "qemu.runas");
 
     private static Path absolute(String where, String key, String value) throws ConfigException {
         Path p = Path.of(value);
@@ -168,6 +183,13 @@ public final class AgentConfigFile {
         Path path(String key) throws ConfigException {
             String v = values.get(key);
             return v == null || v.isEmpty() ? null : absolute(where(key), key, v);
+        }
+
+        List<Path> paths(String key, List<Path> dflt) throws ConfigException {
+            if (!values.containsKey(key)) return dflt;
+            List<Path> out = new ArrayList<>();
+            for (String d : list(key)) out.add(absolute(where(key), key, d));
+            return out;
         }
 
         List<String> list(String key) {

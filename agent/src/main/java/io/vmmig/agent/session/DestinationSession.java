@@ -16,7 +16,11 @@ import io.vmmig.agent.metrics.AgentMetrics;
 import io.vmmig.agent.metrics.PullMetrics;
 import io.vmmig.agent.peer.ClientIdentity;
 import io.vmmig.agent.peer.TokenIssuer;
+import io.vmmig.agent.config.QemuPolicy;
+import io.vmmig.agent.vm.DescriptionValidator;
+import io.vmmig.agent.vm.DestinationCommandLine;
 import io.vmmig.agent.vm.SourceVm;
+import io.vmmig.agent.vm.VmDescription;
 import io.vmmig.strategy.peer.PeerChannel;
 import io.vmmig.strategy.qemu.DestinationMigration;
 import io.vmmig.strategy.qemu.DestinationReport;
@@ -34,7 +38,6 @@ import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -48,8 +51,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The destination agent's side of one migration, on the thread of its control connection: checks the
- * PREPARE (strategy, QEMU version, target path, space), creates the image, issues the token, waits for
- * the data connection, starts QEMU in {@code -incoming defer} with the strategy's disk, says READY,
+ * PREPARE (strategy, the VM description against the allow-list, QEMU version, target path, space), creates the image, issues the token, waits for
+ * the data connection, starts QEMU (its command line built from the validated VM description) in {@code -incoming defer} with the strategy's disk, says READY,
  * and finishes. A migration that fails or is cancelled before the switchover leaves nothing behind
  * (QEMU killed, image removed, token revoked); after the switchover the guest runs here and is kept.
  */
@@ -119,6 +122,11 @@ public final class DestinationSession {
         });
         try {
             StrategyChoice choice = StrategyChoice.parse(p.strategy());
+            QemuPolicy policy = config.qemuPolicy();
+            DestinationCommandLine.Placed placed = DestinationCommandLine.placeMonitors(VmDescription.read(p.description()), policy);
+            new DescriptionValidator(policy).check(placed.description(), p.diskNode(), p.format());
+            for (String note : placed.droppedMonitors())
+                LOG.warn("migration {}: the user's monitor {} is left out of the destination QEMU", id, note);
             int[] v = QemuImgTool.version(config.qemuBinary());
             SourceVm.requireVersion("destination", v[0] + "." + v[1] + "." + v[2], v[0], v[1]);
             image = TargetImage.plan(config, p);
@@ -171,8 +179,8 @@ public final class DestinationSession {
                     if (rc != null && timeline.guestAtDestination()) rc.linkLost();
                 });
             }
-            List<String> args = new ArrayList<>(p.qemuArgs());
-            args.addAll(disk.qemuBlockdevArgs());
+            if (policy.runas() != null) QemuRunAs.handOver(policy.runas(), image.path(), workDir);
+            List<String> args = DestinationCommandLine.build(placed.description(), policy, disk.qemuBlockdevArgs());
             record.fact(MigrationJournal.QEMU_QMP, workDir.resolve("qmp.sock").toString());   // before it exists
             qemu = DestinationQemu.start(config.qemuBinary(), workDir, args, Duration.ofSeconds(60));
             record.fact(MigrationJournal.QEMU_PID, Long.toString(qemu.pid()));
@@ -231,6 +239,7 @@ public final class DestinationSession {
                 }
             }
             link.trySend(new PeerMessage.Finished(ControlCodec.tree(report)));
+            DestinationPullFile.remove(workDir);   // the source heard DONE: nothing left to resume
             record.complete(new ControlEvent.Report(id, ControlCodec.tree(report), "destination of " + id + ": " + report));
             LOG.info("migration {}: the guest runs here (QEMU pid {}) from {}", id, qemu.pid(), image.path());
         } catch (Exception caught) {

@@ -149,9 +149,9 @@ public final class SourceSession implements Runnable {
                 link = control;
                 if (cancelled.isDone()) control.trySend(new PeerMessage.Cancel(cancelled.join()));
                 String imageName = Path.of(vm.disk().image()).getFileName().toString();
-                control.send(new PeerMessage.Prepare(id, choice.name(), chunk, vm.disk().node(), vm.disk().format(),
+                control.send(new PeerMessage.Prepare(id, choice.name(), chunk, vm.destinationDiskNode(), vm.disk().format(),
                         vm.disk().virtualSize(), vm.disk().allocatedBytes(), vm.disk().backingFile(), imageName, request.target(),
-                        vm.commandLine().destinationArgs(vm.disk().node()), request.vmName(), vm.qemuVersion()));
+                        vm.description().toJson(), request.vmName(), vm.qemuVersion()));
                 PeerMessage.Prepared prepared = control.expect(PeerMessage.Prepared.class, timeout);
                 LOG.info("migration {}: destination {} prepared {}", id, control.remote(), prepared.image());
                 checkCancelled();

@@ -201,7 +201,25 @@ class AgentConfigFileTest {
         AgentConfig c = AgentConfigFile.parse("example", uncommented);
         assertEquals(Path.of("/etc/vmmig/pki/agent-key.pem"), c.tlsKey());
         assertFalse(c.vms().isEmpty(), "the example shows a vm.NAME entry");
-        assertTrue(uncommented.size() >= 13, "every key in the example: " + uncommented);
+        assertTrue(uncommented.size() >= 17, "every key in the example: " + uncommented);
+        assertEquals(QemuPolicy.DEFAULT_KERNEL_DIRS, c.qemuPolicy().kernelDirs(), "the example shows the default kernel dirs");
+        assertEquals(QemuPolicy.DEFAULT_CHARDEV_DIRS, c.qemuPolicy().chardevDirs(), "the example shows the default chardev dirs");
+        assertTrue(c.qemuPolicy().allowsTap("vnet12") && c.qemuPolicy().allowsTap("tap-web1") && !c.qemuPolicy().allowsTap("eth0"));
+        assertEquals("libvirt-qemu", c.qemuPolicy().runas());
+    }
+
+    @Test
+    void qemuPolicyKeys() throws Exception {
+        AgentConfig d = AgentConfigFile.parse(FILE, List.of("insecure = true"));
+        assertEquals(QemuPolicy.defaults(), d.qemuPolicy());
+        AgentConfig c = AgentConfigFile.parse(FILE, List.of("insecure = true", "allowed.kernel-dirs = /srv/boot, /usr/share/qemu",
+                "allowed.chardev-dirs =", "allowed.taps = vnet*", "qemu.runas = qemu"));
+        assertEquals(List.of(Path.of("/srv/boot"), Path.of("/usr/share/qemu")), c.qemuPolicy().kernelDirs());
+        assertEquals(List.of(), c.qemuPolicy().chardevDirs(), "an empty list allows no chardev path");
+        assertEquals("qemu", c.qemuPolicy().runas());
+        assertMentions(error("insecure = true", "allowed.kernel-dirs = boot"), FILE, "line 2", "'allowed.kernel-dirs' must be an absolute path");
+        assertMentions(error("insecure = true", "allowed.taps = vnet0;rm"), FILE, "line 2", "bad tap name 'vnet0;rm'");
+        assertMentions(error("insecure = true", "qemu.runas = Root User"), FILE, "line 2", "bad user name");
     }
 
     @Test

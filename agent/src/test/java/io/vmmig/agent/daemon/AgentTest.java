@@ -17,6 +17,7 @@ import io.vmmig.agent.peer.PeerConnector;
 import io.vmmig.agent.peer.PeerTransportOptions;
 import io.vmmig.agent.session.ControlLink;
 import io.vmmig.agent.session.PeerMessage;
+import io.vmmig.agent.vm.Descriptions;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.net.UnixDomainSocketAddress;
@@ -167,7 +168,7 @@ class AgentTest {
                 "one line, not Netty's stack trace");
         AgentConfig metricsOnPeerPort = new AgentConfig("127.0.0.1", 0, "127.0.0.1", null, null, null, Set.of(), true,
                 tmp.resolve("state3"), tmp.resolve("run/other.sock"), config.imageDirs(), config.qemuBinary(), Map.of(), config.timeout(),
-                config.timeout(), 0, io.vmmig.agent.config.LogLevel.INFO, new io.vmmig.agent.config.HostPort("127.0.0.1", agent.peerPort()));
+                config.timeout(), 0, io.vmmig.agent.config.LogLevel.INFO, new io.vmmig.agent.config.HostPort("127.0.0.1", agent.peerPort()), null);
         e = assertThrows(AgentMisconfigured.class, () -> Agent.start(metricsOnPeerPort));
         assertTrue(e.getMessage().startsWith("metrics.listen = 127.0.0.1:" + agent.peerPort() + ": cannot listen: "), e.getMessage());
         assertTrue(e.getMessage().contains("Address already in use"), e.getMessage());
@@ -182,7 +183,7 @@ class AgentTest {
 
     private static PeerMessage.Prepare prepare(String id, String strategy, String target) {
         return new PeerMessage.Prepare(id, strategy, 1 << 20, "disk0", "qcow2", 64L << 20, 1L << 20, null, "web1.qcow2", target,
-                List.of("-machine", "none"), "web1", "7.2.22");
+                Descriptions.minimal("disk0").toJson(), "web1", "7.2.22");
     }
 
     @Test

@@ -1,5 +1,7 @@
 package io.vmmig.it.agent;
 
+import io.vmmig.testkit.HarnessDirectory;
+import io.vmmig.testkit.TestGuest;
 import io.vmmig.testkit.pki.TestPki;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -12,7 +14,8 @@ import java.util.List;
 /**
  * Two agents on this machine as two hosts: {@code a} (source) and {@code b} (destination), each with its
  * own state and image directories, certificates from one test CA (both valid for 127.0.0.1), and
- * control sockets. Extra configuration lines per agent can be given (e.g. another QEMU binary).
+ * control sockets; the test guest's kernel directory and the harness directory (consoles, monitors) are
+ * allowed to incoming VMs. Extra configuration lines per agent can be given (e.g. another QEMU binary).
  */
 final class AgentHosts implements AutoCloseable {
     final Path dir;
@@ -70,7 +73,10 @@ final class AgentHosts implements AutoCloseable {
                 "state-dir = " + home.resolve("state"),
                 "control-socket = " + home.resolve("control.sock"),
                 "image-dirs = " + Files.createDirectories(home.resolve("images")),
-                "timeout = 120"));
+                "timeout = 120",
+                // the destination QEMU may boot the test guest's kernel and connect to the harness's consoles and monitors
+                "allowed.kernel-dirs = " + TestGuest.get().directory(),
+                "allowed.chardev-dirs = " + HarnessDirectory.base()));
         if (pki != null) {
             conf.add("tls.key = " + pki.key(cert));
             conf.add("tls.cert = " + pki.cert(cert));
