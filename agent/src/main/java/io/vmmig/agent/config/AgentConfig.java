@@ -24,11 +24,13 @@ import java.util.Set;
  * @param vms             VM names this agent knows, to their QMP sockets
  * @param timeout         longest wait for any one step of a migration
  * @param tokenTtl        how long a migration's token admits data connections after the prepare
+ * @param qemuStreamsTls  QEMU's memory and mirror NBD streams between the hosts in TLS with this agent's
+ *                        certificate, key and CA ({@code tls.qemu-streams}, default true; never when insecure)
  */
 public record AgentConfig(String listenHost, int listenPort, String migrationHost, Path tlsKey, Path tlsCert, Path tlsCa,
                           Set<String> allowedClients, boolean insecure, Path stateDir, Path controlSocket,
                           List<Path> imageDirs, String qemuBinary, Map<String, Path> vms, Duration timeout,
-                          Duration tokenTtl) {
+                          Duration tokenTtl, boolean qemuStreamsTls) {
     public static final int DEFAULT_PORT = 7410;
     public static final Path DEFAULT_FILE = Path.of("/etc/vmmig/vmmig.conf");
     public static final Path DEFAULT_CONTROL_SOCKET = Path.of("/run/vmmig/control.sock");
@@ -37,5 +39,6 @@ public record AgentConfig(String listenHost, int listenPort, String migrationHos
         allowedClients = Set.copyOf(allowedClients);
         imageDirs = List.copyOf(imageDirs);
         vms = Map.copyOf(vms);
+        if (insecure) qemuStreamsTls = false;
     }
 }

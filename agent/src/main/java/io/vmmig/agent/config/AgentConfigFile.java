@@ -24,6 +24,7 @@ import java.util.regex.Pattern;
  * tls.cert = /etc/vmmig/pki/agent-cert.pem
  * tls.ca = /etc/vmmig/pki/ca-cert.pem
  * tls.allowed-clients = host-a, host-b # optional: source agents' certificate names
+ * tls.qemu-streams = true              # QEMU's memory and mirror NBD streams in TLS too (default; both agents must agree)
  * insecure = false                     # true: plain TCP between agents (labs only)
  * state-dir = /var/lib/vmmig
  * control-socket = /run/vmmig/control.sock
@@ -103,14 +104,14 @@ public final class AgentConfigFile {
         return new AgentConfig(host, port, r.get("migration-address", host), key, cert, ca, allowed, insecure, state,
                 control == null ? AgentConfig.DEFAULT_CONTROL_SOCKET : control, imageDirs,
                 r.get("qemu", "qemu-system-x86_64"), vms, Duration.ofSeconds(timeout),
-                Duration.ofSeconds(tokenTtl));
+                Duration.ofSeconds(tokenTtl), r.bool("tls.qemu-streams", true));
     }
 
     /** A {@code #} after a blank starts a comment (a {@code #} inside a value is kept). */
     private static final Pattern TRAILING_COMMENT = Pattern.compile("(^|\\s)#.*$");
 
     private static final List<String> KEYS = List.of("listen", "migration-address", "tls.key", "tls.cert", "tls.ca",
-            "tls.allowed-clients", "insecure", "state-dir", "control-socket", "image-dirs", "qemu", "timeout", "token-ttl");
+            "tls.allowed-clients", "tls.qemu-streams", "insecure", "state-dir", "control-socket", "image-dirs", "qemu", "timeout", "token-ttl");
 
     private static Path absolute(String where, String key, String value) throws ConfigException {
         Path p = Path.of(value);

@@ -20,6 +20,7 @@ import io.vmmig.strategy.qemu.DestinationStrategy;
 import io.vmmig.strategy.qemu.MigrationTimeline;
 import io.vmmig.strategy.qemu.MirrorDestination;
 import io.vmmig.strategy.qemu.MirrorTarget;
+import io.vmmig.strategy.qemu.QemuTlsCreds;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -95,6 +96,7 @@ public final class DestinationSession {
         TargetImage image = null;
         DestinationQemu qemu = null;
         DestinationStrategy disk = null;
+        QemuTlsCreds creds = null;
         CompletableFuture<String> cancelled = new CompletableFuture<>();
         ScheduledExecutorService ticker = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "vmmig-dst-progress-" + id);
@@ -126,25 +128,29 @@ public final class DestinationSession {
             reader.start();
 
             int memoryPort = freePort(config.migrationHost());
+            // QEMU's incoming memory and its NBD server in TLS, with this agent's certificate (client certificates required)
+            String tlsId = config.qemuStreamsTls() ? QemuTlsFiles.credsId(id) : null;
             if (choice.chunkTransfer()) {
                 PeerChannel channel = await(data, cancelled, timeout, "the source's data connection");
                 disk = new ChunkTransferDestination(new ChunkTransferDestination.Config(id, image.path(), p.format(), p.diskNode(),
                         p.virtualSize(), p.chunkSize(), ChunkTransferDestination.DEFAULT_PULLERS, workDir, timeout), channel, timeline);
             } else {
                 disk = new MirrorDestination(new MirrorDestination.Config(id, image.path(), p.format(), p.diskNode(), workDir, timeout)
-                        .withTcpListen(config.migrationHost(), freePort(config.migrationHost())), timeline);
+                        .withTcpListen(config.migrationHost(), freePort(config.migrationHost())).withTls(tlsId), timeline);
             }
             List<String> args = new ArrayList<>(p.qemuArgs());
             args.addAll(disk.qemuBlockdevArgs());
             qemu = DestinationQemu.start(config.qemuBinary(), workDir, args, Duration.ofSeconds(60));
             LOG.info("migration {}: destination QEMU pid {} waiting for memory on {}:{}", id, qemu.pid(), config.migrationHost(), memoryPort);
-            DestinationMigration incoming = new DestinationMigration(qemu.qmp(), disk, "tcp:" + uriHost(config.migrationHost()) + ":" + memoryPort, timeline);
+            if (tlsId != null) creds = QemuTlsFiles.install(config, qemu.qmp(), id, QemuTlsCreds.Endpoint.SERVER, workDir);
+            DestinationMigration incoming = new DestinationMigration(qemu.qmp(), disk,
+                    "tcp:" + uriHost(config.migrationHost()) + ":" + memoryPort, tlsId, timeline);
             PeerMessage.Ready ready;
             if (disk instanceof MirrorDestination m) {
                 MirrorTarget t = await(m.exported(), cancelled, timeout, "the mirror export");
-                ready = new PeerMessage.Ready(memoryPort, t.port(), null, t.export());
+                ready = new PeerMessage.Ready(memoryPort, t.port(), null, t.export(), tlsId != null);
             } else {
-                ready = new PeerMessage.Ready(memoryPort, null, null, null);
+                ready = new PeerMessage.Ready(memoryPort, null, null, null, tlsId != null);
             }
             link.send(ready);
             record.phase(MigrationPhase.MEMORY);
@@ -166,6 +172,7 @@ public final class DestinationSession {
             } finally {
                 incoming.close();
             }
+            if (creds != null) creds.close();   // nothing uses it now: the NBD server is stopped, tls-creds reset
             tick(record, timeline, d);
             qemu.keep();
             record.phase(MigrationPhase.FINISHING);
@@ -194,6 +201,7 @@ public final class DestinationSession {
             registry.forgetData(id);
             tokens.revoke(id);
             if (disk != null) disk.close();
+            if (creds != null) creds.close();
             if (qemu != null) qemu.close();
             link.close();
         }

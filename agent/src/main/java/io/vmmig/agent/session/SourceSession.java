@@ -23,15 +23,18 @@ import io.vmmig.strategy.qemu.MigrationReport;
 import io.vmmig.strategy.qemu.MigrationTimeline;
 import io.vmmig.strategy.qemu.MirrorSource;
 import io.vmmig.strategy.qemu.MirrorTarget;
+import io.vmmig.strategy.qemu.QemuTlsCreds;
 import io.vmmig.strategy.qemu.SourceMigration;
 import io.vmmig.strategy.qemu.SourceReport;
 import io.vmmig.strategy.qemu.SourceStrategy;
+import io.vmmig.strategy.qemu.StreamTls;
 import io.vmmig.strategy.source.SourceOptions;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Base64;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -130,7 +133,7 @@ public final class SourceSession implements Runnable {
                 checkCancelled();
                 PeerChannel data = choice.chunkTransfer() ? connect(id, Base64.getDecoder().decode(prepared.token())) : null;
                 try {
-                    return run(qmp, vm, choice, chunk, control, data, workDir, timeout);
+                    return runWithControl(qmp, vm, choice, chunk, control, data, workDir, timeout);
                 } finally {
                     if (data != null) data.close();
                 }
@@ -151,7 +154,7 @@ public final class SourceSession implements Runnable {
         }
     }
 
-    private ControlEvent.Report run(QmpClient qmp, SourceVm vm, StrategyChoice choice, int chunk, ControlLink control,
+    private ControlEvent.Report runWithControl(QmpClient qmp, SourceVm vm, StrategyChoice choice, int chunk, ControlLink control,
                                     PeerChannel data, Path workDir, Duration timeout) throws Exception {
         String id = record.id();
         MigrationTimeline timeline = new MigrationTimeline();
@@ -184,6 +187,33 @@ public final class SourceSession implements Runnable {
         reader.setDaemon(true);
         reader.start();
 
+        // QEMU's streams to the destination (memory; the mirror's NBD) in TLS when this agent is configured so,
+        // and only if the destination listens the same way: nothing is sent before both agree
+        boolean qemuTls = config.qemuStreamsTls();
+        CompletableFuture<PeerMessage.Ready> agreed = ready.thenApply(r -> {
+            if (Boolean.TRUE.equals(r.qemuTls()) != qemuTls)
+                throw new CompletionException(new AgentException(ErrorKind.BAD_REQUEST,
+                        "the destination " + control.remote() + " has QEMU's streams " + (qemuTls ? "in plain TCP" : "in TLS")
+                                + " but this agent has tls.qemu-streams = " + qemuTls + " (set the same on both agents)"
+                                + "; the guest keeps running at the source"));
+            return r;
+        });
+        QemuTlsCreds creds = qemuTls ? QemuTlsFiles.install(config, qmp, id, QemuTlsCreds.Endpoint.CLIENT, workDir) : null;
+        // the destination's certificate must name the address we dialled its agent on (its QEMU listens there too)
+        StreamTls tls = creds == null ? null : new StreamTls(creds.id(), request.destHost());
+        try {
+            return runStrategy(qmp, vm, choice, chunk, data, workDir, timeout, timeline, agreed, finished, destProgress, tls);
+        } finally {
+            SourceMigration d = driver;
+            if (creds != null && (d == null || !d.switchedOver())) creds.close();   // after the switchover QEMU quits
+        }
+    }
+
+    private ControlEvent.Report runStrategy(QmpClient qmp, SourceVm vm, StrategyChoice choice, int chunk, PeerChannel data,
+                                    Path workDir, Duration timeout, MigrationTimeline timeline,
+                                    CompletableFuture<PeerMessage.Ready> ready, CompletableFuture<PeerMessage.Finished> finished,
+                                    PeerMessage.Progress[] destProgress, StreamTls tls) throws Exception {
+        String id = record.id();
         // the mirror goes to the destination QEMU's NBD export over TCP, at the address we dialled the destination agent on
         CompletableFuture<MirrorTarget> mirrorTarget = ready.thenApply(r -> r.mirrorPort() != null
                 ? MirrorTarget.tcp(request.destHost(), r.mirrorPort(), r.mirrorExport())
@@ -192,8 +222,10 @@ public final class SourceSession implements Runnable {
                 ? new ChunkTransferSource(qmp, new ChunkTransferSource.Config(choice.strategy(), id, vm.disk().node(), chunk,
                         pushOptions(), Duration.ofMillis(300), workDir, timeout, ChunkTransferSource.PrecopyLimits.defaults()),
                         data, timeline)
-                : new MirrorSource(qmp, new MirrorSource.Config(id, vm.disk().node(), choice.mirrorMode(), timeout), mirrorTarget, timeline);
-        SourceMigration d = new SourceMigration(qmp, strategy, new SourceMigration.Options(id, choice.strategy(), null, timeout), timeline);
+                : new MirrorSource(qmp, new MirrorSource.Config(id, vm.disk().node(), choice.mirrorMode(), timeout, tls),
+                        mirrorTarget, timeline);
+        SourceMigration d = new SourceMigration(qmp, strategy, new SourceMigration.Options(id, choice.strategy(), null, timeout, tls),
+                timeline);
         driver = d;
         if (cancelled.isDone()) d.cancel(cancelled.join());
         ScheduledExecutorService sampler = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -214,6 +246,7 @@ public final class SourceSession implements Runnable {
             }
             DestinationReport dr = ControlCodec.mapper().treeToValue(f.report(), DestinationReport.class);
             report = report.withDestination(dr);
+            QemuStreams streams = QemuStreams.of(tls, choice.chunkTransfer());
             try {
                 qmp.call(new Quit());
                 LOG.info("migration {}: the destination holds the whole disk; source QEMU told to quit", id);
@@ -221,7 +254,7 @@ public final class SourceSession implements Runnable {
                 LOG.warn("migration {}: quit of the source QEMU: {}", id, e.toString());
             }
             progress.sample();
-            return new ControlEvent.Report(id, ControlCodec.tree(report), report.summary());
+            return new ControlEvent.Report(id, streams.addTo(ControlCodec.tree(report)), report.summary() + streams.summaryLine());
         } finally {
             sampler.shutdownNow();
         }
