@@ -30,8 +30,15 @@ final class AgentProcess implements AutoCloseable {
     }
 
     static AgentProcess start(String name, Path config, Path controlSocket, int port, Path log) throws Exception {
-        Process p = new ProcessBuilder(JavaCommand.of(Main.class, List.of("agent", "--config", config.toString())))
-                .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        return start(name, List.of(), config, controlSocket, port, log);
+    }
+
+    /** Same, the command line after {@code prefix} (e.g. {@code ip netns exec NS}: the agent on a lab host). */
+    static AgentProcess start(String name, List<String> prefix, Path config, Path controlSocket, int port, Path log)
+            throws Exception {
+        List<String> cmd = new java.util.ArrayList<>(prefix);
+        cmd.addAll(JavaCommand.of(Main.class, List.of("agent", "--config", config.toString())));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
         AgentProcess a = new AgentProcess(name, config, controlSocket, log, port, p);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (true) {
@@ -66,6 +73,11 @@ final class AgentProcess implements AutoCloseable {
     String logTail() {
         List<String> lines = logText().lines().toList();
         return String.join("\n", lines.subList(Math.max(0, lines.size() - 40), lines.size()));
+    }
+
+    /** The agent's pid ({@code ip netns exec} execs its command: the same process). */
+    long pid() {
+        return process.pid();
     }
 
     boolean alive() {
