@@ -104,18 +104,25 @@ class QemuStreamsTlsIT {
     }
 
     static Run migrate(Path dir, LabHost captureOn, AgentHosts hosts, TestVm vm, String strategy) throws Exception {
+        return migrate(lab, dir, captureOn, hosts, vm, strategy);
+    }
+
+    /** Same on {@code lab}; no capture when {@code captureOn} is null (the cost benchmark). */
+    static Run migrate(NetworkLab lab, Path dir, LabHost captureOn, AgentHosts hosts, TestVm vm, String strategy)
+            throws Exception {
         Path pcap = dir.resolve(vm.name + ".pcap");
-        try (PacketCapture capture = PacketCapture.start(lab, captureOn, pcap);
+        try (PacketCapture capture = captureOn == null ? null : PacketCapture.start(lab, captureOn, pcap);
              CpuMeter cpu = CpuMeter.start(Map.of("agent-a", hosts.a.pid(), "agent-b", hosts.b.pid(), "qemu-src", vm.qemu.pid()),
                      Map.of("qemu-dst", hosts.dir.resolve("b/state/m").toString()))) {
             Cli.Result r = Cli.run(hosts.a.controlSocket, List.of("migrate", vm.qmpSocket().toString(), hosts.destB(),
                     "--strategy", strategy, "--json"));
             Map<String, Double> seconds = cpu.stop();
-            long drops = capture.stop();
+            long drops = capture == null ? 0 : capture.stop();
             List<ControlEvent> events = r.events();
             ControlEvent last = events.get(events.size() - 1);
             assertEquals(last instanceof ControlEvent.Failure f ? f.kind().exitCode : 0, r.exitCode(), "exit code for " + last
                     + "; stderr: " + r.stderr());
+            if (capture == null) return new Run(events, null, 0, seconds);
             PacketCapture.Summary found = PacketCapture.search(pcap, MARKER);
             System.out.printf("%s (%s): %s%ncapture on %s (%d dropped), copies of %s per flow:%n%sCPU s: %s%n", vm.name, strategy,
                     last instanceof ControlEvent.Report rep ? rep.summary() : last, captureOn, drops, MARKER, found, seconds);
