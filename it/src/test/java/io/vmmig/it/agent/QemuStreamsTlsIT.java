@@ -10,6 +10,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import io.vmmig.agent.control.ControlCodec;
 import io.vmmig.agent.control.ControlEvent;
+import io.vmmig.agent.control.ErrorKind;
 import io.vmmig.qmp.QmpClient;
 import io.vmmig.qmp.command.QmpCommands.QueryStatus;
 import io.vmmig.qmp.command.QmpCommands.Quit;
@@ -30,6 +31,7 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -198,6 +200,24 @@ class QemuStreamsTlsIT {
                 assertTrue(mostInOneFlow >= AREA_MIB * 256L, "the plain NBD stream carries the marker of every block it copied:\n"
                         + run.capture());
             }
+        }
+    }
+
+    /** A destination whose QEMU would listen in plain TCP, for a source configured for TLS: refused before QEMU sends a byte. */
+    @Test
+    void agentsThatDisagreeOnQemuStreamsStopBeforeQemuSendsAnything() throws Exception {
+        Path pairDir = dir.resolve("disagree");
+        try (AgentHosts pair = AgentHosts.startInLab(pairDir, lab, pki, 7440, List.of(), List.of("tls.qemu-streams = false"));
+             TestVm vm = boot("disagree")) {
+            TestVm.Snapshot before = vm.snapshot();
+            Run run = migrate(pairDir, LabHost.A, pair, vm, "hybrid");
+            ControlEvent.Failure f = assertInstanceOf(ControlEvent.Failure.class, run.last(), () -> "expected a failure: " + run.last());
+            assertEquals(ErrorKind.BAD_REQUEST, f.kind(), f.message());
+            assertTrue(f.message().contains("tls.qemu-streams") && f.message().contains("keeps running at the source"), f.message());
+            for (PacketCapture.Flow flow : run.capture().flows().keySet())
+                assertTrue(flow.dstPort() == pair.b.port || flow.srcPort() == pair.b.port, "only the agents talked: " + flow);
+            assertEquals(before, vm.snapshot(), "the source's block layer is as it was");
+            assertTrue(vm.verifyAtSource().startsWith("VERIFY OK"));
         }
     }
 
