@@ -141,7 +141,8 @@ public final class DestinationSession {
             List<String> args = new ArrayList<>(p.qemuArgs());
             args.addAll(disk.qemuBlockdevArgs());
             qemu = DestinationQemu.start(config.qemuBinary(), workDir, args, Duration.ofSeconds(60));
-            LOG.info("migration {}: destination QEMU pid {} waiting for memory on {}:{}", id, qemu.pid(), config.migrationHost(), memoryPort);
+            LOG.info("migration {}: destination QEMU pid {} waiting for memory on {}:{} ({})", id, qemu.pid(), config.migrationHost(),
+                    memoryPort, tlsId != null ? "TLS, client certificate required" : "plain TCP: tls.qemu-streams is off");
             if (tlsId != null) creds = QemuTlsFiles.install(config, qemu.qmp(), id, QemuTlsCreds.Endpoint.SERVER, workDir);
             DestinationMigration incoming = new DestinationMigration(qemu.qmp(), disk,
                     "tcp:" + uriHost(config.migrationHost()) + ":" + memoryPort, tlsId, timeline);

@@ -201,6 +201,8 @@ public final class SourceSession implements Runnable {
         QemuTlsCreds creds = qemuTls ? QemuTlsFiles.install(config, qmp, id, QemuTlsCreds.Endpoint.CLIENT, workDir) : null;
         // the destination's certificate must name the address we dialled its agent on (its QEMU listens there too)
         StreamTls tls = creds == null ? null : new StreamTls(creds.id(), request.destHost());
+        LOG.info("migration {}: QEMU's streams to {} in {}", id, request.destHost(),
+                tls != null ? "TLS (the destination's certificate must name " + tls.hostname() + ")" : "plain TCP (tls.qemu-streams is off)");
         try {
             return runStrategy(qmp, vm, choice, chunk, data, workDir, timeout, timeline, agreed, finished, destProgress, tls);
         } finally {
