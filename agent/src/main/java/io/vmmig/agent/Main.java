@@ -1,12 +1,10 @@
 package io.vmmig.agent;
 
-import io.vmmig.agent.bench.BenchCommand;
 import io.vmmig.agent.cli.CancelCommand;
 import io.vmmig.agent.cli.ListCommand;
 import io.vmmig.agent.cli.MigrateCommand;
 import io.vmmig.agent.cli.StatusCommand;
 import io.vmmig.agent.daemon.AgentCommand;
-import io.vmmig.agent.demo.DemoCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -14,7 +12,7 @@ import picocli.CommandLine.Command;
 @Command(name = "vmmig", mixinStandardHelpOptions = true, version = "vmmig 0.1.0",
         description = "Live migration of QEMU/KVM guests with their local disks.",
         subcommands = {MigrateCommand.class, StatusCommand.class, ListCommand.class, CancelCommand.class,
-                AgentCommand.class, DemoCommand.class, BenchCommand.class},
+                AgentCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:success", "1:the migration failed (the guest keeps running at the source)",
                 "2:bad command line or request", "3:environment problem (QEMU missing or too old, a disk vmmig cannot handle)",

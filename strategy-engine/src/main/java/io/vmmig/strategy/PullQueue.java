@@ -63,6 +63,8 @@ public final class PullQueue {
     private long[] onDemandNanos = new long[16];
     private int onDemandSamples;
     private int notPresent;
+    private volatile PullJournal journal = PullJournal.NONE;
+    private final int handedOver;
     private long pulledOnDemand;
     private long pulledBackground;
     private long cancelledByWrite;
@@ -84,7 +86,37 @@ public final class PullQueue {
             background.add(c);
             notPresent++;
         }
+        handedOver = notPresent;
         if (notPresent == 0) completion.complete(null);
+    }
+
+    /** From now on every claim and install is journaled (durably) before it takes effect; see {@link PullJournal}. */
+    public void journalTo(PullJournal j) {
+        this.journal = j;
+    }
+
+    public PullJournal journal() {
+        return journal;
+    }
+
+    /** Replaying a journal: the chunk was installed before the restart. */
+    synchronized void restorePresent(int chunk) {
+        if (states[chunk] == State.MISSING) {
+            List<CompletableFuture<Void>> r = becomePresent(chunk);
+            if (r != null) r.forEach(f -> f.complete(null));
+        }
+    }
+
+    /** Replaying a journal: the guest wrote these sectors into the missing chunk before the restart. */
+    synchronized void restoreClaim(int chunk, int fromSector, int toSector, int chunkSectors) {
+        if (states[chunk] != State.MISSING) return;
+        GuestWrite w = write(chunk, fromSector, toSector, chunkSectors);
+        w.done(true);
+    }
+
+    /** How many chunks the hand-over left missing. */
+    public int handedOverCount() {
+        return handedOver;
     }
 
     /**
@@ -192,6 +224,7 @@ public final class PullQueue {
                 ChunkSectors g = guestSectors.computeIfAbsent(chunk, k -> new ChunkSectors(chunkSectors));
                 if (g.sectors() != chunkSectors)
                     throw new IllegalArgumentException("chunk " + chunk + " has " + g.sectors() + " sectors, not " + chunkSectors);
+                journal.claimed(chunk, fromSector, toSector);   // durable before the write is issued
                 g.claim(fromSector, toSector);
                 if (g.fullyClaimed()) {
                     // Nothing of the source's version is needed any more: cancel the pull.
@@ -252,6 +285,7 @@ public final class PullQueue {
     /** The pulled bytes are in the store. */
     public void installed(int chunk) {
         List<CompletableFuture<Void>> released;
+        journal.installed(chunk);   // durable before the chunk counts as present
         synchronized (this) {
             if (states[chunk] != State.INSTALLING)
                 throw new IllegalStateException("chunk " + chunk + " installed while " + states[chunk]);

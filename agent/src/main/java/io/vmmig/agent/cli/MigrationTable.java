@@ -62,6 +62,7 @@ public final class MigrationTable {
             }
         }
         field(b, "error", m.error());
+        field(b, "waiting", m.waitingFor() == null ? null : "for the " + m.waitingFor() + " (connection lost; the pull goes on when it is back)");
         return b.toString();
     }
 

@@ -24,18 +24,28 @@ import java.util.Set;
  * @param vms             VM names this agent knows, to their QMP sockets
  * @param timeout         longest wait for any one step of a migration
  * @param tokenTtl        how long a migration's token admits data connections after the prepare
+ * @param pullBandwidth   as a destination: bytes per second the background pull may take (0: no limit); the
+ *                        guest's on-demand pulls are never held back
  * @param qemuStreamsTls  QEMU's memory and mirror NBD streams between the hosts in TLS with this agent's
  *                        certificate, key and CA ({@code tls.qemu-streams}, default true; never when insecure)
  */
 public record AgentConfig(String listenHost, int listenPort, String migrationHost, Path tlsKey, Path tlsCert, Path tlsCa,
                           Set<String> allowedClients, boolean insecure, Path stateDir, Path controlSocket,
                           List<Path> imageDirs, String qemuBinary, Map<String, Path> vms, Duration timeout,
-                          Duration tokenTtl, boolean qemuStreamsTls) {
+                          Duration tokenTtl, long pullBandwidth, boolean qemuStreamsTls) {
     public static final int DEFAULT_PORT = 7410;
     public static final Path DEFAULT_FILE = Path.of("/etc/vmmig/vmmig.conf");
     public static final Path DEFAULT_CONTROL_SOCKET = Path.of("/run/vmmig/control.sock");
 
+    public AgentConfig(String listenHost, int listenPort, String migrationHost, Path tlsKey, Path tlsCert, Path tlsCa,
+                       Set<String> allowedClients, boolean insecure, Path stateDir, Path controlSocket,
+                       List<Path> imageDirs, String qemuBinary, Map<String, Path> vms, Duration timeout, Duration tokenTtl) {
+        this(listenHost, listenPort, migrationHost, tlsKey, tlsCert, tlsCa, allowedClients, insecure, stateDir, controlSocket,
+                imageDirs, qemuBinary, vms, timeout, tokenTtl, 0, true);
+    }
+
     public AgentConfig {
+        if (pullBandwidth < 0) throw new IllegalArgumentException("pull bandwidth must be >= 0, got " + pullBandwidth);
         allowedClients = Set.copyOf(allowedClients);
         imageDirs = List.copyOf(imageDirs);
         vms = Map.copyOf(vms);

@@ -32,6 +32,7 @@ import java.util.regex.Pattern;
  * qemu = qemu-system-x86_64
  * timeout = 600                        # seconds, longest wait for one step
  * token-ttl = 600                      # seconds a migration's token admits connections (default: timeout)
+ * pull-bandwidth = 0                   # bytes/s the destination's background pull may take (0: no limit)
  * vm.web1 = /run/vms/web1/qmp.sock     # VM names the CLI may use
  * </pre>
  */
@@ -101,17 +102,19 @@ public final class AgentConfigFile {
         Path control = r.path("control-socket");
         long timeout = r.positiveLong("timeout", 600);
         long tokenTtl = r.positiveLong("token-ttl", timeout);
+        long pullBandwidth = "0".equals(r.get("pull-bandwidth", "0")) ? 0 : r.positiveLong("pull-bandwidth", 0);
         return new AgentConfig(host, port, r.get("migration-address", host), key, cert, ca, allowed, insecure, state,
                 control == null ? AgentConfig.DEFAULT_CONTROL_SOCKET : control, imageDirs,
                 r.get("qemu", "qemu-system-x86_64"), vms, Duration.ofSeconds(timeout),
-                Duration.ofSeconds(tokenTtl), r.bool("tls.qemu-streams", true));
+                Duration.ofSeconds(tokenTtl), pullBandwidth, r.bool("tls.qemu-streams", true));
     }
 
     /** A {@code #} after a blank starts a comment (a {@code #} inside a value is kept). */
     private static final Pattern TRAILING_COMMENT = Pattern.compile("(^|\\s)#.*$");
 
     private static final List<String> KEYS = List.of("listen", "migration-address", "tls.key", "tls.cert", "tls.ca",
-            "tls.allowed-clients", "tls.qemu-streams", "insecure", "state-dir", "control-socket", "image-dirs", "qemu", "timeout", "token-ttl");
+            "tls.allowed-clients", "tls.qemu-streams", "insecure", "state-dir", "control-socket", "image-dirs", "qemu", "timeout",
+            "token-ttl", "pull-bandwidth");
 
     private static Path absolute(String where, String key, String value) throws ConfigException {
         Path p = Path.of(value);

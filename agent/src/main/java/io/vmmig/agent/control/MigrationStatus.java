@@ -10,7 +10,15 @@ import com.fasterxml.jackson.annotation.JsonInclude;
  * @param startedAt ISO-8601 instant
  * @param progress  the latest sample (null before the first)
  * @param error     why it failed or was cancelled (null otherwise)
+ * @param waitingFor during the pull, the peer whose connection is lost and awaited ({@code source} at the
+ *                  destination, which reconnects; {@code destination} at the source, which waits for it); null while connected
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record MigrationStatus(String id, String role, String vm, String peer, String strategy, MigrationPhase phase,
-                              String startedAt, MigrationProgress progress, String error) {}
+                              String startedAt, MigrationProgress progress, String error, String waitingFor) {
+
+    public MigrationStatus(String id, String role, String vm, String peer, String strategy, MigrationPhase phase,
+                           String startedAt, MigrationProgress progress, String error) {
+        this(id, role, vm, peer, strategy, phase, startedAt, progress, error, null);
+    }
+}

@@ -79,6 +79,20 @@ public final class Agent implements AutoCloseable {
         } catch (PeerTransportException | IllegalArgumentException | IllegalStateException e) {
             throw new AgentException(ErrorKind.ENVIRONMENT, e.getMessage(), e);
         }
+        java.util.Set<String> pulling = io.vmmig.agent.session.RestartedDestinationPull.takeBack(config, registry, connector);
+        for (io.vmmig.agent.session.GuestFile g : io.vmmig.agent.session.GuestFile.running(config.stateDir())) {
+            if (pulling.contains(g.id())) continue;
+            String problem = g.phase() == io.vmmig.agent.control.MigrationPhase.COMPLETED ? null
+                    : "this agent restarted during the pull; the guest runs here (QEMU pid " + g.qemuPid() + ") but its pull was"
+                    + " not resumed after a destination agent restart: it needs the operator";
+            try {
+                registry.add(MigrationRecord.restored(g.id(), "destination", g.vm(), g.peer(), g.strategy(), problem));
+                LOG.info("found the guest of migration {} ({}) running here: QEMU pid {}", g.id(), g.vm(), g.qemuPid());
+            } catch (AgentException e) {
+                LOG.warn("guest of {}: {}", g.id(), e.getMessage());
+            }
+        }
+        io.vmmig.agent.session.RestartedSourcePull.takeBack(config.stateDir(), registry, tokens);
         control = ControlServer.start(config.controlSocket(), this::handle);
         LOG.info("vmmig agent up: peers on {}, control socket {}, images in {}", peerServer.address(), config.controlSocket(),
                 config.imageDirs());
@@ -98,7 +112,7 @@ public final class Agent implements AutoCloseable {
         @Override
         public void accept(String migrationId, ClientIdentity client, PeerChannel channel) {
             if (migrationId.isEmpty()) {
-                Thread t = new Thread(() -> new DestinationSession(config, tokens, registry, new ControlLink(channel), client).serve(),
+                Thread t = new Thread(() -> new DestinationSession(config, tokens, registry, new ControlLink(channel), client, connector).serve(),
                         "vmmig-destination");
                 t.setDaemon(true);
                 t.start();
@@ -196,7 +210,7 @@ public final class Agent implements AutoCloseable {
             throw e;
         }
         SourceSession s = new SourceSession(config, connector, m, new SourceSession.Request(qmp, vmName, host, port, choice,
-                r.bandwidth(), r.threshold(), r.chunkSize(), r.target()));
+                r.bandwidth(), r.threshold(), r.chunkSize(), r.target()), tokens, registry);
         Thread t = new Thread(() -> {
             try {
                 s.run();

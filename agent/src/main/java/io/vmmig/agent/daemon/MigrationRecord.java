@@ -38,6 +38,7 @@ public final class MigrationRecord {
     private ControlEvent outcome;                              // guarded by this
     private String error;                                      // guarded by this
     private volatile Consumer<String> canceller;
+    private volatile String waitingFor;
 
     public MigrationRecord(String id, String role, String vm, String peer, String strategy) {
         this.id = id;
@@ -46,6 +47,22 @@ public final class MigrationRecord {
         this.peer = peer;
         this.strategy = strategy;
         LOG.info("migration {} ({} side, {} of {} with {}): {}", id, role, strategy, vm, peer, MigrationPhase.PREPARING);
+    }
+
+    /**
+     * A migration an earlier run of this agent took to the switchover, found again after a restart
+     * (its guest still runs here): completed, or failed with {@code problem} when its pull was cut
+     * short by the restart.
+     */
+    public static MigrationRecord restored(String id, String role, String vm, String peer, String strategy, String problem) {
+        MigrationRecord r = new MigrationRecord(id, role, vm, peer, strategy);
+        if (problem == null) {
+            r.complete(new ControlEvent.Report(id, io.vmmig.agent.control.ControlCodec.tree(java.util.Map.of("restored", true)),
+                    "migration " + id + ": the guest runs here (found again after an agent restart)"));
+        } else {
+            r.fail(ErrorKind.FAILED, problem);
+        }
+        return r;
     }
 
     public String id() {
@@ -118,7 +135,9 @@ public final class MigrationRecord {
         if (p.terminal()) throw new AgentException(ErrorKind.BAD_REQUEST, "migration " + id + " already ended (" + p + ")");
         if (p.switchedOver())
             throw new AgentException(ErrorKind.BAD_REQUEST, "migration " + id + " already switched over: the guest runs at the"
-                    + " destination, it can only finish");
+                    + " destination, and until its pull ends the source holds the only copy of the chunks it still misses;"
+                    + " cancelling would take its disk away, so the migration can only finish (a lost destination: see"
+                    + " vmmig status, it waits for it)");
         Consumer<String> c = canceller;
         if (c == null || role.equals("destination"))
             throw new AgentException(ErrorKind.BAD_REQUEST, "migration " + id + " is cancelled from its source agent");
@@ -152,6 +171,34 @@ public final class MigrationRecord {
     }
 
     public synchronized MigrationStatus status() {
-        return new MigrationStatus(id, role, vm, peer, strategy, phase, startedAt.toString(), progress, error);
+        return new MigrationStatus(id, role, vm, peer, strategy, phase, startedAt.toString(), progress, error,
+                phase.terminal() ? null : waitingFor);
+    }
+
+    /**
+     * During the pull: the connection to {@code peer} ({@code "source"} or {@code "destination"}) is lost
+     * and awaited; null once it is back. Logged on each change.
+     */
+    public void waitingFor(String peer) {
+        String before = waitingFor;
+        waitingFor = peer;
+        if (peer != null && !peer.equals(before)) LOG.warn("migration {}: connection lost, waiting for the {}", id, peer);
+        else if (peer == null && before != null) LOG.info("migration {}: connection to the {} back", id, before);
+    }
+
+    public String role() {
+        return role;
+    }
+
+    public String vm() {
+        return vm;
+    }
+
+    public String peer() {
+        return peer;
+    }
+
+    public String strategy() {
+        return strategy;
     }
 }

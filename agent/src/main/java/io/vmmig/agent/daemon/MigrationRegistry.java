@@ -20,6 +20,7 @@ public final class MigrationRegistry {
     private final SecureRandom random = new SecureRandom();
     private final Map<String, MigrationRecord> migrations = new ConcurrentHashMap<>();
     private final Map<String, CompletableFuture<PeerChannel>> dataChannels = new ConcurrentHashMap<>();
+    private final Map<String, java.util.function.Consumer<PeerChannel>> resumes = new ConcurrentHashMap<>();
 
     /** A fresh migration id: {@code m-} and 8 hex digits. */
     public String newId() {
@@ -54,7 +55,23 @@ public final class MigrationRegistry {
     /** A data connection arrived (its token was checked); false if nobody expects it. */
     public boolean dataArrived(String id, PeerChannel channel) {
         CompletableFuture<PeerChannel> f = dataChannels.get(id);
-        return f != null && f.complete(channel);
+        if (f != null && f.complete(channel)) return true;
+        java.util.function.Consumer<PeerChannel> r = resumes.get(id);
+        if (r == null) return false;
+        r.accept(channel);
+        return true;
+    }
+
+    /**
+     * A source in its pull phase takes the destination's resume connections of {@code id} (opened
+     * with the resume token this agent issued) with {@code onResume}.
+     */
+    public void expectResumes(String id, java.util.function.Consumer<PeerChannel> onResume) {
+        resumes.put(id, onResume);
+    }
+
+    public void forgetResumes(String id) {
+        resumes.remove(id);
     }
 
     public void forgetData(String id) {

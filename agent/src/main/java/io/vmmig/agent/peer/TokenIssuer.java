@@ -49,6 +49,27 @@ public final class TokenIssuer implements MigrationAuthorizer {
         return token;
     }
 
+    /**
+     * Admits again a token this agent issued before it restarted (kept in its state dir: a source's
+     * resume token for a pull that outlives the agent process), until {@code expiry}.
+     */
+    public void restore(String migrationId, X500Principal clientSubject, Instant expiry, byte[] token) {
+        Objects.requireNonNull(migrationId, "migrationId");
+        if (token.length != TOKEN_BYTES) throw new IllegalArgumentException("a token has " + TOKEN_BYTES + " bytes, not " + token.length);
+        synchronized (grants) {
+            grants.add(new Grant(migrationId, clientSubject, expiry, token.clone()));
+        }
+    }
+
+    /** When the token {@code token} of {@code migrationId} expires, if it is one of ours. */
+    public java.util.Optional<Instant> expiryOf(String migrationId, byte[] token) {
+        synchronized (grants) {
+            for (Grant g : grants)
+                if (g.migrationId.equals(migrationId) && MessageDigest.isEqual(g.token, token)) return java.util.Optional.of(g.expiry);
+        }
+        return java.util.Optional.empty();
+    }
+
     /** Forgets every token of {@code migrationId} (the migration finished or was cancelled). */
     public void revoke(String migrationId) {
         synchronized (grants) {

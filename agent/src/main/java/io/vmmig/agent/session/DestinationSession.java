@@ -55,9 +55,11 @@ public final class DestinationSession {
     private final MigrationRegistry registry;
     private final ControlLink link;
     private final ClientIdentity client;
+    private final io.vmmig.agent.peer.PeerConnector connector;
 
     public DestinationSession(AgentConfig config, TokenIssuer tokens, MigrationRegistry registry, ControlLink link,
-                              ClientIdentity client) {
+                              ClientIdentity client, io.vmmig.agent.peer.PeerConnector connector) {
+        this.connector = connector;
         this.config = config;
         this.tokens = tokens;
         this.registry = registry;
@@ -98,6 +100,8 @@ public final class DestinationSession {
         DestinationStrategy disk = null;
         QemuTlsCreds creds = null;
         CompletableFuture<String> cancelled = new CompletableFuture<>();
+        CompletableFuture<PeerMessage.ResumeAt> resumeAt = new CompletableFuture<>();
+        PullReconnector reconnector = null;
         ScheduledExecutorService ticker = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "vmmig-dst-progress-" + id);
             t.setDaemon(true);
@@ -119,6 +123,7 @@ public final class DestinationSession {
                     while (true) {
                         PeerMessage m = link.receive(Duration.ofDays(1));
                         if (m instanceof PeerMessage.Cancel c) cancelled.complete("cancelled by the source: " + c.reason());
+                        else if (m instanceof PeerMessage.ResumeAt r) resumeAt.complete(r);
                     }
                 } catch (AgentException | InterruptedException e) {
                     cancelled.complete("the source went away: " + e.getMessage());
@@ -132,11 +137,28 @@ public final class DestinationSession {
             String tlsId = config.qemuStreamsTls() ? QemuTlsFiles.credsId(id) : null;
             if (choice.chunkTransfer()) {
                 PeerChannel channel = await(data, cancelled, timeout, "the source's data connection");
+                await(resumeAt, cancelled, timeout, "the source's resume address");   // sent right after the data connection
                 disk = new ChunkTransferDestination(new ChunkTransferDestination.Config(id, image.path(), p.format(), p.diskNode(),
                         p.virtualSize(), p.chunkSize(), ChunkTransferDestination.DEFAULT_PULLERS, workDir, timeout), channel, timeline);
             } else {
                 disk = new MirrorDestination(new MirrorDestination.Config(id, image.path(), p.format(), p.diskNode(), workDir, timeout)
                         .withTcpListen(config.migrationHost(), freePort(config.migrationHost())).withTls(tlsId), timeline);
+            }
+            if (disk instanceof ChunkTransferDestination ctd) {
+                ctd.limitBackgroundPull(config.pullBandwidth());
+                PullReconnector rc = resumeAt.isDone()
+                        ? new PullReconnector(id, connector, PullReconnector.hostOf(client.remote()), resumeAt.join().port(),
+                                Base64.getDecoder().decode(resumeAt.join().token()), ctd.transfer(), record)
+                        : null;
+                reconnector = rc;
+                if (rc != null)
+                    new DestinationPullFile(id, PullReconnector.hostOf(client.remote()), resumeAt.join().port(), resumeAt.join().token(),
+                            image.path().toString(), p.format(), p.diskNode(), p.virtualSize(), p.chunkSize()).write(workDir);
+                if (rc == null) LOG.warn("migration {}: the source sent no resume address: a cut during the pull cannot be resumed", id);
+                // after the switchover only (before it, a lost source is a failed migration, handled below)
+                ctd.transfer().onLinkLost(() -> {
+                    if (rc != null && timeline.at("running-here") != null) rc.linkLost();
+                });
             }
             List<String> args = new ArrayList<>(p.qemuArgs());
             args.addAll(disk.qemuBlockdevArgs());
@@ -156,7 +178,16 @@ public final class DestinationSession {
             link.send(ready);
             record.phase(MigrationPhase.MEMORY);
             DestinationStrategy d = disk;
-            ticker.scheduleAtFixedRate(() -> tick(record, timeline, d), 500, 500, TimeUnit.MILLISECONDS);
+            PullReconnector rc = reconnector;
+            DestinationQemu q = qemu;
+            ticker.scheduleAtFixedRate(() -> {
+                tick(record, timeline, d);
+                if (timeline.at("running-here") != null) {
+                    GuestFile.write(workDir, record, timeline.at("finished") != null ? MigrationPhase.COMPLETED : MigrationPhase.PULLING, q.pid());
+                    // a cut between the hand-over and the switchover is noticed here
+                    if (rc != null && d instanceof ChunkTransferDestination c && !c.transfer().connected()) rc.linkLost();
+                }
+            }, 500, 500, TimeUnit.MILLISECONDS);
             CompletableFuture<DestinationReport> finished = new CompletableFuture<>();
             Thread waiter = new Thread(() -> {
                 try {
@@ -176,8 +207,16 @@ public final class DestinationSession {
             if (creds != null) creds.close();   // nothing uses it now: the NBD server is stopped, tls-creds reset
             tick(record, timeline, d);
             qemu.keep();
+            GuestFile.write(workDir, record, MigrationPhase.COMPLETED, qemu.pid());
             record.phase(MigrationPhase.FINISHING);
-            link.send(new PeerMessage.Finished(ControlCodec.tree(report)));
+            if (d instanceof ChunkTransferDestination c) {
+                // the source keeps its QEMU until it hears DONE: tell it, over a resumed connection if need be
+                while (!c.transfer().doneDelivered()) {
+                    if (rc != null && !c.transfer().connected()) rc.linkLost();
+                    Thread.sleep(200);
+                }
+            }
+            link.trySend(new PeerMessage.Finished(ControlCodec.tree(report)));
             record.complete(new ControlEvent.Report(id, ControlCodec.tree(report), "destination of " + id + ": " + report));
             LOG.info("migration {}: the guest runs here (QEMU pid {}) from {}", id, qemu.pid(), image.path());
         } catch (Exception e) {
@@ -187,7 +226,9 @@ public final class DestinationSession {
                     e.getMessage() == null ? e.toString() : e.getMessage(), e);
             if (switched) {
                 if (qemu != null) qemu.keep();   // the guest lives here now: never kill it
-                LOG.error("migration {} failed after the switchover; the guest runs here: {}", id, ae.getMessage());
+                // nor its disk: the agent keeps serving it (and pulling, if it can) until the operator decides
+                LOG.error("migration {} failed after the switchover; the guest runs here (QEMU pid {}) and this agent keeps"
+                        + " serving its disk: {}", id, qemu == null ? "?" : qemu.pid(), ae.getMessage());
             } else if (image != null) {
                 if (qemu != null) qemu.close();
                 qemu = null;
@@ -198,10 +239,16 @@ public final class DestinationSession {
             link.trySend(new PeerMessage.Failed(ae.kind(), ae.getMessage()));
             record.fail(ae.kind(), ae.getMessage());
         } finally {
-            ticker.shutdownNow();
+            boolean guestOnAgentPath = timeline.at("running-here") != null && timeline.at("finished") == null;
+            if (!guestOnAgentPath) {
+                ticker.shutdownNow();
+                if (reconnector != null) reconnector.stop();
+            }
             registry.forgetData(id);
             tokens.revoke(id);
-            if (disk != null) disk.close();
+            // After the switchover and before the pivot the running guest's disk node points at this agent's
+            // NBD server: closing it would give the guest I/O errors. It stays, whatever happened.
+            if (disk != null && !guestOnAgentPath) disk.close();
             if (creds != null) creds.close();
             if (qemu != null) qemu.close();
             link.close();
@@ -220,16 +267,19 @@ public final class DestinationSession {
         }
     }
 
-    /** Waits for the migration's end; a cancellation or a lost source counts only before the switchover. */
+    /**
+     * Waits for the migration's end; a cancellation or a lost source counts only before the switchover,
+     * and so does {@code timeout}: once the guest runs here, only the end of the pull ends the wait.
+     */
     private static DestinationReport awaitUnlessCancelledBefore(CompletableFuture<DestinationReport> finished,
                                                                 CompletableFuture<String> cancelled, MigrationTimeline timeline,
                                                                 Duration timeout) throws Exception {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (true) {
             try {
-                CompletableFuture.anyOf(finished, cancelled).get(Math.max(1, (deadline - System.nanoTime()) / 1_000_000), TimeUnit.MILLISECONDS);
-            } catch (ExecutionException e) {
-                // finished failed: reported below
+                CompletableFuture.anyOf(finished, cancelled).get(200, TimeUnit.MILLISECONDS);
+            } catch (ExecutionException | TimeoutException e) {
+                // finished failed: reported below; or time to look at the clock and the switchover
             }
             if (finished.isDone()) {
                 try {
@@ -241,10 +291,15 @@ public final class DestinationSession {
             if (cancelled.isDone() && timeline.at("running-here") == null)
                 throw new AgentException(ErrorKind.CANCELLED, cancelled.join());
             if (cancelled.isDone()) {
-                // after the switchover the source's words no longer matter: finish here
-                return finished.get(Math.max(1, (deadline - System.nanoTime()) / 1_000_000), TimeUnit.MILLISECONDS);
+                // after the switchover the source's words no longer matter (nor a lost control link): finish here
+                try {
+                    return finished.get();
+                } catch (ExecutionException e) {
+                    throw e.getCause() instanceof Exception c ? c : e;
+                }
             }
-            if (System.nanoTime() > deadline) throw new TimeoutException("the migration did not finish within " + timeout);
+            if (timeline.at("running-here") == null && System.nanoTime() > deadline)
+                throw new TimeoutException("the migration did not reach the switchover within " + timeout);
         }
     }
 

@@ -21,7 +21,8 @@ import java.util.List;
         @JsonSubTypes.Type(value = PeerMessage.Progress.class, name = "progress"),
         @JsonSubTypes.Type(value = PeerMessage.Finished.class, name = "finished"),
         @JsonSubTypes.Type(value = PeerMessage.Failed.class, name = "failed"),
-        @JsonSubTypes.Type(value = PeerMessage.Cancel.class, name = "cancel")})
+        @JsonSubTypes.Type(value = PeerMessage.Cancel.class, name = "cancel"),
+        @JsonSubTypes.Type(value = PeerMessage.ResumeAt.class, name = "resume-at")})
 public sealed interface PeerMessage {
 
     /**
@@ -58,6 +59,14 @@ public sealed interface PeerMessage {
 
     /** Either side failed; the kind and the reason. */
     record Failed(ErrorKind kind, String message) implements PeerMessage {}
+
+    /**
+     * The source, after PREPARED (chunk-transfer strategies): if the pull's connection breaks, the
+     * destination reconnects to the source agent's peer listener at {@code port} (on the address this
+     * control connection came from) with this migration's id and {@code token} (base64, issued by the
+     * source, valid until the pull ends) and sends RESUME.
+     */
+    record ResumeAt(int port, String token) implements PeerMessage {}
 
     /** The source cancels before the switchover. */
     record Cancel(String reason) implements PeerMessage {}

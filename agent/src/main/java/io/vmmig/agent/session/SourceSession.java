@@ -28,6 +28,7 @@ import io.vmmig.strategy.qemu.SourceMigration;
 import io.vmmig.strategy.qemu.SourceReport;
 import io.vmmig.strategy.qemu.SourceStrategy;
 import io.vmmig.strategy.qemu.StreamTls;
+import io.vmmig.strategy.source.SourceDiskTransfer;
 import io.vmmig.strategy.source.SourceOptions;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -50,6 +51,11 @@ import org.slf4j.LoggerFactory;
  */
 public final class SourceSession implements Runnable {
     private static final Logger LOG = LoggerFactory.getLogger(SourceSession.class);
+    /**
+     * How long the destination's resume token is valid: for the whole pull (it is revoked when the
+     * migration ends); a pull is not bounded by a step timeout.
+     */
+    static final Duration RESUME_TOKEN_TTL = Duration.ofDays(365);
 
     /** What the operator asked for. */
     public record Request(Path qmpSocket, String vmName, String destHost, int destPort, StrategyChoice strategy,
@@ -59,15 +65,21 @@ public final class SourceSession implements Runnable {
     private final PeerConnector connector;
     private final MigrationRecord record;
     private final Request request;
+    private final io.vmmig.agent.peer.TokenIssuer tokens;
+    private final io.vmmig.agent.daemon.MigrationRegistry registry;
     private final CompletableFuture<String> cancelled = new CompletableFuture<>();
     private volatile SourceMigration driver;
     private volatile ControlLink link;
+    private volatile byte[] resumeToken;
 
-    public SourceSession(AgentConfig config, PeerConnector connector, MigrationRecord record, Request request) {
+    public SourceSession(AgentConfig config, PeerConnector connector, MigrationRecord record, Request request,
+                         io.vmmig.agent.peer.TokenIssuer tokens, io.vmmig.agent.daemon.MigrationRegistry registry) {
         this.config = config;
         this.connector = connector;
         this.record = record;
         this.request = request;
+        this.tokens = tokens;
+        this.registry = registry;
         record.onCancel(this::cancel);
     }
 
@@ -132,9 +144,16 @@ public final class SourceSession implements Runnable {
                 LOG.info("migration {}: destination {} prepared {}", id, control.remote(), prepared.image());
                 checkCancelled();
                 PeerChannel data = choice.chunkTransfer() ? connect(id, Base64.getDecoder().decode(prepared.token())) : null;
+                if (data != null) {
+                    // where the destination reconnects if the pull's link breaks: our peer listener, with a token of ours
+                    resumeToken = tokens.issue(id, null, RESUME_TOKEN_TTL);
+                    control.send(new PeerMessage.ResumeAt(config.listenPort(), Base64.getEncoder().encodeToString(resumeToken)));
+                }
                 try {
                     return runWithControl(qmp, vm, choice, chunk, control, data, workDir, timeout);
                 } finally {
+                    registry.forgetResumes(id);
+                    tokens.revoke(id);
                     if (data != null) data.close();
                 }
             }
@@ -226,6 +245,23 @@ public final class SourceSession implements Runnable {
                         data, timeline)
                 : new MirrorSource(qmp, new MirrorSource.Config(id, vm.disk().node(), choice.mirrorMode(), timeout, tls),
                         mirrorTarget, timeline);
+        if (strategy instanceof ChunkTransferSource cts) {
+            registry.expectResumes(id, ch -> {
+                SourceDiskTransfer t = cts.transfer();
+                if (t == null || timeline.at("remaining-sent") == null && timeline.at("final-round-sent") == null) {
+                    LOG.warn("migration {}: resume connection from {} before the hand-over: closed", id, ch.remote());
+                    ch.close();
+                    return;
+                }
+                LOG.info("migration {}: the destination {} resumes the pull", id, ch.remote());
+                try {
+                    t.resumeOn(ch);
+                } catch (RuntimeException e) {
+                    LOG.warn("migration {}: resume from {} refused: {}", id, ch.remote(), e.toString());
+                    ch.close();
+                }
+            });
+        }
         SourceMigration d = new SourceMigration(qmp, strategy, new SourceMigration.Options(id, choice.strategy(), null, timeout, tls),
                 timeline);
         driver = d;
@@ -237,17 +273,30 @@ public final class SourceSession implements Runnable {
         });
         ProgressSampler progress = new ProgressSampler(record, qmp, strategy, timeline, vm.disk(), chunk, () -> destProgress[0]);
         sampler.scheduleAtFixedRate(progress::sample, 0, 500, TimeUnit.MILLISECONDS);
+        if (strategy instanceof ChunkTransferSource cts) {
+            boolean[] written = {false};
+            sampler.scheduleAtFixedRate(() -> {
+                if (written[0] || timeline.at("switched-over") == null || resumeToken == null) return;
+                written[0] = true;
+                rememberPull(cts, vm, workDir);
+            }, 50, 50, TimeUnit.MILLISECONDS);
+        }
         try (strategy) {
             MigrationReport report = d.runTo(ready.thenApply(r -> "tcp:" + uriHost(request.destHost()) + ":" + r.memoryPort()));
             record.phase(MigrationPhase.FINISHING);
-            PeerMessage.Finished f;
+            // The destination said DONE on the data connection: it holds the whole disk. Its report comes on
+            // the control connection, which a cut during the pull may have taken: then we finish without it.
+            PeerMessage.Finished f = null;
             try {
                 f = finished.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
-            } catch (java.util.concurrent.ExecutionException e) {
-                throw e.getCause() instanceof Exception c ? c : e;
+            } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+                LOG.warn("migration {}: the destination holds the whole disk but its report did not come ({}); finishing without it",
+                        id, e.getCause() == null ? e.toString() : e.getCause().getMessage());
             }
-            DestinationReport dr = ControlCodec.mapper().treeToValue(f.report(), DestinationReport.class);
-            report = report.withDestination(dr);
+            if (f != null) {
+                DestinationReport dr = ControlCodec.mapper().treeToValue(f.report(), DestinationReport.class);
+                report = report.withDestination(dr);
+            }
             QemuStreams streams = QemuStreams.of(tls, choice.chunkTransfer());
             try {
                 qmp.call(new Quit());
@@ -255,10 +304,24 @@ public final class SourceSession implements Runnable {
             } catch (RuntimeException e) {
                 LOG.warn("migration {}: quit of the source QEMU: {}", id, e.toString());
             }
+            SourcePullFile.remove(workDir);
             progress.sample();
             return new ControlEvent.Report(id, streams.addTo(ControlCodec.tree(report)), report.summary() + streams.summaryLine());
         } finally {
             sampler.shutdownNow();
+        }
+    }
+
+    /** The guest runs at the destination: what a restarted agent needs to serve the rest of the pull. */
+    private void rememberPull(ChunkTransferSource cts, SourceVm vm, Path workDir) {
+        try {
+            String expiry = tokens.expiryOf(record.id(), resumeToken).orElseThrow().toString();
+            new SourcePullFile(record.id(), request.vmName(), request.destHost() + ":" + request.destPort(), request.strategy().name(),
+                    request.qmpSocket().toAbsolutePath().toString(), cts.exportSocket().toString(), cts.exportName(),
+                    cts.geometry().diskSize(), pushOptions().compress(), Base64.getEncoder().encodeToString(resumeToken), expiry)
+                    .write(workDir);
+        } catch (Exception e) {
+            LOG.warn("migration {}: cannot record the pull for a restart of this agent: {}", record.id(), e.toString());
         }
     }
 
@@ -304,6 +367,8 @@ public final class SourceSession implements Runnable {
                         : timeline.at("memory-start") != null ? MigrationPhase.MEMORY
                         : timeline.at("disk-started") != null ? MigrationPhase.PUSHING : MigrationPhase.PREPARING;
                 record.phase(phase);   // phases only move forward: a late sample cannot move a migration back
+                if (switched && strategy instanceof ChunkTransferSource cts && cts.transfer() != null)
+                    record.waitingFor(cts.transfer().connected() ? null : "destination");
                 SourceReport s = strategy.report();
                 PeerMessage.Progress d = dest.get();
                 long pushed = s.pushedBytes() + s.mirroredBytes();

@@ -61,6 +61,14 @@ class AgentConfigFileTest {
         assertEquals(Map.of(), c.vms());
         assertEquals(Duration.ofSeconds(600), c.timeout());
         assertTrue(c.qemuStreamsTls(), "QEMU's streams are TLS whenever the agents are");
+        assertEquals(0, c.pullBandwidth(), "the background pull is not limited by default");
+    }
+
+    @Test
+    void pullBandwidth() throws Exception {
+        assertEquals(1048576, parseWithTls("pull-bandwidth = 1048576").pullBandwidth());
+        assertEquals(0, parseWithTls("pull-bandwidth = 0").pullBandwidth());
+        assertMentions(error("insecure = true", "pull-bandwidth = -5"), FILE, "line 2", "'pull-bandwidth' must be a positive number", "'-5'");
     }
 
     @Test

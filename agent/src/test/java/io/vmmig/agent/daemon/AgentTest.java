@@ -53,7 +53,7 @@ class AgentTest {
     void start() throws Exception {
         config = new AgentConfig("127.0.0.1", 0, "127.0.0.1", null, null, null, Set.of(), true, tmp.resolve("state"),
                 tmp.resolve("run/control.sock"), List.of(tmp.resolve("images")), "qemu-system-x86_64",
-                Map.of("web1", tmp.resolve("vms/web1/qmp.sock")), Duration.ofSeconds(20), Duration.ofSeconds(20), false);
+                Map.of("web1", tmp.resolve("vms/web1/qmp.sock")), Duration.ofSeconds(20), Duration.ofSeconds(20));
         agent = Agent.start(config);
     }
 
@@ -147,7 +147,7 @@ class AgentTest {
     @Test
     void secondAgentOnTheSameControlSocketIsRefused() throws Exception {
         AgentConfig again = new AgentConfig("127.0.0.1", 0, "127.0.0.1", null, null, null, Set.of(), true, tmp.resolve("state2"),
-                config.controlSocket(), config.imageDirs(), config.qemuBinary(), Map.of(), config.timeout(), config.timeout(), false);
+                config.controlSocket(), config.imageDirs(), config.qemuBinary(), Map.of(), config.timeout(), config.timeout());
         AgentException e = assertThrows(AgentException.class, () -> Agent.start(again));
         assertEquals(ErrorKind.ENVIRONMENT, e.kind());
         assertTrue(e.getMessage().contains("another vmmig agent already serves " + config.controlSocket()), e.getMessage());

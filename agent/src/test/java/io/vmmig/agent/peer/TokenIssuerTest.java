@@ -34,6 +34,19 @@ class TokenIssuerTest {
     }
 
     @Test
+    void aRestoredTokenIsGrantedAgainUntilItsExpiryAndRevokedWithItsMigration() {
+        byte[] token = issuer.issue("m1", null, Duration.ofDays(365));
+        java.time.Instant expiry = issuer.expiryOf("m1", token).orElseThrow();
+        TokenIssuer restarted = new TokenIssuer(clock);   // the agent after a restart, from its state dir
+        restarted.restore("m1", null, expiry, token);
+        assertInstanceOf(Authorization.Granted.class, restarted.authorize("m1", token, new ClientIdentity("10.0.0.2:1", B)));
+        assertInstanceOf(Authorization.Refused.class, restarted.authorize("m2", token, new ClientIdentity("10.0.0.2:1", B)));
+        restarted.revoke("m1");
+        assertInstanceOf(Authorization.Refused.class, restarted.authorize("m1", token, new ClientIdentity("10.0.0.2:1", B)));
+        assertThrows(IllegalArgumentException.class, () -> restarted.restore("m1", null, expiry, new byte[3]));
+    }
+
+    @Test
     void tokensAreRandomAndDistinct() {
         byte[] t1 = issuer.issue("m1", A, Duration.ofMinutes(5));
         byte[] t2 = issuer.issue("m1", A, Duration.ofMinutes(5));

@@ -29,7 +29,15 @@ class DestinationQemuTest {
             assertTrue(Files.exists(dir.resolve("qmp.sock")));
             List<String> cmdline = List.of(Files.readString(Path.of("/proc/" + q.pid() + "/cmdline")).split("\0"));
             assertEquals(List.of("qemu-system-x86_64", "-machine", "none", "-nodefaults", "-display", "none",
-                    "-qmp", "unix:" + dir.resolve("qmp.sock") + ",server=on,wait=off", "-incoming", "defer"), cmdline);
+                    "-qmp", "unix:" + dir.resolve("qmp.sock") + ",server=on,wait=off", "-pidfile", dir.resolve("qemu.pid").toString(),
+                    "-incoming", "defer"), cmdline);
+            assertEquals(Long.toString(q.pid()), Files.readString(dir.resolve("qemu.pid")).trim(), "QEMU's pidfile");
+            // /proc/PID/stat: pid (comm) state ppid pgrp session ...: its own session and process group
+            String[] stat = Files.readString(Path.of("/proc/" + q.pid() + "/stat")).replaceFirst("^.*\\) ", "").split(" ");
+            assertEquals(Long.toString(q.pid()), stat[3], "QEMU leads a session of its own (setsid)");
+            assertEquals(Long.toString(q.pid()), stat[2], "and its own process group");
+            assertTrue(Files.exists(dir.resolve("qemu.log")), "its output goes to a file, not a pipe");
+            assertTrue(DestinationQemu.running(dir).isPresent(), "found from its directory");
         }
         qemu.onExit().get(10, TimeUnit.SECONDS);
         assertFalse(qemu.isAlive());
@@ -43,6 +51,11 @@ class DestinationQemuTest {
             q.keep();
             q.close();
             assertTrue(qemu.isAlive(), "the guest runs there: never killed");
+            try (DestinationQemu again = DestinationQemu.find(dir).orElseThrow()) {
+                again.keep();
+                assertEquals(q.pid(), again.pid(), "a restarted agent finds it by its pidfile and QMP socket");
+                assertEquals("inmigrate", again.qmp().call(new QueryStatus()).status());
+            }
         } finally {
             qemu.destroyForcibly();
             qemu.onExit().get(10, TimeUnit.SECONDS);

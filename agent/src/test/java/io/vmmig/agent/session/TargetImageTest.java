@@ -33,7 +33,7 @@ class TargetImageTest {
         images = tmp.resolve("images");
         other = tmp.resolve("other");
         config = new AgentConfig("127.0.0.1", 0, "127.0.0.1", null, null, null, Set.of(), true, tmp.resolve("state"),
-                tmp.resolve("control.sock"), List.of(images, other), "qemu-system-x86_64", Map.of(), Duration.ofSeconds(30), Duration.ofSeconds(30), false);
+                tmp.resolve("control.sock"), List.of(images, other), "qemu-system-x86_64", Map.of(), Duration.ofSeconds(30), Duration.ofSeconds(30));
     }
 
     private static PeerMessage.Prepare prepare(String imageName, String target, long allocated, String backing) {

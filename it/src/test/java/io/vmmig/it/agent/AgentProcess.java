@@ -33,12 +33,15 @@ final class AgentProcess implements AutoCloseable {
         return start(name, List.of(), config, controlSocket, port, log);
     }
 
-    /** Same, the command line after {@code prefix} (e.g. {@code ip netns exec NS}: the agent on a lab host). */
-    static AgentProcess start(String name, List<String> prefix, Path config, Path controlSocket, int port, Path log)
-            throws Exception {
+    /**
+     * Starts the agent with {@code prefix} before its command line (e.g. {@code ip netns exec NS}, which
+     * execs: the process is the agent's JVM); its output is appended to {@code log} (a restart adds to it).
+     */
+    static AgentProcess start(String name, List<String> prefix, Path config, Path controlSocket, int port, Path log) throws Exception {
         List<String> cmd = new java.util.ArrayList<>(prefix);
         cmd.addAll(JavaCommand.of(Main.class, List.of("agent", "--config", config.toString())));
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        Files.deleteIfExists(controlSocket);   // a SIGKILLed agent leaves it behind: wait for the new one below
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
         AgentProcess a = new AgentProcess(name, config, controlSocket, log, port, p);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (true) {
@@ -75,13 +78,18 @@ final class AgentProcess implements AutoCloseable {
         return String.join("\n", lines.subList(Math.max(0, lines.size() - 40), lines.size()));
     }
 
-    /** The agent's pid ({@code ip netns exec} execs its command: the same process). */
+    boolean alive() {
+        return process.isAlive();
+    }
+
     long pid() {
         return process.pid();
     }
 
-    boolean alive() {
-        return process.isAlive();
+    /** SIGKILL, as a crash or the OOM killer would: no shutdown hook, nothing cleaned up. */
+    void kill() throws InterruptedException {
+        process.destroyForcibly();   // SIGKILL on Linux
+        process.waitFor(10, TimeUnit.SECONDS);
     }
 
     @Override

@@ -30,7 +30,12 @@ final class TestVm implements AutoCloseable {
 
     /** Boots {@code name} with a {@code areaMib} MiB prefill and a 4 MiB hot set written at {@code rate}/s. */
     static TestVm boot(Path dir, String name, int areaMib, int rate) throws Exception {
-        return boot(dir, name, workload(areaMib, rate), QemuProcess.DEFAULT_BINARY);
+        return boot(dir, name, areaMib, rate, QemuProcess.DEFAULT_BINARY);
+    }
+
+    /** Same, with another QEMU binary (e.g. a wrapper that enters a network namespace). */
+    static TestVm boot(Path dir, String name, int areaMib, int rate, String binary) throws Exception {
+        return boot(dir, name, workload(areaMib, rate), binary);
     }
 
     /** The workload of {@link #boot(Path, String, int, int)}. */
@@ -38,12 +43,11 @@ final class TestVm implements AutoCloseable {
         return Workload.defaults().withBlocks(areaMib * 256L).withHotSet(0, 1024).withRate(rate);
     }
 
-    /** Boots {@code name} with workload {@code w}, QEMU started as {@code qemuBinary} (e.g. a wrapper entering a lab host). */
-    static TestVm boot(Path dir, String name, Workload w, String qemuBinary) throws Exception {
+    /** Boots {@code name} with workload {@code w}, QEMU started as {@code binary}. */
+    static TestVm boot(Path dir, String name, Workload w, String binary) throws Exception {
         Path vmDir = Files.createDirectories(dir.resolve(name));
         DiskImage disk = DiskImage.create(vmDir.resolve(name + ".qcow2"), DiskImage.Format.QCOW2, 64L << 20);
-        QemuProcess q = QemuProcess.builder().name(name).binary(qemuBinary).memoryMb(256).guest(TestGuest.get(), w).disk(disk)
-                .start();
+        QemuProcess q = QemuProcess.builder().name(name).binary(binary).memoryMb(256).guest(TestGuest.get(), w).disk(disk).start();
         try {
             q.console().awaitLine(Pattern.compile("^PREFILL DONE"), Duration.ofMinutes(3));
             return new TestVm(name, q, q.console().successor(name + "-dst", vmDir.resolve("dst-console.log")));

@@ -2,7 +2,7 @@ package io.vmmig.it.bench;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-import io.vmmig.agent.bench.GuestSnapshot;
+import io.vmmig.lab.bench.GuestSnapshot;
 import io.vmmig.testkit.ConsoleLine;
 import io.vmmig.testkit.QemuProcess;
 import io.vmmig.testkit.TestGuest;

@@ -1,6 +1,6 @@
 package io.vmmig.it.migration;
 
-import io.vmmig.agent.demo.LocalPair;
+import io.vmmig.lab.demo.LocalPair;
 import io.vmmig.qmp.QmpClient;
 import io.vmmig.strategy.Strategy;
 import io.vmmig.strategy.peer.SocketPeerChannel;

@@ -30,6 +30,19 @@ public final class QemuNbdServer implements AutoCloseable {
         return new QemuNbdServer(qmp, socket);
     }
 
+    /**
+     * The server an earlier run of this process started in the same QEMU on {@code socket}, still
+     * running (QEMU keeps it whoever talks to its monitor): an agent that restarted takes it back.
+     */
+    public static QemuNbdServer adopt(QmpClient qmp, Path socket) {
+        return new QemuNbdServer(qmp, socket);
+    }
+
+    /** An export added earlier on this server (see {@link #adopt}), id = name. */
+    public Export existing(String name, String node) {
+        return new Export(name, name, node);
+    }
+
     public Path socket() {
         return socket;
     }

@@ -40,6 +40,10 @@ public final class ChunkPuller implements AutoCloseable {
     private final AtomicLong bytesPulled = new AtomicLong();
     private final java.util.Map<Integer, Integer> attempts = new java.util.concurrent.ConcurrentHashMap<>();
     private volatile boolean closed;
+    private volatile io.vmmig.strategy.source.PushBandwidth backgroundLimit = new io.vmmig.strategy.source.PushBandwidth(0);
+    /** Chunks whose bytes arrived from the source (guarded by itself), and arrivals of one already there. */
+    private final BitSet fetched = new BitSet();
+    private final AtomicLong refetched = new AtomicLong();
 
     /**
      * @param handover completes with the queue at the hand-over; the puller may be created and wired
@@ -100,8 +104,25 @@ public final class ChunkPuller implements AutoCloseable {
         });
     }
 
+    /** Holds the background pull to {@code bytesPerSecond} (0: no limit); demanded chunks are never held back. */
+    public void limitBackground(long bytesPerSecond) {
+        backgroundLimit = new io.vmmig.strategy.source.PushBandwidth(bytesPerSecond);
+    }
+
     public long bytesPulled() {
         return bytesPulled.get();
+    }
+
+    /** Chunks whose bytes came from the source more than once (a resume must keep this at 0). */
+    public long refetchedChunks() {
+        return refetched.get();
+    }
+
+    /** Chunks fetched so far (distinct). */
+    public int fetchedChunks() {
+        synchronized (fetched) {
+            return fetched.cardinality();
+        }
     }
 
     public CompletableFuture<Void> done() {
@@ -111,6 +132,11 @@ public final class ChunkPuller implements AutoCloseable {
     private void loop() {
         try {
             while (!closed && !done.isDone()) {
+                long wait = backgroundLimit.tryTake(geometry.chunkSize(), System.nanoTime());
+                if (wait > 0) {
+                    TimeUnit.NANOSECONDS.sleep(Math.min(wait, TimeUnit.MILLISECONDS.toNanos(200)));
+                    continue;
+                }
                 PullQueue.Pull p = queue.awaitNext(200, TimeUnit.MILLISECONDS);
                 if (p != null) pull(p);
                 if (queue.isComplete()) done.complete(null);
@@ -138,6 +164,10 @@ public final class ChunkPuller implements AutoCloseable {
                 queue.pullFailed(chunk);
             }
             return;
+        }
+        synchronized (fetched) {
+            if (fetched.get(chunk)) refetched.incrementAndGet();
+            fetched.set(chunk);
         }
         BitSet guestWritten = queue.pullArrivedSkipping(chunk);
         if (guestWritten == null) return;   // the guest wrote the whole chunk meanwhile

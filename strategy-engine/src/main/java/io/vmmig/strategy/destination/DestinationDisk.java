@@ -49,6 +49,7 @@ public final class DestinationDisk implements BlockBackend {
     /** Chunks the destination guest wrote whole before the hand-over (guarded by this). */
     private final BitSet overwrittenEarly = new BitSet();
     private volatile Runnable onDemand = () -> { };
+    private volatile java.nio.file.Path journalDir;
     private boolean handedOver;
     /** Pushed bytes on their way into the store, by chunk (guarded by this). */
     private final java.util.Map<Integer, CompletableFuture<Void>> pushesInFlight = new java.util.HashMap<>();
@@ -61,6 +62,23 @@ public final class DestinationDisk implements BlockBackend {
         this.geometry = geometry;
         this.store = store;
         this.source = source;
+    }
+
+    /** Keep the pull's state in {@code dir} from the hand-over on ({@link io.vmmig.strategy.PullJournal}), so a restart can go on. */
+    public void journalIn(java.nio.file.Path dir) {
+        this.journalDir = dir;
+    }
+
+    /**
+     * A restarted agent: the hand-over happened before, {@code q} is the pull as its journal left it
+     * (see {@link io.vmmig.strategy.PullJournal#restore}); guest I/O is served from it at once.
+     */
+    public void resumeFrom(PullQueue q) {
+        synchronized (this) {
+            if (handedOver) throw new IllegalStateException("hand-over already happened");
+            handedOver = true;
+        }
+        handover.complete(q);
     }
 
     /** Called whenever a read or partial write demands a chunk, so a puller can wake up at once. */
@@ -79,7 +97,15 @@ public final class DestinationDisk implements BlockBackend {
             handedOver = true;
             BitSet remaining = set.chunks();
             remaining.andNot(overwrittenEarly);
-            q = new PullQueue(new RemainingSet(remaining, set.counts()));
+            RemainingSet mine = new RemainingSet(remaining, set.counts());
+            q = new PullQueue(mine);
+            if (journalDir != null) {
+                try {
+                    q.journalTo(io.vmmig.strategy.PullJournal.create(journalDir, mine));   // before any guest write may go
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException("cannot keep the pull's state in " + journalDir + ": " + e.getMessage(), e);
+                }
+            }
         }
         // Outside the monitor: writes that waited for the hand-over continue from here.
         handover.complete(q);

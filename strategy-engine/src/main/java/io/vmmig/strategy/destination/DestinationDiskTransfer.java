@@ -18,10 +18,16 @@ import java.util.concurrent.atomic.AtomicLong;
  * The destination's half of a hybrid disk transfer: stores pushed chunks, takes the hand-over,
  * pulls the rest through a {@link ChunkPuller}, and tells the source DONE once the disk is complete.
  * {@link #disk()} is what the agent's NBD server serves to the destination QEMU meanwhile.
+ *
+ * <p>Before the hand-over a broken channel fails the transfer. After it the pull is a durable state:
+ * a broken channel only makes the transfer {@link #connected() disconnected} (pulls wait, guest reads
+ * of missing chunks wait, nothing is closed), {@link #onLinkLost} tells the owner, which opens a new
+ * connection to the source and {@link #resume resumes} on it: RESUME first, then every unanswered
+ * PULL again; DONE is sent on the connection that is up when the disk is complete.
  */
 public final class DestinationDiskTransfer implements PeerChannel.Handler, AutoCloseable {
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(DestinationDiskTransfer.class);
-    private final PeerChannel channel;
+    private volatile PeerChannel channel;
     private final BlockBackend store;
     private final RemoteSource source;
     private final DestinationDisk disk;
@@ -30,6 +36,19 @@ public final class DestinationDiskTransfer implements PeerChannel.Handler, AutoC
     private final AtomicLong pushedBytes = new AtomicLong();
     private final java.util.Set<CompletableFuture<Void>> pushesInStore = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private volatile boolean cancelled;
+    private volatile boolean closed;
+    /** Pulls waiting this long with no answer from the source: the connection is taken for dead. */
+    public static final Duration STALL = Duration.ofSeconds(8);
+    private static final java.util.concurrent.ScheduledExecutorService WATCHDOG =
+            java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "vmmig-pull-watchdog");
+                t.setDaemon(true);
+                return t;
+            });
+    private volatile boolean connected;
+    private volatile boolean doneDelivered;
+    private volatile Runnable onLinkLost = () -> { };
+    private final java.util.concurrent.atomic.AtomicInteger resumes = new java.util.concurrent.atomic.AtomicInteger();
 
     public DestinationDiskTransfer(ChunkGeometry geometry, BlockBackend store, PeerChannel channel, int pullers) {
         this(geometry, store, channel, pullers, Duration.ZERO);
@@ -38,12 +57,27 @@ public final class DestinationDiskTransfer implements PeerChannel.Handler, AutoC
     /** @param backgroundPullDelay how long after the hand-over the background pull begins (demands are served at once) */
     public DestinationDiskTransfer(ChunkGeometry geometry, BlockBackend store, PeerChannel channel, int pullers,
                                    Duration backgroundPullDelay) {
+        this(geometry, store, channel, pullers, backgroundPullDelay, null);
+    }
+
+    /**
+     * A restarted agent's transfer: the pull as {@code restored} (from its journal) left it, no
+     * connection to the source yet ({@link #connected()} false: open one and {@link #resume}).
+     */
+    public static DestinationDiskTransfer restored(ChunkGeometry geometry, BlockBackend store, PullQueue restored, int pullers) {
+        return new DestinationDiskTransfer(geometry, store, null, pullers, Duration.ZERO, restored);
+    }
+
+    private DestinationDiskTransfer(ChunkGeometry geometry, BlockBackend store, PeerChannel channel, int pullers,
+                                    Duration backgroundPullDelay, PullQueue restored) {
         this.channel = channel;
+        this.connected = channel != null;
         this.store = store;
         this.source = new RemoteSource(channel);
         this.disk = new DestinationDisk(geometry, store, source);
         this.puller = new ChunkPuller(geometry, disk.handover(), source, store);
         disk.onDemand(puller::demanded);
+        if (restored != null) disk.resumeFrom(restored);
         puller.start(pullers, backgroundPullDelay).whenComplete((v, e) -> {
             if (e != null) {
                 complete.completeExceptionally(e);
@@ -58,17 +92,81 @@ public final class DestinationDiskTransfer implements PeerChannel.Handler, AutoC
                 // once, and that close must not look like a failure here. If DONE cannot be sent, the
                 // destination is still complete; the source sees the broken channel and reports it.
                 complete.complete(null);
-                try {
-                    channel.send(new Frame.Done());
-                } catch (PeerChannelClosedException ce) {
-                    LOG.warn("disk complete, but telling the source failed: {}", ce.getMessage());
-                }
+                sendDone();
             });
         });
     }
 
     public void start() {
-        channel.start(this);
+        if (channel != null) channel.start(this);
+        WATCHDOG.scheduleWithFixedDelay(this::checkStall, 1, 1, java.util.concurrent.TimeUnit.SECONDS);
+    }
+
+    /**
+     * After the hand-over: pulls unanswered for {@link #STALL} with nothing at all from the source
+     * mean the connection is dead even if TCP has not noticed (it retransmits over a cut link for
+     * many minutes): close it, so the owner reconnects.
+     */
+    private void checkStall() {
+        if (closed || complete.isDone()) throw new java.util.concurrent.CancellationException("stop");   // ends the schedule
+        if (!connected || !disk.handover().isDone()) return;
+        java.time.Duration stalled = source.stalledFor();
+        if (stalled.compareTo(STALL) < 0) return;
+        PeerChannel ch = channel;
+        if (ch == null) return;
+        LOG.warn("no answer from the source {} for {} s with {} pulls waiting: closing the connection to open a new one",
+                ch.remote(), stalled.toSeconds(), source.pendingCount());
+        ch.close();
+    }
+
+    private synchronized void sendDone() {
+        if (doneDelivered || channel == null) return;
+        try {
+            channel.send(new Frame.Done());
+            doneDelivered = true;
+        } catch (PeerChannelClosedException ce) {
+            LOG.warn("disk complete, but telling the source failed (told again on the next connection): {}", ce.getMessage());
+        }
+    }
+
+    /** Called (on the channel's thread) when the channel broke after the hand-over: open a new one and {@link #resume}. */
+    public void onLinkLost(Runnable r) {
+        this.onLinkLost = r;
+    }
+
+    /** Whether the current channel to the source is up (false between a cut after the hand-over and the resume). */
+    public boolean connected() {
+        return connected;
+    }
+
+    /** Whether the source was told DONE (on a channel that took it). */
+    public boolean doneDelivered() {
+        return doneDelivered;
+    }
+
+    /** How many times the pull resumed on a new channel. */
+    public int resumes() {
+        return resumes.get();
+    }
+
+    /**
+     * Goes on over {@code next}, a new authenticated connection to the source: RESUME (what is here),
+     * then every unanswered PULL again, then DONE if the disk is already complete.
+     */
+    public synchronized void resume(PeerChannel next) throws PeerChannelClosedException {
+        PullQueue q = disk.handover().getNow(null);
+        if (q == null) throw new IllegalStateException("resume before the hand-over");
+        PeerChannel old = channel;
+        channel = next;
+        next.start(this);
+        int missing = q.notPresentCount();
+        next.send(new Frame.Resume(Math.max(0, q.handedOverCount() - missing), missing));
+        int resent = source.attach(next);
+        connected = true;
+        resumes.incrementAndGet();
+        LOG.info("pull resumed over {}: {} chunks missing, {} pulls sent again", next.remote(), missing, resent);
+        if (old != null && old != next) old.close();
+        if (complete.isDone() && !complete.isCompletedExceptionally()) sendDone();
     }
 
     /** The guest's disk as the destination QEMU must see it until the transfer is complete. */
@@ -91,6 +189,14 @@ public final class DestinationDiskTransfer implements PeerChannel.Handler, AutoC
 
     public long pulledBytes() {
         return puller.bytesPulled();
+    }
+
+    public RemoteSource source() {
+        return source;
+    }
+
+    public ChunkPuller puller() {
+        return puller;
     }
 
     public PullQueue.PullStats pullStats() {
@@ -136,6 +242,10 @@ public final class DestinationDiskTransfer implements PeerChannel.Handler, AutoC
         } else if (frame instanceof Frame.Cancel c) {
             cancelled = true;
             fail(new IllegalStateException("source cancelled the migration: " + c.reason()));
+        } else if (frame instanceof Frame.Error e && disk.handover().isDone()) {
+            // after the hand-over the guest runs on these bytes: a failed read at the source is retried, never fatal here
+            LOG.warn("source {} reported during the pull: {}; reconnecting to ask again", ch.remote(), e.message());
+            ch.close();
         } else if (frame instanceof Frame.Error e) {
             fail(new IllegalStateException("source " + ch.remote() + " failed: " + e.message()));
         } else if (!(frame instanceof Frame.Unknown)) {
@@ -145,6 +255,14 @@ public final class DestinationDiskTransfer implements PeerChannel.Handler, AutoC
 
     @Override
     public void onClosed(PeerChannel ch, Throwable cause) {
+        if (ch != channel) return;   // an old channel, replaced by a resume
+        if (disk.handover().isDone() && !cancelled && !(complete.isDone() && doneDelivered)) {
+            connected = false;
+            LOG.warn("connection to the source {} lost during the pull ({}): pulls wait for the next connection",
+                    ch.remote(), cause == null ? "closed" : cause.getMessage());
+            onLinkLost.run();
+            return;
+        }
         if (!complete.isDone()) fail(cause != null ? cause : new PeerChannelClosedException("source closed the channel", null));
     }
 
@@ -155,7 +273,8 @@ public final class DestinationDiskTransfer implements PeerChannel.Handler, AutoC
 
     @Override
     public void close() {
+        closed = true;
         puller.close();
-        channel.close();
+        if (channel != null) channel.close();
     }
 }

@@ -105,6 +105,19 @@ public sealed interface Frame {
         @Override public FrameType type() { return FrameType.DONE; }
     }
 
+    /**
+     * The destination resumes the pull on a new connection (it opened it to the source's agent, with
+     * the resume token): it holds {@code installedChunks} of the hand-over's chunks and misses
+     * {@code missingChunks}; every pull it had in flight is sent again, nothing installed is asked for again.
+     */
+    record Resume(int installedChunks, int missingChunks) implements Frame {
+        public Resume {
+            if (installedChunks < 0 || missingChunks < 0)
+                throw new IllegalArgumentException("negative chunk count " + installedChunks + "/" + missingChunks);
+        }
+        @Override public FrameType type() { return FrameType.RESUME; }
+    }
+
     record Error(int code, String message) implements Frame {
         public static final int PROTOCOL = 1;
         public static final int UNAUTHORIZED = 2;

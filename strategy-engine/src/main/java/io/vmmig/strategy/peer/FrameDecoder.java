@@ -82,7 +82,7 @@ public final class FrameDecoder {
         if (reserved != 0) throw new PeerProtocolException("reserved header field is " + reserved);
         FrameType type = FrameType.of(code);
         try {
-            Frame f = switch (type == null ? FrameType.RESUME : type) { // unknown codes: like a reserved type
+            Frame f = switch (type == null ? FrameType.FINGERPRINTS : type) { // unknown codes: like a reserved type
                 case HELLO -> new Frame.Hello(b.getShort() & 0xFFFF, getString(b), getBytes(b));
                 case WELCOME -> new Frame.Welcome(b.getShort() & 0xFFFF);
                 case CHUNK_DATA -> chunkData(b);
@@ -93,7 +93,8 @@ public final class FrameDecoder {
                 case ERROR -> new Frame.Error(b.getShort() & 0xFFFF, getString(b));
                 case CANCEL -> new Frame.Cancel(getString(b));
                 case CONTROL -> new Frame.Control(utf8(b, b.remaining()));
-                case FINGERPRINTS, HAVE, RESUME -> unknown(code, flags, b);
+                case RESUME -> new Frame.Resume(nonNegative(b.getInt(), "installed chunks"), nonNegative(b.getInt(), "missing chunks"));
+                case FINGERPRINTS, HAVE -> unknown(code, flags, b);
             };
             if (f == null) return null;
             if (b.hasRemaining())

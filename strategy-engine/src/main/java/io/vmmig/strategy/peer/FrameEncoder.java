@@ -32,6 +32,7 @@ public final class FrameEncoder {
         if (frame instanceof Frame.Ack) return 8 + 4;
         if (frame instanceof Frame.Remaining r) return 4 + 4 + 8 * r.set().size();
         if (frame instanceof Frame.Done) return 0;
+        if (frame instanceof Frame.Resume) return 4 + 4;
         if (frame instanceof Frame.Error e) return 2 + str(e.message());
         if (frame instanceof Frame.Cancel c) return str(c.reason());
         if (frame instanceof Frame.Control c) return c.json().getBytes(StandardCharsets.UTF_8).length;
@@ -62,6 +63,8 @@ public final class FrameEncoder {
             for (int c = chunks.nextSetBit(0); c >= 0; c = chunks.nextSetBit(c + 1)) {
                 out.putInt(c).putInt(set.counts().get(c));
             }
+        } else if (frame instanceof Frame.Resume r) {
+            out.putInt(r.installedChunks()).putInt(r.missingChunks());
         } else if (frame instanceof Frame.Error e) {
             out.putShort((short) e.code());
             putString(out, e.message());

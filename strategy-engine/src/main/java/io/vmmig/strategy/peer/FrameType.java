@@ -31,7 +31,10 @@ public enum FrameType {
     FINGERPRINTS(16),
     /** Reserved: destination answers which fingerprinted chunks it has locally. */
     HAVE(17),
-    /** Reserved: reconnect after a link cut, with what the destination already has. */
+    /**
+     * Destination, first frame after WELCOME on a connection it opened to the source after the pull's
+     * link broke (or after either agent restarted): it goes on pulling; how many chunks it holds and misses.
+     */
     RESUME(18);
 
     public final int code;

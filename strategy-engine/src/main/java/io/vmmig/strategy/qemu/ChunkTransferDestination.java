@@ -45,6 +45,12 @@ public final class ChunkTransferDestination implements DestinationStrategy {
     /** Background pulls in flight by default (the guest's on-demand pulls go first regardless). */
     public static final int DEFAULT_PULLERS = 8;
     private static final String AGENT_EXPORT = "disk";
+    /**
+     * How long the destination QEMU's NBD client holds the guest's requests when the agent's NBD
+     * server goes away (the agent restarted) before failing them: they are sent again once it
+     * reconnects. Long enough for an agent restart by systemd or by hand; the guest sees a stall.
+     */
+    public static final int RECONNECT_DELAY_SECONDS = 300;
 
     /**
      * @param targetImage the local image (already created, same virtual size as the source disk)
@@ -86,11 +92,50 @@ public final class ChunkTransferDestination implements DestinationStrategy {
 
     /** Starts serving the disk on the agent's socket and receiving from the source on {@code channel}. */
     public ChunkTransferDestination(Config config, PeerChannel channel, MigrationTimeline timeline) throws IOException {
+        this(config, timeline, new DeferredBackend(config.diskSize()), null, channel);
+    }
+
+    /** Where the pull's state is kept in the migration's directory ({@link io.vmmig.strategy.PullJournal}). */
+    public static Path pullStateDir(Path workDir) {
+        return workDir.resolve("pull");
+    }
+
+    /**
+     * A restarted destination agent takes the pull back: the guest runs in the destination QEMU
+     * ({@code qmp}) on a disk node pointing at the agent's NBD socket, which is served again at the
+     * same path (QEMU's NBD client reconnects within its {@code reconnect-delay}); the store is the
+     * QEMU's export of the local image, still up; the pull goes on from its journal. Empty if the
+     * migration's directory has no pull state. The transfer has no connection to the source yet.
+     */
+    public static java.util.Optional<ChunkTransferDestination> restore(Config config, QmpClient qmp, MigrationTimeline timeline)
+            throws IOException, NbdException {
+        int sectors = config.chunkSize() / io.vmmig.strategy.destination.ChunkPuller.SECTOR;
+        ChunkGeometry geometry = new ChunkGeometry(config.diskSize(), config.chunkSize());
+        int lastSectors = (geometry.lengthOf(geometry.count() - 1) + io.vmmig.strategy.destination.ChunkPuller.SECTOR - 1)
+                / io.vmmig.strategy.destination.ChunkPuller.SECTOR;
+        java.util.Optional<io.vmmig.strategy.PullQueue> q = io.vmmig.strategy.PullJournal.restore(pullStateDir(config.workDir()), sectors, lastSectors);
+        if (q.isEmpty()) return java.util.Optional.empty();
+        ChunkTransferDestination d = new ChunkTransferDestination(config, timeline, new DeferredBackend(config.diskSize()), q.get(), null);
+        d.qmp = qmp;
+        d.loopbackServer = QemuNbdServer.adopt(qmp, config.workDir().resolve("dest-qemu-nbd.sock"));
+        d.loopback = d.loopbackServer.existing("vmmig-" + config.migrationId() + "-store", LOCAL_FMT);
+        d.storeClient = NbdClient.connect(d.loopbackServer.socket(), NbdClientOptions.of(d.loopback.name())
+                .withRequestTimeout(config.timeout()));
+        d.store.ready(new NbdExportBackend(d.storeClient));
+        timeline.mark("running-here");
+        return java.util.Optional.of(d);
+    }
+
+    private ChunkTransferDestination(Config config, MigrationTimeline timeline, DeferredBackend store,
+                                     io.vmmig.strategy.PullQueue restored, PeerChannel channel) throws IOException {
         this.config = config;
         this.timeline = timeline;
-        this.store = new DeferredBackend(config.diskSize());
+        this.store = store;
         ChunkGeometry geometry = new ChunkGeometry(config.diskSize(), config.chunkSize());
-        this.transfer = new DestinationDiskTransfer(geometry, store, channel, config.pullers(), config.backgroundPullDelay());
+        this.transfer = restored != null
+                ? DestinationDiskTransfer.restored(geometry, store, restored, config.pullers())
+                : new DestinationDiskTransfer(geometry, store, channel, config.pullers(), config.backgroundPullDelay());
+        if (restored == null) transfer.disk().journalIn(pullStateDir(config.workDir()));
         this.agentSocket = config.workDir().resolve("agent-nbd.sock");
         Files.deleteIfExists(agentSocket);
         this.agentServer = NbdServer.start(UnixDomainSocketAddress.of(agentSocket),
@@ -111,7 +156,7 @@ public final class ChunkTransferDestination implements DestinationStrategy {
         ObjectNode fmt = f.objectNode().put("driver", config.format()).put("file", LOCAL_FILE).put("node-name", LOCAL_FMT);
         ObjectNode server = f.objectNode().put("type", "unix").put("path", agentSocket.toString());
         ObjectNode nbd = f.objectNode().put("driver", "nbd").put("export", AGENT_EXPORT).put("node-name", NBD_NODE)
-                .put("reconnect-delay", 5);
+                .put("reconnect-delay", RECONNECT_DELAY_SECONDS);
         nbd.set("server", server);
         ObjectNode disk = f.objectNode().put("driver", "raw").put("file", NBD_NODE).put("node-name", config.diskNode());
         return List.of("-blockdev", file.toString(), "-blockdev", fmt.toString(), "-blockdev", nbd.toString(),
@@ -128,6 +173,11 @@ public final class ChunkTransferDestination implements DestinationStrategy {
                 .withRequestTimeout(config.timeout()));
         store.ready(new NbdExportBackend(storeClient));
         timeline.mark("destination-ready");
+    }
+
+    /** Holds the background pull to {@code bytesPerSecond} (0: no limit); the guest's demands are pulled at once regardless. */
+    public void limitBackgroundPull(long bytesPerSecond) {
+        transfer.puller().limitBackground(bytesPerSecond);
     }
 
     public DestinationDiskTransfer transfer() {
@@ -160,7 +210,8 @@ public final class ChunkTransferDestination implements DestinationStrategy {
                 stats == null ? 0 : stats.pulledOnDemand(), stats == null ? 0 : stats.pulledBackground(),
                 stats == null ? 0 : stats.cancelledByWrite(), pivotNanos / 1_000_000,
                 latency.count(), latency.medianMicros(), latency.maxMicros(),
-                writes.waited(), writes.totalWaitMicros(), writes.takenAtOnce());
+                writes.waited(), writes.totalWaitMicros(), writes.takenAtOnce(),
+                transfer.resumes(), transfer.source().resentPulls(), transfer.puller().refetchedChunks());
     }
 
     public void pivot() {

@@ -123,6 +123,16 @@ public final class ChunkTransferSource implements SourceStrategy {
         return geometry;
     }
 
+    /** The UNIX socket of the source QEMU's NBD server vmmig started (it stays while QEMU runs, agent or not). */
+    public Path exportSocket() {
+        return server == null ? null : server.socket();
+    }
+
+    /** The name of the read-only export of the disk on it (what the pull reads). */
+    public String exportName() {
+        return dataExport == null ? null : dataExport.name();
+    }
+
     public SourceDiskTransfer transfer() {
         return transfer;
     }

@@ -50,7 +50,10 @@ public final class DestinationMigration implements AutoCloseable {
         timeline.mark("incoming");
     }
 
-    /** Waits for the memory migration and the disk, then takes the agent out of the I/O path. */
+    /**
+     * Waits for the memory migration ({@code timeout}: before the switchover) and the disk (no
+     * timeout: after it), then takes the agent out of the I/O path.
+     */
     public DestinationReport awaitAndFinish(Duration timeout) throws Exception {
         migrationEvents.await(e -> {
             String s = e.dataText("status");
@@ -58,7 +61,9 @@ public final class DestinationMigration implements AutoCloseable {
             return "completed".equals(s);
         }, timeout);
         timeline.mark("running-here");
-        disk.complete().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        // The guest runs here on the disk being pulled: no timeout ends that (the link may be cut and
+        // resumed, an agent may restart); only the disk's completion does.
+        disk.complete().get();
         timeline.mark("disk-complete");
         disk.finish();
         timeline.mark("finished");

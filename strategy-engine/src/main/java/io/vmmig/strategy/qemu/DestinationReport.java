@@ -15,11 +15,26 @@ package io.vmmig.strategy.qemu;
  * @param writesWaited           guest writes that had to wait (hand-over, a pull, an install)
  * @param writeWaitMicros        their total wait, microseconds
  * @param writesTakenAtOnce      guest writes into missing chunks that went to the store at once
+ * @param resumes                times the pull went on over a new connection after its link broke
+ * @param resentPulls            pulls in flight at a cut, asked again on the next connection (never answered before)
+ * @param refetchedChunks        chunks whose bytes came from the source more than once (a resume keeps it 0)
  */
+@com.fasterxml.jackson.annotation.JsonIgnoreProperties(ignoreUnknown = true)
 public record DestinationReport(long receivedPushBytes, long pulledBytes, long pulledOnDemand, long pulledBackground,
                                 long cancelledByWrite, long pivotMillis,
                                 long onDemandLatencyCount, long onDemandMedianMicros, long onDemandMaxMicros,
-                                long writesWaited, long writeWaitMicros, long writesTakenAtOnce) {
+                                long writesWaited, long writeWaitMicros, long writesTakenAtOnce,
+                                int resumes, long resentPulls, long refetchedChunks) {
+
+    /** Without the resume figures (a pull that never lost its link). */
+    public DestinationReport(long receivedPushBytes, long pulledBytes, long pulledOnDemand, long pulledBackground,
+                             long cancelledByWrite, long pivotMillis,
+                             long onDemandLatencyCount, long onDemandMedianMicros, long onDemandMaxMicros,
+                             long writesWaited, long writeWaitMicros, long writesTakenAtOnce) {
+        this(receivedPushBytes, pulledBytes, pulledOnDemand, pulledBackground, cancelledByWrite, pivotMillis,
+                onDemandLatencyCount, onDemandMedianMicros, onDemandMaxMicros, writesWaited, writeWaitMicros, writesTakenAtOnce,
+                0, 0, 0);
+    }
 
     /** Without the on-demand latency and guest-write figures (all zero). */
     public DestinationReport(long receivedPushBytes, long pulledBytes, long pulledOnDemand, long pulledBackground,

@@ -109,7 +109,9 @@ public final class SourceMigration {
             awaitOrCancel(cutover.completed(), "the memory migration");
             switchedOver = true;
             timeline.mark("switched-over");
-            disk.finished().get(options.timeout().toMillis(), TimeUnit.MILLISECONDS);
+            // The guest runs at the destination: the pull is a durable state, no timeout ends it (the
+            // destination reconnects after a cut; only its DONE, or a failure it reports, ends the wait).
+            disk.finished().get();
             timeline.mark("disk-complete");
             MigrationInfo info = qmp.call(new QueryMigrate());
             MigrationReport partial = new MigrationReport(options.migrationId(), options.strategy(),

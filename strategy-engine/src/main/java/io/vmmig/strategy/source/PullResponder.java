@@ -11,7 +11,10 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The source answering the destination's pulls after cutover: on-demand requests before background
- * ones (FIFO within each), read from the source disk and sent back as CHUNK_DATA.
+ * ones (FIFO within each), read from the source disk and sent back as CHUNK_DATA. When the channel
+ * breaks, answers are dropped (the destination asks again); {@link #attach} of the destination's new
+ * connection drops the requests of the old one still queued (they come again on the new one) and
+ * answers there.
  */
 public final class PullResponder implements AutoCloseable {
     private record Request(Frame.Pull pull, long seq) implements Comparable<Request> {
@@ -23,7 +26,7 @@ public final class PullResponder implements AutoCloseable {
     }
 
     private final BlockBackend disk;
-    private final PeerChannel channel;
+    private volatile PeerChannel channel;
     private final boolean compress;
     private final PriorityBlockingQueue<Request> requests = new PriorityBlockingQueue<>();
     private final AtomicLong seq = new AtomicLong();
@@ -44,6 +47,12 @@ public final class PullResponder implements AutoCloseable {
         }
     }
 
+    /** The destination resumed on {@code next}: what was asked on the old channel is forgotten, it is asked again. */
+    public void attach(PeerChannel next) {
+        requests.clear();
+        channel = next;
+    }
+
     public void onPull(Frame.Pull pull) {
         if (pull.offset() + pull.length() > disk.size() || pull.length() > SourceOptions.MAX_PULL)
             throw new io.vmmig.strategy.peer.PeerProtocolException("pull " + pull.offset() + "+" + pull.length()
@@ -59,18 +68,23 @@ public final class PullResponder implements AutoCloseable {
         try {
             while (!closed) {
                 Frame.Pull p = requests.take().pull();
+                PeerChannel ch = channel;
                 ByteBuffer buf = ByteBuffer.allocate(p.length());
                 try {
-                    disk.read(p.offset(), buf).join();
-                } catch (RuntimeException e) {
-                    channel.send(new Frame.Error(Frame.Error.IO, "reading " + p.offset() + "+" + p.length()
-                            + " at the source failed: " + e.getMessage()));
-                    continue;
+                    try {
+                        disk.read(p.offset(), buf).join();
+                    } catch (RuntimeException e) {
+                        ch.send(new Frame.Error(Frame.Error.IO, "reading " + p.offset() + "+" + p.length()
+                                + " at the source failed: " + e.getMessage()));
+                        continue;
+                    }
+                    ch.send(ChunkPayloads.encode(p.requestId(), p.offset(), buf.flip(), compress));
+                    bytesSent.addAndGet(p.length());
+                } catch (PeerChannelClosedException e) {
+                    // the link broke: the destination asks again on its next connection
                 }
-                channel.send(ChunkPayloads.encode(p.requestId(), p.offset(), buf.flip(), compress));
-                bytesSent.addAndGet(p.length());
             }
-        } catch (InterruptedException | PeerChannelClosedException e) {
+        } catch (InterruptedException e) {
             // closed
         }
     }

@@ -1,12 +1,12 @@
 package io.vmmig.strategy.source;
 
 /**
- * The push's bandwidth limit, a token bucket: tokens (bytes) refill at {@code bytesPerSecond} up to
+ * The push's bandwidth limit (and the destination's background pull limit), a token bucket: tokens (bytes) refill at {@code bytesPerSecond} up to
  * one second's worth; a send may take more than is there and leaves the bucket in debt, which the
  * next send waits out. So any chunk size works with any rate, and the long-run rate is the limit.
  * Time is passed in (nanoseconds, {@link System#nanoTime} in production) so tests need no clock.
  */
-final class PushBandwidth {
+public final class PushBandwidth {
     private final long bytesPerSecond;
     private final double capacity;
     private double tokens;
@@ -14,13 +14,13 @@ final class PushBandwidth {
     private boolean started;
 
     /** @param bytesPerSecond the limit; 0 means unlimited */
-    PushBandwidth(long bytesPerSecond) {
+    public PushBandwidth(long bytesPerSecond) {
         if (bytesPerSecond < 0) throw new IllegalArgumentException("bytesPerSecond must be >= 0, got " + bytesPerSecond);
         this.bytesPerSecond = bytesPerSecond;
         this.capacity = bytesPerSecond;
     }
 
-    boolean unlimited() {
+    public boolean unlimited() {
         return bytesPerSecond == 0;
     }
 
@@ -28,7 +28,7 @@ final class PushBandwidth {
      * Takes {@code bytes} if the bucket is not in debt at {@code nowNanos} and returns 0; otherwise
      * takes nothing and returns how many nanoseconds to wait before asking again.
      */
-    synchronized long tryTake(long bytes, long nowNanos) {
+    public synchronized long tryTake(long bytes, long nowNanos) {
         if (unlimited()) return 0;
         if (!started) {
             started = true;

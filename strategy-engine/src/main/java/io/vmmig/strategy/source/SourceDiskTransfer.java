@@ -26,7 +26,7 @@ import java.util.concurrent.TimeoutException;
 public final class SourceDiskTransfer implements PeerChannel.Handler, AutoCloseable {
     private final ChunkGeometry geometry;
     private final BlockBackend disk;
-    private final PeerChannel channel;
+    private volatile PeerChannel channel;
     private final SourceOptions options;
     private final PushScheduler scheduler;
     private final PullResponder responder;
@@ -40,6 +40,10 @@ public final class SourceDiskTransfer implements PeerChannel.Handler, AutoClosea
     private volatile Throwable failure;
     private final TransferCounters counters = new TransferCounters();
     private final PushBandwidth bandwidth;
+    /** Set once the remaining set went out: from then on a broken channel waits for the destination's resume. */
+    private volatile boolean handedOver;
+    private volatile boolean connected = true;
+    private final java.util.concurrent.atomic.AtomicInteger resumes = new java.util.concurrent.atomic.AtomicInteger();
 
     public SourceDiskTransfer(ChunkGeometry geometry, BlockBackend disk, BitSet allocated, PeerChannel channel,
                               SourceOptions options) {
@@ -82,6 +86,7 @@ public final class SourceDiskTransfer implements PeerChannel.Handler, AutoClosea
         stopPusher(timeout);
         scheduler.onEpoch(finalDirty);
         RemainingSet rs = scheduler.remainingSet();
+        handedOver = true;   // before the send: once REMAINING may be out, a cut waits for a resume
         channel.send(new Frame.Remaining(rs));
         counters.remainingAtCutover.set(rs.size());
         return rs;
@@ -104,6 +109,7 @@ public final class SourceDiskTransfer implements PeerChannel.Handler, AutoClosea
         }
         RemainingSet rs = scheduler.remainingSet();
         if (rs.size() != 0) throw new IllegalStateException(rs.size() + " chunks left after the final round (threshold too low?)");
+        handedOver = true;   // before the send: once REMAINING may be out, a cut waits for a resume
         channel.send(new Frame.Remaining(rs));
         return counters.pushedBytes.get() - before;
     }
@@ -153,9 +159,38 @@ public final class SourceDiskTransfer implements PeerChannel.Handler, AutoClosea
         close();
     }
 
+    /**
+     * The destination opened a new connection to resume the pull (after the hand-over, the link broke
+     * or an agent restarted): pulls are answered there from now on.
+     */
+    public void resumeOn(PeerChannel next) {
+        if (!handedOver) throw new IllegalStateException("resume before the hand-over");
+        PeerChannel old = channel;
+        responder.attach(next);
+        channel = next;
+        connected = true;
+        resumes.incrementAndGet();
+        next.start(this);
+        if (old != next) old.close();
+    }
+
+    /** Whether the destination's current connection is up. */
+    public boolean connected() {
+        return connected;
+    }
+
+    /** How many times the destination resumed the pull on a new connection. */
+    public int resumes() {
+        return resumes.get();
+    }
+
     @Override
     public void onFrame(PeerChannel ch, Frame frame) {
-        if (frame instanceof Frame.Ack a) {
+        if (ch != channel) return;   // a late frame of a connection a resume replaced
+        if (frame instanceof Frame.Resume r) {
+            org.slf4j.LoggerFactory.getLogger(SourceDiskTransfer.class).info("destination {} resumed the pull: {} chunks installed, {} missing",
+                    ch.remote(), r.installedChunks(), r.missingChunks());
+        } else if (frame instanceof Frame.Ack a) {
             synchronized (window) {
                 inFlightBytes -= a.length();
                 window.notifyAll();
@@ -173,6 +208,15 @@ public final class SourceDiskTransfer implements PeerChannel.Handler, AutoClosea
 
     @Override
     public void onClosed(PeerChannel ch, Throwable cause) {
+        if (ch != channel) return;
+        if (handedOver && !finished.isDone() && failure == null) {
+            // The guest may already run at the destination on these bytes: wait for its resume, never give up here.
+            connected = false;
+            org.slf4j.LoggerFactory.getLogger(SourceDiskTransfer.class).warn(
+                    "connection to the destination {} lost after the hand-over ({}): waiting for it to resume",
+                    ch.remote(), cause == null ? "closed" : cause.getMessage());
+            return;
+        }
         if (!finished.isDone()) fail(cause != null ? cause : new PeerChannelClosedException("channel closed", null));
     }
 

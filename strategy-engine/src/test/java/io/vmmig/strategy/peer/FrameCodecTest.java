@@ -34,6 +34,7 @@ class FrameCodecTest {
                 new Frame.Ack(65536, 4096),
                 new Frame.Remaining(new RemainingSet(remaining, WriteCounts.of(counts))),
                 new Frame.Done(),
+                new Frame.Resume(12, 7),
                 new Frame.Error(Frame.Error.UNAUTHORIZED, "token refused for migration mig-1 ✓"),
                 new Frame.Cancel("operator"), new Frame.Control("{\"type\":\"prepare\",\"vm\":\"h\u00e9\"}"));
     }

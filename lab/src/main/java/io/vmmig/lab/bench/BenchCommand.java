@@ -1,0 +1,217 @@
+package io.vmmig.lab.bench;
+
+import io.vmmig.agent.Main;
+import io.vmmig.testkit.TestGuest;
+import io.vmmig.testkit.net.NetworkLab;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code vmmig bench}: every strategy on every workload over every link profile, between two lab
+ * "hosts" (network namespaces over a shaped veth), repeated; writes a Markdown table, a CSV and one
+ * timeline plot per scenario.
+ */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = "Benchmark hybrid, pre-copy, mirror (background, write-blocking) and post-copy side by side "
+                + "on a real guest over a shaped link (needs root: network namespaces and tbf). Without options: "
+                + "the whole matrix (3 workloads x 5 strategies x 3 links x 3 repeats, about 25 min on 2 cores).")
+public final class BenchCommand implements Callable<Integer> {
+
+    @Option(names = "--quick", description = "one repeat, 100 Mbit/s only: a smoke test")
+    boolean quick;
+
+    @Option(names = "--repeats", defaultValue = "3", description = "runs per cell (default ${DEFAULT-VALUE})")
+    int repeats;
+
+    @Option(names = "--out", description = "results folder (default bench-results/<UTC date>/quick or .../matrix)")
+    Path out;
+
+    @Option(names = "--strategies", split = ",", description = "subset of hybrid, precopy, mirror-bg, mirror-wb, postcopy")
+    List<String> strategyNames;
+
+    @Option(names = "--workloads", split = ",", description = "subset of idle, steady, heavy")
+    List<String> workloadNames;
+
+    @Option(names = "--links", split = ",", description = "subset of unshaped, 100mbit, 100mbit-50ms")
+    List<String> linkNames;
+
+    @Override
+    public Integer call() throws Exception {
+        List<BenchStrategy> strategies = pick(Arrays.asList(BenchStrategy.values()), strategyNames, BenchStrategy::label);
+        List<BenchWorkload> workloads = pick(Arrays.asList(BenchWorkload.values()), workloadNames, BenchWorkload::label);
+        List<LinkProfile> allLinks = List.of(LinkProfile.UNSHAPED, LinkProfile.MBIT_100, LinkProfile.MBIT_100_RTT_50);
+        List<LinkProfile> links = pick(quick && linkNames == null ? List.of(LinkProfile.MBIT_100) : allLinks, linkNames,
+                LinkProfile::label);
+        int n = quick ? 1 : repeats;
+        if (strategies == null || workloads == null || links == null || n < 1) {
+            System.err.println("vmmig bench: unknown name in --strategies/--workloads/--links, or --repeats < 1");
+            return Main.EXIT_USAGE;
+        }
+        var unavailable = NetworkLab.unavailableReason();
+        if (unavailable.isPresent()) {
+            System.err.println("vmmig bench: no network lab here: " + unavailable.get());
+            return Main.EXIT_ENVIRONMENT;
+        }
+        TestGuest guest;
+        try {
+            guest = TestGuest.get();
+        } catch (RuntimeException e) {
+            System.err.println("vmmig bench: cannot build the test guest: " + e.getMessage());
+            return Main.EXIT_ENVIRONMENT;
+        }
+        BenchSizes sizes = BenchSizes.defaults();
+        Path folder = out != null ? out
+                : Path.of("bench-results", LocalDate.now(ZoneOffset.UTC).toString(), quick ? "quick" : "matrix");
+        Files.createDirectories(folder);
+        String command = "vmmig bench" + (quick ? " --quick" : n != 3 ? " --repeats " + n : "")
+                + (strategyNames != null ? " --strategies " + String.join(",", strategyNames) : "")
+                + (workloadNames != null ? " --workloads " + String.join(",", workloadNames) : "")
+                + (linkNames != null ? " --links " + String.join(",", linkNames) : "");
+        int total = links.size() * workloads.size() * n * strategies.size();
+        long t0 = System.nanoTime();
+        Instant started = Instant.now();
+        System.out.printf("%s: %d runs into %s%n", command, total, folder);
+        List<RunResult> results = new ArrayList<>();
+        Path workRoot = Files.createTempDirectory("vmmig-bench-");
+        Map<BenchWorkload, GuestSnapshot> snapshots = new EnumMap<>(BenchWorkload.class);
+        try (NetworkLab lab = NetworkLab.create()) {
+            for (BenchWorkload w : workloads) {
+                GuestSnapshot g = GuestSnapshot.prepare(guest, w.workload(sizes), sizes.ramMib(),
+                        (long) sizes.diskMib() << 20, Files.createDirectories(workRoot.resolve("snapshot-" + w.label())));
+                snapshots.put(w, g);
+                System.out.printf("[%5.0fs] %s guest booted, prefilled and saved in %.1f s%n",
+                        (System.nanoTime() - t0) / 1e9, w.label(), g.prepareTime().toMillis() / 1000.0);
+            }
+            int port = 7100;
+            for (LinkProfile link : links) {
+                if (link.shaped()) lab.shape(link.rateBitsPerSecond());
+                else lab.unshaped();
+                Path linkDir = Files.createDirectories(workRoot.resolve(link.label()));
+                try (CrossLinks cross = CrossLinks.open(lab, linkDir, port, link,
+                        "mirror-" + BenchRun.ID + ".sock")) {
+                    port += 10;
+                    BenchRun runner = new BenchRun(lab, cross, guest, snapshots, sizes, workRoot);
+                    for (BenchWorkload w : workloads) {
+                        for (int r = 1; r <= n; r++) {
+                            for (BenchStrategy s : strategies) {
+                                RunResult res = runner.run(s, w, link, r);
+                                results.add(res);
+                                System.out.printf("[%5.0fs] %d/%d %s%n", (System.nanoTime() - t0) / 1e9, results.size(),
+                                        total, oneLine(res));
+                                write(folder, results, sizes, workloads, links, command, started, t0, false);
+                            }
+                        }
+                    }
+                }
+            }
+        } finally {
+            try (var all = Files.walk(workRoot)) {
+                all.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
+        }
+        String md = write(folder, results, sizes, workloads, links, command, started, t0, true);
+        System.out.println();
+        System.out.print(md);
+        System.out.printf("%nvmmig bench: %d runs in %s, total wall time %.1f min%n", results.size(), folder,
+                (System.nanoTime() - t0) / 60e9);
+        // A background mirror that never converges is a result; any other failed run is an error.
+        return results.stream().allMatch(r -> r.ok() || r.error().startsWith("did not converge")) ? 0 : Main.EXIT_FAILED;
+    }
+
+    private static String oneLine(RunResult r) {
+        String what = r.workload().label() + " / " + r.link().label() + " / " + r.strategy().label() + " #" + r.repeat();
+        if (!r.ok()) return what + ": FAILED " + r.error();
+        return String.format("%s: total %.2f s, cutover %.2f s, downtime %d ms (guest %d ms), wire %.1f MiB, "
+                        + "guest %.2f/%.2f/%.2f MiB/s, on-demand %d, %s", what, r.totalMillis() / 1000.0,
+                r.cutoverMillis() / 1000.0, r.qemuDowntimeMillis(), r.guestPauseMillis(), r.wireBytes() / 1048576.0,
+                r.tputBefore() / 1048576.0, r.tputDuring() / 1048576.0, r.tputAfter() / 1048576.0, r.onDemandPulls(),
+                r.verify());
+    }
+
+    /** Writes results.md, results.csv and the plots; returns the Markdown. */
+    private static String write(Path folder, List<RunResult> results, BenchSizes sizes, List<BenchWorkload> workloads,
+                                List<LinkProfile> links, String command, Instant started, long t0, boolean plots)
+            throws IOException {
+        ResultsTable table = new ResultsTable(results, sizes);
+        StringBuilder md = new StringBuilder();
+        md.append("# vmmig bench results\n\n");
+        md.append(String.format("`%s`, started %s, %d runs, wall time %.0f s.%n%n", command, started, results.size(),
+                (System.nanoTime() - t0) / 1e9));
+        md.append(String.format("Guest: TCG test guest, %d MiB RAM, %d MiB qcow2 disk; chunk %d KiB, hybrid threshold %d, "
+                        + "pre-copy at most 10 rounds / converged at 8 MiB; a mirror not READY and migrated within %d s did not converge.%n%n", sizes.ramMib(), sizes.diskMib(),
+                BenchRun.CHUNK / 1024, BenchRun.THRESHOLD, BenchRun.MIRROR_LIMIT.toSeconds()));
+        md.append("Workloads:\n\n");
+        for (BenchWorkload w : workloads) md.append("- ").append(w.describe(sizes)).append('\n');
+        md.append("\nLinks:\n\n");
+        for (LinkProfile l : links) md.append("- ").append(l.describe()).append('\n');
+        md.append("""
+
+                How it runs: each workload's guest is booted, prefilled and saved once (QEMU migration stream of the \
+                paused guest + its qcow2); every run restores a copy of it as the source, so all runs of a workload \
+                start from the same state. RTT is added by a userspace forwarder (no netem here): see the results README.
+
+                Columns: median (min-max) over the repeats. total = migration start to the later of the source's end and \
+                the destination holding the whole disk locally (agent out of the I/O path); cutover = start to the \
+                destination's QEMU reporting the incoming migration completed (the source-side figures of the engine, \
+                which come earlier while data still sits in socket buffers, are in the CSV); QEMU downtime = query-migrate's figure; guest pause = heartbeat gap \
+                (20 ms period) across the switchover in host time; wire = bytes on the source's veth end, both \
+                directions (frames with headers); guest MiB/s = the guest's own TPUT reports (one a second): the last \
+                %d before the start, those during (from 1 s after the start to the end), those more than 1 s after the \
+                end (%d awaited; idle: not measured, it writes nothing); on-demand pulls = chunks the destination pulled \
+                because the guest read or partly wrote them before they arrived (engine's DestinationReport); pull wait \
+                = round trip of each on-demand PULL, from the destination agent sending it to the chunk's data \
+                arriving there (timed at the bench around the peer channel; per run median and max, then median \
+                (min-max) over the runs; mirror and pre-copy have none); limit = (written area + smallest RAM \
+                transfer in the scenario) / link rate + 2 RTT, the physical limit (unshaped: -); total/limit = \
+                measured total / limit; verify = the guest's read-back of every block at the destination.
+
+                """.formatted(BenchRun.REPORTS_BEFORE, BenchRun.REPORTS_AFTER));
+        md.append(table.markdown());
+        for (LinkProfile l : links) {
+            if (l.equals(LinkProfile.MBIT_100) && workloads.contains(BenchWorkload.HEAVY)) {
+                md.append('\n').append(table.hybridRatios(BenchWorkload.HEAVY, l));
+                md.append('\n').append(new HybridGoals(table, sizes).markdown(BenchWorkload.HEAVY, l));
+            }
+        }
+        if (plots) {
+            md.append("\nPlots:\n\n");
+            for (ResultsTable.Scenario sc : table.scenarios()) {
+                List<RunResult> first = new ArrayList<>();
+                for (BenchStrategy s : BenchStrategy.values()) {
+                    results.stream().filter(r -> r.ok() && r.strategy() == s && r.workload() == sc.workload()
+                            && r.link().equals(sc.link())).findFirst().ifPresent(first::add);
+                }
+                String name = sc.fileName() + ".svg";
+                Files.writeString(folder.resolve(name), TimelinePlot.svg(sc.workload().label() + " workload, "
+                        + sc.link().label() + " (first repeat of each strategy)", first));
+                md.append("- [").append(name).append("](").append(name).append(")\n");
+            }
+        }
+        Files.writeString(folder.resolve("results.md"), md.toString());
+        Files.writeString(folder.resolve("results.csv"), table.csv());
+        return md.toString();
+    }
+
+    private static <T> List<T> pick(List<T> all, List<String> names, java.util.function.Function<T, String> label) {
+        if (names == null) return all;
+        List<T> out = new ArrayList<>();
+        for (String name : names) {
+            T found = all.stream().filter(t -> label.apply(t).equals(name.trim())).findFirst().orElse(null);
+            if (found == null) return null;
+            out.add(found);
+        }
+        return out;
+    }
+}

@@ -1,0 +1,245 @@
+package io.vmmig.lab.bench;
+
+import io.vmmig.lab.demo.LocalPair;
+import io.vmmig.qmp.QmpClient;
+import io.vmmig.strategy.peer.SocketPeerChannel;
+import io.vmmig.strategy.qemu.ChunkTransferDestination;
+import io.vmmig.strategy.qemu.ChunkTransferSource;
+import io.vmmig.strategy.qemu.DestinationStrategy;
+import io.vmmig.strategy.qemu.MigrationReport;
+import io.vmmig.strategy.qemu.MigrationTimeline;
+import io.vmmig.strategy.qemu.MirrorDestination;
+import io.vmmig.strategy.qemu.MirrorSource;
+import io.vmmig.strategy.qemu.MirrorTarget;
+import io.vmmig.strategy.qemu.SourceMigration;
+import io.vmmig.strategy.qemu.SourceStrategy;
+import io.vmmig.strategy.source.SourceOptions;
+import io.vmmig.testkit.ConsoleLine;
+import io.vmmig.testkit.DiskImage;
+import io.vmmig.testkit.Heartbeats;
+import io.vmmig.testkit.QemuProcess;
+import io.vmmig.testkit.SerialConsole;
+import io.vmmig.testkit.TestGuest;
+import io.vmmig.testkit.Workload;
+import io.vmmig.testkit.net.InterfaceCounters;
+import io.vmmig.testkit.net.NetworkLab;
+import java.io.IOException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.Deque;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+/**
+ * One benchmark run: a source QEMU restored from the workload's {@link GuestSnapshot} (booted and
+ * prefilled once), a few seconds of throughput before, the migration across the lab link, a few seconds
+ * after, the guest's verify at the destination; everything torn down after.
+ */
+final class BenchRun {
+    static final String ID = "bench";
+    static final String NODE = "disk0";
+    static final int CHUNK = 256 * 1024;
+    /** The product's defaults: what `vmmig migrate` uses. */
+    static final int THRESHOLD = SourceOptions.defaults().threshold();
+    private static final Duration TIMEOUT = Duration.ofMinutes(5);
+    /**
+     * How long a mirror may take to reach READY and migrate memory: a background mirror whose guest
+     * writes faster than the link never gets READY (libvirt would wait for ever); the run then reports
+     * that it did not converge. 15 s is about twice what a scenario's data (16 MiB area + ~65 MiB of RAM)
+     * needs at 100 Mbit/s, like pre-copy's cap of 10 rounds.
+     */
+    static final Duration MIRROR_LIMIT = Duration.ofSeconds(15);
+    private static final Pattern TPUT = Pattern.compile("^TPUT ");
+    /** TPUT reports (one a second) averaged before the start and after the end. */
+    static final int REPORTS_BEFORE = 2;
+    static final int REPORTS_AFTER = 2;
+
+    private final NetworkLab lab;
+    private final CrossLinks links;
+    private final TestGuest guest;
+    private final Map<BenchWorkload, GuestSnapshot> snapshots;
+    private final BenchSizes sizes;
+    private final Path workRoot;
+
+    BenchRun(NetworkLab lab, CrossLinks links, TestGuest guest, Map<BenchWorkload, GuestSnapshot> snapshots,
+             BenchSizes sizes, Path workRoot) {
+        this.lab = lab;
+        this.links = links;
+        this.guest = guest;
+        this.snapshots = snapshots;
+        this.sizes = sizes;
+        this.workRoot = workRoot;
+    }
+
+    RunResult run(BenchStrategy s, BenchWorkload w, LinkProfile link, int repeat) {
+        Deque<AutoCloseable> cleanup = new ArrayDeque<>();
+        Path dir = null;
+        try {
+            dir = Files.createTempDirectory(workRoot, s.label() + "-" + w.label() + "-");
+            return measure(s, w, link, repeat, dir, cleanup);
+        } catch (Exception e) {
+            String msg = e.getClass().getSimpleName() + ": " + e.getMessage();
+            if (s.mirrorMode() != null && e instanceof java.util.concurrent.TimeoutException)
+                msg = "did not converge: the mirror was not READY and migrated within " + MIRROR_LIMIT.toSeconds() + " s ("
+                        + msg + ")";
+            else if (e.getCause() != null) msg += " (cause: " + e.getCause() + ")";
+            return RunResult.failed(s, w, link, repeat, msg);
+        } finally {
+            while (!cleanup.isEmpty()) {
+                try {
+                    cleanup.pop().close();
+                } catch (Exception ignored) {
+                    // best effort
+                }
+            }
+            if (dir != null) deleteTree(dir);
+        }
+    }
+
+    private RunResult measure(BenchStrategy s, BenchWorkload w, LinkProfile link, int repeat, Path dir,
+                              Deque<AutoCloseable> cleanup) throws Exception {
+        GuestSnapshot snapshot = snapshots.get(w);
+        Workload workload = snapshot.workload();
+        long diskBytes = (long) sizes.diskMib() << 20;
+        DiskImage dstDisk = DiskImage.create(dir.resolve("destination.qcow2"), DiskImage.Format.QCOW2, diskBytes);
+        QemuProcess src = snapshot.resume("bench-src", dir.resolve("source.qcow2"));
+        cleanup.push(src);
+        // The guest's clock stood still while it was saved, so the first report after the restore counts.
+        awaitReports(src.console(), 0, REPORTS_BEFORE, w);
+        QmpClient srcQmp = QmpClient.connect(src.qmpSocket());
+        cleanup.push(srcQmp);
+
+        // Both timelines and this run's clock start together: the migration starts here.
+        MigrationTimeline srcTimeline = new MigrationTimeline();
+        MigrationTimeline dstTimeline = new MigrationTimeline();
+        long start = System.nanoTime();
+        WireSampler wire = new WireSampler(lab, start, 250);
+        cleanup.push(wire);
+        SourceStrategy source;
+        DestinationStrategy destination;
+        OnDemandPullClock pulls = null;
+        if (s.mirrorMode() == null) {
+            SocketPeerChannel[] ends = peerChannel();
+            pulls = new OnDemandPullClock(ends[1]);
+            ChunkTransferDestination d = new ChunkTransferDestination(new ChunkTransferDestination.Config(ID,
+                    dstDisk.path(), "qcow2", NODE, diskBytes, CHUNK, ChunkTransferDestination.DEFAULT_PULLERS, dir, TIMEOUT), pulls,
+                    dstTimeline);
+            cleanup.push(d);
+            ChunkTransferSource c = new ChunkTransferSource(srcQmp, new ChunkTransferSource.Config(s.strategy(), ID, NODE,
+                    CHUNK, SourceOptions.defaults().withThreshold(THRESHOLD), Duration.ofMillis(300), dir, TIMEOUT,
+                    ChunkTransferSource.PrecopyLimits.defaults()), ends[0], srcTimeline);
+            cleanup.push(c);
+            source = c;
+            destination = d;
+        } else {
+            MirrorDestination d = new MirrorDestination(new MirrorDestination.Config(ID, dstDisk.path(), "qcow2", NODE,
+                    links.dir(), TIMEOUT), dstTimeline);
+            if (!d.socket().equals(links.nbd().destinationSide()))
+                throw new IllegalStateException("mirror NBD socket " + d.socket() + " is not the forwarded "
+                        + links.nbd().destinationSide());
+            Files.deleteIfExists(d.socket());
+            cleanup.push(d);
+            Path viaLink = links.nbd().sourceSide();
+            MirrorSource m = new MirrorSource(srcQmp, new MirrorSource.Config(ID, NODE, s.mirrorMode(), TIMEOUT),
+                    d.exported().thenApply(t -> new MirrorTarget(viaLink, t.export())), srcTimeline);
+            cleanup.push(m);
+            source = m;
+            destination = d;
+        }
+
+        Files.deleteIfExists(links.memory().destinationSide());
+        QemuProcess[] dst = new QemuProcess[1];
+        LocalPair pair = new LocalPair(ID, srcQmp, source, destination,
+                new SourceMigration.Options(ID, s.strategy(), "unix:" + links.memory().sourceSide(),
+                        s.mirrorMode() == null ? TIMEOUT : MIRROR_LIMIT),
+                "unix:" + links.memory().destinationSide(), srcTimeline, dstTimeline);
+        MigrationReport report = pair.run(args -> {
+            List<String> all = new ArrayList<>(args);
+            all.addAll(List.of("-device", "virtio-blk-pci,drive=" + NODE + ",id=vda,share-rw=on"));
+            dst[0] = QemuProcess.builder().name("bench-dst").memoryMb(sizes.ramMib()).guest(guest, workload)
+                    .extraArgs(all).incomingDefer(true).start();
+            cleanup.push(dst[0]);
+            QmpClient q = QmpClient.connect(dst[0].qmpSocket());
+            cleanup.push(q);
+            return q;
+        }, () -> { }, () -> { });
+
+        int mark = dst[0].console().lineCount();
+        awaitReports(dst[0].console(), mark, REPORTS_AFTER + 1, w);
+        wire.close();
+        InterfaceCounters bytes = wire.delta();
+        String verify = verify(dst[0]);
+
+        List<ConsoleLine> lines = Stream.concat(src.console().lines().stream(), dst[0].console().lines().stream())
+                .sorted(Comparator.comparingLong(ConsoleLine::nanoTime)).toList();
+        GuestThroughput tput = GuestThroughput.of(start, lines);
+        // The destination's view: memory arrived and the guest runs there; the disk is local there.
+        Duration arrived = dstTimeline.at("running-here");
+        Duration finished = dstTimeline.at("finished");
+        long cutover = arrived == null ? report.cutoverMillis() : Math.max(report.cutoverMillis(), arrived.toMillis());
+        long total = Math.max(report.totalMillis(), finished == null ? 0 : finished.toMillis());
+        double end = total / 1000.0;
+        long pause = Heartbeats.of(src.console().lines(), dst[0].console().lines()).consoleChanges().stream()
+                .findFirst().map(g -> g.host().toMillis()).orElse(-1L);
+        long onDemand = report.destination() == null ? 0 : report.destination().pulledOnDemand();
+        return new RunResult(s, w, link, repeat, total, cutover, report.totalMillis(), report.cutoverMillis(),
+                report.qemuDowntimeMillis(),
+                pause, bytes.txBytes(), bytes.rxBytes(), report.diskBytesMoved(), report.ramBytes(),
+                tput.before(REPORTS_BEFORE), tput.during(end), tput.after(end), onDemand,
+                pulls == null ? List.of() : pulls.roundTripsMicros(),
+                report.source().iterationLimitHit(), verify, wire.samples(), tput.samples(), null);
+    }
+
+    /** A connected peer channel pair across the link: [source end, destination end]. */
+    private SocketPeerChannel[] peerChannel() throws IOException {
+        Path listen = links.peer().destinationSide();
+        Files.deleteIfExists(listen);
+        try (ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+            server.bind(UnixDomainSocketAddress.of(listen));
+            SocketPeerChannel toDestination = SocketPeerChannel.connect(UnixDomainSocketAddress.of(links.peer().sourceSide()));
+            SocketPeerChannel fromSource = new SocketPeerChannel(server.accept());
+            return new SocketPeerChannel[] {toDestination, fromSource};
+        } finally {
+            Files.deleteIfExists(listen);
+        }
+    }
+
+    /**
+     * Waits for {@code n} TPUT reports at or after line {@code from}. Not for the idle workload: it writes
+     * nothing, so its throughput is 0 by construction and waiting for reports would only cost time.
+     */
+    private static void awaitReports(SerialConsole console, int from, int n, BenchWorkload w) {
+        if (w == BenchWorkload.IDLE) return;
+        int at = from;
+        for (int i = 0; i < n; i++) at = console.awaitLine(TPUT, Duration.ofSeconds(10), at).index() + 1;
+    }
+
+    private static String verify(QemuProcess where) {
+        int mark = where.console().lineCount();
+        where.console().send("verify");
+        return where.console().awaitLine(Pattern.compile("^VERIFY (OK|FAIL)"), Duration.ofMinutes(2), mark).text();
+    }
+
+    private static void deleteTree(Path dir) {
+        try (Stream<Path> all = Files.walk(dir)) {
+            all.sorted(Comparator.reverseOrder()).forEach(p -> {
+                try {
+                    Files.deleteIfExists(p);
+                } catch (IOException ignored) {
+                    // best effort
+                }
+            });
+        } catch (IOException ignored) {
+            // best effort
+        }
+    }
+}

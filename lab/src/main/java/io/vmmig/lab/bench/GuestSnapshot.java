@@ -1,0 +1,125 @@
+package io.vmmig.lab.bench;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.vmmig.qmp.EventFilter;
+import io.vmmig.qmp.QmpClient;
+import io.vmmig.qmp.QmpEvent;
+import io.vmmig.qmp.QmpEventListener;
+import io.vmmig.testkit.DiskImage;
+import io.vmmig.testkit.QemuProcess;
+import io.vmmig.testkit.TestGuest;
+import io.vmmig.testkit.Workload;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.regex.Pattern;
+
+/**
+ * A booted, prefilled test guest running one workload, saved once (its disk image and QEMU's
+ * migration stream of the paused guest), so every run of that workload starts from the same state in
+ * about a second instead of booting and prefilling again. The guest's own record of what it wrote
+ * lives in its RAM, so a restored guest verifies against the copied image exactly as the original would.
+ */
+public final class GuestSnapshot {
+    private static final Duration PREFILL_TIMEOUT = Duration.ofMinutes(5);
+    private static final Duration MIGRATION_TIMEOUT = Duration.ofMinutes(2);
+    private static final Pattern TPUT = Pattern.compile("^TPUT ");
+
+    private final TestGuest guest;
+    private final Workload workload;
+    private final int ramMib;
+    private final DiskImage disk;
+    private final Path state;
+    private final Duration prepareTime;
+
+    private GuestSnapshot(TestGuest guest, Workload workload, int ramMib, DiskImage disk, Path state, Duration prepareTime) {
+        this.guest = guest;
+        this.workload = workload;
+        this.ramMib = ramMib;
+        this.disk = disk;
+        this.state = state;
+        this.prepareTime = prepareTime;
+    }
+
+    /**
+     * Boots the guest with {@code workload} on a fresh qcow2 of {@code diskBytes} in {@code dir}, waits for
+     * its prefill and one throughput report of the phase after it, pauses it and saves it to {@code dir}.
+     */
+    public static GuestSnapshot prepare(TestGuest guest, Workload workload, int ramMib, long diskBytes, Path dir) {
+        long t0 = System.nanoTime();
+        DiskImage disk = DiskImage.create(dir.resolve("template.qcow2"), DiskImage.Format.QCOW2, diskBytes);
+        Path state = dir.resolve("state.migration");
+        try (QemuProcess vm = QemuProcess.builder().name("bench-prep").memoryMb(ramMib).guest(guest, workload)
+                .disk(disk).start()) {
+            save(vm, state);
+        }
+        if (!Files.isRegularFile(state))
+            throw new IllegalStateException("saving the prepared guest left no state file " + state);
+        return new GuestSnapshot(guest, workload, ramMib, disk, state, Duration.ofNanos(System.nanoTime() - t0));
+    }
+
+    private static void save(QemuProcess vm, Path state) {
+        try (QmpClient qmp = QmpClient.connect(vm.qmpSocket())) {
+            int at = vm.console().awaitLine(Pattern.compile("^PREFILL DONE"), PREFILL_TIMEOUT).index() + 1;
+            vm.console().awaitLine(TPUT, Duration.ofSeconds(10), at);
+            QmpClient.join(qmp.stop());
+            migrate(qmp, "migrate", "uri", "exec:cat > " + shellQuoted(state));
+            QmpClient.join(qmp.quit());
+            vm.awaitExit(Duration.ofSeconds(30));
+        } catch (RuntimeException e) {
+            throw new IllegalStateException("preparing the bench guest failed (" + e.getMessage() + "); console: "
+                    + vm.console().tailText(5) + "; QEMU stderr: " + vm.stderrTail(), e);
+        }
+    }
+
+    /** How long {@link #prepare} took (boot, prefill, save). */
+    public Duration prepareTime() {
+        return prepareTime;
+    }
+
+    public Workload workload() {
+        return workload;
+    }
+
+    /**
+     * A new QEMU named {@code name} running the saved guest on a copy of the saved image at {@code diskCopy}:
+     * started with {@code -incoming defer}, loaded from the saved stream, running when this returns.
+     */
+    public QemuProcess resume(String name, Path diskCopy) throws java.io.IOException {
+        Files.copy(disk.path(), diskCopy);
+        DiskImage copy = new DiskImage(diskCopy, disk.format(), disk.sizeBytes());
+        QemuProcess vm = QemuProcess.builder().name(name).memoryMb(ramMib).guest(guest, workload).disk(copy)
+                .incomingDefer(true).start();
+        try (QmpClient qmp = QmpClient.connect(vm.qmpSocket())) {
+            migrate(qmp, "migrate-incoming", "uri", "exec:cat " + shellQuoted(state));
+            // The guest was saved paused, so QEMU keeps it paused after loading it.
+            QmpClient.join(qmp.cont());
+            return vm;
+        } catch (RuntimeException e) {
+            vm.close();
+            throw new IllegalStateException("restoring the saved guest " + state + " into " + name + " failed: "
+                    + e.getMessage(), e);
+        }
+    }
+
+    /** Turns on migration events, runs {@code command} and waits for the MIGRATION event "completed". */
+    private static void migrate(QmpClient qmp, String command, String key, String value) {
+        ObjectNode cap = qmp.mapper().createObjectNode();
+        cap.putArray("capabilities").addObject().put("capability", "events").put("state", true);
+        QmpClient.join(qmp.execute("migrate-set-capabilities", cap));
+        try (QmpEventListener events = qmp.listen("bench-" + command, EventFilter.named("MIGRATION"))) {
+            ObjectNode args = qmp.mapper().createObjectNode().put(key, value);
+            QmpClient.join(qmp.execute(command, args));
+            QmpEvent done = events.await(e -> {
+                String s = e.dataText("status");
+                return "completed".equals(s) || "failed".equals(s) || "cancelled".equals(s);
+            }, MIGRATION_TIMEOUT);
+            if (!"completed".equals(done.dataText("status")))
+                throw new IllegalStateException(command + " " + value + " ended " + done.dataText("status"));
+        }
+    }
+
+    private static String shellQuoted(Path p) {
+        return "'" + p.toAbsolutePath().toString().replace("'", "'\\''") + "'";
+    }
+}
