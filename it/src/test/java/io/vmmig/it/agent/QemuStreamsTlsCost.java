@@ -30,8 +30,12 @@ import org.junit.jupiter.api.io.TempDir;
  *
  * <pre>
  * mvn -B verify -pl it -am -Dtest=NONE -Dsurefire.failIfNoSpecifiedTests=false \
- *     -Dit.test=QemuStreamsTlsCost -Dfailsafe.failIfNoSpecifiedTests=false -Dvmmig.tls-cost.repeats=2
+ *     -Dit.test=QemuStreamsTlsCost -Dfailsafe.failIfNoSpecifiedTests=false -Dvmmig.tls-cost.repeats=2 \
+ *     [-Dvmmig.tls-cost.links="100 Mbit/s"]
  * </pre>
+ *
+ * A run whose TCG guest crashes (seen under heavy CPU contention, a QEMU 7.2 TCG effect: see the shared
+ * notes on stale RAM) is printed and left out of the table.
  *
  * It prints one line per run and a table of medians (it/target/failsafe-reports/*QemuStreamsTlsCost-output.txt).
  */
@@ -64,15 +68,24 @@ class QemuStreamsTlsCost {
                 pairs.put("tls", tls);
                 int n = 0;
                 for (var pair : pairs.entrySet()) {   // warm-up: the agents' first migration pays the JIT
-                    run(lab, dir, pair.getValue(), qemuA, "warmup-" + n++, "hybrid", "unshaped", pair.getKey());
+                    try {
+                        run(lab, dir, pair.getValue(), qemuA, "warmup-" + n++, "hybrid", "unshaped", pair.getKey());
+                    } catch (TestKitException e) {
+                        System.out.println("warm-up guest did not make it: " + e.getMessage().lines().findFirst().orElse(""));
+                    }
                 }
-                for (String link : List.of("unshaped", "100 Mbit/s")) {
+                for (String link : System.getProperty("vmmig.tls-cost.links", "unshaped,100 Mbit/s").split(",")) {
                     if (link.equals("unshaped")) lab.unshaped();
                     else lab.shape(100_000_000L);
                     for (String strategy : List.of("hybrid", "mirror")) {
                         for (int r = 0; r < repeats; r++) {
                             for (var pair : pairs.entrySet()) {   // interleaved, so a load change hits both alike
-                                samples.add(run(lab, dir, pair.getValue(), qemuA, "cost-" + n++, strategy, link, pair.getKey()));
+                                try {
+                                    samples.add(run(lab, dir, pair.getValue(), qemuA, "cost-" + n++, strategy, link, pair.getKey()));
+                                } catch (TestKitException e) {   // a TCG guest crash under CPU contention: see the run's line
+                                    System.out.println("cost-" + (n - 1) + " " + link + " " + strategy + " " + pair.getKey()
+                                            + ": not counted, the guest did not make it: " + e.getMessage().lines().findFirst().orElse(""));
+                                }
                             }
                         }
                     }
