@@ -20,15 +20,22 @@ import picocli.CommandLine.Command;
                 "5:the agents do not trust each other (certificate, host name, token)",
                 "6:unknown VM or migration id", "7:not enough space at the destination",
                 "8:cancelled before the switchover (the guest keeps running at the source)",
-                "9:detached after the switchover (the migration goes on in the agent)"})
-public final class Main implements Runnable {
+                "9:detached after the switchover (the migration goes on in the agent)",
+                "10:the destination refused the VM description (the message names the option)",
+                "78:vmmig agent: its configuration or command line cannot work (each problem on a line; systemd does not restart it)"})
+public final class Main implements java.util.concurrent.Callable<Integer> {
     public static final int EXIT_FAILED = 1;
     public static final int EXIT_USAGE = 2;
     public static final int EXIT_ENVIRONMENT = 3;
 
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    /** {@code vmmig} without a command: the usage on stderr, and a usage error (a script's typo must not pass). */
     @Override
-    public void run() {
-        new CommandLine(this).usage(System.out);
+    public Integer call() {
+        spec.commandLine().usage(spec.commandLine().getErr());
+        return EXIT_USAGE;
     }
 
     public static void main(String[] args) {
@@ -37,7 +44,10 @@ public final class Main implements Runnable {
 
     /** The {@code vmmig} command line, its subcommands made by {@code factory} (tests give their own). */
     public static CommandLine commandLine(CommandLine.IFactory factory) {
-        return new CommandLine(new Main(), factory).setExitCodeExceptionMapper(
-                e -> e instanceof CommandLine.ParameterException ? EXIT_USAGE : EXIT_FAILED);
+        return new CommandLine(new Main(), factory).setExitCodeExceptionMapper(e -> {
+            if (!(e instanceof CommandLine.ParameterException p)) return EXIT_FAILED;
+            // a wrong ExecStart= line is a configuration error too: systemd must not restart it
+            return p.getCommandLine().getCommand() instanceof AgentCommand ? AgentCommand.EXIT_CONFIG : EXIT_USAGE;
+        });
     }
 }

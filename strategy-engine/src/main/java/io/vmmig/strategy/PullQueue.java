@@ -385,6 +385,15 @@ public final class PullQueue {
         return OnDemandLatency.ofNanos(onDemandNanos, onDemandSamples);
     }
 
+    /**
+     * Each on-demand pull's latency (guest demand to bytes installed, nanoseconds) from the
+     * {@code from}-th on, in the order they were installed: a caller keeps its count and asks for the
+     * new ones (the agent's metrics do, twice a second).
+     */
+    public synchronized long[] onDemandLatencyNanos(int from) {
+        return java.util.Arrays.copyOfRange(onDemandNanos, Math.min(Math.max(0, from), onDemandSamples), onDemandSamples);
+    }
+
     private void sample(long nanos) {
         if (onDemandSamples == onDemandNanos.length) onDemandNanos = java.util.Arrays.copyOf(onDemandNanos, onDemandSamples * 2);
         onDemandNanos[onDemandSamples++] = nanos;

@@ -221,6 +221,12 @@ class PullQueueTest {
         assertEquals(2, l.count());
         assertTrue(l.maxMicros() >= l.medianMicros() && l.medianMicros() >= 0);
         assertEquals(OnDemandLatency.NONE, queue(0).onDemandLatency());
+        long[] all = q.onDemandLatencyNanos(0);
+        assertEquals(2, all.length, "one sample per on-demand pull, none for the background one");
+        assertEquals(l.maxMicros(), java.util.Arrays.stream(all).max().getAsLong() / 1000);
+        assertEquals(all[1], q.onDemandLatencyNanos(1)[0], "from the n-th on: a caller asks only for the new ones");
+        assertEquals(0, q.onDemandLatencyNanos(2).length);
+        assertEquals(0, q.onDemandLatencyNanos(7).length, "past the end: none");
     }
 
     private static Pull take(PullQueue q) {

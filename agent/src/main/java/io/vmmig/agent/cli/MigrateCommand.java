@@ -1,6 +1,9 @@
 package io.vmmig.agent.cli;
 
+import io.vmmig.agent.config.AgentConfig;
+import io.vmmig.agent.config.HostPort;
 import io.vmmig.agent.control.ControlRequest;
+import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -19,10 +22,10 @@ import picocli.CommandLine.Spec;
                 "Ctrl-C before the switchover cancels (the guest keeps running here); after it, detaches "
                         + "(the agent finishes the migration)."})
 public final class MigrateCommand implements Callable<Integer> {
-    @Parameters(index = "0", paramLabel = "VM", description = "QMP socket path, or the name of a VM the agent knows")
+    @Parameters(index = "0", paramLabel = "VM", description = "QMP socket path (relative to this directory), or the name of a VM the agent knows")
     String vm;
 
-    @Parameters(index = "1", paramLabel = "DEST", description = "destination agent, HOST[:PORT] (default port 7410)")
+    @Parameters(index = "1", paramLabel = "DEST", description = "destination agent, HOST[:PORT] or [IPV6][:PORT] (default port 7410)")
     String dest;
 
     @Option(names = "--strategy", paramLabel = "NAME", defaultValue = "hybrid", converter = StrategyConverter.class,
@@ -67,7 +70,14 @@ public final class MigrateCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(),
                     "Invalid value for option '--threshold': '" + threshold + "' is not a write count of 1 or more");
         }
-        ControlRequest request = ControlRequest.migrate(vm, dest, strategy, bandwidth, threshold, chunkSize, target);
+        try {
+            HostPort.parse(dest, AgentConfig.DEFAULT_PORT);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), "Invalid value for DEST: " + e.getMessage());
+        }
+        // a socket path is the caller's: relative to the directory vmmig runs in, not the agent's
+        String vmArg = vm.contains("/") ? Path.of(vm).toAbsolutePath().normalize().toString() : vm;
+        ControlRequest request = ControlRequest.migrate(vmArg, dest.strip(), strategy, bandwidth, threshold, chunkSize, target);
         EventSink sink = options.json() ? new JsonLines(context.stdout())
                 : new ProgressDisplay(context.out(), context.tty(), System::nanoTime);
         return new MigrateSession(options.socket(context), request, sink, context, MigrateSession.CANCEL_WAIT).run();

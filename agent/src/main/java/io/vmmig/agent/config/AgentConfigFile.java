@@ -33,8 +33,15 @@ import java.util.regex.Pattern;
  * timeout = 600                        # seconds, longest wait for one step
  * token-ttl = 600                      # seconds a migration's token admits connections (default: timeout)
  * pull-bandwidth = 0                   # bytes/s the destination's background pull may take (0: no limit)
+ * allowed.kernel-dirs = /var/lib/vmmig/boot   # where -kernel/-initrd/-bios of incoming VMs may be
+ * allowed.chardev-dirs = /run/vms      # where incoming VMs' chardev sockets/files (consoles, monitors) may be
+ * allowed.taps = vnet*, tap0           # tap interfaces incoming NICs may use
+ * qemu.runas = libvirt-qemu            # the user destination QEMUs drop to (-runas)
  * vm.web1 = /run/vms/web1/qmp.sock     # VM names the CLI may use
+ * log-level = info                     # error, warn, info, debug, trace
+ * metrics.listen = 127.0.0.1:9741      # serve /metrics (Prometheus text format); default: not served
  * </pre>
+ * Addresses may be IPv6 in brackets: {@code listen = [::]:7410}.
  */
 public final class AgentConfigFile {
     private AgentConfigFile() {
@@ -83,10 +90,18 @@ public final class AgentConfigFile {
             lineOf.put(key, i + 1);
         }
         Reader r = new Reader(name, values, lineOf);
-        String listen = r.get("listen", "0.0.0.0:" + AgentConfig.DEFAULT_PORT);
-        int colon = listen.lastIndexOf(':');
-        String host = colon < 0 ? listen : listen.substring(0, colon);
-        int port = colon < 0 ? AgentConfig.DEFAULT_PORT : r.port("listen", listen.substring(colon + 1));
+        HostPort listen = r.address("listen", "0.0.0.0:" + AgentConfig.DEFAULT_PORT, AgentConfig.DEFAULT_PORT);
+        String host = listen.host();
+        int port = listen.port();
+        HostPort metrics = values.containsKey("metrics.listen") ? r.address("metrics.listen", null, 0) : null;
+        if (metrics != null && metrics.port() == 0)
+            throw new ConfigException(r.where("metrics.listen") + ": 'metrics.listen' needs a port (Prometheus must know where to scrape)");
+        LogLevel logLevel;
+        try {
+            logLevel = LogLevel.parse(r.nonEmpty("log-level", "info"));
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(r.where("log-level") + ": 'log-level': " + e.getMessage());
+        }
         boolean insecure = forceInsecure || r.bool("insecure", false);
         Path key = r.path("tls.key");
         Path cert = r.path("tls.cert");
@@ -103,18 +118,34 @@ public final class AgentConfigFile {
         long timeout = r.positiveLong("timeout", 600);
         long tokenTtl = r.positiveLong("token-ttl", timeout);
         long pullBandwidth = "0".equals(r.get("pull-bandwidth", "0")) ? 0 : r.positiveLong("pull-bandwidth", 0);
-        return new AgentConfig(host, port, r.get("migration-address", host), key, cert, ca, allowed, insecure, state,
+        List<Path> kernelDirs = r.paths("allowed.kernel-dirs", QemuPolicy.DEFAULT_KERNEL_DIRS);
+        List<Path> chardevDirs = r.paths("allowed.chardev-dirs", QemuPolicy.DEFAULT_CHARDEV_DIRS);
+        List<String> taps = r.list("allowed.taps");
+        for (String t : taps)
+            if (!t.matches("[A-Za-z0-9_.-]{1,15}\\*?"))
+                throw new ConfigException(r.where("allowed.taps") + ": bad tap name '" + t + "' in 'allowed.taps' (letters, digits, _ . -, up to 15, optional trailing *)");
+        String runas = r.get("qemu.runas", null);
+        if (runas != null && !runas.matches("[a-z_][a-z0-9_-]{0,31}"))
+            throw new ConfigException(r.where("qemu.runas") + ": bad user name '" + runas + "' in 'qemu.runas'");
+        return new AgentConfig(host, port, unbracketed(r.get("migration-address", host)), key, cert, ca, allowed, insecure, state,
                 control == null ? AgentConfig.DEFAULT_CONTROL_SOCKET : control, imageDirs,
-                r.get("qemu", "qemu-system-x86_64"), vms, Duration.ofSeconds(timeout),
-                Duration.ofSeconds(tokenTtl), pullBandwidth, r.bool("tls.qemu-streams", true));
+                r.nonEmpty("qemu", "qemu-system-x86_64"), vms, Duration.ofSeconds(timeout),
+                Duration.ofSeconds(tokenTtl), pullBandwidth, logLevel, metrics,
+                new QemuPolicy(kernelDirs, chardevDirs, taps, runas), r.bool("tls.qemu-streams", true));
+    }
+
+    /** {@code [::1]} as an address alone: {@code ::1}. */
+    private static String unbracketed(String host) {
+        return host.startsWith("[") && host.endsWith("]") ? host.substring(1, host.length() - 1) : host;
     }
 
     /** A {@code #} after a blank starts a comment (a {@code #} inside a value is kept). */
     private static final Pattern TRAILING_COMMENT = Pattern.compile("(^|\\s)#.*$");
 
     private static final List<String> KEYS = List.of("listen", "migration-address", "tls.key", "tls.cert", "tls.ca",
-            "tls.allowed-clients", "tls.qemu-streams", "insecure", "state-dir", "control-socket", "image-dirs", "qemu", "timeout",
-            "token-ttl", "pull-bandwidth");
+            "tls.allowed-clients", "tls.qemu-streams", "insecure", "state-dir", "control-socket", "image-dirs", "qemu", "timeout", "token-ttl",
+            "pull-bandwidth", "log-level", "metrics.listen", "allowed.kernel-dirs", "allowed.chardev-dirs", "allowed.taps",
+            "qemu.runas");
 
     private static Path absolute(String where, String key, String value) throws ConfigException {
         Path p = Path.of(value);
@@ -132,9 +163,34 @@ public final class AgentConfigFile {
             return v == null || v.isEmpty() ? dflt : v;
         }
 
+        /** The value, which may be absent ({@code dflt}) but not written empty. */
+        String nonEmpty(String key, String dflt) throws ConfigException {
+            String v = values.get(key);
+            if (v == null) return dflt;
+            if (v.isEmpty()) throw new ConfigException(where(key) + ": '" + key + "' is empty (remove the line for the default, " + dflt + ")");
+            return v;
+        }
+
+        HostPort address(String key, String dflt, int defaultPort) throws ConfigException {
+            String v = dflt == null ? values.get(key) : nonEmpty(key, dflt);
+            if (v == null || v.isEmpty()) throw new ConfigException(where(key) + ": '" + key + "' is empty: expected HOST:PORT");
+            try {
+                return HostPort.parse(v, defaultPort);
+            } catch (IllegalArgumentException e) {
+                throw new ConfigException(where(key) + ": '" + key + "': " + e.getMessage());
+            }
+        }
+
         Path path(String key) throws ConfigException {
             String v = values.get(key);
             return v == null || v.isEmpty() ? null : absolute(where(key), key, v);
+        }
+
+        List<Path> paths(String key, List<Path> dflt) throws ConfigException {
+            if (!values.containsKey(key)) return dflt;
+            List<Path> out = new ArrayList<>();
+            for (String d : list(key)) out.add(absolute(where(key), key, d));
+            return out;
         }
 
         List<String> list(String key) {
@@ -151,16 +207,6 @@ public final class AgentConfigFile {
             if (v.equals("true") || v.equals("yes")) return true;
             if (v.equals("false") || v.equals("no")) return false;
             throw new ConfigException(where(key) + ": '" + key + "' must be true or false, got '" + v + "'");
-        }
-
-        int port(String key, String v) throws ConfigException {
-            try {
-                int p = Integer.parseInt(v);
-                if (p >= 0 && p <= 65535) return p;
-            } catch (NumberFormatException e) {
-                // fall through
-            }
-            throw new ConfigException(where(key) + ": bad port '" + v + "' in '" + key + "'");
         }
 
         long positiveLong(String key, long dflt) throws ConfigException {

@@ -22,7 +22,9 @@ public enum ErrorKind {
     /** Cancelled before the switchover; the guest keeps running at the source. */
     CANCELLED(8),
     /** The client stopped watching after the switchover; the migration goes on in the agent. */
-    DETACHED(9);
+    DETACHED(9),
+    /** The destination refused what the source asked it to run (a VM description option outside its allow-list). */
+    REFUSED(10);
 
     public final int exitCode;
 

@@ -1,10 +1,12 @@
 package io.vmmig.agent.daemon;
 
 import io.vmmig.agent.config.AgentConfig;
+import io.vmmig.agent.config.HostPort;
 import io.vmmig.agent.control.ControlEvent;
 import io.vmmig.agent.control.ControlRequest;
 import io.vmmig.agent.control.ErrorKind;
 import io.vmmig.agent.control.MigrationStatus;
+import io.vmmig.agent.metrics.AgentMetrics;
 import io.vmmig.agent.peer.ClientIdentity;
 import io.vmmig.agent.peer.PeerAcceptor;
 import io.vmmig.agent.peer.PeerConnector;
@@ -36,7 +38,8 @@ public final class Agent implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Agent.class);
 
     private final AgentConfig config;
-    private final MigrationRegistry registry = new MigrationRegistry();
+    private final AgentMetrics metrics = new AgentMetrics();
+    private final MigrationRegistry registry = new MigrationRegistry(metrics::track);
     private final TokenIssuer tokens = new TokenIssuer();
     /** QMP sockets of the VMs this agent is migrating away (one migration per VM at a time). */
     private final java.util.Map<Path, String> leaving = new java.util.concurrent.ConcurrentHashMap<>();
@@ -75,9 +78,22 @@ public final class Agent implements AutoCloseable {
                 b.tls(PeerTls.server(config.tlsKey(), config.tlsCert(), config.tlsCa(), config.allowedClients()));
                 connector = PeerConnector.tls(PeerTls.client(config.tlsKey(), config.tlsCert(), config.tlsCa()), PeerTransportOptions.DEFAULT);
             }
-            peerServer = b.start();
         } catch (PeerTransportException | IllegalArgumentException | IllegalStateException e) {
-            throw new AgentException(ErrorKind.ENVIRONMENT, e.getMessage(), e);
+            throw new AgentMisconfigured("tls.key, tls.cert, tls.ca: " + CauseChain.of(e), e);
+        }
+        HostPort listen = new HostPort(config.listenHost(), config.listenPort());
+        try {
+            peerServer = b.start();
+        } catch (Exception e) {   // Netty rethrows the bind's java.net.BindException undeclared
+            Throwable why = e instanceof PeerTransportException && e.getCause() != null ? e.getCause() : e;
+            throw new AgentMisconfigured("listen = " + listen + ": cannot listen: " + CauseChain.of(why), e);
+        }
+        if (config.metricsListen() != null) {
+            try {
+                metrics.serve(config.metricsListen());
+            } catch (java.io.IOException | RuntimeException e) {
+                throw new AgentMisconfigured("metrics.listen = " + config.metricsListen() + ": cannot listen: " + CauseChain.of(e), e);
+            }
         }
         java.util.Set<String> pulling = io.vmmig.agent.session.RestartedDestinationPull.takeBack(config, registry, connector);
         for (io.vmmig.agent.session.GuestFile g : io.vmmig.agent.session.GuestFile.running(config.stateDir())) {
@@ -98,6 +114,11 @@ public final class Agent implements AutoCloseable {
                 config.imageDirs());
     }
 
+    /** The port {@code /metrics} is served on, or -1 without {@code metrics.listen}. */
+    public int metricsPort() {
+        return metrics.port();
+    }
+
     /** The port the peer listener bound (the configured one, or the one picked for port 0). */
     public int peerPort() {
         return peerServer.port();
@@ -112,7 +133,8 @@ public final class Agent implements AutoCloseable {
         @Override
         public void accept(String migrationId, ClientIdentity client, PeerChannel channel) {
             if (migrationId.isEmpty()) {
-                Thread t = new Thread(() -> new DestinationSession(config, tokens, registry, new ControlLink(channel), client, connector).serve(),
+                Thread t = new Thread(() -> new DestinationSession(config, tokens, registry, new ControlLink(channel), client, connector,
+                        metrics).serve(),
                         "vmmig-destination");
                 t.setDaemon(true);
                 t.start();
@@ -168,6 +190,9 @@ public final class Agent implements AutoCloseable {
         String vmName;
         if (vm.contains("/")) {
             qmp = Path.of(vm);
+            if (!qmp.isAbsolute())
+                throw new AgentException(ErrorKind.BAD_REQUEST, "QMP socket path '" + vm + "' is relative: the agent's directory is not"
+                        + " the caller's (vmmig migrate sends absolute paths)");
             if (!Files.exists(qmp)) throw new AgentException(ErrorKind.NOT_FOUND, "no QMP socket at " + vm);
             vmName = qmp.getParent() != null && qmp.getParent().getFileName() != null ? qmp.getParent().getFileName().toString() : vm;
         } else {
@@ -177,18 +202,14 @@ public final class Agent implements AutoCloseable {
                         + " vm.* entries " + config.vms().keySet());
             vmName = vm;
         }
-        String dest = required(r.dest(), "dest");
-        String host = dest;
-        int port = AgentConfig.DEFAULT_PORT;
-        int colon = dest.lastIndexOf(':');
-        if (colon > 0 && dest.indexOf(':') == colon) {
-            host = dest.substring(0, colon);
-            try {
-                port = Integer.parseInt(dest.substring(colon + 1));
-            } catch (NumberFormatException e) {
-                throw new AgentException(ErrorKind.BAD_REQUEST, "bad destination '" + dest + "': expected HOST[:PORT]");
-            }
+        HostPort dest;
+        try {
+            dest = HostPort.parse(required(r.dest(), "dest"), AgentConfig.DEFAULT_PORT);
+        } catch (IllegalArgumentException e) {
+            throw new AgentException(ErrorKind.BAD_REQUEST, "bad destination: " + e.getMessage());
         }
+        String host = dest.host();
+        int port = dest.port();
         if (r.chunkSize() != null && (Integer.bitCount(r.chunkSize()) != 1 || r.chunkSize() < 64 << 10 || r.chunkSize() > 16 << 20))
             throw new AgentException(ErrorKind.BAD_REQUEST, "chunk size " + r.chunkSize() + " must be a power of two from 64 KiB to 16 MiB");
         if (r.threshold() != null && r.threshold() < 1)
@@ -202,7 +223,7 @@ public final class Agent implements AutoCloseable {
         String busy = leaving.putIfAbsent(key, id);
         if (busy != null)
             throw new AgentException(ErrorKind.BAD_REQUEST, "VM " + vmName + " is already being migrated (" + busy + ")");
-        MigrationRecord m = new MigrationRecord(id, "source", vmName, host + ":" + port, choice.name());
+        MigrationRecord m = new MigrationRecord(id, "source", vmName, dest.toString(), choice.name());
         try {
             registry.add(m);
         } catch (AgentException e) {
@@ -228,5 +249,6 @@ public final class Agent implements AutoCloseable {
         if (control != null) control.close();
         if (peerServer != null) peerServer.close();
         if (connector != null) connector.close();
+        metrics.close();
     }
 }

@@ -88,7 +88,7 @@ public final class ControlServer implements AutoCloseable {
             try {
                 ch = server.accept();
             } catch (IOException e) {
-                if (server.isOpen()) LOG.warn("control socket accept: {}", e.toString());
+                if (server.isOpen()) LOG.warn("control socket accept: {}", CauseChain.of(e));
                 return;
             }
             Thread t = new Thread(() -> serve(ch, handler), "vmmig-control-client");
@@ -117,7 +117,8 @@ public final class ControlServer implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (RuntimeException e) {
-            LOG.error("control request failed", e);
+            LOG.error("control request failed: {}", CauseChain.of(e));
+            LOG.debug("control request failed", e);
         }
     }
 
@@ -145,7 +146,7 @@ public final class ControlServer implements AutoCloseable {
             server.close();
             Files.deleteIfExists(path);
         } catch (IOException e) {
-            LOG.warn("closing the control socket: {}", e.toString());
+            LOG.warn("closing the control socket: {}", CauseChain.of(e));
         }
     }
 }

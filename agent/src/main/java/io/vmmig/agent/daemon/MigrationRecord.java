@@ -106,7 +106,6 @@ public final class MigrationRecord {
     /** The migration failed (or was cancelled: kind CANCELLED). */
     public void fail(ErrorKind kind, String message) {
         MigrationPhase p = kind == ErrorKind.CANCELLED ? MigrationPhase.CANCELLED : MigrationPhase.FAILED;
-        LOG.warn("migration {}: {}: {}", id, p, message);
         end(p, new ControlEvent.Failure(id, kind, message), message);
     }
 
@@ -115,7 +114,8 @@ public final class MigrationRecord {
         phase = p;
         outcome = terminal;
         error = message;
-        LOG.info("migration {}: {} after {} ms", id, p, elapsedMillis());
+        if (message == null) LOG.info("migration {}: {} after {} ms", id, p, elapsedMillis());
+        else LOG.warn("migration {}: {} after {} ms: {}", id, p, elapsedMillis(), message.replace('\n', ' '));
         publish(new ControlEvent.PhaseChange(id, p, elapsedMillis()));
         publish(terminal);
     }

@@ -21,6 +21,16 @@ public final class MigrationRegistry {
     private final Map<String, MigrationRecord> migrations = new ConcurrentHashMap<>();
     private final Map<String, CompletableFuture<PeerChannel>> dataChannels = new ConcurrentHashMap<>();
     private final Map<String, java.util.function.Consumer<PeerChannel>> resumes = new ConcurrentHashMap<>();
+    private final java.util.function.Consumer<MigrationRecord> added;
+
+    public MigrationRegistry() {
+        this(r -> { });
+    }
+
+    /** @param added told of each migration as it is added (the metrics follow it from there) */
+    public MigrationRegistry(java.util.function.Consumer<MigrationRecord> added) {
+        this.added = added;
+    }
 
     /** A fresh migration id: {@code m-} and 8 hex digits. */
     public String newId() {
@@ -32,6 +42,7 @@ public final class MigrationRegistry {
     public void add(MigrationRecord r) throws AgentException {
         if (migrations.putIfAbsent(r.id(), r) != null)
             throw new AgentException(ErrorKind.BAD_REQUEST, "migration " + r.id() + " already exists on this agent");
+        added.accept(r);
     }
 
     public MigrationRecord get(String id) throws AgentException {

@@ -14,7 +14,7 @@ import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The QEMU a destination agent starts for an incoming migration: the source's arguments plus the
+ * The QEMU a destination agent starts for an incoming migration: the arguments it built from the validated VM description plus the
  * strategy's disk nodes, the agent's QMP socket and {@code -incoming defer}.
  *
  * <p>It does not depend on the agent process: it runs in a session of its own ({@code setsid}, so a

@@ -7,11 +7,18 @@ import io.vmmig.agent.control.ErrorKind;
 import io.vmmig.agent.control.MigrationPhase;
 import io.vmmig.agent.control.MigrationProgress;
 import io.vmmig.agent.daemon.AgentException;
+import io.vmmig.agent.daemon.CauseChain;
 import io.vmmig.agent.daemon.MigrationRecord;
 import io.vmmig.agent.daemon.MigrationRegistry;
+import io.vmmig.agent.metrics.AgentMetrics;
+import io.vmmig.agent.metrics.PullMetrics;
 import io.vmmig.agent.peer.ClientIdentity;
 import io.vmmig.agent.peer.TokenIssuer;
+import io.vmmig.agent.config.QemuPolicy;
+import io.vmmig.agent.vm.DescriptionValidator;
+import io.vmmig.agent.vm.DestinationCommandLine;
 import io.vmmig.agent.vm.SourceVm;
+import io.vmmig.agent.vm.VmDescription;
 import io.vmmig.strategy.peer.PeerChannel;
 import io.vmmig.strategy.qemu.ChunkTransferDestination;
 import io.vmmig.strategy.qemu.DestinationMigration;
@@ -28,7 +35,6 @@ import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -42,8 +48,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The destination agent's side of one migration, on the thread of its control connection: checks the
- * PREPARE (strategy, QEMU version, target path, space), creates the image, issues the token, waits for
- * the data connection, starts QEMU in {@code -incoming defer} with the strategy's disk, says READY,
+ * PREPARE (strategy, the VM description against the allow-list, QEMU version, target path, space), creates the image, issues the token, waits for
+ * the data connection, starts QEMU (its command line built from the validated VM description) in {@code -incoming defer} with the strategy's disk, says READY,
  * and finishes. A migration that fails or is cancelled before the switchover leaves nothing behind
  * (QEMU killed, image removed, token revoked); after the switchover the guest runs here and is kept.
  */
@@ -56,10 +62,12 @@ public final class DestinationSession {
     private final ControlLink link;
     private final ClientIdentity client;
     private final io.vmmig.agent.peer.PeerConnector connector;
+    private final AgentMetrics metrics;
 
     public DestinationSession(AgentConfig config, TokenIssuer tokens, MigrationRegistry registry, ControlLink link,
-                              ClientIdentity client, io.vmmig.agent.peer.PeerConnector connector) {
+                              ClientIdentity client, io.vmmig.agent.peer.PeerConnector connector, AgentMetrics metrics) {
         this.connector = connector;
+        this.metrics = metrics;
         this.config = config;
         this.tokens = tokens;
         this.registry = registry;
@@ -78,7 +86,7 @@ public final class DestinationSession {
             }
             prepare = p;
         } catch (AgentException | InterruptedException e) {
-            LOG.warn("control connection from {} ended before a prepare: {}", client.describe(), e.getMessage());
+            LOG.warn("control connection from {} ended before a prepare: {}", client.describe(), CauseChain.of(e));
             return;
         }
         MigrationRecord record = new MigrationRecord(prepare.id(), "destination", prepare.vm(), client.remote(), prepare.strategy());
@@ -99,6 +107,7 @@ public final class DestinationSession {
         DestinationQemu qemu = null;
         DestinationStrategy disk = null;
         QemuTlsCreds creds = null;
+        PullMetrics pull = metrics.pull(id);
         CompletableFuture<String> cancelled = new CompletableFuture<>();
         CompletableFuture<PeerMessage.ResumeAt> resumeAt = new CompletableFuture<>();
         PullReconnector reconnector = null;
@@ -109,6 +118,11 @@ public final class DestinationSession {
         });
         try {
             StrategyChoice choice = StrategyChoice.parse(p.strategy());
+            QemuPolicy policy = config.qemuPolicy();
+            DestinationCommandLine.Placed placed = DestinationCommandLine.placeMonitors(VmDescription.read(p.description()), policy);
+            new DescriptionValidator(policy).check(placed.description(), p.diskNode(), p.format());
+            for (String note : placed.droppedMonitors())
+                LOG.warn("migration {}: the user's monitor {} is left out of the destination QEMU", id, note);
             int[] v = QemuImgTool.version(config.qemuBinary());
             SourceVm.requireVersion("destination", v[0] + "." + v[1] + "." + v[2], v[0], v[1]);
             image = TargetImage.plan(config, p);
@@ -160,12 +174,13 @@ public final class DestinationSession {
                     if (rc != null && timeline.at("running-here") != null) rc.linkLost();
                 });
             }
-            List<String> args = new ArrayList<>(p.qemuArgs());
-            args.addAll(disk.qemuBlockdevArgs());
+            if (policy.runas() != null) QemuRunAs.handOver(policy.runas(), image.path(), workDir);
+            List<String> args = DestinationCommandLine.build(placed.description(), policy, disk.qemuBlockdevArgs());
             qemu = DestinationQemu.start(config.qemuBinary(), workDir, args, Duration.ofSeconds(60));
             LOG.info("migration {}: destination QEMU pid {} waiting for memory on {}:{} ({})", id, qemu.pid(), config.migrationHost(),
                     memoryPort, tlsId != null ? "TLS, client certificate required" : "plain TCP: tls.qemu-streams is off");
-            if (tlsId != null) creds = QemuTlsFiles.install(config, qemu.qmp(), id, QemuTlsCreds.Endpoint.SERVER, workDir);
+            if (tlsId != null) creds = QemuTlsFiles.install(config, qemu.qmp(), id, QemuTlsCreds.Endpoint.SERVER, workDir,
+                    policy.runas());
             DestinationMigration incoming = new DestinationMigration(qemu.qmp(), disk,
                     "tcp:" + uriHost(config.migrationHost()) + ":" + memoryPort, tlsId, timeline);
             PeerMessage.Ready ready;
@@ -181,7 +196,7 @@ public final class DestinationSession {
             PullReconnector rc = reconnector;
             DestinationQemu q = qemu;
             ticker.scheduleAtFixedRate(() -> {
-                tick(record, timeline, d);
+                tick(record, timeline, d, pull);
                 if (timeline.at("running-here") != null) {
                     GuestFile.write(workDir, record, timeline.at("finished") != null ? MigrationPhase.COMPLETED : MigrationPhase.PULLING, q.pid());
                     // a cut between the hand-over and the switchover is noticed here
@@ -205,7 +220,7 @@ public final class DestinationSession {
                 incoming.close();
             }
             if (creds != null) creds.close();   // nothing uses it now: the NBD server is stopped, tls-creds reset
-            tick(record, timeline, d);
+            tick(record, timeline, d, pull);
             qemu.keep();
             GuestFile.write(workDir, record, MigrationPhase.COMPLETED, qemu.pid());
             record.phase(MigrationPhase.FINISHING);
@@ -217,18 +232,19 @@ public final class DestinationSession {
                 }
             }
             link.trySend(new PeerMessage.Finished(ControlCodec.tree(report)));
+            DestinationPullFile.remove(workDir);   // the source heard DONE: nothing left to resume
             record.complete(new ControlEvent.Report(id, ControlCodec.tree(report), "destination of " + id + ": " + report));
             LOG.info("migration {}: the guest runs here (QEMU pid {}) from {}", id, qemu.pid(), image.path());
         } catch (Exception e) {
             boolean switched = timeline.at("running-here") != null;
             AgentException ae = e instanceof AgentException a ? a
                     : new AgentException(cancelled.isDone() ? ErrorKind.CANCELLED : ErrorKind.FAILED,
-                    e.getMessage() == null ? e.toString() : e.getMessage(), e);
+                    CauseChain.of(e), e);
             if (switched) {
                 if (qemu != null) qemu.keep();   // the guest lives here now: never kill it
                 // nor its disk: the agent keeps serving it (and pulling, if it can) until the operator decides
                 LOG.error("migration {} failed after the switchover; the guest runs here (QEMU pid {}) and this agent keeps"
-                        + " serving its disk: {}", id, qemu == null ? "?" : qemu.pid(), ae.getMessage());
+                        + " serving its disk: {}", id, qemu == null ? "?" : qemu.pid(), CauseChain.of(ae));
             } else if (image != null) {
                 if (qemu != null) qemu.close();
                 qemu = null;
@@ -242,6 +258,7 @@ public final class DestinationSession {
             boolean guestOnAgentPath = timeline.at("running-here") != null && timeline.at("finished") == null;
             if (!guestOnAgentPath) {
                 ticker.shutdownNow();
+                pull.close();
                 if (reconnector != null) reconnector.stop();
             }
             registry.forgetData(id);
@@ -255,9 +272,10 @@ public final class DestinationSession {
         }
     }
 
-    private void tick(MigrationRecord record, MigrationTimeline timeline, DestinationStrategy disk) {
+    private void tick(MigrationRecord record, MigrationTimeline timeline, DestinationStrategy disk, PullMetrics pull) {
         try {
             if (timeline.at("running-here") == null) return;
+            if (disk instanceof ChunkTransferDestination c) pull.sample(c.transfer());
             record.phase(MigrationPhase.PULLING);
             DestinationReport r = disk.report();
             link.trySend(new PeerMessage.Progress(r.pulledBytes(), r.pulledOnDemand(), r.pulledBackground(), r.receivedPushBytes()));

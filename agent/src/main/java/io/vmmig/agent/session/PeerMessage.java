@@ -4,7 +4,6 @@ import com.fasterxml.jackson.annotation.JsonSubTypes;
 import com.fasterxml.jackson.annotation.JsonTypeInfo;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.vmmig.agent.control.ErrorKind;
-import java.util.List;
 
 /**
  * Messages between a source and a destination agent on their control connection (a peer connection
@@ -31,11 +30,12 @@ public sealed interface PeerMessage {
      * @param strategy      the strategy's CLI name
      * @param imageName     the source image's file name (the default target name)
      * @param target        the requested target path, or null for the destination's default
-     * @param qemuArgs      the destination QEMU's arguments without the disk nodes and the monitor
+     * @param description   what the VM is ({@link io.vmmig.agent.vm.VmDescription} as JSON): the destination
+     *                      validates it and builds its QEMU command line from it
      * @param sourceVersion the source QEMU's version, for messages
      */
     record Prepare(String id, String strategy, int chunkSize, String diskNode, String format, long virtualSize,
-                   long allocatedBytes, String backingFile, String imageName, String target, List<String> qemuArgs,
+                   long allocatedBytes, String backingFile, String imageName, String target, JsonNode description,
                    String vm, String sourceVersion) implements PeerMessage {}
 
     /** The destination agreed: the image it created and the token for the data connection (base64). */

@@ -38,9 +38,16 @@ final class QemuTlsFiles {
      */
     static QemuTlsCreds install(AgentConfig config, QmpClient qmp, String migrationId, QemuTlsCreds.Endpoint endpoint,
                                 Path workDir) throws AgentException {
+        return install(config, qmp, migrationId, endpoint, workDir, null);
+    }
+
+    /** Same, the files handed to {@code owner} (QEMU's {@code qemu.runas} user: QEMU reads them as that user), unless null. */
+    static QemuTlsCreds install(AgentConfig config, QmpClient qmp, String migrationId, QemuTlsCreds.Endpoint endpoint,
+                                Path workDir, String owner) throws AgentException {
         Path dir = workDir.resolve(DIR);
         try {
             write(config, dir);
+            if (owner != null) handOver(dir, owner);
             return QemuTlsCreds.add(qmp, credsId(migrationId), endpoint, dir);
         } catch (IOException e) {
             throw new AgentException(ErrorKind.ENVIRONMENT, "cannot lay out QEMU's TLS files in " + dir + ": " + e.getMessage(), e);
@@ -64,6 +71,14 @@ final class QemuTlsFiles {
         for (String end : List.of("server", "client")) {
             copy(dir.resolve(end + "-cert.pem"), cert, "rw-r--r--");
             copy(dir.resolve(end + "-key.pem"), key, "rw-------");
+        }
+    }
+
+    private static void handOver(Path dir, String user) throws IOException {
+        var who = dir.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName(user);
+        Files.setOwner(dir, who);
+        try (var files = Files.list(dir)) {
+            for (Path f : (Iterable<Path>) files::iterator) Files.setOwner(f, who);
         }
     }
 

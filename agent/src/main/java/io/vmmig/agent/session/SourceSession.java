@@ -7,6 +7,7 @@ import io.vmmig.agent.control.ErrorKind;
 import io.vmmig.agent.control.MigrationPhase;
 import io.vmmig.agent.control.MigrationProgress;
 import io.vmmig.agent.daemon.AgentException;
+import io.vmmig.agent.daemon.CauseChain;
 import io.vmmig.agent.daemon.MigrationRecord;
 import io.vmmig.agent.peer.PeerConnector;
 import io.vmmig.agent.peer.PeerTransportException;
@@ -99,7 +100,7 @@ public final class SourceSession implements Runnable {
         } catch (SourceMigration.CancelledException e) {
             record.fail(ErrorKind.CANCELLED, e.getMessage() + "; the guest keeps running at the source");
         } catch (AgentException e) {
-            record.fail(cancelled.isDone() ? ErrorKind.CANCELLED : e.kind(), e.getMessage());
+            record.fail(cancelled.isDone() ? ErrorKind.CANCELLED : e.kind(), CauseChain.of(e));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             record.fail(ErrorKind.FAILED, "interrupted");
@@ -108,7 +109,7 @@ public final class SourceSession implements Runnable {
             SourceMigration d = driver;
             boolean switched = d != null && d.switchedOver();
             record.fail(cancelled.isDone() && !switched ? ErrorKind.CANCELLED : ErrorKind.FAILED,
-                    (e.getMessage() == null ? e.toString() : e.getMessage())
+                    CauseChain.of(e)
                             + (switched ? "; the guest already runs at the destination" : "; the guest keeps running at the source"));
         }
     }
@@ -137,9 +138,9 @@ public final class SourceSession implements Runnable {
                 link = control;
                 if (cancelled.isDone()) control.trySend(new PeerMessage.Cancel(cancelled.join()));
                 String imageName = Path.of(vm.disk().image()).getFileName().toString();
-                control.send(new PeerMessage.Prepare(id, choice.name(), chunk, vm.disk().node(), vm.disk().format(),
+                control.send(new PeerMessage.Prepare(id, choice.name(), chunk, vm.destinationDiskNode(), vm.disk().format(),
                         vm.disk().virtualSize(), vm.disk().allocatedBytes(), vm.disk().backingFile(), imageName, request.target(),
-                        vm.commandLine().destinationArgs(vm.disk().node()), request.vmName(), vm.qemuVersion()));
+                        vm.description().toJson(), request.vmName(), vm.qemuVersion()));
                 PeerMessage.Prepared prepared = control.expect(PeerMessage.Prepared.class, timeout);
                 LOG.info("migration {}: destination {} prepared {}", id, control.remote(), prepared.image());
                 checkCancelled();
@@ -302,7 +303,7 @@ public final class SourceSession implements Runnable {
                 qmp.call(new Quit());
                 LOG.info("migration {}: the destination holds the whole disk; source QEMU told to quit", id);
             } catch (RuntimeException e) {
-                LOG.warn("migration {}: quit of the source QEMU: {}", id, e.toString());
+                LOG.warn("migration {}: quit of the source QEMU: {}", id, CauseChain.of(e));
             }
             SourcePullFile.remove(workDir);
             progress.sample();

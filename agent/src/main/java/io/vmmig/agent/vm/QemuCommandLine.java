@@ -17,11 +17,8 @@ import java.util.Set;
 import java.util.stream.Stream;
 
 /**
- * The command line of a running QEMU (from {@code /proc/PID/cmdline}) and its rewriting into the
- * destination's: the same machine, devices, kernel and chardevs, with the migrated disk's
- * {@code -blockdev} nodes replaced by the destination strategy's, the destination agent's own QMP
- * monitor, and {@code -incoming defer}. Paths in it (kernel, chardev sockets, backing files) must
- * exist at the destination, as with libvirt.
+ * The command line of a running QEMU (from {@code /proc/PID/cmdline}), which the source agent reads into
+ * a {@link VmDescription} ({@link CommandLineDescriber}); the destination never sees it.
  */
 public final class QemuCommandLine {
     private final long pid;
@@ -87,86 +84,5 @@ public final class QemuCommandLine {
         }
         if (start < cmdline.length) out.add(new String(cmdline, start, cmdline.length - start, StandardCharsets.UTF_8));
         return out;
-    }
-
-    /**
-     * The destination's arguments (without the binary): this command line minus the monitors, any
-     * {@code -incoming}, {@code -daemonize}, {@code -pidfile}, {@code -S}, and the {@code -blockdev} nodes
-     * of the disk rooted at {@code diskNode} (the destination strategy adds its own, with the same root
-     * node name); the guest device of that node gets {@code share-rw=on} (the destination agent opens
-     * the image beside QEMU until the pivot).
-     */
-    public List<String> destinationArgs(String diskNode) throws AgentException {
-        List<String> args = new ArrayList<>();
-        Map<String, BlockdevSpec> nodes = new HashMap<>();
-        Set<String> monitorChardevs = new LinkedHashSet<>();
-        for (int i = 1; i < argv.size(); i++) {
-            String o = option(argv.get(i));
-            if ((o.equals("-blockdev")) && i + 1 < argv.size()) {
-                BlockdevSpec b = BlockdevSpec.parse(argv.get(i + 1));
-                if (b.nodeName() != null) nodes.put(b.nodeName(), b);
-            }
-            if (o.equals("-mon") && i + 1 < argv.size()) {
-                for (String kv : BlockdevSpec.splitOptions(argv.get(i + 1)))
-                    if (kv.startsWith("chardev=")) monitorChardevs.add(kv.substring(8));
-            }
-        }
-        if (!nodes.containsKey(diskNode))
-            throw new AgentException(ErrorKind.ENVIRONMENT, "the disk node '" + diskNode + "' is not defined by a -blockdev on the"
-                    + " QEMU command line (pid " + pid + "); vmmig needs disks defined with -blockdev and node names, not -drive");
-        Set<String> diskNodes = new LinkedHashSet<>();
-        Deque<String> todo = new ArrayDeque<>(List.of(diskNode));
-        while (!todo.isEmpty()) {
-            String n = todo.pop();
-            BlockdevSpec b = nodes.get(n);
-            if (b != null && diskNodes.add(n)) todo.addAll(b.children());
-        }
-        boolean deviceFound = false;
-        for (int i = 1; i < argv.size(); i++) {
-            String a = argv.get(i);
-            String o = option(a);
-            String next = i + 1 < argv.size() ? argv.get(i + 1) : null;
-            switch (o) {
-                case "-qmp", "-qmp-pretty", "-monitor", "-mon", "-incoming", "-pidfile" -> {
-                    i++;
-                    continue;
-                }
-                case "-daemonize", "-S" -> {
-                    continue;
-                }
-                case "-blockdev" -> {
-                    if (next != null && diskNodes.contains(BlockdevSpec.parse(next).nodeName())) {
-                        i++;
-                        continue;
-                    }
-                }
-                case "-chardev" -> {
-                    if (next != null && monitorChardevs.stream().anyMatch(id -> BlockdevSpec.splitOptions(next).contains("id=" + id))) {
-                        i++;
-                        continue;
-                    }
-                }
-                case "-device" -> {
-                    if (next != null && BlockdevSpec.splitOptions(next).contains("drive=" + diskNode)) {
-                        deviceFound = true;
-                        args.add(a);
-                        args.add(BlockdevSpec.splitOptions(next).stream().anyMatch(kv -> kv.startsWith("share-rw="))
-                                ? next.replaceAll("share-rw=[a-z]+", "share-rw=on") : next + ",share-rw=on");
-                        i++;
-                        continue;
-                    }
-                }
-                default -> { }
-            }
-            args.add(a);
-        }
-        if (!deviceFound)
-            throw new AgentException(ErrorKind.ENVIRONMENT, "no -device uses drive=" + diskNode + " on the QEMU command line (pid " + pid + ")");
-        return args;
-    }
-
-    /** {@code --opt} and {@code -opt} are the same QEMU option. */
-    private static String option(String a) {
-        return a.startsWith("--") ? a.substring(1) : a;
     }
 }

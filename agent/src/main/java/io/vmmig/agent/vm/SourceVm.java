@@ -14,9 +14,10 @@ import java.util.List;
 
 /**
  * What the source agent learns about a running VM before migrating it: QEMU's version (too old is
- * refused), the one disk to move, and the command line the destination starts from.
+ * refused), the one disk to move, its command line and the description of the VM the destination
+ * builds its own command line from.
  */
-public record SourceVm(String qemuVersion, VmDisk disk, QemuCommandLine commandLine) {
+public record SourceVm(String qemuVersion, VmDisk disk, QemuCommandLine commandLine, VmDescription description) {
     /** Oldest QEMU with everything vmmig uses (block-export-add, blockdev-reopen of a file node). */
     public static final int MIN_MAJOR = 6;
     public static final int MIN_MINOR = 1;
@@ -44,7 +45,13 @@ public record SourceVm(String qemuVersion, VmDisk disk, QemuCommandLine commandL
                     + "; vmmig migrates qcow2 and raw images");
         VmDisk disk = new VmDisk(b.qdev() != null ? b.qdev() : b.device(), b.inserted().nodeName(), img.filename(), format,
                 img.virtualSize(), img.actualSize() == null ? img.virtualSize() : img.actualSize(), b.inserted().backingFile());
-        return new SourceVm(version, disk, QemuCommandLine.ofProcessServing(qmpSocket));
+        QemuCommandLine commandLine = QemuCommandLine.ofProcessServing(qmpSocket);
+        return new SourceVm(version, disk, commandLine, CommandLineDescriber.describe(commandLine, disk));
+    }
+
+    /** The disk's node name at the destination (the description's; the node for -blockdev disks, the drive id for -drive). */
+    public String destinationDiskNode() {
+        return description.disks().get(0).node();
     }
 
     /** Refuses a QEMU older than {@value #MIN_MAJOR}.{@value #MIN_MINOR}. */

@@ -230,4 +230,37 @@ class ClientCommandsTest {
             assertTrue(cli.out.text().contains("\n  " + k.exitCode + "   "), "exit code " + k.exitCode + " of " + k + ":\n" + cli.out.text());
         }
     }
+
+    @Test
+    void noCommandPrintsTheUsageAndFails() {
+        assertEquals(2, cli.run());
+        assertTrue(cli.err.text().contains("Usage: vmmig"), cli.err.text());
+        assertEquals("", cli.out.text(), "the usage goes to stderr");
+    }
+
+    @ParameterizedTest
+    @CsvSource({"'[::1]:7410', '[::1]:7410'", "'[::1]', '[::1]'", "'::1', '::1'", "'hostb', 'hostb'", "' hostb:7500 ', 'hostb:7500'"})
+    void ipv6AndPlainDestinations(String dest, String sent) throws Exception {
+        scriptSuccess();
+        assertEquals(0, cli.run("migrate", "vm1", dest, "--socket", agent.socket().toString()), cli.err.text());
+        assertEquals(sent, agent.nextRequest().dest());
+    }
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {"hostb:x|bad port 'x'", "[::1|no ']'", "[::1]:99999|bad port '99999'", ":7410|no host"})
+    void badDestinationsAreUsageErrors(String dest, String why) {
+        assertEquals(2, cli.run("migrate", "vm1", dest, "--socket", agent.socket().toString()));
+        assertTrue(cli.err.text().startsWith("Invalid value for DEST: bad address '" + dest + "': " + why), cli.err.text());
+    }
+
+    @Test
+    void aRelativeSocketPathIsTheCallers() throws Exception {
+        scriptSuccess();
+        assertEquals(0, cli.run("migrate", "./vms/../vms/vm1/qmp.sock", "hostb", "--socket", agent.socket().toString()), cli.err.text());
+        assertEquals(Path.of("").toAbsolutePath().resolve("vms/vm1/qmp.sock").toString(), agent.nextRequest().vm(),
+                "made absolute against the caller's directory before it goes to the agent");
+        scriptSuccess();
+        assertEquals(0, cli.run("migrate", "web1", "hostb", "--socket", agent.socket().toString()), cli.err.text());
+        assertEquals("web1", agent.nextRequest().vm(), "a VM name stays a name");
+    }
 }

@@ -152,6 +152,43 @@ class AgentConfigFileTest {
     }
 
     @Test
+    void logLevelAndMetrics() throws Exception {
+        AgentConfig d = parseWithTls();
+        assertEquals(LogLevel.INFO, d.logLevel(), "operators see one line per phase by default");
+        assertNull(d.metricsListen(), "no /metrics unless asked");
+        AgentConfig c = parseWithTls("log-level = DEBUG", "metrics.listen = 127.0.0.1:9741");
+        assertEquals(LogLevel.DEBUG, c.logLevel());
+        assertEquals(new HostPort("127.0.0.1", 9741), c.metricsListen());
+        assertEquals(new HostPort("::", 9741), parseWithTls("metrics.listen = [::]:9741").metricsListen());
+        assertMentions(assertThrows(ConfigException.class, () -> parseWithTls("log-level = loud")).getMessage(),
+                FILE + " line 4", "'log-level'", "'loud' is not a log level");
+        assertMentions(assertThrows(ConfigException.class, () -> parseWithTls("metrics.listen = 127.0.0.1")).getMessage(),
+                "line 4", "'metrics.listen' needs a port");
+        assertMentions(assertThrows(ConfigException.class, () -> parseWithTls("metrics.listen = ")).getMessage(),
+                "line 4", "'metrics.listen' is empty");
+    }
+
+    @Test
+    void ipv6Listen() throws Exception {
+        AgentConfig c = parseWithTls("listen = [::]:7500");
+        assertEquals("::", c.listenHost());
+        assertEquals(7500, c.listenPort());
+        assertEquals("::", c.migrationHost());
+        assertEquals("::1", parseWithTls("listen = [::1]").listenHost());
+        assertEquals(7410, parseWithTls("listen = [::1]").listenPort());
+        assertEquals("2001:db8::2", parseWithTls("migration-address = [2001:db8::2]").migrationHost());
+        assertMentions(assertThrows(ConfigException.class, () -> parseWithTls("listen = [::1:7410")).getMessage(),
+                "line 4", "'listen'", "no ']'");
+    }
+
+    @Test
+    void emptyValuesThatHaveNoMeaningAreRefused() {
+        assertMentions(assertThrows(ConfigException.class, () -> parseWithTls("qemu =")).getMessage(),
+                FILE + " line 4", "'qemu' is empty");
+        assertMentions(assertThrows(ConfigException.class, () -> parseWithTls("listen = ")).getMessage(), "'listen' is empty");
+    }
+
+    @Test
     void theExampleConfigurationParses() throws Exception {
         Path example = Path.of(System.getProperty("user.dir")).resolveSibling("packaging").resolve("vmmig.conf.example");
         assertTrue(Files.exists(example), "missing " + example);
@@ -168,7 +205,25 @@ class AgentConfigFileTest {
         AgentConfig c = AgentConfigFile.parse("example", uncommented);
         assertEquals(Path.of("/etc/vmmig/pki/agent-key.pem"), c.tlsKey());
         assertFalse(c.vms().isEmpty(), "the example shows a vm.NAME entry");
-        assertTrue(uncommented.size() >= 13, "every key in the example: " + uncommented);
+        assertTrue(uncommented.size() >= 17, "every key in the example: " + uncommented);
+        assertEquals(QemuPolicy.DEFAULT_KERNEL_DIRS, c.qemuPolicy().kernelDirs(), "the example shows the default kernel dirs");
+        assertEquals(QemuPolicy.DEFAULT_CHARDEV_DIRS, c.qemuPolicy().chardevDirs(), "the example shows the default chardev dirs");
+        assertTrue(c.qemuPolicy().allowsTap("vnet12") && c.qemuPolicy().allowsTap("tap-web1") && !c.qemuPolicy().allowsTap("eth0"));
+        assertEquals("libvirt-qemu", c.qemuPolicy().runas());
+    }
+
+    @Test
+    void qemuPolicyKeys() throws Exception {
+        AgentConfig d = AgentConfigFile.parse(FILE, List.of("insecure = true"));
+        assertEquals(QemuPolicy.defaults(), d.qemuPolicy());
+        AgentConfig c = AgentConfigFile.parse(FILE, List.of("insecure = true", "allowed.kernel-dirs = /srv/boot, /usr/share/qemu",
+                "allowed.chardev-dirs =", "allowed.taps = vnet*", "qemu.runas = qemu"));
+        assertEquals(List.of(Path.of("/srv/boot"), Path.of("/usr/share/qemu")), c.qemuPolicy().kernelDirs());
+        assertEquals(List.of(), c.qemuPolicy().chardevDirs(), "an empty list allows no chardev path");
+        assertEquals("qemu", c.qemuPolicy().runas());
+        assertMentions(error("insecure = true", "allowed.kernel-dirs = boot"), FILE, "line 2", "'allowed.kernel-dirs' must be an absolute path");
+        assertMentions(error("insecure = true", "allowed.taps = vnet0;rm"), FILE, "line 2", "bad tap name 'vnet0;rm'");
+        assertMentions(error("insecure = true", "qemu.runas = Root User"), FILE, "line 2", "bad user name");
     }
 
     @Test

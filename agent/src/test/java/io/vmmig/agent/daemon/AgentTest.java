@@ -17,6 +17,7 @@ import io.vmmig.agent.peer.PeerConnector;
 import io.vmmig.agent.peer.PeerTransportOptions;
 import io.vmmig.agent.session.ControlLink;
 import io.vmmig.agent.session.PeerMessage;
+import io.vmmig.agent.vm.Descriptions;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.net.UnixDomainSocketAddress;
@@ -110,7 +111,10 @@ class AgentTest {
                 "no QMP socket at " + tmp.resolve("nowhere/qmp.sock"));
         refused(migrate(null, "127.0.0.1", null, null, null, null), ErrorKind.BAD_REQUEST, "missing \"vm\"");
         refused(migrate("web1", null, null, null, null, null), ErrorKind.BAD_REQUEST, "missing \"dest\"");
-        refused(migrate("web1", "host:port", null, null, null, null), ErrorKind.BAD_REQUEST, "bad destination 'host:port'");
+        refused(migrate("web1", "host:port", null, null, null, null), ErrorKind.BAD_REQUEST, "bad destination: bad address 'host:port': bad port 'port'");
+        refused(migrate("web1", "[::1", null, null, null, null), ErrorKind.BAD_REQUEST, "bad address '[::1'", "no ']'");
+        refused(migrate("vms/web1/qmp.sock", "127.0.0.1", null, null, null, null), ErrorKind.BAD_REQUEST,
+                "QMP socket path 'vms/web1/qmp.sock' is relative");
         refused(migrate("web1", "127.0.0.1", "teleport", null, null, null), ErrorKind.BAD_REQUEST, "unknown strategy 'teleport'");
         refused(migrate("web1", "127.0.0.1", null, null, null, 1000), ErrorKind.BAD_REQUEST, "chunk size 1000", "power of two");
         refused(migrate("web1", "127.0.0.1", null, null, null, 32 << 20), ErrorKind.BAD_REQUEST, "16 MiB");
@@ -154,6 +158,22 @@ class AgentTest {
         assertEquals(List.of(new ControlEvent.Listing(List.of())), request(ControlRequest.list()), "the first one still serves");
     }
 
+    @Test
+    void portsTakenBetweenTheChecksAndTheStartAreConfigurationErrorsNamingTheKey() throws Exception {
+        AgentConfig samePeerPort = new AgentConfig("127.0.0.1", agent.peerPort(), "127.0.0.1", null, null, null, Set.of(), true,
+                tmp.resolve("state3"), tmp.resolve("run/other.sock"), config.imageDirs(), config.qemuBinary(), Map.of(), config.timeout(),
+                config.timeout());
+        AgentMisconfigured e = assertThrows(AgentMisconfigured.class, () -> Agent.start(samePeerPort));
+        assertEquals("listen = 127.0.0.1:" + agent.peerPort() + ": cannot listen: Address already in use", e.getMessage(),
+                "one line, not Netty's stack trace");
+        AgentConfig metricsOnPeerPort = new AgentConfig("127.0.0.1", 0, "127.0.0.1", null, null, null, Set.of(), true,
+                tmp.resolve("state3"), tmp.resolve("run/other.sock"), config.imageDirs(), config.qemuBinary(), Map.of(), config.timeout(),
+                config.timeout(), 0, io.vmmig.agent.config.LogLevel.INFO, new io.vmmig.agent.config.HostPort("127.0.0.1", agent.peerPort()), null);
+        e = assertThrows(AgentMisconfigured.class, () -> Agent.start(metricsOnPeerPort));
+        assertTrue(e.getMessage().startsWith("metrics.listen = 127.0.0.1:" + agent.peerPort() + ": cannot listen: "), e.getMessage());
+        assertTrue(e.getMessage().contains("Address already in use"), e.getMessage());
+    }
+
     // ---- the destination role, driven by a bare control connection ----
 
     private ControlLink control() {
@@ -163,7 +183,7 @@ class AgentTest {
 
     private static PeerMessage.Prepare prepare(String id, String strategy, String target) {
         return new PeerMessage.Prepare(id, strategy, 1 << 20, "disk0", "qcow2", 64L << 20, 1L << 20, null, "web1.qcow2", target,
-                List.of("-machine", "none"), "web1", "7.2.22");
+                Descriptions.minimal("disk0").toJson(), "web1", "7.2.22");
     }
 
     @Test

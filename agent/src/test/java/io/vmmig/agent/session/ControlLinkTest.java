@@ -21,6 +21,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import io.vmmig.agent.vm.Descriptions;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -60,7 +61,7 @@ class ControlLinkTest {
         ControlLink[] l = links();
         DestinationReport report = new DestinationReport(5L << 20, 3L << 20, 30, 18, 2, 41);
         PeerMessage.Prepare prepare = new PeerMessage.Prepare("m-1", "hybrid", 1 << 20, "disk0", "qcow2", 1L << 30, 200L << 20,
-                "/var/lib/base.qcow2", "web1.qcow2", null, List.of("-m", "256", "-device", "virtio-blk-pci,drive=disk0,share-rw=on"),
+                "/var/lib/base.qcow2", "web1.qcow2", null, Descriptions.minimal("disk0").toJson(),
                 "web1", "7.2.22");
         List<PeerMessage> toDestination = List.of(prepare, new PeerMessage.Cancel("operator"));
         List<PeerMessage> toSource = List.of(

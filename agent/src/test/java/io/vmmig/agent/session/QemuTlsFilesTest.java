@@ -30,7 +30,8 @@ class QemuTlsFilesTest {
         Files.writeString(pki.resolve("key.pem"), "KEY\n");
         return new AgentConfig("127.0.0.1", 0, "127.0.0.1", pki.resolve("key.pem"), pki.resolve("cert.pem"), pki.resolve("ca.pem"),
                 Set.of(), insecure, tmp.resolve("state"), tmp.resolve("control.sock"), List.of(tmp.resolve("images")),
-                "qemu-system-x86_64", Map.of(), Duration.ofSeconds(5), Duration.ofSeconds(5), 0, true);
+                "qemu-system-x86_64", Map.of(), Duration.ofSeconds(5), Duration.ofSeconds(5), 0,
+                io.vmmig.agent.config.LogLevel.INFO, null, null, true);
     }
 
     @Test

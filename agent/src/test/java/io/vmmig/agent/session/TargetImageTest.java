@@ -16,6 +16,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import io.vmmig.agent.vm.Descriptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -38,7 +39,7 @@ class TargetImageTest {
 
     private static PeerMessage.Prepare prepare(String imageName, String target, long allocated, String backing) {
         return new PeerMessage.Prepare("m-1", "hybrid", 1 << 20, "disk0", "qcow2", 64L << 20, allocated, backing, imageName, target,
-                List.of("-m", "128"), "web1", "7.2.22");
+                Descriptions.minimal("disk0").toJson(), "web1", "7.2.22");
     }
 
     private static PeerMessage.Prepare prepare(String imageName, String target) {

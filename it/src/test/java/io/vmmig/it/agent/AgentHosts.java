@@ -2,6 +2,8 @@ package io.vmmig.it.agent;
 
 import io.vmmig.testkit.net.LabHost;
 import io.vmmig.testkit.net.NetworkLab;
+import io.vmmig.testkit.HarnessDirectory;
+import io.vmmig.testkit.TestGuest;
 import io.vmmig.testkit.pki.TestPki;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -14,7 +16,8 @@ import java.util.List;
 /**
  * Two agents on this machine as two hosts: {@code a} (source) and {@code b} (destination), each with its
  * own state and image directories, certificates from one test CA (both valid for 127.0.0.1), and
- * control sockets. Extra configuration lines per agent can be given (e.g. another QEMU binary).
+ * control sockets; the test guest's kernel directory and the harness directory (consoles, monitors) are
+ * allowed to incoming VMs. Extra configuration lines per agent can be given (e.g. another QEMU binary).
  */
 final class AgentHosts implements AutoCloseable {
     final Path dir;
@@ -77,10 +80,15 @@ final class AgentHosts implements AutoCloseable {
     }
 
     static AgentHosts start(Path dir, TestPki pki, List<String> extraA, List<String> extraB) throws Exception {
+        return start(dir, pki, extraA, "127.0.0.1", extraB);
+    }
+
+    /** Same, with agent b listening on {@code hostB} (e.g. {@code ::1}; its certificate must name it). */
+    static AgentHosts start(Path dir, TestPki pki, List<String> extraA, String hostB, List<String> extraB) throws Exception {
         AgentProcess a = agent(dir, pki, "a", "host-a", extraA);
         try {
-            AgentProcess b = agent(dir, pki, "b", "host-b", extraB);
-            return new AgentHosts(dir, pki, a, b, "127.0.0.1");
+            AgentProcess b = agent(dir, pki, "b", "host-b", hostB, extraB);
+            return new AgentHosts(dir, pki, a, b, hostB);
         } catch (Exception e) {
             a.close();
             throw e;
@@ -92,7 +100,12 @@ final class AgentHosts implements AutoCloseable {
      * the {@code tls.*} lines of {@code extra}, or plain TCP if it has none.
      */
     static AgentProcess agent(Path dir, TestPki pki, String name, String cert, List<String> extra) throws Exception {
-        return agent(dir, pki, name, cert, "127.0.0.1", freePort(), List.of(), extra);
+        return agent(dir, pki, name, cert, "127.0.0.1", extra);
+    }
+
+    /** Same, listening on {@code host} (an IPv6 address goes in brackets in the configuration). */
+    static AgentProcess agent(Path dir, TestPki pki, String name, String cert, String host, List<String> extra) throws Exception {
+        return agent(dir, pki, name, cert, host, freePort(host), List.of(), extra);
     }
 
     /** Same, listening on {@code host:port}, its command line after {@code prefix} (a lab host's namespace). */
@@ -100,11 +113,14 @@ final class AgentHosts implements AutoCloseable {
                               List<String> extra) throws Exception {
         Path home = Files.createDirectories(dir.resolve(name));
         List<String> conf = new ArrayList<>(List.of(
-                "listen = " + host + ":" + port,
+                "listen = " + (host.contains(":") ? "[" + host + "]" : host) + ":" + port,
                 "state-dir = " + home.resolve("state"),
                 "control-socket = " + home.resolve("control.sock"),
                 "image-dirs = " + Files.createDirectories(home.resolve("images")),
-                "timeout = 120"));
+                "timeout = 120",
+                // the destination QEMU may boot the test guest's kernel and connect to the harness's consoles and monitors
+                "allowed.kernel-dirs = " + TestGuest.get().directory(),
+                "allowed.chardev-dirs = " + HarnessDirectory.base()));
         if (pki != null) {
             conf.add("tls.key = " + pki.key(cert));
             conf.add("tls.cert = " + pki.cert(cert));
@@ -119,14 +135,18 @@ final class AgentHosts implements AutoCloseable {
     }
 
     static int freePort() throws IOException {
+        return freePort("127.0.0.1");
+    }
+
+    static int freePort(String host) throws IOException {
         try (ServerSocket s = new ServerSocket()) {
-            s.bind(new InetSocketAddress("127.0.0.1", 0));
+            s.bind(new InetSocketAddress(host, 0));
             return s.getLocalPort();
         }
     }
 
     String destB() {
-        return hostB + ":" + b.port;
+        return (hostB.contains(":") ? "[" + hostB + "]" : hostB) + ":" + b.port;
     }
 
     Path imagesOf(AgentProcess p) {

@@ -9,6 +9,7 @@ import io.vmmig.agent.control.ControlCodec;
 import io.vmmig.agent.control.ControlEvent;
 import io.vmmig.agent.control.ErrorKind;
 import io.vmmig.agent.control.MigrationPhase;
+import io.vmmig.agent.vm.DestinationCommandLine;
 import io.vmmig.it.migration.Poll;
 import io.vmmig.qmp.QmpClient;
 import io.vmmig.qmp.command.QmpCommands.QueryStatus;
@@ -68,6 +69,10 @@ class AgentMigrationIT {
         String id = ((ControlEvent.Accepted) events.get(0)).id();
         assertTrue(vm.qemu.awaitExit(Duration.ofSeconds(30)).isPresent(), "source QEMU quit after the migration");
         assertTrue(Files.exists(hosts.imagesOf(hosts.b).resolve(vm.name + ".qcow2")), "destination image");
+        long pid = QemuProcesses.pidMentioning(dir.resolve("b/state/m").resolve(id).resolve("qmp.sock").toString());
+        List<String> argv = QemuProcesses.argv(pid);
+        assertEquals(DestinationCommandLine.SANDBOX, argv.get(argv.indexOf("-sandbox") + 1), "destination QEMU confined: " + argv);
+        assertEquals("2", QemuProcesses.status(pid, "Seccomp"), "a seccomp filter is in force in the destination QEMU");
         try (QmpClient dst = QmpClient.connect(dir.resolve("b/state/m").resolve(id).resolve("qmp.sock"))) {
             assertEquals("running", dst.call(new QueryStatus()).status());
             String verdict = vm.verifyAtDestination();

@@ -162,8 +162,8 @@ class AgentTrustIT {
         try (AgentProcess shortLived = AgentHosts.agent(dir, pki, "b-ttl", "host-b", List.of("token-ttl = 1"));
              PeerConnector a = PeerConnector.tls(asA, PeerTransportOptions.DEFAULT);
              ControlLink link = new ControlLink(a.connect("127.0.0.1", shortLived.port, "", new byte[0], Duration.ofSeconds(10)))) {
-            long issued = System.nanoTime();
             byte[] token = prepare(link, "m-ttl00001", "ttl.qcow2");
+            long issued = System.nanoTime();   // the token was issued before its PREPARED arrived: its lifetime ends before issued + ttl
             // the token's lifetime is the condition waited for
             Poll.until("the token's lifetime to pass", Duration.ofSeconds(5), () -> System.nanoTime() - issued > 1_500_000_000L);
             PeerUnauthorizedException expired = assertThrows(PeerUnauthorizedException.class,
@@ -178,7 +178,7 @@ class AgentTrustIT {
 
     private static byte[] prepare(ControlLink link, String id, String imageName) throws Exception {
         link.send(new PeerMessage.Prepare(id, "hybrid", 256 << 10, "disk0", "qcow2", 64L << 20, 1L << 20, null, imageName,
-                null, List.of("-machine", "q35"), "tokens", "7.2.0"));
+                null, Descriptions.minimalJson("disk0"), "tokens", "7.2.0"));
         PeerMessage.Prepared p = link.expect(PeerMessage.Prepared.class, Duration.ofSeconds(30));
         return Base64.getDecoder().decode(p.token());
     }

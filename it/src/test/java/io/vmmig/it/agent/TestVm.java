@@ -11,6 +11,8 @@ import io.vmmig.testkit.Workload;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
+import java.util.function.Function;
 import java.util.regex.Pattern;
 
 /**
@@ -30,12 +32,17 @@ final class TestVm implements AutoCloseable {
 
     /** Boots {@code name} with a {@code areaMib} MiB prefill and a 4 MiB hot set written at {@code rate}/s. */
     static TestVm boot(Path dir, String name, int areaMib, int rate) throws Exception {
-        return boot(dir, name, areaMib, rate, QemuProcess.DEFAULT_BINARY);
+        return boot(dir, name, workload(areaMib, rate), QemuProcess.DEFAULT_BINARY, DiskImage::qemuArgs);
     }
 
     /** Same, with another QEMU binary (e.g. a wrapper that enters a network namespace). */
     static TestVm boot(Path dir, String name, int areaMib, int rate, String binary) throws Exception {
-        return boot(dir, name, workload(areaMib, rate), binary);
+        return boot(dir, name, workload(areaMib, rate), binary, DiskImage::qemuArgs);
+    }
+
+    /** The same with the disk attached by {@code attach} (e.g. a legacy {@code -drive}, a JSON {@code -device}). */
+    static TestVm boot(Path dir, String name, int areaMib, int rate, Function<DiskImage, List<String>> attach) throws Exception {
+        return boot(dir, name, workload(areaMib, rate), QemuProcess.DEFAULT_BINARY, attach);
     }
 
     /** The workload of {@link #boot(Path, String, int, int)}. */
@@ -45,9 +52,15 @@ final class TestVm implements AutoCloseable {
 
     /** Boots {@code name} with workload {@code w}, QEMU started as {@code binary}. */
     static TestVm boot(Path dir, String name, Workload w, String binary) throws Exception {
+        return boot(dir, name, w, binary, DiskImage::qemuArgs);
+    }
+
+    private static TestVm boot(Path dir, String name, Workload w, String binary, Function<DiskImage, List<String>> attach)
+            throws Exception {
         Path vmDir = Files.createDirectories(dir.resolve(name));
         DiskImage disk = DiskImage.create(vmDir.resolve(name + ".qcow2"), DiskImage.Format.QCOW2, 64L << 20);
-        QemuProcess q = QemuProcess.builder().name(name).binary(binary).memoryMb(256).guest(TestGuest.get(), w).disk(disk).start();
+        QemuProcess q = QemuProcess.builder().name(name).binary(binary).memoryMb(256).guest(TestGuest.get(), w)
+                .extraArgs(attach.apply(disk)).start();
         try {
             q.console().awaitLine(Pattern.compile("^PREFILL DONE"), Duration.ofMinutes(3));
             return new TestVm(name, q, q.console().successor(name + "-dst", vmDir.resolve("dst-console.log")));

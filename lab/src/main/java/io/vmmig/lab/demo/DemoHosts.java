@@ -4,6 +4,8 @@ import io.vmmig.agent.Main;
 import io.vmmig.testkit.net.JavaCommand;
 import io.vmmig.testkit.net.LabHost;
 import io.vmmig.testkit.net.NetworkLab;
+import io.vmmig.testkit.TestGuest;
+import io.vmmig.testkit.HarnessDirectory;
 import io.vmmig.testkit.pki.TestPki;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -86,7 +88,9 @@ final class DemoHosts implements AutoCloseable {
         Path config = home.resolve("vmmig.conf");
         Files.write(config, List.of("listen = " + address + ":" + port, "state-dir = " + home.resolve("state"),
                 "control-socket = " + home.resolve("control.sock"), "image-dirs = " + Files.createDirectories(home.resolve("images")),
-                "tls.key = " + pki.key("host-" + name), "tls.cert = " + pki.cert("host-" + name), "tls.ca = " + pki.cert("ca")));
+                "tls.key = " + pki.key("host-" + name), "tls.cert = " + pki.cert("host-" + name), "tls.ca = " + pki.cert("ca"),
+                // the incoming VM boots the test guest's kernel and keeps the harness's console socket
+                "allowed.kernel-dirs = " + TestGuest.get().directory(), "allowed.chardev-dirs = " + HarnessDirectory.base()));
         List<String> cmd = new ArrayList<>();
         lab.ifPresent(l -> cmd.addAll(l.prefix(host)));
         List<String> args = List.of("agent", "--config", config.toString());

@@ -210,6 +210,12 @@ public final class DestinationDiskTransfer implements PeerChannel.Handler, AutoC
         return q == null ? OnDemandLatency.NONE : q.onDemandLatency();
     }
 
+    /** The on-demand pull latencies (nanoseconds) from the {@code from}-th on; see {@link PullQueue#onDemandLatencyNanos}. */
+    public long[] onDemandLatencyNanos(int from) {
+        PullQueue q = disk.handover().getNow(null);
+        return q == null ? new long[0] : q.onDemandLatencyNanos(from);
+    }
+
     @Override
     public void onFrame(PeerChannel ch, Frame frame) {
         if (frame instanceof Frame.ChunkData d) {
