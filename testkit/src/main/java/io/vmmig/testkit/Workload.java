@@ -17,9 +17,13 @@ import java.util.stream.Collectors;
  * @param verifyAfterSeconds verify once this long after start (0 = only on the {@code verify} command)
  * @param heartbeatMs       heartbeat period
  * @param seed              payload and block-choice seed
+ * @param marker            a text the guest holds in RAM (a 4 KiB buffer of it repeated) and writes into every
+ *                          block (the first 64 bytes of the payload: the text repeated), for tests that look for
+ *                          the guest's data where it must not be (a packet capture); null: none. 1-32 printable
+ *                          ASCII characters without blanks
  */
 public record Workload(long blocks, int blockSize, List<Phase> phases, long hotBlocks, long hotFirst,
-                       long writesPerSecond, int verifyAfterSeconds, int heartbeatMs, long seed) {
+                       long writesPerSecond, int verifyAfterSeconds, int heartbeatMs, long seed, String marker) {
 
     /** A writer phase; PREFILL and IDLE end, the others run until the guest stops. */
     public enum Phase {
@@ -53,44 +57,53 @@ public record Workload(long blocks, int blockSize, List<Phase> phases, long hotB
         if (writesPerSecond < 0 || verifyAfterSeconds < 0 || heartbeatMs <= 0) {
             throw new IllegalArgumentException("writesPerSecond/verifyAfterSeconds must be >= 0, heartbeatMs > 0");
         }
+        if (marker != null && !marker.matches("[\\x21-\\x7e]{1,32}")) {
+            throw new IllegalArgumentException("marker must be 1-32 printable ASCII characters without blanks, was '"
+                    + marker + "'");
+        }
     }
 
     /** 4096 blocks of 4 KiB (16 MiB), prefill then hot writes over 64 blocks at 1000 writes/s, heartbeat 20 ms. */
     public static Workload defaults() {
-        return new Workload(4096, 4096, List.of(Phase.PREFILL, Phase.HOT), 64, 0, 1000, 0, 20, 1);
+        return new Workload(4096, 4096, List.of(Phase.PREFILL, Phase.HOT), 64, 0, 1000, 0, 20, 1, null);
     }
 
     public Workload withBlocks(long n) {
         return new Workload(n, blockSize, phases, Math.min(hotBlocks, n), Math.min(hotFirst, n - Math.min(hotBlocks, n)),
-                writesPerSecond, verifyAfterSeconds, heartbeatMs, seed);
+                writesPerSecond, verifyAfterSeconds, heartbeatMs, seed, marker);
     }
 
     public Workload withBlockSize(int bytes) {
-        return new Workload(blocks, bytes, phases, hotBlocks, hotFirst, writesPerSecond, verifyAfterSeconds, heartbeatMs, seed);
+        return new Workload(blocks, bytes, phases, hotBlocks, hotFirst, writesPerSecond, verifyAfterSeconds, heartbeatMs, seed, marker);
     }
 
     public Workload withPhases(Phase... p) {
-        return new Workload(blocks, blockSize, List.of(p), hotBlocks, hotFirst, writesPerSecond, verifyAfterSeconds, heartbeatMs, seed);
+        return new Workload(blocks, blockSize, List.of(p), hotBlocks, hotFirst, writesPerSecond, verifyAfterSeconds, heartbeatMs, seed, marker);
     }
 
     public Workload withHotSet(long first, long count) {
-        return new Workload(blocks, blockSize, phases, count, first, writesPerSecond, verifyAfterSeconds, heartbeatMs, seed);
+        return new Workload(blocks, blockSize, phases, count, first, writesPerSecond, verifyAfterSeconds, heartbeatMs, seed, marker);
     }
 
     public Workload withRate(long perSecond) {
-        return new Workload(blocks, blockSize, phases, hotBlocks, hotFirst, perSecond, verifyAfterSeconds, heartbeatMs, seed);
+        return new Workload(blocks, blockSize, phases, hotBlocks, hotFirst, perSecond, verifyAfterSeconds, heartbeatMs, seed, marker);
     }
 
     public Workload withVerifyAfter(int seconds) {
-        return new Workload(blocks, blockSize, phases, hotBlocks, hotFirst, writesPerSecond, seconds, heartbeatMs, seed);
+        return new Workload(blocks, blockSize, phases, hotBlocks, hotFirst, writesPerSecond, seconds, heartbeatMs, seed, marker);
     }
 
     public Workload withHeartbeatMs(int ms) {
-        return new Workload(blocks, blockSize, phases, hotBlocks, hotFirst, writesPerSecond, verifyAfterSeconds, ms, seed);
+        return new Workload(blocks, blockSize, phases, hotBlocks, hotFirst, writesPerSecond, verifyAfterSeconds, ms, seed, marker);
     }
 
     public Workload withSeed(long s) {
-        return new Workload(blocks, blockSize, phases, hotBlocks, hotFirst, writesPerSecond, verifyAfterSeconds, heartbeatMs, s);
+        return new Workload(blocks, blockSize, phases, hotBlocks, hotFirst, writesPerSecond, verifyAfterSeconds, heartbeatMs, s, marker);
+    }
+
+    /** This workload with the guest holding {@code text} in RAM and in every block it writes (see {@link #marker}). */
+    public Workload withMarker(String text) {
+        return new Workload(blocks, blockSize, phases, hotBlocks, hotFirst, writesPerSecond, verifyAfterSeconds, heartbeatMs, seed, text);
     }
 
     /** Bytes of disk the workload touches: the disk must be at least this big. */
@@ -103,6 +116,7 @@ public record Workload(long blocks, int blockSize, List<Phase> phases, long hotB
         return "vmmig.blocks=" + blocks + " vmmig.bs=" + blockSize
                 + " vmmig.mode=" + phases.stream().map(p -> p.name().toLowerCase(Locale.ROOT)).collect(Collectors.joining(","))
                 + " vmmig.hot=" + hotBlocks + " vmmig.hot_first=" + hotFirst + " vmmig.rate=" + writesPerSecond
-                + " vmmig.verify_after=" + verifyAfterSeconds + " vmmig.hb_ms=" + heartbeatMs + " vmmig.seed=" + seed;
+                + " vmmig.verify_after=" + verifyAfterSeconds + " vmmig.hb_ms=" + heartbeatMs + " vmmig.seed=" + seed
+                + (marker == null ? "" : " vmmig.marker=" + marker);
     }
 }

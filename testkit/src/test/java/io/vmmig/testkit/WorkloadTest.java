@@ -14,6 +14,7 @@ class WorkloadTest {
         assertEquals("vmmig.blocks=1000 vmmig.bs=4096 vmmig.mode=prefill,random vmmig.hot=20 vmmig.hot_first=10"
                 + " vmmig.rate=0 vmmig.verify_after=7 vmmig.hb_ms=25 vmmig.seed=42", w.kernelArgs());
         assertEquals(1000L * 4096, w.areaBytes());
+        assertEquals(w.kernelArgs() + " vmmig.marker=VMMIG-MARKER-1f", w.withMarker("VMMIG-MARKER-1f").kernelArgs());
     }
 
     @Test
@@ -29,5 +30,7 @@ class WorkloadTest {
         assertThrows(IllegalArgumentException.class, () -> Workload.defaults().withHotSet(4090, 64));
         assertThrows(IllegalArgumentException.class, () -> Workload.defaults().withPhases());
         assertThrows(IllegalArgumentException.class, () -> Workload.defaults().withHeartbeatMs(0));
+        assertThrows(IllegalArgumentException.class, () -> Workload.defaults().withMarker("two words"));
+        assertThrows(IllegalArgumentException.class, () -> Workload.defaults().withMarker("x".repeat(33)));
     }
 }

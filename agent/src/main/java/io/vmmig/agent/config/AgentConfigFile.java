@@ -24,6 +24,7 @@ import java.util.regex.Pattern;
  * tls.cert = /etc/vmmig/pki/agent-cert.pem
  * tls.ca = /etc/vmmig/pki/ca-cert.pem
  * tls.allowed-clients = host-a, host-b # optional: source agents' certificate names
+ * tls.qemu-streams = true              # QEMU's memory and mirror NBD streams in TLS too (default; both agents must agree)
  * insecure = false                     # true: plain TCP between agents (labs only)
  * state-dir = /var/lib/vmmig
  * control-socket = /run/vmmig/control.sock
@@ -130,7 +131,7 @@ public final class AgentConfigFile {
                 control == null ? AgentConfig.DEFAULT_CONTROL_SOCKET : control, imageDirs,
                 r.nonEmpty("qemu", "qemu-system-x86_64"), vms, Duration.ofSeconds(timeout),
                 Duration.ofSeconds(tokenTtl), pullBandwidth, logLevel, metrics,
-                new QemuPolicy(kernelDirs, chardevDirs, taps, runas));
+                new QemuPolicy(kernelDirs, chardevDirs, taps, runas), r.bool("tls.qemu-streams", true));
     }
 
     /** {@code [::1]} as an address alone: {@code ::1}. */
@@ -142,7 +143,7 @@ public final class AgentConfigFile {
     private static final Pattern TRAILING_COMMENT = Pattern.compile("(^|\\s)#.*$");
 
     private static final List<String> KEYS = List.of("listen", "migration-address", "tls.key", "tls.cert", "tls.ca",
-            "tls.allowed-clients", "insecure", "state-dir", "control-socket", "image-dirs", "qemu", "timeout", "token-ttl",
+            "tls.allowed-clients", "tls.qemu-streams", "insecure", "state-dir", "control-socket", "image-dirs", "qemu", "timeout", "token-ttl",
             "pull-bandwidth", "log-level", "metrics.listen", "allowed.kernel-dirs", "allowed.chardev-dirs", "allowed.taps",
             "qemu.runas");
 

@@ -31,6 +31,7 @@ import io.vmmig.strategy.qemu.MigrationEvent;
 import io.vmmig.strategy.qemu.MigrationTimeline;
 import io.vmmig.strategy.qemu.MirrorDestination;
 import io.vmmig.strategy.qemu.MirrorTarget;
+import io.vmmig.strategy.qemu.QemuTlsCreds;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -111,6 +112,7 @@ public final class DestinationSession {
         boolean leaveNothing = false;
         DestinationQemu qemu = null;
         DestinationStrategy disk = null;
+        QemuTlsCreds creds = null;
         PullMetrics pull = metrics.pull(id);
         CompletableFuture<String> cancelled = new CompletableFuture<>();
         CompletableFuture<PeerMessage.ResumeAt> resumeAt = new CompletableFuture<>();
@@ -155,6 +157,10 @@ public final class DestinationSession {
             int memoryPort = freePort(config.migrationHost());
             MigrationAssembly.Plan plan = MigrationAssembly.Plan.of(id, choice.strategy(), choice.name(), choice.mirrorMode(),
                     p.diskNode(), p.chunkSize(), timeout);
+
+            // QEMU's incoming memory and its NBD server in TLS, with this agent's certificate (client certificates required)
+            String tlsId = config.qemuStreamsTls() ? QemuTlsFiles.credsId(id) : null;
+            plan = plan.withTls(null, tlsId);
             PeerChannel channel = null;
             if (choice.chunkTransfer()) {
                 channel = await(data, cancelled, timeout, "the source's data connection");
@@ -184,14 +190,18 @@ public final class DestinationSession {
             record.fact(MigrationJournal.QEMU_QMP, workDir.resolve("qmp.sock").toString());   // before it exists
             qemu = DestinationQemu.start(config.qemuBinary(), workDir, args, Duration.ofSeconds(60));
             record.fact(MigrationJournal.QEMU_PID, Long.toString(qemu.pid()));
-            LOG.info("migration {}: destination QEMU pid {} waiting for memory on {}:{}", id, qemu.pid(), config.migrationHost(), memoryPort);
-            DestinationMigration incoming = new DestinationMigration(qemu.qmp(), disk, "tcp:" + uriHost(config.migrationHost()) + ":" + memoryPort, timeline);
+            LOG.info("migration {}: destination QEMU pid {} waiting for memory on {}:{} ({})", id, qemu.pid(), config.migrationHost(),
+                    memoryPort, tlsId != null ? "TLS, client certificate required" : "plain TCP: tls.qemu-streams is off");
+            if (tlsId != null) creds = QemuTlsFiles.install(config, qemu.qmp(), id, QemuTlsCreds.Endpoint.SERVER, workDir,
+                    policy.runas());
+            DestinationMigration incoming = new DestinationMigration(qemu.qmp(), disk,
+                    "tcp:" + uriHost(config.migrationHost()) + ":" + memoryPort, tlsId, timeline);
             PeerMessage.Ready ready;
             if (disk instanceof MirrorDestination m) {
                 MirrorTarget t = await(m.exported(), cancelled, timeout, "the mirror export");
-                ready = new PeerMessage.Ready(memoryPort, t.port(), null, t.export());
+                ready = new PeerMessage.Ready(memoryPort, t.port(), null, t.export(), tlsId != null);
             } else {
-                ready = new PeerMessage.Ready(memoryPort, null, null, null);
+                ready = new PeerMessage.Ready(memoryPort, null, null, null, tlsId != null);
             }
             link.send(ready);
             record.phase(MigrationPhase.MEMORY);
@@ -227,6 +237,7 @@ public final class DestinationSession {
             } finally {
                 incoming.close();
             }
+            if (creds != null) creds.close();   // nothing uses it now: the NBD server is stopped, tls-creds reset
             tick(record, timeline, d, pull, q);
             qemu.keep();
             GuestFile.write(workDir, record, MigrationPhase.COMPLETED, qemu.pid());
@@ -283,6 +294,7 @@ public final class DestinationSession {
             // After the switchover and before the pivot the running guest's disk node points at this agent's
             // NBD server: closing it would give the guest I/O errors. It stays, whatever happened.
             if (disk != null && !guestOnAgentPath) disk.close();
+            if (creds != null) creds.close();
             if (qemu != null) qemu.close();
             if (leaveNothing && workDir != null) RestartRecovery.removeDir(workDir.toString());   // sockets, logs: nothing left
             link.close();

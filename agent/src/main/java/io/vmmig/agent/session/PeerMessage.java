@@ -44,8 +44,12 @@ public sealed interface PeerMessage {
     /**
      * The destination QEMU runs in {@code -incoming defer} and listens for memory on {@code memoryPort};
      * for mirror, its NBD export is at {@code mirrorPort} (TCP) or {@code mirrorSocket} (UNIX) with {@code mirrorExport}.
+     * {@code qemuTls}: both listen in TLS (QEMU's {@code tls-creds-x509} with the destination agent's
+     * certificate, client certificates required); false or absent: plain TCP. The source goes on only if
+     * that is what it is configured for ({@code tls.qemu-streams}).
      */
-    record Ready(int memoryPort, Integer mirrorPort, String mirrorSocket, String mirrorExport) implements PeerMessage {}
+    record Ready(int memoryPort, Integer mirrorPort, String mirrorSocket, String mirrorExport, Boolean qemuTls)
+            implements PeerMessage {}
 
     /** Destination progress after the switchover, with its QEMU's run state ({@code query-status}; null if not read). */
     record Progress(long pulledBytes, long pulledOnDemand, long pulledBackground, long receivedPushBytes, String qemuStatus)

@@ -28,10 +28,12 @@ import io.vmmig.strategy.qemu.MigrationAssembly;
 import io.vmmig.strategy.qemu.MigrationReport;
 import io.vmmig.strategy.qemu.MigrationTimeline;
 import io.vmmig.strategy.qemu.MirrorTarget;
+import io.vmmig.strategy.qemu.QemuTlsCreds;
 import io.vmmig.strategy.qemu.SourceMigration;
 import io.vmmig.strategy.qemu.SourceReport;
 import io.vmmig.strategy.qemu.SourceStrategy;
 import io.vmmig.strategy.qemu.ChunkTransferSource;
+import io.vmmig.strategy.qemu.StreamTls;
 import io.vmmig.strategy.source.SourceDiskTransfer;
 import io.vmmig.strategy.source.SourceOptions;
 import java.nio.file.Files;
@@ -39,6 +41,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Base64;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -162,7 +165,7 @@ public final class SourceSession implements Runnable {
                     control.send(new PeerMessage.ResumeAt(config.listenPort(), Base64.getEncoder().encodeToString(resumeToken)));
                 }
                 try {
-                    return run(qmp, vm, choice, chunk, control, data, workDir, timeout);
+                    return runWithControl(qmp, vm, choice, chunk, control, data, workDir, timeout);
                 } finally {
                     registry.forgetResumes(id);
                     tokens.revoke(id);
@@ -185,7 +188,7 @@ public final class SourceSession implements Runnable {
         }
     }
 
-    private ControlEvent.Report run(QmpClient qmp, SourceVm vm, StrategyChoice choice, int chunk, ControlLink control,
+    private ControlEvent.Report runWithControl(QmpClient qmp, SourceVm vm, StrategyChoice choice, int chunk, ControlLink control,
                                     PeerChannel data, Path workDir, Duration timeout) throws Exception {
         String id = record.id();
         MigrationTimeline timeline = new MigrationTimeline(record.startNanos());   // the report counts from the request
@@ -223,12 +226,41 @@ public final class SourceSession implements Runnable {
         reader.setDaemon(true);
         reader.start();
 
+        // QEMU's streams to the destination (memory; the mirror's NBD) in TLS when this agent is configured so,
+        // and only if the destination listens the same way: nothing is sent before both agree
+        boolean qemuTls = config.qemuStreamsTls();
+        CompletableFuture<PeerMessage.Ready> agreed = ready.thenApply(r -> {
+            if (Boolean.TRUE.equals(r.qemuTls()) != qemuTls)
+                throw new CompletionException(new AgentException(ErrorKind.BAD_REQUEST,
+                        "the destination " + control.remote() + " has QEMU's streams " + (qemuTls ? "in plain TCP" : "in TLS")
+                                + " but this agent has tls.qemu-streams = " + qemuTls + " (set the same on both agents)"
+                                + "; the guest keeps running at the source"));
+            return r;
+        });
+        QemuTlsCreds creds = qemuTls ? QemuTlsFiles.install(config, qmp, id, QemuTlsCreds.Endpoint.CLIENT, workDir) : null;
+        // the destination's certificate must name the address we dialled its agent on (its QEMU listens there too)
+        StreamTls tls = creds == null ? null : new StreamTls(creds.id(), request.destHost());
+        LOG.info("migration {}: QEMU's streams to {} in {}", id, request.destHost(),
+                tls != null ? "TLS (the destination's certificate must name " + tls.hostname() + ")" : "plain TCP (tls.qemu-streams is off)");
+        try {
+            return runStrategy(qmp, vm, choice, chunk, data, workDir, timeout, timeline, agreed, finished, destProgress, tls);
+        } finally {
+            SourceMigration d = driver;
+            if (creds != null && (d == null || !d.switchedOver())) creds.close();   // after the switchover QEMU quits
+        }
+    }
+
+    private ControlEvent.Report runStrategy(QmpClient qmp, SourceVm vm, StrategyChoice choice, int chunk, PeerChannel data,
+                                    Path workDir, Duration timeout, MigrationTimeline timeline,
+                                    CompletableFuture<PeerMessage.Ready> ready, CompletableFuture<PeerMessage.Finished> finished,
+                                    PeerMessage.Progress[] destProgress, StreamTls tls) throws Exception {
+        String id = record.id();
         // the mirror goes to the destination QEMU's NBD export over TCP, at the address we dialled the destination agent on
         CompletableFuture<MirrorTarget> mirrorTarget = ready.thenApply(r -> r.mirrorPort() != null
                 ? MirrorTarget.tcp(request.destHost(), r.mirrorPort(), r.mirrorExport())
                 : MirrorTarget.unix(Path.of(r.mirrorSocket()), r.mirrorExport()));
         MigrationAssembly.Plan plan = MigrationAssembly.Plan.of(id, choice.strategy(), choice.name(), choice.mirrorMode(),
-                vm.disk().node(), chunk, timeout).withPush(pushOptions());
+                vm.disk().node(), chunk, timeout).withPush(pushOptions()).withTls(tls, null);
         SourceStrategy strategy = MigrationAssembly.sourceStrategy(qmp, plan, workDir, data, mirrorTarget, timeline);
         if (strategy instanceof ChunkTransferSource cts) {
             registry.expectResumes(id, ch -> {
@@ -283,6 +315,7 @@ public final class SourceSession implements Runnable {
                 DestinationReport dr = ControlCodec.mapper().treeToValue(f.report(), DestinationReport.class);
                 report = report.withDestination(dr);
             }
+            QemuStreams streams = QemuStreams.of(tls, choice.chunkTransfer());
             try {
                 qmp.call(new Quit());
                 LOG.info("migration {}: the destination holds the whole disk; source QEMU told to quit", id);
@@ -293,7 +326,7 @@ public final class SourceSession implements Runnable {
             report = report.endingAt(timeline);
             SourcePullFile.remove(workDir);
             progress.sample();
-            return new ControlEvent.Report(id, ControlCodec.tree(report), report.summary());
+            return new ControlEvent.Report(id, streams.addTo(ControlCodec.tree(report)), report.summary() + streams.summaryLine());
         } finally {
             sampler.shutdownNow();
         }

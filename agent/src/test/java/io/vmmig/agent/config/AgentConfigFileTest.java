@@ -60,6 +60,7 @@ class AgentConfigFileTest {
         assertEquals("qemu-system-x86_64", c.qemuBinary());
         assertEquals(Map.of(), c.vms());
         assertEquals(Duration.ofSeconds(600), c.timeout());
+        assertTrue(c.qemuStreamsTls(), "QEMU's streams are TLS whenever the agents are");
         assertEquals(0, c.pullBandwidth(), "the background pull is not limited by default");
     }
 
@@ -79,6 +80,7 @@ class AgentConfigFileTest {
                 "tls.cert = /etc/vmmig/pki/agent-cert.pem",
                 "tls.ca = /etc/vmmig/pki/ca-cert.pem",
                 "tls.allowed-clients = host-a, host-b,,  ",
+                "tls.qemu-streams = false",
                 "insecure = no",
                 "state-dir = /srv/vmmig-state",
                 "control-socket = /run/other/control.sock",
@@ -95,6 +97,7 @@ class AgentConfigFileTest {
         assertEquals(Path.of("/etc/vmmig/pki/ca-cert.pem"), c.tlsCa());
         assertEquals(Set.of("host-a", "host-b"), c.allowedClients());
         assertFalse(c.insecure());
+        assertFalse(c.qemuStreamsTls());
         assertEquals(Path.of("/srv/vmmig-state"), c.stateDir());
         assertEquals(Path.of("/run/other/control.sock"), c.controlSocket());
         assertEquals(List.of(Path.of("/srv/images"), Path.of("/var/lib/images")), c.imageDirs(), "in order, the first is the default");
@@ -109,6 +112,7 @@ class AgentConfigFileTest {
         assertTrue(c.insecure());
         assertNull(c.tlsKey());
         assertEquals(0, c.listenPort(), "port 0: the system picks one (tests)");
+        assertFalse(c.qemuStreamsTls(), "insecure agents keep QEMU's streams in plain TCP too");
         assertTrue(parse("insecure = yes").insecure());
     }
 

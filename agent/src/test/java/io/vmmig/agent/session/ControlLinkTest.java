@@ -66,8 +66,8 @@ class ControlLinkTest {
         List<PeerMessage> toDestination = List.of(prepare, new PeerMessage.Cancel("operator"));
         List<PeerMessage> toSource = List.of(
                 new PeerMessage.Prepared("/srv/images/web1.qcow2", "dG9rZW4="),
-                new PeerMessage.Ready(45678, null, "/var/lib/vmmig/m/m-1/mirror.sock", "disk0"),
-                new PeerMessage.Ready(45679, 10809, null, null),
+                new PeerMessage.Ready(45678, null, "/var/lib/vmmig/m/m-1/mirror.sock", "disk0", false),
+                new PeerMessage.Ready(45679, 10809, null, null, true),
                 new PeerMessage.Progress(3L << 20, 30, 18, 5L << 20),
                 new PeerMessage.Failed(ErrorKind.NO_SPACE, "no room"));
         for (PeerMessage m : toDestination) l[0].send(m);
@@ -143,7 +143,7 @@ class ControlLinkTest {
         Frame.Control c = assertInstanceOf(Frame.Control.class, f);
         assertEquals("{\"type\":\"cancel\",\"reason\":\"operator\"}", c.json());
         r.peer().send(new Frame.Control("{\"type\":\"ready\",\"memoryPort\":4444,\"futureField\":true}"));
-        assertEquals(new PeerMessage.Ready(4444, null, null, null), r.link().receive(WAIT), "unknown fields are ignored");
+        assertEquals(new PeerMessage.Ready(4444, null, null, null, null), r.link().receive(WAIT), "unknown fields are ignored");
     }
 
     @Test

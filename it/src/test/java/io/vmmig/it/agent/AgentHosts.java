@@ -1,5 +1,7 @@
 package io.vmmig.it.agent;
 
+import io.vmmig.testkit.net.LabHost;
+import io.vmmig.testkit.net.NetworkLab;
 import io.vmmig.testkit.HarnessDirectory;
 import io.vmmig.testkit.TestGuest;
 import io.vmmig.testkit.pki.TestPki;
@@ -22,13 +24,50 @@ final class AgentHosts implements AutoCloseable {
     final TestPki pki;
     final AgentProcess a;
     final AgentProcess b;
-    private final List<AutoCloseable> cleanup = new ArrayList<>();
+    /** The address a source dials {@code b} on. */
+    final String hostB;
 
-    private AgentHosts(Path dir, TestPki pki, AgentProcess a, AgentProcess b) {
+    private AgentHosts(Path dir, TestPki pki, AgentProcess a, AgentProcess b, String hostB) {
         this.dir = dir;
         this.pki = pki;
         this.a = a;
         this.b = b;
+        this.hostB = hostB;
+    }
+
+    /** Two agents already started (in {@code dir/a} and {@code dir/b}), {@code b} reached at {@code hostB}. */
+    static AgentHosts of(Path dir, TestPki pki, AgentProcess a, AgentProcess b, String hostB) {
+        return new AgentHosts(dir, pki, a, b, hostB);
+    }
+
+    /**
+     * Makes the lab PKI in {@code dir/pki}: CA "vmmig-test-ca", host-a for {@link LabHost#A}'s address, host-b
+     * for {@link LabHost#B}'s, and host-other for an address on neither (a certificate for another host).
+     */
+    static TestPki labPki(Path dir) throws Exception {
+        TestPki pki = new TestPki(Files.createDirectories(dir.resolve("pki")));
+        pki.ca("ca", "vmmig-test-ca");
+        pki.leaf("host-a", "host-a", "IP:" + LabHost.A.address(), "ca");
+        pki.leaf("host-b", "host-b", "IP:" + LabHost.B.address(), "ca");
+        pki.leaf("host-other", "host-other", "IP:10.213.0.9", "ca");
+        return pki;
+    }
+
+    /**
+     * Agent {@code a} on lab host A and {@code b} on lab host B, both listening on {@code port} of their
+     * host's address, with host-a's and host-b's certificates of {@code pki} (or, without pki, the
+     * {@code tls.*} lines of the extras).
+     */
+    static AgentHosts startInLab(Path dir, NetworkLab lab, TestPki pki, int port, List<String> extraA, List<String> extraB)
+            throws Exception {
+        AgentProcess a = agent(dir, pki, "a", "host-a", LabHost.A.address(), port, lab.prefix(LabHost.A), extraA);
+        try {
+            AgentProcess b = agent(dir, pki, "b", "host-b", LabHost.B.address(), port, lab.prefix(LabHost.B), extraB);
+            return new AgentHosts(dir, pki, a, b, LabHost.B.address());
+        } catch (Exception e) {
+            a.close();
+            throw e;
+        }
     }
 
     /** Makes the test PKI in {@code dir/pki}: CA "vmmig-test-ca", agents host-a and host-b, both for IP 127.0.0.1. */
@@ -49,7 +88,7 @@ final class AgentHosts implements AutoCloseable {
         AgentProcess a = agent(dir, pki, "a", "host-a", extraA);
         try {
             AgentProcess b = agent(dir, pki, "b", "host-b", hostB, extraB);
-            return new AgentHosts(dir, pki, a, b);
+            return new AgentHosts(dir, pki, a, b, hostB);
         } catch (Exception e) {
             a.close();
             throw e;
@@ -66,8 +105,13 @@ final class AgentHosts implements AutoCloseable {
 
     /** Same, listening on {@code host} (an IPv6 address goes in brackets in the configuration). */
     static AgentProcess agent(Path dir, TestPki pki, String name, String cert, String host, List<String> extra) throws Exception {
+        return agent(dir, pki, name, cert, host, freePort(host), List.of(), extra);
+    }
+
+    /** Same, listening on {@code host:port}, its command line after {@code prefix} (a lab host's namespace). */
+    static AgentProcess agent(Path dir, TestPki pki, String name, String cert, String host, int port, List<String> prefix,
+                              List<String> extra) throws Exception {
         Path home = Files.createDirectories(dir.resolve(name));
-        int port = freePort(host);
         List<String> conf = new ArrayList<>(List.of(
                 "listen = " + (host.contains(":") ? "[" + host + "]" : host) + ":" + port,
                 "state-dir = " + home.resolve("state"),
@@ -87,7 +131,7 @@ final class AgentHosts implements AutoCloseable {
         conf.addAll(extra);
         Path config = home.resolve("vmmig.conf");
         Files.write(config, conf);
-        return AgentProcess.start(name, config, home.resolve("control.sock"), port, home.resolve("agent.log"));
+        return AgentProcess.start(name, prefix, config, home.resolve("control.sock"), port, home.resolve("agent.log"));
     }
 
     static int freePort() throws IOException {
@@ -102,7 +146,7 @@ final class AgentHosts implements AutoCloseable {
     }
 
     String destB() {
-        return "127.0.0.1:" + b.port;
+        return (hostB.contains(":") ? "[" + hostB + "]" : hostB) + ":" + b.port;
     }
 
     Path imagesOf(AgentProcess p) {

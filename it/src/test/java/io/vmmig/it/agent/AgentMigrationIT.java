@@ -92,7 +92,11 @@ class AgentMigrationIT {
             MigrationReport engine = ControlCodec.mapper().treeToValue(report.report(), MigrationReport.class);
             System.out.print(engine.summary());
             assertEquals(id, engine.migrationId());
-            assertEquals(report.summary(), engine.summary(), "the JSON report carries the whole engine report");
+            assertTrue(report.summary().startsWith(engine.summary()), "the JSON report carries the whole engine report");
+            // agents with TLS: QEMU's own streams between the hosts are TLS too (tls.qemu-streams defaults to true)
+            assertEquals("tls", report.report().path("qemuStreams").path("memory").asText(), report.summary());
+            assertEquals(strategy.startsWith("mirror") ? "tls" : "none", report.report().path("qemuStreams").path("nbd").asText());
+            assertTrue(report.summary().contains("QEMU streams: memory TLS"), report.summary());
             assertTrue(engine.totalMillis() >= engine.cutoverMillis() && engine.cutoverMillis() > 0, engine.summary());
             assertTrue(engine.ramBytes() > 0, engine.summary());
             assertEquals(strategy, engine.strategyName(), "named as typed");

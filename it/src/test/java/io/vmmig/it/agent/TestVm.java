@@ -32,20 +32,30 @@ final class TestVm implements AutoCloseable {
 
     /** Boots {@code name} with a {@code areaMib} MiB prefill and a 4 MiB hot set written at {@code rate}/s. */
     static TestVm boot(Path dir, String name, int areaMib, int rate) throws Exception {
-        return boot(dir, name, areaMib, rate, QemuProcess.DEFAULT_BINARY, DiskImage::qemuArgs);
+        return boot(dir, name, workload(areaMib, rate), QemuProcess.DEFAULT_BINARY, DiskImage::qemuArgs);
     }
 
     /** Same, with another QEMU binary (e.g. a wrapper that enters a network namespace). */
     static TestVm boot(Path dir, String name, int areaMib, int rate, String binary) throws Exception {
-        return boot(dir, name, areaMib, rate, binary, DiskImage::qemuArgs);
+        return boot(dir, name, workload(areaMib, rate), binary, DiskImage::qemuArgs);
     }
 
     /** The same with the disk attached by {@code attach} (e.g. a legacy {@code -drive}, a JSON {@code -device}). */
     static TestVm boot(Path dir, String name, int areaMib, int rate, Function<DiskImage, List<String>> attach) throws Exception {
-        return boot(dir, name, areaMib, rate, QemuProcess.DEFAULT_BINARY, attach);
+        return boot(dir, name, workload(areaMib, rate), QemuProcess.DEFAULT_BINARY, attach);
     }
 
-    private static TestVm boot(Path dir, String name, int areaMib, int rate, String binary, Function<DiskImage, List<String>> attach)
+    /** The workload of {@link #boot(Path, String, int, int)}. */
+    static Workload workload(int areaMib, int rate) {
+        return Workload.defaults().withBlocks(areaMib * 256L).withHotSet(0, 1024).withRate(rate);
+    }
+
+    /** Boots {@code name} with workload {@code w}, QEMU started as {@code binary}. */
+    static TestVm boot(Path dir, String name, Workload w, String binary) throws Exception {
+        return boot(dir, name, w, binary, DiskImage::qemuArgs);
+    }
+
+    private static TestVm boot(Path dir, String name, Workload w, String binary, Function<DiskImage, List<String>> attach)
             throws Exception {
         Path vmDir = Files.createDirectories(dir.resolve(name));
         return boot(dir, name, DiskImage.create(vmDir.resolve(name + ".qcow2"), DiskImage.Format.QCOW2, 64L << 20), areaMib, rate,

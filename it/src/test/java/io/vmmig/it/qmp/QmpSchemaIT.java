@@ -127,7 +127,13 @@ class QmpSchemaIT {
                         new MigrationCapability("pause-before-switchover", true))),
                 new QmpCommands.MigrateSetParameters(1L << 30, 300L, 1L << 29, 2, 20, 10, 99,
                         List.of(new BitmapMigrationNodeAlias("fmt", "disk0",
-                                List.of(new BitmapMigrationBitmapAlias("e0", "b0"))))),
+                                List.of(new BitmapMigrationBitmapAlias("e0", "b0")))), "tls0", "host-b"),
+                // the mirror's NBD client node over TLS, as MirrorSource adds it between hosts
+                new QmpCommands.BlockdevAdd(json("{\"driver\":\"nbd\",\"node-name\":\"nbd1\",\"server\":{\"type\":"
+                        + "\"inet\",\"host\":\"10.0.0.2\",\"port\":\"10809\"},\"export\":\"disk\","
+                        + "\"tls-creds\":\"tls0\",\"tls-hostname\":\"10.0.0.2\"}")),
+                new QmpCommands.ObjectAddTlsCredsX509("tls0", "/tmp/pki", "client", true),
+                new QmpCommands.ObjectDel("tls0"),
                 new QmpCommands.MigrateContinue("pre-switchover"),
                 new QmpCommands.MigrateCancel(),
                 new QmpCommands.Stop(),

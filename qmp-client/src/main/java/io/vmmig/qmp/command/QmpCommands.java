@@ -324,11 +324,20 @@ public final class QmpCommands {
                                        @JsonProperty("cpu-throttle-increment") Integer cpuThrottleIncrement,
                                        @JsonProperty("max-cpu-throttle") Integer maxCpuThrottle,
                                        @JsonProperty("block-bitmap-mapping")
-                                       List<BitmapMigrationNodeAlias> blockBitmapMapping)
+                                       List<BitmapMigrationNodeAlias> blockBitmapMapping,
+                                       @JsonProperty("tls-creds") String tlsCreds,
+                                       @JsonProperty("tls-hostname") String tlsHostname)
             implements QmpVoidCommand {
         /** Only max-bandwidth (bytes/s) and downtime-limit (ms); either may be null. */
         public static MigrateSetParameters bandwidthAndDowntime(Long maxBandwidth, Long downtimeLimit) {
-            return new MigrateSetParameters(maxBandwidth, downtimeLimit, null, null, null, null, null, null);
+            return new MigrateSetParameters(maxBandwidth, downtimeLimit, null, null, null, null, null, null, null, null);
+        }
+        /**
+         * Only the TLS of the memory stream: the {@code tls-creds-x509} object's id and the name the
+         * destination's certificate must carry (source; null at the destination). {@code ""} turns TLS off again.
+         */
+        public static MigrateSetParameters tls(String tlsCreds, String tlsHostname) {
+            return new MigrateSetParameters(null, null, null, null, null, null, null, null, tlsCreds, tlsHostname);
         }
         public String commandName() { return "migrate-set-parameters"; }
     }
@@ -351,6 +360,31 @@ public final class QmpCommands {
     public record MigrateCancel() implements QmpVoidCommand {
         public String commandName() { return "migrate_cancel"; }
         public Object arguments() { return null; }
+    }
+
+    // ---------------------------------------------------------------- QOM objects
+
+    /**
+     * object-add of a {@code tls-creds-x509}: QEMU loads {@code ca-cert.pem} and, for the server endpoint,
+     * {@code server-cert.pem} + {@code server-key.pem} (client: {@code client-cert.pem} + {@code client-key.pem})
+     * from {@code dir} when the object is created. {@code verifyPeer}: the peer must present a certificate
+     * from that CA (and, for a client, one naming the host it was told).
+     */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record ObjectAddTlsCredsX509(String id, String dir, String endpoint,
+                                        @JsonProperty("verify-peer") Boolean verifyPeer) implements QmpVoidCommand {
+        public ObjectAddTlsCredsX509 {
+            if (!"server".equals(endpoint) && !"client".equals(endpoint))
+                throw new IllegalArgumentException("tls-creds-x509 endpoint is server or client, got " + endpoint);
+        }
+        @JsonProperty("qom-type")
+        public String qomType() { return "tls-creds-x509"; }
+        public String commandName() { return "object-add"; }
+    }
+
+    /** object-del. */
+    public record ObjectDel(String id) implements QmpVoidCommand {
+        public String commandName() { return "object-del"; }
     }
 
     // ---------------------------------------------------------------- run state and misc

@@ -59,6 +59,21 @@ class QmpCommandsJsonTest {
     }
 
     @Test
+    void tlsCredentialsAndTheMigrationsTlsParameters() throws Exception {
+        assertEquals(mapper.readTree("{\"execute\":\"object-add\",\"arguments\":{\"qom-type\":\"tls-creds-x509\","
+                        + "\"id\":\"t0\",\"dir\":\"/s/m/m-1/qemu-tls\",\"endpoint\":\"client\",\"verify-peer\":true},"
+                        + "\"id\":\"vmmig-7\"}"),
+                mapper.readTree(wire(new QmpCommands.ObjectAddTlsCredsX509("t0", "/s/m/m-1/qemu-tls", "client", true))));
+        assertEquals(mapper.readTree("{\"execute\":\"migrate-set-parameters\",\"arguments\":{\"tls-creds\":\"t0\","
+                        + "\"tls-hostname\":\"10.0.0.2\"},\"id\":\"vmmig-7\"}"),
+                mapper.readTree(wire(QmpCommands.MigrateSetParameters.tls("t0", "10.0.0.2"))));
+        assertEquals(mapper.readTree("{\"execute\":\"migrate-set-parameters\",\"arguments\":{\"tls-creds\":\"\"},"
+                + "\"id\":\"vmmig-7\"}"), mapper.readTree(wire(QmpCommands.MigrateSetParameters.tls("", null))));
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> new QmpCommands.ObjectAddTlsCredsX509("t0", "/d", "both", true));
+    }
+
+    @Test
     void transactionActionsCarryTypeAndData() throws Exception {
         JsonNode tx = mapper.readTree(wire(new QmpCommands.Transaction(List.of(
                 TransactionAction.bitmapAdd(new BlockDirtyBitmapAdd("fmt", "e1", null, null, null)),

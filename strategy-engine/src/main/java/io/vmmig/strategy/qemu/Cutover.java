@@ -83,7 +83,8 @@ public final class Cutover implements AutoCloseable {
                         return;
                     }
                     case "failed", "cancelled" -> {
-                        RuntimeException f = new MemoryMigrationFailedException(MigrationEvent.Side.SOURCE, status);
+                        String why = status.equals("failed") ? errorDescription() : null;
+                        RuntimeException f = new MemoryMigrationFailedException(MigrationEvent.Side.SOURCE, status, why);
                         paused.completeExceptionally(f);
                         completed.completeExceptionally(f);
                         return;
@@ -96,6 +97,15 @@ public final class Cutover implements AutoCloseable {
                 paused.completeExceptionally(e);
                 completed.completeExceptionally(e);
             }
+        }
+    }
+
+    /** QEMU's reason for a failed migration ({@code query-migrate error-desc}, e.g. a TLS certificate refused), or null. */
+    private String errorDescription() {
+        try {
+            return qmp.call(new QueryMigrate()).errorDesc();
+        } catch (RuntimeException e) {
+            return null;
         }
     }
 

@@ -9,7 +9,13 @@ public final class MemoryMigrationFailedException extends RuntimeException {
     private final String qemuStatus;
 
     public MemoryMigrationFailedException(MigrationEvent.Side side, String qemuStatus) {
+        this(side, qemuStatus, null);
+    }
+
+    /** With QEMU's own reason ({@code query-migrate}'s {@code error-desc}), when it gave one. */
+    public MemoryMigrationFailedException(MigrationEvent.Side side, String qemuStatus, String qemuReason) {
         super((side == MigrationEvent.Side.DESTINATION ? "incoming " : "") + "memory migration " + qemuStatus
+                + (qemuReason == null ? "" : ": " + qemuReason)
                 + " (QEMU at the " + side.name().toLowerCase(java.util.Locale.ROOT) + ")");
         this.side = side;
         this.qemuStatus = qemuStatus;

@@ -29,10 +29,13 @@ public final class MigrationAssembly {
      * @param strategyName the strategy as the user named it ({@code mirror-wb}); null: the engine's name
      * @param mirrorMode   for {@link Strategy#MIRROR}: background or write-blocking; ignored otherwise
      * @param push         source push knobs (threshold, bandwidth); the strategy adjusts them
+     * @param sourceTls    the source's memory stream and mirror NBD client in TLS, or null for plain
+     * @param destinationTlsCreds the destination's mirror NBD server {@code tls-creds} id, or null for plain
      */
     public record Plan(String migrationId, Strategy strategy, String strategyName, MirrorSource.Mode mirrorMode,
                        String diskNode, int chunkSize, Duration timeout, SourceOptions push,
-                       ChunkTransferSource.PrecopyLimits precopyLimits, int pullers) {
+                       ChunkTransferSource.PrecopyLimits precopyLimits, int pullers, StreamTls sourceTls,
+                       String destinationTlsCreds) {
         public Plan {
             Objects.requireNonNull(migrationId, "migrationId");
             Objects.requireNonNull(strategy, "strategy");
@@ -46,19 +49,25 @@ public final class MigrationAssembly {
         /** The product's defaults for everything not named. */
         public static Plan of(String migrationId, Strategy strategy, String strategyName, MirrorSource.Mode mirrorMode,
                               String diskNode, int chunkSize, Duration timeout) {
-            return new Plan(migrationId, strategy, strategyName, mirrorMode, diskNode, chunkSize, timeout, null, null, 0);
+            return new Plan(migrationId, strategy, strategyName, mirrorMode, diskNode, chunkSize, timeout, null, null, 0, null, null);
         }
 
         public Plan withPush(SourceOptions p) {
-            return new Plan(migrationId, strategy, strategyName, mirrorMode, diskNode, chunkSize, timeout, p, precopyLimits, pullers);
+            return new Plan(migrationId, strategy, strategyName, mirrorMode, diskNode, chunkSize, timeout, p, precopyLimits, pullers, sourceTls, destinationTlsCreds);
         }
 
         public Plan withPrecopyLimits(ChunkTransferSource.PrecopyLimits l) {
-            return new Plan(migrationId, strategy, strategyName, mirrorMode, diskNode, chunkSize, timeout, push, l, pullers);
+            return new Plan(migrationId, strategy, strategyName, mirrorMode, diskNode, chunkSize, timeout, push, l, pullers, sourceTls, destinationTlsCreds);
         }
 
         public Plan withPullers(int n) {
-            return new Plan(migrationId, strategy, strategyName, mirrorMode, diskNode, chunkSize, timeout, push, precopyLimits, n);
+            return new Plan(migrationId, strategy, strategyName, mirrorMode, diskNode, chunkSize, timeout, push, precopyLimits, n, sourceTls, destinationTlsCreds);
+        }
+
+        /** With QEMU's streams in TLS: {@code source} at the source, {@code destinationCreds} at the destination. */
+        public Plan withTls(StreamTls source, String destinationCreds) {
+            return new Plan(migrationId, strategy, strategyName, mirrorMode, diskNode, chunkSize, timeout, push, precopyLimits, pullers,
+                    source, destinationCreds);
         }
 
         /** Whether vmmig moves the chunks itself (hybrid, pre-copy, post-copy) rather than QEMU's mirror job. */
@@ -78,7 +87,7 @@ public final class MigrationAssembly {
                     p.chunkSize(), p.push(), EPOCH, workDir, p.timeout(), p.precopyLimits()),
                     Objects.requireNonNull(data, "a chunk transfer needs a data channel"), timeline);
         }
-        return new MirrorSource(qmp, new MirrorSource.Config(p.migrationId(), p.diskNode(), p.mirrorMode(), p.timeout()),
+        return new MirrorSource(qmp, new MirrorSource.Config(p.migrationId(), p.diskNode(), p.mirrorMode(), p.timeout(), p.sourceTls()),
                 Objects.requireNonNull(mirrorTarget, "a mirror needs its target"), timeline);
     }
 
@@ -86,7 +95,7 @@ public final class MigrationAssembly {
     public static SourceMigration sourceDriver(QmpClient qmp, SourceStrategy disk, Plan p, String migrateUri,
                                                MigrationTimeline timeline) {
         return new SourceMigration(qmp, disk, new SourceMigration.Options(p.migrationId(), p.strategy(), p.strategyName(),
-                migrateUri, p.timeout()), timeline);
+                migrateUri, p.timeout(), p.sourceTls()), timeline);
     }
 
     /**
@@ -113,6 +122,7 @@ public final class MigrationAssembly {
         }
         MirrorDestination.Config c = new MirrorDestination.Config(p.migrationId(), targetImage, format, p.diskNode(), workDir, p.timeout());
         if (mirrorListen != null) c = c.withTcpListen(mirrorListen.getHostString(), mirrorListen.getPort());
+        if (p.destinationTlsCreds() != null) c = c.withTls(p.destinationTlsCreds());
         return new MirrorDestination(c, timeline);
     }
 }

@@ -31,9 +31,10 @@ public final class MirrorDestination implements DestinationStrategy {
      * @param workDir     where the NBD server's socket goes (UNIX form)
      * @param tcpListen   where QEMU's NBD server listens on TCP instead of the UNIX socket (the mirror
      *                    between hosts), or null
+     * @param tlsCredsId  the NBD server in TLS with these server credentials ({@link QemuTlsCreds}), or null
      */
     public record Config(String migrationId, Path targetImage, String format, String diskNode, Path workDir,
-                         Duration timeout, InetSocketAddress tcpListen) {
+                         Duration timeout, InetSocketAddress tcpListen, String tlsCredsId) {
         public Config {
             if (tcpListen != null && (tcpListen.getPort() <= 0 || tcpListen.getHostString().isEmpty()))
                 throw new IllegalArgumentException("the mirror's TCP listen address needs a host and a port > 0, got "
@@ -43,13 +44,18 @@ public final class MirrorDestination implements DestinationStrategy {
         /** Listening on a UNIX socket in {@code workDir} ({@link #socket()}). */
         public Config(String migrationId, Path targetImage, String format, String diskNode, Path workDir,
                       Duration timeout) {
-            this(migrationId, targetImage, format, diskNode, workDir, timeout, null);
+            this(migrationId, targetImage, format, diskNode, workDir, timeout, null, null);
         }
 
         /** This config with QEMU's NBD server listening on TCP {@code host:port} instead (the caller picks the port). */
         public Config withTcpListen(String host, int port) {
             return new Config(migrationId, targetImage, format, diskNode, workDir, timeout,
-                    InetSocketAddress.createUnresolved(host, port));
+                    InetSocketAddress.createUnresolved(host, port), tlsCredsId);
+        }
+
+        /** This config with the NBD server in TLS (server credentials {@code credsId}; null: plain). */
+        public Config withTls(String credsId) {
+            return new Config(migrationId, targetImage, format, diskNode, workDir, timeout, tcpListen, credsId);
         }
     }
 
@@ -108,7 +114,8 @@ public final class MirrorDestination implements DestinationStrategy {
             MirrorTarget target;
             InetSocketAddress tcp = config.tcpListen();
             if (tcp != null) {
-                tcpExport = TcpNbdExport.start(qmp, tcp.getHostString(), tcp.getPort(), exportName(), config.diskNode());
+                tcpExport = TcpNbdExport.start(qmp, tcp.getHostString(), tcp.getPort(), config.tlsCredsId(), exportName(),
+                        config.diskNode());
                 target = MirrorTarget.tcp(tcp.getHostString(), tcp.getPort(), exportName());
             } else {
                 server = QemuNbdServer.start(qmp, socket());

@@ -54,8 +54,14 @@ public final class MirrorSource implements SourceStrategy {
     /**
      * @param migrationId names the job ({@code vmmig-ID}) and the NBD client node ({@link #nodeName})
      * @param node        the disk's top (format) node in the source QEMU
+     * @param tls         the NBD connection in TLS (the NBD client node's {@code tls-creds} and
+     *                    {@code tls-hostname}; the destination's NBD server must use TLS too), or null for plain
      */
-    public record Config(String migrationId, String node, Mode mode, Duration timeout) {}
+    public record Config(String migrationId, String node, Mode mode, Duration timeout, StreamTls tls) {
+        public Config(String migrationId, String node, Mode mode, Duration timeout) {
+            this(migrationId, node, mode, timeout, null);
+        }
+    }
 
     /** QEMU refuses longer node names ("Node name too long"). */
     private static final int MAX_NODE_NAME = 31;
@@ -122,6 +128,7 @@ public final class MirrorSource implements SourceStrategy {
         JsonNodeFactory f = JsonNodeFactory.instance;
         ObjectNode nbd = f.objectNode().put("driver", "nbd").put("node-name", nbdNode).put("export", t.export());
         nbd.set("server", t.qemuServerAddress());
+        if (config.tls() != null) nbd.put("tls-creds", config.tls().credsId()).put("tls-hostname", config.tls().hostname());
         try {
             qmp.call(new BlockdevAdd(nbd), config.timeout());
             nbdNodeAdded = true;
@@ -129,8 +136,9 @@ public final class MirrorSource implements SourceStrategy {
             job = MirrorJob.start(qmp, new BlockdevMirror(jobId, config.node(), nbdNode, null, sync, null, null, null,
                     null, null, null, config.mode().qemuName(), null, false), config.timeout());
             timeline.mark(MigrationEvent.MIRROR_STARTED);
-            LOG.info("migration {}: mirroring {} to {} ({}, sync {}, copy-mode {})", config.migrationId(),
-                    config.node(), t, jobId, sync, config.mode().qemuName());
+            LOG.info("migration {}: mirroring {} to {} ({}, sync {}, copy-mode {}, {})", config.migrationId(),
+                    config.node(), t, jobId, sync, config.mode().qemuName(),
+                    config.tls() == null ? "plain NBD" : "NBD over TLS, server certificate checked for " + config.tls().hostname());
         } catch (RuntimeException e) {
             release();
             throw e;

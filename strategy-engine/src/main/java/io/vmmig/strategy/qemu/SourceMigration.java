@@ -3,6 +3,8 @@ package io.vmmig.strategy.qemu;
 import io.vmmig.qmp.QmpClient;
 import io.vmmig.qmp.command.QmpCommands.Migrate;
 import io.vmmig.qmp.command.QmpCommands.MigrateCancel;
+import io.vmmig.qmp.command.QmpCommands.MigrateSetParameters;
+import io.vmmig.qmp.command.QmpCommands.QueryMigrate;
 import io.vmmig.qmp.command.QmpResults.MigrationInfo;
 import io.vmmig.strategy.Strategy;
 import java.time.Duration;
@@ -26,15 +28,24 @@ public final class SourceMigration {
     /**
      * @param migrateUri where QEMU sends memory ({@code tcp:HOST:PORT}, {@code unix:PATH}); null when
      *                   someone else issues {@code migrate}
+     * @param memoryTls  the memory stream in TLS ({@code migrate-set-parameters tls-creds/tls-hostname} before
+     *                   {@code migrate}, both reset to {@code ""} if the migration fails before the switchover),
+     *                   or null for plain
      */
-    public record Options(String migrationId, Strategy strategy, String strategyName, String migrateUri, Duration timeout) {
+    public record Options(String migrationId, Strategy strategy, String strategyName, String migrateUri, Duration timeout,
+                          StreamTls memoryTls) {
         public Options {
             if (strategyName == null) strategyName = strategy.cliName();
         }
 
+        /** Plain memory stream. */
+        public Options(String migrationId, Strategy strategy, String strategyName, String migrateUri, Duration timeout) {
+            this(migrationId, strategy, strategyName, migrateUri, timeout, null);
+        }
+
         /** The strategy named as the engine names it. */
         public Options(String migrationId, Strategy strategy, String migrateUri, Duration timeout) {
-            this(migrationId, strategy, null, migrateUri, timeout);
+            this(migrationId, strategy, null, migrateUri, timeout, null);
         }
     }
 
@@ -86,6 +97,7 @@ public final class SourceMigration {
     private MigrationReport run(CompletableFuture<String> destinationUri, Runnable beforeMemory) throws Exception {
         timeline.mark(MigrationEvent.STARTED);
         boolean memoryStarted = false;
+        boolean tlsSet = false;
         Cutover cutover = null;
         try (Cutover c = new Cutover(qmp, disk::atPause)) {
             cutover = c;
@@ -96,6 +108,11 @@ public final class SourceMigration {
             beforeMemory.run();
             String uri = destinationUri.join();
             if (uri != null) {
+                StreamTls tls = options.memoryTls();
+                if (tls != null) {
+                    tlsSet = true;
+                    qmp.call(MigrateSetParameters.tls(tls.credsId(), tls.hostname()));
+                }
                 qmp.call(new Migrate(uri, null, null));
                 memoryStarted = true;
                 timeline.mark(MigrationEvent.MEMORY_STARTED);
@@ -127,6 +144,13 @@ public final class SourceMigration {
                 }
                 disk.cancel(e.getMessage() == null ? e.toString() : e.getMessage());
                 if (cutover != null) cutover.restoreCapabilities();
+                if (tlsSet) {
+                    try {
+                        qmp.call(MigrateSetParameters.tls("", ""));
+                    } catch (RuntimeException te) {
+                        LOG.warn("resetting the migration's tls-creds: {}", te.toString());
+                    }
+                }
             }
             throw e;
         }

@@ -25,10 +25,13 @@ final class TcpNbdExport {
         this.name = name;
     }
 
-    /** {@code nbd-server-start} on {@code host:port}, then a writable export {@code name} of {@code node}. */
-    static TcpNbdExport start(QmpClient qmp, String host, int port, String name, String node) {
+    /**
+     * {@code nbd-server-start} on {@code host:port} (in TLS with the server credentials {@code tlsCreds}
+     * unless null), then a writable export {@code name} of {@code node}.
+     */
+    static TcpNbdExport start(QmpClient qmp, String host, int port, String tlsCreds, String name, String node) {
         TcpNbdExport e = new TcpNbdExport(qmp, name);
-        qmp.call(new NbdServerStart(SocketAddressLegacy.inet(host, port), null, null, null));
+        qmp.call(new NbdServerStart(SocketAddressLegacy.inet(host, port), tlsCreds, null, null));
         e.serverUp = true;
         try {
             qmp.call(BlockExportAddNbd.of(name, node, name, true));

@@ -11,6 +11,9 @@
  *   vmmig.rate=W  writes per second for seq/hot/random (0 = unlimited)
  *   vmmig.verify_after=S   verify once S seconds after start (0 = never)
  *   vmmig.hb_ms=20   vmmig.seed=1
+ *   vmmig.marker=TEXT   (1-32 chars) held in RAM (a 4 KiB buffer of TEXT repeated) and written into every
+ *                       block (the first 64 bytes of the payload: TEXT repeated), for tests that look for
+ *                       the guest's data where it must not be
  *
  * Block layout (little endian): u64 magic "VMMIGBLK", u64 block number, u64 generation, u64 checksum
  * (FNV-1a 64 over block number, generation and the payload), then a payload generated from
@@ -48,7 +51,12 @@ static struct {
     long verify_after;
     long hb_ms;
     uint64_t seed;
-} cfg = {"/dev/vda", 0, 4096, "prefill,hot", 64, 0, 0, 0, 20, 1};
+    char marker[33];
+} cfg = {"/dev/vda", 0, 4096, "prefill,hot", 64, 0, 0, 0, 20, 1, ""};
+
+#define MARKER_BYTES 64
+static unsigned char marker_block[MARKER_BYTES];   /* the marker repeated: goes into every block's payload */
+static volatile unsigned char marker_ram[4096];    /* the marker repeated: stays in guest RAM */
 
 static int fd = -1;
 static uint32_t *gens;                 /* latest generation written per block: lives in guest RAM */
@@ -114,6 +122,7 @@ static void fill_block(unsigned char *buf, uint64_t block, uint64_t gen) {
         uint64_t v = splitmix(&s);
         memcpy(buf + off, &v, 8);
     }
+    if (cfg.marker[0] && cfg.bs >= HEADER + MARKER_BYTES) memcpy(buf + HEADER, marker_block, MARKER_BYTES);
     uint64_t magic = MAGIC, sum = checksum(block, gen, buf + HEADER, cfg.bs - HEADER);
     memcpy(buf, &magic, 8);
     memcpy(buf + 8, &block, 8);
@@ -344,6 +353,7 @@ static void parse_cmdline(void) {
         else if (!strcmp(k, "verify_after")) cfg.verify_after = atol(v);
         else if (!strcmp(k, "hb_ms")) cfg.hb_ms = atol(v);
         else if (!strcmp(k, "seed")) cfg.seed = strtoull(v, NULL, 0);
+        else if (!strcmp(k, "marker")) snprintf(cfg.marker, sizeof cfg.marker, "%s", v);
         else say("VMMIG-ERROR unknown parameter vmmig.%s", k);
     }
 }
@@ -374,6 +384,11 @@ int main(void) {
     gens = calloc((size_t)cfg.blocks, sizeof *gens);
     if (!gens || posix_memalign((void **)&wbuf, 4096, cfg.bs)) { errno = ENOMEM; return fail("memory"); }
     rng_state = cfg.seed * 0x2545F4914F6CDD1DULL + 1;
+    size_t ml = strlen(cfg.marker);
+    if (ml) {
+        for (size_t i = 0; i < MARKER_BYTES; i++) marker_block[i] = (unsigned char)cfg.marker[i % ml];
+        for (size_t i = 0; i < sizeof marker_ram; i++) marker_ram[i] = (unsigned char)cfg.marker[i % ml];
+    }
     pthread_t t;
     pthread_create(&t, NULL, heartbeat, NULL);
     say("VMMIG-READY blocks=%ld bs=%ld mode=%s hot=%ld hot_first=%ld rate=%ld dev=%s", cfg.blocks, cfg.bs,
