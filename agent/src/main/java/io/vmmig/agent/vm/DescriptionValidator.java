@@ -50,6 +50,7 @@ public final class DescriptionValidator {
             "iothread", Set.of("poll-max-ns", "poll-grow", "poll-shrink"));
     static final Set<String> RNG_SOURCES = Set.of("/dev/urandom", "/dev/random", "/dev/hwrng");
     static final Set<String> CHARDEV_BACKENDS = Set.of("socket", "pty", "null", "file");
+    static final Set<String> DISK_FORMATS = Set.of("qcow2", "raw");
     static final Set<String> DISK_DRIVERS = Set.of("virtio-blk-pci", "scsi-hd", "ide-hd");
     static final Set<String> DRIVERS = Set.of("virtio-blk-pci", "virtio-net-pci", "virtio-serial-pci", "virtio-serial",
             "virtserialport", "virtconsole", "isa-serial", "e1000", "e1000e", "rtl8139", "virtio-rng-pci", "virtio-balloon-pci",
@@ -246,6 +247,7 @@ public final class DescriptionValidator {
     }
 
     private static Set<String> disks(List<Disk> disks, String diskNode, String format) throws RefusedDescriptionException {
+        if (!DISK_FORMATS.contains(format)) refuse("format", "'" + abbreviate(String.valueOf(format)) + "': the destination creates " + DISK_FORMATS + " images");
         if (disks == null || disks.isEmpty()) refuse("disks", "no disk");
         if (disks.size() != 1) refuse("disks", disks.size() + " disks; this agent migrates one disk per VM");
         Disk k = disks.get(0);

@@ -161,6 +161,9 @@ class DescriptionValidatorTest {
         refused("disks[0].format", "not the prepared format", d -> at(d, "disks", 0).put("format", "vmdk"));
         refused("disks", "one disk per VM", d -> d.withArray("disks").add(at(d, "disks", 0).deepCopy()));
         refused("disks", "no disk", d -> d.remove("disks"));
+        RefusedDescriptionException f = assertThrows(RefusedDescriptionException.class,
+                () -> new DescriptionValidator(policy).check(VmDescription.read(good()), "disk0", "vvfat"));
+        assertEquals("format", f.option(), f.getMessage());
     }
 
     @Test
