@@ -46,7 +46,12 @@ public final class RestartedDestinationPull {
             for (Path dir : dirs.toList()) {
                 Optional<GuestFile> g = GuestFile.read(dir);
                 Optional<DestinationPullFile> f = DestinationPullFile.read(dir);
-                if (g.isEmpty() || f.isEmpty() || g.get().phase() == MigrationPhase.COMPLETED) continue;
+                if (g.isEmpty() || f.isEmpty()) continue;
+                if (g.get().phase() == MigrationPhase.COMPLETED) {
+                    // pivoted, but the agent died before the source heard DONE: tell it, so it can let its QEMU go
+                    tellDone(connector, dir, f.get());
+                    continue;
+                }
                 Optional<DestinationQemu> qemu = DestinationQemu.find(dir);
                 if (qemu.isEmpty()) continue;
                 qemu.get().keep();
@@ -56,6 +61,42 @@ public final class RestartedDestinationPull {
             LOG.warn("cannot list {}: {}", m, e.toString());
         }
         return taken;
+    }
+
+    /**
+     * Connects to the source (retrying like {@link PullReconnector}, in the background) and sends
+     * RESUME (everything installed, nothing missing) and DONE; then the pull file goes.
+     */
+    private static void tellDone(PeerConnector connector, Path dir, DestinationPullFile f) {
+        Thread t = new Thread(() -> {
+            long delay = PullReconnector.FIRST_DELAY.toMillis();
+            while (true) {
+                try {
+                    Thread.sleep(delay);
+                    io.vmmig.strategy.peer.PeerChannel ch = connector.connect(f.sourceHost(), f.sourcePort(), f.id(),
+                            Base64.getDecoder().decode(f.resumeToken()), java.time.Duration.ofSeconds(10));
+                    ch.start(new io.vmmig.strategy.peer.PeerChannel.Handler() {
+                        @Override public void onFrame(io.vmmig.strategy.peer.PeerChannel c, io.vmmig.strategy.peer.Frame frame) { }
+                        @Override public void onClosed(io.vmmig.strategy.peer.PeerChannel c, Throwable cause) { }
+                    });
+                    int chunks = (int) ((f.diskSize() + f.chunkSize() - 1) / f.chunkSize());
+                    ch.send(new io.vmmig.strategy.peer.Frame.Resume(chunks, 0));
+                    ch.send(new io.vmmig.strategy.peer.Frame.Done());
+                    DestinationPullFile.remove(dir);
+                    LOG.info("migration {}: told the source {}:{} DONE after a restart", f.id(), f.sourceHost(), f.sourcePort());
+                    Thread.sleep(1000);   // let it read DONE before the connection goes
+                    ch.close();
+                    return;
+                } catch (InterruptedException e) {
+                    return;
+                } catch (RuntimeException e) {
+                    LOG.info("migration {}: source {}:{} not told DONE yet: {}", f.id(), f.sourceHost(), f.sourcePort(), e.getMessage());
+                }
+                delay = Math.min(PullReconnector.MAX_DELAY.toMillis(), delay * 2);
+            }
+        }, "vmmig-done-" + f.id());
+        t.setDaemon(true);
+        t.start();
     }
 
     private static boolean takeBack(AgentConfig config, MigrationRegistry registry, PeerConnector connector, Path dir, GuestFile g,

@@ -1,5 +1,7 @@
 package io.vmmig.it.agent;
 
+import io.vmmig.testkit.HarnessDirectory;
+import io.vmmig.testkit.TestGuest;
 import io.vmmig.testkit.net.LabHost;
 import io.vmmig.testkit.net.NetworkLab;
 import io.vmmig.testkit.pki.TestPki;
@@ -63,7 +65,10 @@ final class LabAgents implements AutoCloseable {
                 "image-dirs = " + Files.createDirectories(home.resolve("images")),
                 "tls.key = " + pki.key("host-" + name),
                 "tls.cert = " + pki.cert("host-" + name),
-                "tls.ca = " + pki.cert("ca")));
+                "tls.ca = " + pki.cert("ca"),
+                // the destination QEMU may boot the test guest's kernel and connect to the harness's consoles and monitors
+                "allowed.kernel-dirs = " + TestGuest.get().directory(),
+                "allowed.chardev-dirs = " + HarnessDirectory.base()));
         conf.addAll(extra);
         Path config = home.resolve("vmmig.conf");
         Files.write(config, conf);
