@@ -136,6 +136,8 @@ installed_cli_cds_archive() {
 installed_hook_sees_agent() {
   local hook=/etc/libvirt/hooks/qemu.d/50-vmmig
   [ -x "$hook" ] || { echo "$hook missing"; return 1; }
+  # the shipped /etc/vmmig/vmmig.conf sets nothing: vmmig is not in use here, libvirt's migrations pass
+  "$hook" vm1 migrate begin - < /dev/null || { echo "refused with the shipped config"; return 1; }
   VMMIG_CONF=$work/agent/vmmig.conf "$hook" vm1 migrate begin - < /dev/null || { echo "refused with the agent up"; return 1; }
   kill "$agent_pid" && wait "$agent_pid" 2>/dev/null
   agent_pid=
@@ -157,24 +159,29 @@ installed_agents_migrate() {
     && grep -q 'guest verifies again with the source gone: VERIFY OK' "$work/demo.log"
 }
 
-# What purge must take away, and what policy lets stay: a guest's image in /var/lib/vmmig/images (the
-# default image-dirs) is the guest's data, never deleted; everything else of the package goes.
+# What purge must take away, and what policy lets stay: what a guest may still need, its image in
+# /var/lib/vmmig/images (the default image-dirs) and an unfinished pull's state in m/<id>; a finished
+# migration's directory and everything else of the package go.
 purge_leaves_nothing() {
-  mkdir -p /var/lib/vmmig/m/m-check /var/lib/vmmig/images
-  echo state > /var/lib/vmmig/m/m-check/qemu.log
+  mkdir -p /var/lib/vmmig/m/m-done /var/lib/vmmig/m/m-pulling /var/lib/vmmig/images
+  echo "finished: QEMU gone" > /var/lib/vmmig/m/m-done/qemu.log
+  echo 99999999 > /var/lib/vmmig/m/m-done/qemu.pid
+  echo '{}' > /var/lib/vmmig/m/m-pulling/destination-pull.json
   echo "a guest's disk" > /var/lib/vmmig/images/web1.qcow2
   echo "# changed by the admin" >> /etc/vmmig/vmmig.conf
   apt-get purge -y -q vmmig 2>&1 | grep -v "^(Reading database" | tail -n 3 || return 1
   local left=0 p
   for p in /usr/bin/vmmig /usr/share/vmmig /lib/systemd/system/vmmig-agent.service /etc/vmmig \
            /etc/libvirt/hooks/qemu.d/50-vmmig /usr/share/doc/vmmig /usr/share/man/man1/vmmig.1.gz \
-           /usr/share/bash-completion/completions/vmmig /var/cache/vmmig /var/lib/vmmig/m; do
+           /usr/share/bash-completion/completions/vmmig /var/cache/vmmig /var/lib/vmmig/m/m-done; do
     if [ -e "$p" ]; then echo "left: $p"; ls -la "$p"; left=1; else echo "gone: $p"; fi
   done
-  if [ "$(cd /var/lib/vmmig 2>/dev/null && find . | sort | tr '\n' ' ')" = ". ./images ./images/web1.qcow2 " ]; then
-    echo "kept (a guest's image): /var/lib/vmmig/images/web1.qcow2"
+  local kept
+  kept=$(cd /var/lib/vmmig 2>/dev/null && find . | sort | tr '\n' ' ')
+  if [ "$kept" = ". ./images ./images/web1.qcow2 ./m ./m/m-pulling ./m/m-pulling/destination-pull.json " ]; then
+    echo "kept (a guest's image, an unfinished pull): $kept"
   else
-    echo "/var/lib/vmmig should hold the guest image only:"; find /var/lib/vmmig; left=1
+    echo "/var/lib/vmmig should hold the guest image and the unfinished pull only:"; find /var/lib/vmmig; left=1
   fi
   rm -rf /var/lib/vmmig
   dpkg-query -W vmmig >/dev/null 2>&1 && { echo "dpkg still knows vmmig"; left=1; }
@@ -222,7 +229,7 @@ rpm_installs_into_root() {
 # what building and checking the packages needs beyond .ci/setup's list
 tools() {
   local p missing=()
-  for p in asciidoctor rpm lintian man-db fakeroot; do
+  for p in asciidoctor rpm lintian man-db; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
   [ "${#missing[@]}" -eq 0 ] || apt-get install -y -q --no-install-recommends "${missing[@]}" | tail -n 1

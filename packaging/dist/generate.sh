@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Generates what both packages install beside the jars, into OUT:
 #   man/man1/vmmig*.1.gz  picocli-codegen's ManPageGenerator (vmmig and each subcommand), asciidoctor -b manpage
-#   man/man5/vmmig.conf.5.gz  from packaging/man/vmmig.conf.5.adoc
+#   man/man5/vmmig.conf.5.gz  packaging/man/vmmig.conf.5.adoc with the keys of packaging/vmmig.conf.example
 #   completion/vmmig      picocli's AutoComplete (bash)
 #   changelog.Debian.gz, changelog.rpm   from CHANGELOG.md (each "## VERSION - YYYY-MM-DD" section)
 # Usage: generate.sh CLASSPATH OUT PKG_VERSION PKG_RELEASE BASE_VERSION SOURCE_ROOT MAINTAINER
@@ -13,8 +13,18 @@ rm -rf "$out/adoc" "$out/man" "$out/completion"
 mkdir -p "$out/adoc" "$out/man/man1" "$out/man/man5" "$out/completion"
 
 java -cp "$cp" picocli.codegen.docgen.manpage.ManPageGenerator --outdir="$out/adoc" io.vmmig.agent.Main
-asciidoctor -b manpage -a release-version="$version" -D "$out/man/man1" "$out"/adoc/vmmig*.adoc
-asciidoctor -b manpage -a release-version="$version" -D "$out/man/man5" "$root/packaging/man/vmmig.conf.5.adoc"
+asciidoctor -b manpage -a release-version="$version" -D "$out/man/man1" "$out"/adoc/vmmig.adoc "$out"/adoc/vmmig-*.adoc
+# vmmig.conf(5): the hand-written page around the keys of the shipped example config, each paragraph of
+# "# text" lines ending in "# key = value" lines becoming one entry
+cp "$root/packaging/man/vmmig.conf.5.adoc" "$out/adoc/"
+awk '
+  function flush() { if (nkeys > 0) printf "%s::\n  +%s+\n\n", terms, desc; desc = ""; terms = ""; nkeys = 0 }
+  /^# ?[a-z][a-z0-9.-]* = / { line = $0; sub(/^# ?/, "", line); t = "*+" line "+*"; terms = (nkeys++ ? terms ", " t : t); next }
+  /^#/ { if (nkeys > 0) flush(); line = $0; sub(/^# ?/, "", line); desc = (desc == "" ? line : desc " " line); next }
+  /^[[:space:]]*$/ { flush(); next }
+  END { flush() }' "$root/packaging/vmmig.conf.example" > "$out/adoc/vmmig.conf.keys.adoc"
+grep -q '^\*+control-socket = ' "$out/adoc/vmmig.conf.keys.adoc" || { echo "generate.sh: no keys found in vmmig.conf.example" >&2; exit 1; }
+asciidoctor -b manpage -a release-version="$version" -D "$out/man/man5" "$out/adoc/vmmig.conf.5.adoc"
 gzip -9nf "$out"/man/man1/*.1 "$out"/man/man5/*.5
 
 java -cp "$cp" picocli.AutoComplete --force --name=vmmig --completionScript="$out/completion/vmmig" io.vmmig.agent.Main

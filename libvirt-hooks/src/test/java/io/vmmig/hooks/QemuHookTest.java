@@ -98,12 +98,28 @@ class QemuHookTest {
     }
 
     @Test
-    void theDefaultSocketIsUsedWithoutAConfig() throws Exception {
-        Files.delete(conf);
+    void theDefaultSocketIsUsedWhenTheConfigDoesNotNameOne() throws Exception {
+        Files.writeString(conf, "# control-socket = /run/vmmig/control.sock\nlisten = 0.0.0.0:7410  # set up\n");
         Run r = run(XML, "web1", "migrate", "begin", "-");
         if (Files.exists(Path.of("/run/vmmig/control.sock"))) return; // an agent runs on this machine: nothing to assert
         assertEquals(1, r.exit);
         assertTrue(r.stderr.contains("control socket /run/vmmig/control.sock does not exist"), r.stderr);
+    }
+
+    @Test
+    void migrateBeginPassesWhereVmmigIsNotConfigured() throws Exception {
+        // as the package ships it: every setting commented out (a fresh install must not stop libvirt's migrations)
+        Files.writeString(conf, "# vmmig.conf\n\n# listen = 0.0.0.0:7410\n   # control-socket = " + socket + "\n");
+        Run shipped = run(XML, "web1", "migrate", "begin", "-");
+        assertEquals(0, shipped.exit, shipped.stderr);
+        assertEquals("", shipped.stdout);
+        Files.delete(conf);
+        Run none = run(XML, "web1", "migrate", "begin", "-");
+        assertEquals(0, none.exit, none.stderr);
+        List<String> lines = Files.readAllLines(logged);
+        assertEquals(2, lines.size(), lines.toString());
+        assertTrue(lines.get(0).contains("op=migrate subop=begin: vmmig is not configured here (" + conf + " has no setting)"),
+                lines.toString());
     }
 
     @Test

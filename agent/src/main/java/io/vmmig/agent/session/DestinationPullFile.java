@@ -40,6 +40,14 @@ public record DestinationPullFile(String id, String sourceHost, int sourcePort, 
         }
     }
 
+    static void remove(Path dir) {
+        try {
+            Files.deleteIfExists(dir.resolve(NAME));
+        } catch (IOException e) {
+            LoggerFactory.getLogger(DestinationPullFile.class).warn("cannot remove {}: {}", dir.resolve(NAME), e.toString());
+        }
+    }
+
     static Optional<DestinationPullFile> read(Path dir) {
         Path f = dir.resolve(NAME);
         if (!Files.isRegularFile(f)) return Optional.empty();

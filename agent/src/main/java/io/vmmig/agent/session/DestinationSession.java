@@ -223,6 +223,7 @@ public final class DestinationSession {
                 }
             }
             link.trySend(new PeerMessage.Finished(ControlCodec.tree(report)));
+            DestinationPullFile.remove(workDir);   // the source heard DONE: nothing left to resume
             record.complete(new ControlEvent.Report(id, ControlCodec.tree(report), "destination of " + id + ": " + report));
             LOG.info("migration {}: the guest runs here (QEMU pid {}) from {}", id, qemu.pid(), image.path());
         } catch (Exception e) {

@@ -118,6 +118,7 @@ public final class RestartedDestinationPull {
                 Thread.sleep(200);
             }
             reconnector.stop();
+            DestinationPullFile.remove(dir);   // the source heard DONE: nothing left to resume
             DestinationReport report = disk.report();
             record.complete(new ControlEvent.Report(record.id(), ControlCodec.tree(report), "destination of " + record.id()
                     + " (pull taken back after an agent restart): " + report));
