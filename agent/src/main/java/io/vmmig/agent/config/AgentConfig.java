@@ -56,15 +56,6 @@ public record AgentConfig(String listenHost, int listenPort, String migrationHos
                 imageDirs, qemuBinary, vms, timeout, tokenTtl, pullBandwidth, LogLevel.INFO, null, null);
     }
 
-    /** The default {@link QemuPolicy}. */
-    public AgentConfig(String listenHost, int listenPort, String migrationHost, Path tlsKey, Path tlsCert, Path tlsCa,
-                       Set<String> allowedClients, boolean insecure, Path stateDir, Path controlSocket,
-                       List<Path> imageDirs, String qemuBinary, Map<String, Path> vms, Duration timeout, Duration tokenTtl,
-                       long pullBandwidth, LogLevel logLevel, HostPort metricsListen) {
-        this(listenHost, listenPort, migrationHost, tlsKey, tlsCert, tlsCa, allowedClients, insecure, stateDir, controlSocket,
-                imageDirs, qemuBinary, vms, timeout, tokenTtl, pullBandwidth, logLevel, metricsListen, null);
-    }
-
     public AgentConfig {
         if (pullBandwidth < 0) throw new IllegalArgumentException("pull bandwidth must be >= 0, got " + pullBandwidth);
         java.util.Objects.requireNonNull(logLevel, "logLevel");
