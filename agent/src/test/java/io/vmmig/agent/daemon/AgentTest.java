@@ -168,7 +168,8 @@ class AgentTest {
                 "one line, not Netty's stack trace");
         AgentConfig metricsOnPeerPort = new AgentConfig("127.0.0.1", 0, "127.0.0.1", null, null, null, Set.of(), true,
                 tmp.resolve("state3"), tmp.resolve("run/other.sock"), config.imageDirs(), config.qemuBinary(), Map.of(), config.timeout(),
-                config.timeout(), 0, io.vmmig.agent.config.LogLevel.INFO, new io.vmmig.agent.config.HostPort("127.0.0.1", agent.peerPort()));
+                config.timeout(), 0, io.vmmig.agent.config.LogLevel.INFO, new io.vmmig.agent.config.HostPort("127.0.0.1", agent.peerPort()),
+                io.vmmig.agent.config.QemuPolicy.defaults());
         e = assertThrows(AgentMisconfigured.class, () -> Agent.start(metricsOnPeerPort));
         assertTrue(e.getMessage().startsWith("metrics.listen = 127.0.0.1:" + agent.peerPort() + ": cannot listen: "), e.getMessage());
         assertTrue(e.getMessage().contains("Address already in use"), e.getMessage());

@@ -47,7 +47,7 @@ class StartupChecksTest {
     private static AgentConfig config(Path key, Path cert, Path ca, String qemu, HostPort listen, HostPort metrics) {
         return new AgentConfig(listen.host(), listen.port(), listen.host(), key, cert, ca, Set.of(), key == null, dir.resolve("state"),
                 dir.resolve("control.sock"), List.of(dir.resolve("images")), qemu, Map.of(), Duration.ofSeconds(60),
-                Duration.ofSeconds(60), 0, LogLevel.INFO, metrics);
+                Duration.ofSeconds(60), 0, LogLevel.INFO, metrics, io.vmmig.agent.config.QemuPolicy.defaults());
     }
 
     private static AgentConfig tls(String keyOf, String certOf) {
