@@ -58,7 +58,7 @@ final class TestVm implements AutoCloseable {
     private static TestVm boot(Path dir, String name, Workload w, String binary, Function<DiskImage, List<String>> attach)
             throws Exception {
         Path vmDir = Files.createDirectories(dir.resolve(name));
-        return boot(dir, name, DiskImage.create(vmDir.resolve(name + ".qcow2"), DiskImage.Format.QCOW2, 64L << 20), areaMib, rate,
+        return boot(dir, name, DiskImage.create(vmDir.resolve(name + ".qcow2"), DiskImage.Format.QCOW2, 64L << 20), w,
                 binary, attach);
     }
 
@@ -69,13 +69,12 @@ final class TestVm implements AutoCloseable {
 
     /** The same with another QEMU binary (e.g. a wrapper that starts it in a network namespace). */
     static TestVm boot(Path dir, String name, DiskImage disk, int areaMib, int rate, String qemuBinary) throws Exception {
-        return boot(dir, name, disk, areaMib, rate, qemuBinary, DiskImage::qemuArgs);
+        return boot(dir, name, disk, workload(areaMib, rate), qemuBinary, DiskImage::qemuArgs);
     }
 
-    private static TestVm boot(Path dir, String name, DiskImage disk, int areaMib, int rate, String binary,
+    private static TestVm boot(Path dir, String name, DiskImage disk, Workload w, String binary,
                                Function<DiskImage, List<String>> attach) throws Exception {
         Path vmDir = Files.createDirectories(dir.resolve(name));
-        Workload w = Workload.defaults().withBlocks(areaMib * 256L).withHotSet(0, 1024).withRate(rate);
         QemuProcess q = QemuProcess.builder().name(name).binary(binary).memoryMb(256).guest(TestGuest.get(), w)
                 .extraArgs(attach.apply(disk)).start();
         try {
