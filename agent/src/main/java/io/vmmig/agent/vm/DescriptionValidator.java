@@ -165,6 +165,9 @@ public final class DescriptionValidator {
             if (o.props() != null && o.qomType().equals("rng-random")) {
                 String f = o.props().get("filename");
                 if (f != null && !RNG_SOURCES.contains(f)) refuse(at + ".props.filename", "'" + f + "': only " + RNG_SOURCES);
+                Map<String, String> rest = new java.util.HashMap<>(o.props());
+                rest.remove("filename");   // checked above: a path, which props() would refuse as a value
+                props(at + ".props", rest, allowed);
                 continue;
             }
             props(at + ".props", o.props(), allowed);

@@ -64,7 +64,10 @@ final class FaultHosts implements AutoCloseable {
                     "timeout = 30",
                     "tls.key = " + pki.key("host-" + name),
                     "tls.cert = " + pki.cert("host-" + name),
-                    "tls.ca = " + pki.cert("ca")));
+                    "tls.ca = " + pki.cert("ca"),
+                    // the destination QEMU may boot the test guest's kernel and connect to the harness's consoles and monitors
+                    "allowed.kernel-dirs = " + io.vmmig.testkit.TestGuest.get().directory(),
+                    "allowed.chardev-dirs = " + io.vmmig.testkit.HarnessDirectory.base()));
             if (extra.stream().noneMatch(l -> l.startsWith("image-dirs")))
                 conf.add("image-dirs = " + Files.createDirectories(home.resolve("images")));
             conf.addAll(extra);
