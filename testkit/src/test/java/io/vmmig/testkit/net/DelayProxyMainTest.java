@@ -27,7 +27,7 @@ class DelayProxyMainTest {
                         .readLine();
                 assertEquals("LISTENING unix:" + tmp.resolve("p.sock"), line);
                 Duration median = TrafficClient.median(TrafficClient.pingPong(Endpoint.parse(line.substring(10)), 5));
-                assertTrue(median.toMillis() >= 19 && median.toMillis() < 60, "RTT with 10 ms each way: " + median);
+                assertTrue(median.toMillis() >= 19 && median.toMillis() < 2000, "RTT with 10 ms each way: " + median);
                 p.getOutputStream().close();  // what happens when the parent JVM dies
                 assertTrue(p.waitFor(10, TimeUnit.SECONDS), "proxy process still running after stdin ended");
                 assertEquals(0, p.exitValue());
