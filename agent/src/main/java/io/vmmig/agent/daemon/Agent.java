@@ -121,6 +121,8 @@ public final class Agent implements AutoCloseable {
      * Lists the migrations a previous run wrote down and settles those it left in flight that the
      * pull's own state did not take back (see {@link RestartRecovery}: before the switchover they are
      * cancelled cleanly, leaving nothing behind; after it they are reported with where the guest runs).
+     * The records are listed at once; each is settled on a thread of its own, so that the control
+     * socket opens whatever the QEMUs do (until settled, a record shows the phase it was left in).
      */
     private void recoverJournal() {
         for (MigrationJournal.Entry e : new MigrationJournal(config.stateDir().resolve("journal")).load()) {
@@ -138,7 +140,10 @@ public final class Agent implements AutoCloseable {
             }
             if (!r.phase().terminal()) {
                 LOG.info("migration {} ({} side) was {} when this agent stopped: settling it", r.id(), r.role(), r.phase());
-                RestartRecovery.recover(r);
+                // on a thread of its own: settling talks to QEMUs that may be slow or stuck, and the agent serves meanwhile
+                Thread t = new Thread(() -> RestartRecovery.recover(r), "vmmig-recover-" + r.id());
+                t.setDaemon(true);
+                t.start();
             }
         }
     }

@@ -52,9 +52,8 @@ public final class RestartedDestinationPull {
                     tellDone(connector, dir, f.get());
                     continue;
                 }
-                Optional<DestinationQemu> qemu = DestinationQemu.find(dir);
+                Optional<ProcessHandle> qemu = DestinationQemu.running(dir);   // its pidfile and command line; QMP is asked later
                 if (qemu.isEmpty()) continue;
-                qemu.get().keep();
                 if (takeBack(config, registry, connector, dir, g.get(), f.get(), qemu.get())) taken.add(g.get().id());
             }
         } catch (java.io.IOException e) {
@@ -99,8 +98,12 @@ public final class RestartedDestinationPull {
         t.start();
     }
 
+    /**
+     * Lists the migration at once (PULLING) and takes its pull back on a thread of its own: the QEMU's
+     * QMP, the export and the reconnection may take a while, and the agent serves meanwhile.
+     */
     private static boolean takeBack(AgentConfig config, MigrationRegistry registry, PeerConnector connector, Path dir, GuestFile g,
-                                    DestinationPullFile f, DestinationQemu qemu) {
+                                    DestinationPullFile f, ProcessHandle qemuProcess) {
         MigrationRecord record = new MigrationRecord(g.id(), "destination", g.vm(), g.peer(), g.strategy());
         try {
             registry.add(record);
@@ -109,6 +112,22 @@ public final class RestartedDestinationPull {
             return false;
         }
         record.phase(MigrationPhase.PULLING);
+        Thread t = new Thread(() -> resume(config, connector, dir, g, f, record, qemuProcess), "vmmig-dst-resumed-" + g.id());
+        t.setDaemon(true);
+        t.start();
+        return true;
+    }
+
+    private static void resume(AgentConfig config, PeerConnector connector, Path dir, GuestFile g, DestinationPullFile f,
+                               MigrationRecord record, ProcessHandle qemuProcess) {
+        Optional<DestinationQemu> found = DestinationQemu.find(dir);
+        if (found.isEmpty()) {
+            record.fail(ErrorKind.FAILED, "this agent restarted during the pull; the guest's QEMU (pid " + qemuProcess.pid()
+                    + ") does not answer on QMP, so its pull was not taken back: it needs the operator");
+            return;
+        }
+        DestinationQemu qemu = found.get();
+        qemu.keep();
         MigrationTimeline timeline = new MigrationTimeline();
         ChunkTransferDestination disk;
         try {
@@ -122,7 +141,7 @@ public final class RestartedDestinationPull {
         if (disk == null) {
             record.fail(ErrorKind.FAILED, "this agent restarted during the pull and could not take it back; the guest runs here (QEMU pid "
                     + qemu.pid() + ") and needs the operator");
-            return true;
+            return;
         }
         disk.limitBackgroundPull(config.pullBandwidth());
         PullReconnector reconnector = new PullReconnector(g.id(), connector, f.sourceHost(), f.sourcePort(),
@@ -131,11 +150,7 @@ public final class RestartedDestinationPull {
         reconnector.linkLost();
         LOG.info("migration {}: took the pull back after a restart (QEMU pid {}); reconnecting to the source {}:{}", g.id(), qemu.pid(),
                 f.sourceHost(), f.sourcePort());
-        ChunkTransferDestination d = disk;
-        Thread t = new Thread(() -> finish(d, record, reconnector, dir, qemu), "vmmig-dst-resumed-" + g.id());
-        t.setDaemon(true);
-        t.start();
-        return true;
+        finish(disk, record, reconnector, dir, qemu);
     }
 
     private static void finish(ChunkTransferDestination disk, MigrationRecord record, PullReconnector reconnector, Path dir,
