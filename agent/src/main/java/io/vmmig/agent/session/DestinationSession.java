@@ -244,10 +244,7 @@ public final class DestinationSession {
             record.phase(MigrationPhase.FINISHING);
             if (d instanceof ChunkTransferDestination c) {
                 // the source keeps its QEMU until it hears DONE: tell it, over a resumed connection if need be
-                while (!c.transfer().doneDelivered()) {
-                    if (rc != null && !c.transfer().connected()) rc.linkLost();
-                    Thread.sleep(200);
-                }
+                PullReconnector.awaitDone(c.transfer(), rc);
             }
             link.trySend(new PeerMessage.Finished(ControlCodec.tree(report)));
             DestinationPullFile.remove(workDir);   // the source heard DONE: nothing left to resume

@@ -62,40 +62,46 @@ public final class RestartedDestinationPull {
         return taken;
     }
 
+    /** Retries of {@link #tellDone}, with the backoff of {@link PullReconnector}. */
+    private static final java.util.concurrent.ScheduledExecutorService DONE_RETRIES =
+            java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "vmmig-done-retries");
+                t.setDaemon(true);
+                return t;
+            });
+    /** How long the source may take to close the connection after DONE (it does once it read it). */
+    private static final java.time.Duration DONE_HEARD = java.time.Duration.ofSeconds(10);
+
     /**
-     * Connects to the source (retrying like {@link PullReconnector}, in the background) and sends
-     * RESUME (everything installed, nothing missing) and DONE; then the pull file goes.
+     * Connects to the source (retrying with {@link PullReconnector}'s backoff, in the background) and
+     * sends RESUME (everything installed, nothing missing) and DONE; then the pull file goes, and the
+     * connection once the source closed it (it does when it read DONE) or after {@link #DONE_HEARD}.
      */
     private static void tellDone(PeerConnector connector, Path dir, DestinationPullFile f) {
-        Thread t = new Thread(() -> {
-            long delay = PullReconnector.FIRST_DELAY.toMillis();
-            while (true) {
-                try {
-                    Thread.sleep(delay);
-                    io.vmmig.strategy.peer.PeerChannel ch = connector.connect(f.sourceHost(), f.sourcePort(), f.id(),
-                            Base64.getDecoder().decode(f.resumeToken()), java.time.Duration.ofSeconds(10));
-                    ch.start(new io.vmmig.strategy.peer.PeerChannel.Handler() {
-                        @Override public void onFrame(io.vmmig.strategy.peer.PeerChannel c, io.vmmig.strategy.peer.Frame frame) { }
-                        @Override public void onClosed(io.vmmig.strategy.peer.PeerChannel c, Throwable cause) { }
-                    });
-                    int chunks = (int) ((f.diskSize() + f.chunkSize() - 1) / f.chunkSize());
-                    ch.send(new io.vmmig.strategy.peer.Frame.Resume(chunks, 0));
-                    ch.send(new io.vmmig.strategy.peer.Frame.Done());
-                    DestinationPullFile.remove(dir);
-                    LOG.info("migration {}: told the source {}:{} DONE after a restart", f.id(), f.sourceHost(), f.sourcePort());
-                    Thread.sleep(1000);   // let it read DONE before the connection goes
-                    ch.close();
-                    return;
-                } catch (InterruptedException e) {
-                    return;
-                } catch (RuntimeException e) {
-                    LOG.info("migration {}: source {}:{} not told DONE yet: {}", f.id(), f.sourceHost(), f.sourcePort(), e.getMessage());
-                }
-                delay = Math.min(PullReconnector.MAX_DELAY.toMillis(), delay * 2);
+        tellDone(connector, dir, f, PullReconnector.FIRST_DELAY.toMillis());
+    }
+
+    private static void tellDone(PeerConnector connector, Path dir, DestinationPullFile f, long delayMillis) {
+        DONE_RETRIES.schedule(() -> {
+            try {
+                io.vmmig.strategy.peer.PeerChannel ch = connector.connect(f.sourceHost(), f.sourcePort(), f.id(),
+                        Base64.getDecoder().decode(f.resumeToken()), java.time.Duration.ofSeconds(10));
+                ch.start(new io.vmmig.strategy.peer.PeerChannel.Handler() {
+                    @Override public void onFrame(io.vmmig.strategy.peer.PeerChannel c, io.vmmig.strategy.peer.Frame frame) { }
+                    @Override public void onClosed(io.vmmig.strategy.peer.PeerChannel c, Throwable cause) { }
+                });
+                int chunks = (int) ((f.diskSize() + f.chunkSize() - 1) / f.chunkSize());
+                ch.send(new io.vmmig.strategy.peer.Frame.Resume(chunks, 0));
+                ch.send(new io.vmmig.strategy.peer.Frame.Done());
+                DestinationPullFile.remove(dir);
+                LOG.info("migration {}: told the source {}:{} DONE after a restart", f.id(), f.sourceHost(), f.sourcePort());
+                ch.closed().orTimeout(DONE_HEARD.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)
+                        .whenComplete((v, e) -> ch.close());   // let it read DONE before the connection goes
+            } catch (RuntimeException e) {
+                LOG.info("migration {}: source {}:{} not told DONE yet: {}", f.id(), f.sourceHost(), f.sourcePort(), e.getMessage());
+                tellDone(connector, dir, f, Math.min(PullReconnector.MAX_DELAY.toMillis(), delayMillis * 2));
             }
-        }, "vmmig-done-" + f.id());
-        t.setDaemon(true);
-        t.start();
+        }, delayMillis, java.util.concurrent.TimeUnit.MILLISECONDS);
     }
 
     /**
@@ -169,10 +175,7 @@ public final class RestartedDestinationPull {
             disk.finish();
             GuestFile.write(dir, record, MigrationPhase.COMPLETED, qemu.pid());
             record.phase(MigrationPhase.FINISHING);
-            while (!disk.transfer().doneDelivered()) {
-                if (!disk.transfer().connected()) reconnector.linkLost();
-                Thread.sleep(200);
-            }
+            PullReconnector.awaitDone(disk.transfer(), reconnector);
             reconnector.stop();
             DestinationPullFile.remove(dir);   // the source heard DONE: nothing left to resume
             DestinationReport report = disk.report();
