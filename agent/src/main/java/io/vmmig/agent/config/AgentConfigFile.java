@@ -40,6 +40,8 @@ import java.util.regex.Pattern;
  * vm.web1 = /run/vms/web1/qmp.sock     # VM names the CLI may use
  * log-level = info                     # error, warn, info, debug, trace
  * metrics.listen = 127.0.0.1:9741      # serve /metrics (Prometheus text format); default: not served
+ * journal.keep = 100                   # finished migrations kept in the state dir (in flight: always)
+ * journal.max-age-days = 30            # finished migrations older than this are dropped
  * </pre>
  * Addresses may be IPv6 in brackets: {@code listen = [::]:7410}.
  */
@@ -131,7 +133,15 @@ public final class AgentConfigFile {
                 control == null ? AgentConfig.DEFAULT_CONTROL_SOCKET : control, imageDirs,
                 r.nonEmpty("qemu", "qemu-system-x86_64"), vms, Duration.ofSeconds(timeout),
                 Duration.ofSeconds(tokenTtl), pullBandwidth, logLevel, metrics,
-                new QemuPolicy(kernelDirs, chardevDirs, taps, runas), r.bool("tls.qemu-streams", true));
+                new QemuPolicy(kernelDirs, chardevDirs, taps, runas), r.bool("tls.qemu-streams", true), retention(r));
+    }
+
+    private static JournalRetention retention(Reader r) throws ConfigException {
+        long keep = r.positiveLong("journal.keep", JournalRetention.DEFAULT.keep());
+        long days = r.positiveLong("journal.max-age-days", JournalRetention.DEFAULT.maxAge().toDays());
+        if (keep > Integer.MAX_VALUE) throw new ConfigException(r.where("journal.keep") + ": 'journal.keep' is too large: " + keep);
+        if (days > 36_500) throw new ConfigException(r.where("journal.max-age-days") + ": 'journal.max-age-days' is too large: " + days);
+        return new JournalRetention((int) keep, Duration.ofDays(days));
     }
 
     /** {@code [::1]} as an address alone: {@code ::1}. */
@@ -145,7 +155,7 @@ public final class AgentConfigFile {
     private static final List<String> KEYS = List.of("listen", "migration-address", "tls.key", "tls.cert", "tls.ca",
             "tls.allowed-clients", "tls.qemu-streams", "insecure", "state-dir", "control-socket", "image-dirs", "qemu", "timeout", "token-ttl",
             "pull-bandwidth", "log-level", "metrics.listen", "allowed.kernel-dirs", "allowed.chardev-dirs", "allowed.taps",
-            "qemu.runas");
+            "qemu.runas", "journal.keep", "journal.max-age-days");
 
     private static Path absolute(String where, String key, String value) throws ConfigException {
         Path p = Path.of(value);

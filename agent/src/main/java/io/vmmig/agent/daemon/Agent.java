@@ -50,7 +50,13 @@ public final class Agent implements AutoCloseable {
 
     private Agent(AgentConfig config) {
         this.config = config;
-        this.registry = new MigrationRegistry(metrics::track, new MigrationJournal(config.stateDir().resolve("journal")));
+        MigrationJournal journal = new MigrationJournal(config.stateDir().resolve("journal"));
+        this.registry = new MigrationRegistry(metrics::track, journal);
+        journal.retain(config.journalRetention(), e -> {   // a finished migration dropped: its record, and what it left
+            registry.forget(e.status().id());
+            RestartRecovery.removeIdleDir(e.facts().get(MigrationJournal.WORK_DIR));
+        });
+        journal.prune(java.time.Instant.now());
     }
 
     public static Agent start(AgentConfig config) throws AgentException {

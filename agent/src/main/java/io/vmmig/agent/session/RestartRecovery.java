@@ -143,6 +143,15 @@ public final class RestartRecovery {
         return n.isMissingNode() || n.isNull() ? otherwise : n.asText();
     }
 
+    /**
+     * Removes a finished migration's directory unless a QEMU of it still runs (a guest that arrived
+     * here keeps its directory, with its monitor and pidfile, for as long as it runs).
+     */
+    public static void removeIdleDir(String dir) {
+        if (dir == null || DestinationQemu.running(Path.of(dir)).isPresent()) return;
+        removeDir(dir);
+    }
+
     /** Removes a migration's directory (sockets, logs) of this agent's state dir. */
     public static void removeDir(String dir) {
         if (dir == null) return;

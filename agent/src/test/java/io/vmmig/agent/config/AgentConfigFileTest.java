@@ -189,6 +189,16 @@ class AgentConfigFileTest {
     }
 
     @Test
+    void journalRetentionHasADefaultAndRefusesNonsense() throws Exception {
+        assertEquals(JournalRetention.DEFAULT, parseWithTls().journalRetention());
+        assertEquals(new JournalRetention(5, Duration.ofDays(2)), parseWithTls("journal.keep = 5", "journal.max-age-days = 2").journalRetention());
+        assertMentions(assertThrows(ConfigException.class, () -> parseWithTls("journal.keep = 0")).getMessage(),
+                "'journal.keep' must be a positive number, got '0'");
+        assertMentions(assertThrows(ConfigException.class, () -> parseWithTls("journal.max-age-days = soon")).getMessage(),
+                "'journal.max-age-days' must be a positive number");
+    }
+
+    @Test
     void theExampleConfigurationParses() throws Exception {
         Path example = Path.of(System.getProperty("user.dir")).resolveSibling("packaging").resolve("vmmig.conf.example");
         assertTrue(Files.exists(example), "missing " + example);
@@ -210,6 +220,7 @@ class AgentConfigFileTest {
         assertEquals(QemuPolicy.DEFAULT_CHARDEV_DIRS, c.qemuPolicy().chardevDirs(), "the example shows the default chardev dirs");
         assertTrue(c.qemuPolicy().allowsTap("vnet12") && c.qemuPolicy().allowsTap("tap-web1") && !c.qemuPolicy().allowsTap("eth0"));
         assertEquals("libvirt-qemu", c.qemuPolicy().runas());
+        assertEquals(JournalRetention.DEFAULT, c.journalRetention(), "the example shows the default retention");
     }
 
     @Test
