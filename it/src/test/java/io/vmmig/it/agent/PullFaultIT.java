@@ -131,7 +131,9 @@ class PullFaultIT {
         try (QmpClient dst = QmpClient.connect(hosts.stateOfB(id).resolve("qmp.sock"))) {
             assertEquals("running", dst.call(new QueryStatus()).status());
             String verdict = vm.verifyAtDestination();
-            assertTrue(verdict.startsWith("VERIFY OK") && verdict.endsWith(" ioerrors=0"), "at the destination: " + verdict);
+            assertTrue(verdict.startsWith("VERIFY OK") && verdict.endsWith(" ioerrors=0"), () -> "at the destination: " + verdict
+                    + "\nguest console at the destination:\n" + vm.destinationConsoleTail(30) + "\nagent a:\n" + hosts.a.logTail()
+                    + "\nagent b:\n" + hosts.b.logTail());
             dst.call(new Quit());
             return verdict;
         }
