@@ -8,6 +8,7 @@ import io.vmmig.agent.control.GuestLocation;
 import io.vmmig.agent.control.MigrationPhase;
 import io.vmmig.agent.control.MigrationProgress;
 import io.vmmig.agent.daemon.AgentException;
+import io.vmmig.agent.daemon.Audit;
 import io.vmmig.agent.daemon.MigrationJournal;
 import io.vmmig.agent.daemon.CauseChain;
 import io.vmmig.agent.daemon.MigrationRecord;
@@ -100,6 +101,7 @@ public final class DestinationSession {
             link.trySend(new PeerMessage.Failed(e.kind(), e.getMessage()));
             return;
         }
+        Audit.incoming(record, client.subject() == null ? null : client.subject().getName());
         run(record, prepare);
     }
 

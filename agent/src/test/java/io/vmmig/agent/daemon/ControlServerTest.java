@@ -64,7 +64,7 @@ class ControlServerTest {
     void oneRequestPerConnectionEventsUntilTheHandlerReturns() throws Exception {
         Path socket = dir.resolve("run/vmmig/control.sock");
         LinkedBlockingQueue<ControlRequest> seen = new LinkedBlockingQueue<>();
-        ControlServer s = start(socket, (r, out) -> {
+        ControlServer s = start(socket, (c, r, out) -> {
             seen.add(r);
             out.send(new ControlEvent.Accepted("m-1", r.vm(), r.dest(), "hybrid"));
             out.send(new ControlEvent.PhaseChange("m-1", MigrationPhase.PUSHING, 3));
@@ -83,7 +83,7 @@ class ControlServerTest {
     void badRequestLineIsAnsweredWithoutReachingTheHandler() throws Exception {
         Path socket = dir.resolve("control.sock");
         LinkedBlockingQueue<ControlRequest> seen = new LinkedBlockingQueue<>();
-        start(socket, (r, out) -> seen.add(r));
+        start(socket, (c, r, out) -> seen.add(r));
         for (String bad : List.of("{\"op\":\"explode\"}", "hello", "null", "{}")) {
             List<String> lines = exchange(socket, bad);
             assertEquals(1, lines.size(), bad + " -> " + lines);
@@ -99,7 +99,7 @@ class ControlServerTest {
     void clientThatLeavesStopsTheStreamOnly() throws Exception {
         Path socket = dir.resolve("control.sock");
         CompletableFuture<Throwable> ended = new CompletableFuture<>();
-        start(socket, (r, out) -> {
+        start(socket, (c, r, out) -> {
             try {
                 for (int i = 0; i < 1_000_000; i++) out.send(new ControlEvent.PhaseChange("m-1", MigrationPhase.PUSHING, i));
                 ended.complete(null);
@@ -127,10 +127,10 @@ class ControlServerTest {
             dead.bind(UnixDomainSocketAddress.of(socket));
         }
         assertTrue(Files.exists(socket), "a socket file left by a dead agent");
-        ControlServer s = start(socket, (r, out) -> out.send(new ControlEvent.Cancelling("m-9")));
+        ControlServer s = start(socket, (c, r, out) -> out.send(new ControlEvent.Cancelling("m-9")));
         assertEquals(List.of("{\"event\":\"cancelling\",\"id\":\"m-9\"}"), exchange(socket, "{\"op\":\"cancel\",\"id\":\"m-9\"}"));
 
-        AgentException twice = assertThrows(AgentException.class, () -> start(socket, (r, out) -> { }));
+        AgentException twice = assertThrows(AgentException.class, () -> start(socket, (c, r, out) -> { }));
         assertEquals(ErrorKind.ENVIRONMENT, twice.kind());
         assertTrue(twice.getMessage().contains("another vmmig agent already serves " + socket), twice.getMessage());
         assertEquals(1, exchange(socket, "{\"op\":\"list\"}").size(), "the first agent still serves");
