@@ -41,7 +41,7 @@ import org.slf4j.LoggerFactory;
  * <ul>
  * <li>Who: each connection's caller is the kernel's ({@code SO_PEERCRED}); {@link ControlAccess} decides
  *     (mode 0600 root only, or 0660 with {@code control-socket.group}); a refused caller gets one failure
- *     line naming why, and the audit log a line.</li>
+ *     line naming why in answer to its request (never reaching the handler), and the audit log a line.</li>
  * <li>How many: one selector thread accepts and reads request lines; a connection gets a thread of its
  *     own only once its whole request line arrived. At most {@code max-connections} are open (waiting or
  *     served): one more is answered "too many" and closed. A connection that sends no request line within
@@ -74,12 +74,15 @@ public final class ControlServer implements AutoCloseable {
     private static final class Pending {
         final SocketChannel channel;
         final ControlCaller caller;
+        /** Why the caller is refused (answered once its request arrived, so it reads the answer), or null. */
+        final String refusal;
         final long deadline;
         ByteBuffer line = ByteBuffer.allocate(512);
 
-        Pending(SocketChannel channel, ControlCaller caller, long deadline) {
+        Pending(SocketChannel channel, ControlCaller caller, String refusal, long deadline) {
             this.channel = channel;
             this.caller = caller;
+            this.refusal = refusal;
             this.deadline = deadline;
         }
     }
@@ -133,15 +136,17 @@ public final class ControlServer implements AutoCloseable {
                     if (ControlSocketFile.at(path) == ControlSocketFile.SOCKET) Files.delete(path);
                 }
             }
-            server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
-            server.bind(UnixDomainSocketAddress.of(path), 128);
+            GroupPrincipal g = null;
             if (options.group() != null) {
-                GroupPrincipal g;
                 try {
                     g = path.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByGroupName(options.group());
                 } catch (IOException e) {
                     throw new AgentMisconfigured("control-socket.group = " + options.group() + ": no such group", e);
                 }
+            }
+            server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+            server.bind(UnixDomainSocketAddress.of(path), 128);
+            if (g != null) {
                 Files.getFileAttributeView(path, PosixFileAttributeView.class).setGroup(g);   // chown(2) of the socket just bound
             }
             Files.setPosixFilePermissions(path, PosixFilePermissions.fromString(access.mode()));
@@ -156,11 +161,28 @@ public final class ControlServer implements AutoCloseable {
                     options.maxConnections(), options.idleTimeout().toSeconds());
             return s;
         } catch (IOException e) {
-            closeQuietly(server);
+            unbind(server, path);
             throw new AgentException(ErrorKind.ENVIRONMENT, "cannot open the control socket " + path + ": " + e.getMessage(), e);
         } catch (AgentException | RuntimeException e) {
-            closeQuietly(server);
+            unbind(server, path);
             throw e;
+        }
+    }
+
+    /** After a failed start: closes {@code server} and removes the socket it bound (its own), if it got that far. */
+    private static void unbind(ServerSocketChannel server, Path path) {
+        if (server == null) return;
+        boolean bound;
+        try {
+            bound = server.getLocalAddress() != null;
+        } catch (IOException e) {
+            bound = false;
+        }
+        closeQuietly(server);
+        try {
+            if (bound && ControlSocketFile.at(path) == ControlSocketFile.SOCKET) Files.delete(path);
+        } catch (IOException e) {
+            LOG.warn("removing the control socket {}: {}", path, CauseChain.of(e));
         }
     }
 
@@ -222,11 +244,7 @@ public final class ControlServer implements AutoCloseable {
                 continue;
             }
             String refusal = access.refusal(caller);
-            if (refusal != null) {
-                Audit.controlRefused(caller, refusal);
-                refuse(ch, ErrorKind.UNAUTHORIZED, refusal);
-                continue;
-            }
+            if (refusal != null) Audit.controlRefused(caller, refusal);
             if (open.get() >= options.maxConnections()) {
                 LOG.warn("control connection of {} refused: {} connections open (control-socket.max-connections)", caller.describe(),
                         open.get());
@@ -235,7 +253,7 @@ public final class ControlServer implements AutoCloseable {
                 continue;
             }
             open.incrementAndGet();
-            Pending p = new Pending(ch, caller, System.nanoTime() + options.idleTimeout().toNanos());
+            Pending p = new Pending(ch, caller, refusal, System.nanoTime() + options.idleTimeout().toNanos());
             try {
                 ch.configureBlocking(false);
                 ch.register(selector, SelectionKey.OP_READ, p);
@@ -305,6 +323,11 @@ public final class ControlServer implements AutoCloseable {
 
     /** A thread for a connection whose request line arrived: it serves the request, then closes the connection. */
     private void serve(Pending p) {
+        if (p.refusal != null) {   // it has sent its request: it reads our answer rather than a reset
+            refuse(p.channel, ErrorKind.UNAUTHORIZED, p.refusal);
+            open.decrementAndGet();
+            return;
+        }
         String line = StandardCharsets.UTF_8.decode(p.line).toString();
         if (line.endsWith("\r")) line = line.substring(0, line.length() - 1);
         String request = line;
@@ -350,6 +373,7 @@ public final class ControlServer implements AutoCloseable {
     /** One failure line (best effort: the socket is fresh, the line small) and the connection closed. */
     private static void refuse(SocketChannel ch, ErrorKind kind, String message) {
         try (ch) {
+            if (!ch.isBlocking()) ch.read(ByteBuffer.allocate(4096));   // what it sent so far: closing with it unread resets
             ch.write(ByteBuffer.wrap((ControlCodec.encode(new ControlEvent.Failure(null, kind, message)) + "\n")
                     .getBytes(StandardCharsets.UTF_8)));
         } catch (IOException e) {

@@ -140,7 +140,7 @@ public final class SourceSession implements Runnable {
     private ControlEvent.Report migrate() throws Exception {
         String id = record.id();
         Duration timeout = config.timeout();
-        Path workDir = Files.createDirectories(config.stateDir().resolve("m").resolve(id));
+        Path workDir = WorkDir.create(config.stateDir(), id);
         record.fact(MigrationJournal.WORK_DIR, workDir.toString());
         record.fact(MigrationJournal.QMP_SOCKET, request.qmpSocket().toAbsolutePath().toString());   // before touching the VM
         QmpClient qmp;
