@@ -373,7 +373,8 @@ public final class ControlServer implements AutoCloseable {
     /** One failure line (best effort: the socket is fresh, the line small) and the connection closed. */
     private static void refuse(SocketChannel ch, ErrorKind kind, String message) {
         try (ch) {
-            if (!ch.isBlocking()) ch.read(ByteBuffer.allocate(4096));   // what it sent so far: closing with it unread resets
+            ch.configureBlocking(false);
+            ch.read(ByteBuffer.allocate(4096));   // what it sent so far: closing with it unread would reset the connection
             ch.write(ByteBuffer.wrap((ControlCodec.encode(new ControlEvent.Failure(null, kind, message)) + "\n")
                     .getBytes(StandardCharsets.UTF_8)));
         } catch (IOException e) {

@@ -311,4 +311,29 @@ class ControlServerTest {
         long after = Thread.getAllStackTraces().keySet().stream().filter(t -> t.getName().startsWith("vmmig-control")).count();
         assertEquals(before, after, "200 idle connections, no thread of their own");
     }
+
+    @Test
+    void theCliReadsWhyItWasTurnedAwayWhateverTheTiming() throws Exception {
+        Path socket = dir.resolve("control.sock");
+        ControlServer s = start(socket, new ControlSocketOptions(null, 1, java.time.Duration.ofHours(1)), LocalAccounts.system(),
+                (c, r, out) -> out.send(new ControlEvent.Cancelling("m-1")));
+        idle(socket);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (s.openConnections() < 1 && System.nanoTime() < deadline) Thread.onSpinWait();
+        for (int i = 0; i < 20; i++) {   // the agent may close before, while or after the CLI writes its request
+            ErrorKind kind;
+            String said;
+            try {
+                ControlEvent answer = io.vmmig.agent.cli.ControlClient.ask(socket, ControlRequest.list(), java.time.Duration.ofSeconds(30)).event();
+                ControlEvent.Failure f = assertInstanceOf(ControlEvent.Failure.class, answer);
+                kind = f.kind();
+                said = f.message();
+            } catch (io.vmmig.agent.cli.ControlClientException e) {   // the agent closed before the request was written
+                kind = e.kind();
+                said = e.getMessage();
+            }
+            assertEquals(ErrorKind.ENVIRONMENT, kind, said);
+            assertTrue(said.contains("control-socket.max-connections = 1"), said);
+        }
+    }
 }
