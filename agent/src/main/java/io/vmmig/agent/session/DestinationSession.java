@@ -132,7 +132,11 @@ public final class DestinationSession {
             int[] v = QemuImgTool.version(config.qemuBinary());
             SourceVm.requireVersion("destination", v[0] + "." + v[1] + "." + v[2], v[0], v[1]);
             image = TargetImage.plan(config, p);
-            workDir = Files.createDirectories(config.stateDir().resolve("m").resolve(id));
+            Path migrations = config.stateDir().resolve("m");
+            Path own = migrations.resolve(PeerValues.migrationId("prepare", id)).normalize();
+            if (!migrations.equals(own.getParent()))   // checked by PeerValues already: never a directory elsewhere
+                throw new AgentException(ErrorKind.BAD_REQUEST, "migration id " + PeerValues.show(id) + " names no directory in " + migrations);
+            workDir = Files.createDirectories(own);
             record.fact(MigrationJournal.WORK_DIR, workDir.toString());
             image.create(p.format(), p.virtualSize(), p.backingFile());
             record.fact(MigrationJournal.IMAGE, image.path().toString());
