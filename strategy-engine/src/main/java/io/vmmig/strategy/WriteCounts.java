@@ -56,7 +56,7 @@ public final class WriteCounts {
     public void setRange(int from, int to, int count) {
         if (count < 0) throw new IllegalArgumentException("negative write count " + count);
         if (from < 0 || from > to) throw new IllegalArgumentException("bad chunk range " + from + ".." + to);
-        if (count == 0 && from >= counts.length) return;   // beyond the storage every count is 0 already
+        if (from == to || count == 0 && from >= counts.length) return;   // nothing to set, or 0 beyond the storage already
         reach(to);
         Arrays.fill(counts, from, to, count);
     }
@@ -68,6 +68,11 @@ public final class WriteCounts {
 
     public int chunks() {
         return chunks;
+    }
+
+    /** How many counts are held in memory (at most {@link #chunks()}; less for a {@link #growing} one not set that far). */
+    public int storedChunks() {
+        return counts.length;
     }
 
     /** An independent copy, e.g. to hand to the destination at cutover. */

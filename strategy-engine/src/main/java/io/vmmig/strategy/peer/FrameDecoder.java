@@ -102,6 +102,11 @@ public final class FrameDecoder {
         }
     }
 
+    /** Bytes allocated for the frame under way (0 between frames): follows the bytes received, not the length field. */
+    public int bufferedCapacity() {
+        return frame == null ? 0 : frame.capacity();
+    }
+
     /** Doubles the frame's buffer (up to its declared length): memory follows the bytes received, not the length field. */
     private void grow() {
         int size = (int) Math.min(frameLength, 2L * frame.capacity());
