@@ -13,7 +13,8 @@ import java.util.List;
  * Every byte received is handed to the decoder at once (it keeps partial frames itself, in buffers
  * that grow with the bytes received), so Netty's cumulation buffer never holds more than one read.
  * It starts with {@link FrameDecoder#PRE_AUTH_MAX_FRAME}; the hello gates raise it to the
- * connection's largest frame once the peer is authorised ({@link #authorised}).
+ * connection's largest frame once the peer is authorised ({@link #authorised}). It accepts no
+ * hand-over (REMAINING) until the session limits it to its disk's chunk count.
  */
 final class FrameByteDecoder extends ByteToMessageDecoder {
     private final FrameDecoder decoder;
@@ -25,6 +26,8 @@ final class FrameByteDecoder extends ByteToMessageDecoder {
     FrameByteDecoder(int maxFrameLength) {
         this.authorisedMaxFrame = maxFrameLength;
         this.decoder = new FrameDecoder(Math.min(maxFrameLength, FrameDecoder.PRE_AUTH_MAX_FRAME), f -> out.add(f));
+        // no hand-over until the session says which disk this connection carries (PeerChannel.limitHandOver)
+        this.decoder.limitHandOver(0);
     }
 
     /** The peer is authorised (its HELLO granted, or its WELCOME received): frames up to the big cap from now on. */
