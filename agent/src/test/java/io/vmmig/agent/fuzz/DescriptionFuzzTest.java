@@ -13,6 +13,7 @@ import io.vmmig.agent.vm.RefusedDescriptionException;
 import io.vmmig.agent.vm.VmDescription;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.Set;
 
 /**
  * The VM description validator on arbitrary JSON: {@link VmDescription#read} and
@@ -23,8 +24,12 @@ import java.util.List;
  */
 class DescriptionFuzzTest {
     private static final QemuPolicy POLICY = QemuPolicy.defaults();
-    private static final List<String> FORBIDDEN = List.of("script=", "downscript=", "-add-fd", "-plugin", "mem-path", "fd=",
-            "-monitor", "-qmp", "-chardev file", "exec:", "-drive", "-readconfig", "-loadvm");
+    /** Options the destination never builds from a peer's description. */
+    private static final Set<String> FORBIDDEN_OPTIONS = Set.of("-add-fd", "-plugin", "-drive", "-readconfig", "-loadvm", "-incoming",
+            "-runas", "-chroot", "-daemonize", "-pidfile", "-D", "-trace", "-L", "-bios", "-hda", "-cdrom", "-fsdev", "-virtfs");
+    /** Properties that run a program, open a host path or pass fds, in any option's value. */
+    private static final Set<String> FORBIDDEN_PROPS = Set.of("script", "downscript", "helper", "mem-path", "fd", "fds", "vhostfd",
+            "vhostfds", "sock_fd", "logfile", "filename", "file");
 
     @FuzzTest(maxDuration = "45s")
     void description(byte[] input) {
@@ -38,10 +43,32 @@ class DescriptionFuzzTest {
             DestinationCommandLine.Placed placed = DestinationCommandLine.placeMonitors(VmDescription.read(json), POLICY);
             new DescriptionValidator(POLICY).check(placed.description(), "disk0", "qcow2");
             List<String> args = DestinationCommandLine.build(placed.description(), POLICY, List.of());
-            String line = String.join(" ", args);
-            for (String f : FORBIDDEN) assertFalse(line.contains(f), "accepted description builds '" + f + "': " + line);
+            check(args);
         } catch (RefusedDescriptionException refused) {
             // the destination answers REFUSED naming the option
+        }
+    }
+
+    /**
+     * Reads the command line as QEMU does: {@code -option value}, the value's properties split at single
+     * commas ({@code ,,} is an escaped comma), and fails on a forbidden option, property or chardev backend.
+     */
+    static void check(List<String> args) {
+        String line = String.join(" ", args);
+        for (int i = 0; i < args.size(); i++) {
+            String a = args.get(i);
+            if (!a.startsWith("-")) continue;
+            assertFalse(FORBIDDEN_OPTIONS.contains(a), "accepted description builds " + a + ": " + line);
+            if (i + 1 >= args.size() || args.get(i + 1).startsWith("-")) continue;
+            String[] props = args.get(i + 1).replace(",,", "\u0000").split(",");
+            for (int k = 0; k < props.length; k++) {
+                String key = props[k].contains("=") ? props[k].substring(0, props[k].indexOf('=')) : props[k];
+                assertFalse(FORBIDDEN_PROPS.contains(key) && !(a.equals("-object") && key.equals("filename") && props[k].equals("filename=/dev/urandom")),
+                        "accepted description builds " + a + " ..." + props[k] + ": " + line);
+                if (k == 0 && a.equals("-chardev"))
+                    assertFalse(key.equals("file") || key.equals("pipe") || key.equals("pty") || key.equals("serial") || key.equals("parallel"),
+                            "accepted description builds a " + key + " chardev: " + line);
+            }
         }
     }
 }
