@@ -29,14 +29,11 @@ final class ConnectionCounts {
                 : fromHost >= limits.maxUnauthorisedPerHost() ? fromHost + " connections from " + host.getHostAddress()
                         + " not yet authorised (at most " + limits.maxUnauthorisedPerHost() + " per host)"
                 : null;
-        if (over != null) {
-            refused.incrementAndGet();
-            return new Slot(host, over);
-        }
+        if (over != null) return new Slot(host, over, refused.incrementAndGet());
         open++;
         unauthorised++;
         unauthorisedByHost.merge(host, 1, Integer::sum);
-        return new Slot(host, null);
+        return new Slot(host, null, 0);
     }
 
     synchronized int open() {
@@ -52,8 +49,9 @@ final class ConnectionCounts {
     }
 
     /** A refusal is logged the first time and then once every 1000, so a flood does not flood the log too. */
-    void logRefusal(Logger log, InetSocketAddress remote, String why) {
-        long n = refused.get();
+    static void logRefusal(Logger log, InetSocketAddress remote, Slot refusedSlot) {
+        long n = refusedSlot.refusedNumber;
+        String why = refusedSlot.refusal;
         if (n == 1 || n % 1000 == 0)
             log.warn("peer connection from {} closed at once: {} ({} refused so far)", remote, why, n);
     }
@@ -72,12 +70,14 @@ final class ConnectionCounts {
     final class Slot {
         private final InetAddress host;
         private final String refusal;
+        private final long refusedNumber;
         private boolean authorised;
         private boolean closed;
 
-        private Slot(InetAddress host, String refusal) {
+        private Slot(InetAddress host, String refusal, long refusedNumber) {
             this.host = host;
             this.refusal = refusal;
+            this.refusedNumber = refusedNumber;
         }
 
         /** Why the connection was not admitted, or null. */

@@ -167,7 +167,7 @@ public final class PeerServer implements AutoCloseable {
                             if (slot.refusal() != null) {   // before TLS: a connection over a limit costs nothing more
                                 ch.config().setAutoRead(false);
                                 ch.close();
-                                counts.logRefusal(log, r, slot.refusal());
+                                ConnectionCounts.logRefusal(log, r, slot);
                                 return;
                             }
                             ch.closeFuture().addListener(f -> slot.closed());
