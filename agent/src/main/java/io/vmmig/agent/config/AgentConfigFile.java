@@ -172,7 +172,12 @@ public final class AgentConfigFile {
             "qemu.runas", "journal.keep", "journal.max-age-days");
 
     private static Path absolute(String where, String key, String value) throws ConfigException {
-        Path p = Path.of(value);
+        Path p;
+        try {
+            p = Path.of(value);
+        } catch (java.nio.file.InvalidPathException e) {   // found by AgentConfigFuzzTest: a NUL in a path
+            throw new ConfigException(where + ": '" + key + "' is not a path: " + e.getReason());
+        }
         if (!p.isAbsolute()) throw new ConfigException(where + ": '" + key + "' must be an absolute path, got '" + value + "'");
         return p;
     }

@@ -134,7 +134,7 @@ public final class DestinationSession {
             int[] v = QemuImgTool.version(config.qemuBinary());
             SourceVm.requireVersion("destination", v[0] + "." + v[1] + "." + v[2], v[0], v[1]);
             image = TargetImage.plan(config, p);
-            workDir = WorkDir.create(config.stateDir(), id);   // a new one: the only kind removed on failure
+            workDir = WorkDir.create(config.stateDir(), PeerValues.migrationId("prepare", id));   // checked, and a new one: the only kind removed on failure
             record.fact(MigrationJournal.WORK_DIR, workDir.toString());
             image.create(p.format(), p.virtualSize(), p.backingFile());
             record.fact(MigrationJournal.IMAGE, image.path().toString());
