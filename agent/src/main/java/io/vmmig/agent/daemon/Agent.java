@@ -118,7 +118,7 @@ public final class Agent implements AutoCloseable {
         }
         io.vmmig.agent.session.RestartedSourcePull.takeBack(config.stateDir(), registry, tokens);
         recoverJournal();
-        control = ControlServer.start(config.controlSocket(), this::handle);
+        control = ControlServer.start(config.controlSocket(), config.controlOptions(), LocalAccounts.system(), this::handle);
         LOG.info("vmmig agent up: peers on {}, control socket {}, images in {}", peerServer.address(), config.controlSocket(),
                 config.imageDirs());
     }
@@ -185,10 +185,19 @@ public final class Agent implements AutoCloseable {
         }
     }
 
-    private void handle(ControlRequest r, ControlServer.EventSink out) throws InterruptedException {
+    private void handle(ControlCaller caller, ControlRequest r, ControlServer.EventSink out) throws InterruptedException {
         try {
             switch (r.op()) {
-                case MIGRATE -> stream(startMigration(r), out);
+                case MIGRATE -> {
+                    MigrationRecord m;
+                    try {
+                        m = startMigration(caller, r);
+                    } catch (AgentException e) {
+                        Audit.migrateRefused(caller, r.vm(), r.dest(), r.strategy(), e.getMessage());
+                        throw e;
+                    }
+                    stream(m, out);
+                }
                 case WATCH -> stream(registry.get(required(r.id(), "id")), out);
                 case STATUS -> out.send(new ControlEvent.Status(registry.get(required(r.id(), "id")).status()));
                 case LIST -> {
@@ -196,8 +205,15 @@ public final class Agent implements AutoCloseable {
                     out.send(new ControlEvent.Listing(all));
                 }
                 case CANCEL -> {
-                    MigrationRecord m = registry.get(required(r.id(), "id"));
-                    m.cancel("cancelled by the operator");
+                    MigrationRecord m = null;
+                    try {
+                        m = registry.get(required(r.id(), "id"));
+                        m.cancel("cancelled by the operator");
+                    } catch (AgentException e) {
+                        Audit.cancel(caller, r.id(), m, "refused: " + e.getMessage());
+                        throw e;
+                    }
+                    Audit.cancel(caller, r.id(), m, "cancelling");
                     out.send(new ControlEvent.Cancelling(m.id()));
                 }
             }
@@ -223,7 +239,7 @@ public final class Agent implements AutoCloseable {
         }
     }
 
-    private MigrationRecord startMigration(ControlRequest r) throws AgentException {
+    private MigrationRecord startMigration(ControlCaller caller, ControlRequest r) throws AgentException {
         StrategyChoice choice = StrategyChoice.parse(r.strategy());
         String vm = required(r.vm(), "vm");
         Path qmp;
@@ -270,6 +286,7 @@ public final class Agent implements AutoCloseable {
             leaving.remove(key);
             throw e;
         }
+        Audit.migrate(caller, m);
         SourceSession s = new SourceSession(config, connector, m, new SourceSession.Request(qmp, vmName, host, port, choice,
                 r.bandwidth(), r.threshold(), r.chunkSize(), r.target()), tokens, registry);
         Thread t = new Thread(() -> {

@@ -156,7 +156,11 @@ public final class RestartRecovery {
     public static void removeDir(String dir) {
         if (dir == null) return;
         Path d = Path.of(dir);
-        if (!Files.isDirectory(d)) return;
+        if (!Files.isDirectory(d, java.nio.file.LinkOption.NOFOLLOW_LINKS)) return;
+        if (!WorkDir.isMigrationDir(d)) {
+            LOG.warn("{} is not a migration directory of this agent's state dir (STATE-DIR/m/ID): left as it is", d);
+            return;
+        }
         try (Stream<Path> all = Files.walk(d)) {
             all.sorted(Comparator.reverseOrder()).forEach(p -> {
                 try {

@@ -299,4 +299,19 @@ class AgentConfigFileTest {
     void vmDefinedTwice() {
         assertMentions(error("insecure = true", "vm.web1 = /run/a.sock", "vm.web1 = /run/b.sock"), FILE, "line 3", "VM 'web1' defined twice");
     }
+
+    @Test
+    void controlSocketOptions() throws Exception {
+        AgentConfig d = parseWithTls();
+        assertEquals(ControlSocketOptions.defaults(), d.controlOptions(), "root only, 64 connections, 10 s");
+        AgentConfig c = parseWithTls("control-socket.group = vmmig", "control-socket.max-connections = 8",
+                "control-socket.idle-timeout = 3");
+        assertEquals(new ControlSocketOptions("vmmig", 8, Duration.ofSeconds(3)), c.controlOptions());
+        assertMentions(error("insecure = true", "control-socket.group = bad group"), FILE, "line 2", "bad group name 'bad group'");
+        assertMentions(error("insecure = true", "control-socket.max-connections = 0"), FILE, "line 2",
+                "'control-socket.max-connections' must be a positive number");
+        assertMentions(error("insecure = true", "control-socket.max-connections = 100000"), FILE, "line 2", "at most 10000");
+        assertMentions(error("insecure = true", "control-socket.idle-timeout = -1"), FILE, "line 2",
+                "'control-socket.idle-timeout' must be a positive number");
+    }
 }
