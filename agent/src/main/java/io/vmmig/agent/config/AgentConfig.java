@@ -31,12 +31,13 @@ import java.util.Set;
  * @param qemuPolicy      what a VM description may use at this destination, and its QEMU's confinement
  * @param qemuStreamsTls  QEMU's memory and mirror NBD streams between the hosts in TLS with this agent's
  *                        certificate, key and CA ({@code tls.qemu-streams}, default true; never when insecure)
+ * @param memory          as a source: the memory migration settings it sets on QEMU ({@code memory.*})
  */
 public record AgentConfig(String listenHost, int listenPort, String migrationHost, Path tlsKey, Path tlsCert, Path tlsCa,
                           Set<String> allowedClients, boolean insecure, Path stateDir, Path controlSocket,
                           List<Path> imageDirs, String qemuBinary, Map<String, Path> vms, Duration timeout,
                           Duration tokenTtl, long pullBandwidth, LogLevel logLevel, HostPort metricsListen,
-                          QemuPolicy qemuPolicy, boolean qemuStreamsTls) {
+                          QemuPolicy qemuPolicy, boolean qemuStreamsTls, MemoryPolicy memory) {
     public static final int DEFAULT_PORT = 7410;
     public static final Path DEFAULT_FILE = Path.of("/etc/vmmig/vmmig.conf");
     public static final Path DEFAULT_CONTROL_SOCKET = Path.of("/run/vmmig/control.sock");
@@ -67,6 +68,15 @@ public record AgentConfig(String listenHost, int listenPort, String migrationHos
                 imageDirs, qemuBinary, vms, timeout, tokenTtl, pullBandwidth, logLevel, metricsListen, qemuPolicy, true);
     }
 
+    /** The default memory migration settings. */
+    public AgentConfig(String listenHost, int listenPort, String migrationHost, Path tlsKey, Path tlsCert, Path tlsCa,
+                       Set<String> allowedClients, boolean insecure, Path stateDir, Path controlSocket,
+                       List<Path> imageDirs, String qemuBinary, Map<String, Path> vms, Duration timeout, Duration tokenTtl,
+                       long pullBandwidth, LogLevel logLevel, HostPort metricsListen, QemuPolicy qemuPolicy, boolean qemuStreamsTls) {
+        this(listenHost, listenPort, migrationHost, tlsKey, tlsCert, tlsCa, allowedClients, insecure, stateDir, controlSocket,
+                imageDirs, qemuBinary, vms, timeout, tokenTtl, pullBandwidth, logLevel, metricsListen, qemuPolicy, qemuStreamsTls, null);
+    }
+
     /** The default QEMU policy. */
     public AgentConfig(String listenHost, int listenPort, String migrationHost, Path tlsKey, Path tlsCert, Path tlsCa,
                        Set<String> allowedClients, boolean insecure, Path stateDir, Path controlSocket,
@@ -84,12 +94,13 @@ public record AgentConfig(String listenHost, int listenPort, String migrationHos
         vms = Map.copyOf(vms);
         if (insecure) qemuStreamsTls = false;
         if (qemuPolicy == null) qemuPolicy = QemuPolicy.defaults();
+        if (memory == null) memory = MemoryPolicy.defaults();
     }
 
     /** This configuration with {@code level} (the agent's {@code --log-level}). */
     public AgentConfig withLogLevel(LogLevel level) {
         return new AgentConfig(listenHost, listenPort, migrationHost, tlsKey, tlsCert, tlsCa, allowedClients, insecure, stateDir,
                 controlSocket, imageDirs, qemuBinary, vms, timeout, tokenTtl, pullBandwidth, level, metricsListen, qemuPolicy,
-                qemuStreamsTls);
+                qemuStreamsTls, memory);
     }
 }

@@ -40,6 +40,9 @@ import java.util.regex.Pattern;
  * vm.web1 = /run/vms/web1/qmp.sock     # VM names the CLI may use
  * log-level = info                     # error, warn, info, debug, trace
  * metrics.listen = 127.0.0.1:9741      # serve /metrics (Prometheus text format); default: not served
+ * memory.max-bandwidth = unlimited     # as a source: QEMU's memory rate cap, bytes/s (default: --bandwidth, else unlimited)
+ * memory.downtime-limit = 300          # as a source: QEMU's downtime target, ms (default 300)
+ * memory.auto-converge = false         # as a source: let QEMU throttle the guest's vCPUs when RAM cannot converge
  * </pre>
  * Addresses may be IPv6 in brackets: {@code listen = [::]:7410}.
  */
@@ -131,7 +134,18 @@ public final class AgentConfigFile {
                 control == null ? AgentConfig.DEFAULT_CONTROL_SOCKET : control, imageDirs,
                 r.nonEmpty("qemu", "qemu-system-x86_64"), vms, Duration.ofSeconds(timeout),
                 Duration.ofSeconds(tokenTtl), pullBandwidth, logLevel, metrics,
-                new QemuPolicy(kernelDirs, chardevDirs, taps, runas), r.bool("tls.qemu-streams", true));
+                new QemuPolicy(kernelDirs, chardevDirs, taps, runas), r.bool("tls.qemu-streams", true), memory(r));
+    }
+
+    private static MemoryPolicy memory(Reader r) throws ConfigException {
+        String bw = r.nonEmpty("memory.max-bandwidth", "unset");
+        Long maxBandwidth = bw.equals("unset") ? null : bw.equals("unlimited") ? MemoryPolicy.UNLIMITED
+                : r.positiveLong("memory.max-bandwidth", 0);
+        long downtime = r.positiveLong("memory.downtime-limit", MemoryPolicy.DEFAULT_DOWNTIME_LIMIT_MILLIS);
+        if (downtime > MemoryPolicy.MAX_DOWNTIME_LIMIT_MILLIS)
+            throw new ConfigException(r.where("memory.downtime-limit") + ": 'memory.downtime-limit' must be at most "
+                    + MemoryPolicy.MAX_DOWNTIME_LIMIT_MILLIS + " ms (QEMU's limit), got " + downtime);
+        return new MemoryPolicy(maxBandwidth, downtime, r.bool("memory.auto-converge", false));
     }
 
     /** {@code [::1]} as an address alone: {@code ::1}. */
@@ -145,7 +159,7 @@ public final class AgentConfigFile {
     private static final List<String> KEYS = List.of("listen", "migration-address", "tls.key", "tls.cert", "tls.ca",
             "tls.allowed-clients", "tls.qemu-streams", "insecure", "state-dir", "control-socket", "image-dirs", "qemu", "timeout", "token-ttl",
             "pull-bandwidth", "log-level", "metrics.listen", "allowed.kernel-dirs", "allowed.chardev-dirs", "allowed.taps",
-            "qemu.runas");
+            "qemu.runas", "memory.max-bandwidth", "memory.downtime-limit", "memory.auto-converge");
 
     private static Path absolute(String where, String key, String value) throws ConfigException {
         Path p = Path.of(value);

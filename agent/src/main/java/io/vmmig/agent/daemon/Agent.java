@@ -247,6 +247,14 @@ public final class Agent implements AutoCloseable {
             throw new AgentException(ErrorKind.BAD_REQUEST, "bandwidth " + r.bandwidth() + " must be positive");
         if (r.bandwidth() != null && !choice.chunkTransfer())
             throw new AgentException(ErrorKind.BAD_REQUEST, "--bandwidth applies to vmmig's own transfer, not to the " + choice.name() + " strategy");
+        io.vmmig.strategy.qemu.MemorySettings memory;
+        ControlRequest.Memory mr = r.memory() == null ? new ControlRequest.Memory(null, null, null) : r.memory();
+        try {
+            memory = config.memory().settingsFor(choice.chunkTransfer() ? r.bandwidth() : null, mr.maxBandwidth(), mr.downtimeLimit(),
+                    mr.autoConverge());
+        } catch (IllegalArgumentException e) {
+            throw new AgentException(ErrorKind.BAD_REQUEST, "memory migration settings: " + e.getMessage());
+        }
         String id = registry.newId();
         Path key = qmp.toAbsolutePath().normalize();
         String busy = leaving.putIfAbsent(key, id);
@@ -260,7 +268,7 @@ public final class Agent implements AutoCloseable {
             throw e;
         }
         SourceSession s = new SourceSession(config, connector, m, new SourceSession.Request(qmp, vmName, host, port, choice,
-                r.bandwidth(), r.threshold(), r.chunkSize(), r.target()), tokens, registry);
+                r.bandwidth(), r.threshold(), r.chunkSize(), r.target(), memory), tokens, registry);
         Thread t = new Thread(() -> {
             try {
                 s.run();

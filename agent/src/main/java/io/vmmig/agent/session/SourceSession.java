@@ -63,9 +63,10 @@ public final class SourceSession implements Runnable {
      */
     static final Duration RESUME_TOKEN_TTL = Duration.ofDays(365);
 
-    /** What the operator asked for. */
+    /** What the operator asked for; {@code memory}: the memory migration's settings (the agent's and the request's), null: QEMU's own. */
     public record Request(Path qmpSocket, String vmName, String destHost, int destPort, StrategyChoice strategy,
-                          Long bandwidth, Integer threshold, Integer chunkSize, String target) {}
+                          Long bandwidth, Integer threshold, Integer chunkSize, String target,
+                          io.vmmig.strategy.qemu.MemorySettings memory) {}
 
     private final AgentConfig config;
     private final PeerConnector connector;
@@ -260,7 +261,7 @@ public final class SourceSession implements Runnable {
                 ? MirrorTarget.tcp(request.destHost(), r.mirrorPort(), r.mirrorExport())
                 : MirrorTarget.unix(Path.of(r.mirrorSocket()), r.mirrorExport()));
         MigrationAssembly.Plan plan = MigrationAssembly.Plan.of(id, choice.strategy(), choice.name(), choice.mirrorMode(),
-                vm.disk().node(), chunk, timeout).withPush(pushOptions()).withTls(tls, null);
+                vm.disk().node(), chunk, timeout).withPush(pushOptions()).withTls(tls, null).withMemory(request.memory());
         SourceStrategy strategy = MigrationAssembly.sourceStrategy(qmp, plan, workDir, data, mirrorTarget, timeline);
         if (strategy instanceof ChunkTransferSource cts) {
             registry.expectResumes(id, ch -> {
@@ -316,6 +317,7 @@ public final class SourceSession implements Runnable {
                 report = report.withDestination(dr);
             }
             QemuStreams streams = QemuStreams.of(tls, choice.chunkTransfer());
+            io.vmmig.strategy.qemu.MemorySettings memory = d.memorySettings();
             try {
                 qmp.call(new Quit());
                 LOG.info("migration {}: the destination holds the whole disk; source QEMU told to quit", id);
@@ -326,7 +328,8 @@ public final class SourceSession implements Runnable {
             report = report.endingAt(timeline);
             SourcePullFile.remove(workDir);
             progress.sample();
-            return new ControlEvent.Report(id, streams.addTo(ControlCodec.tree(report)), report.summary() + streams.summaryLine());
+            return new ControlEvent.Report(id, MemoryReport.addTo(streams.addTo(ControlCodec.tree(report)), memory),
+                    report.summary() + streams.summaryLine() + MemoryReport.summaryLine(memory));
         } finally {
             sampler.shutdownNow();
         }
@@ -336,7 +339,8 @@ public final class SourceSession implements Runnable {
     private static String capabilities(QmpClient qmp) {
         StringBuilder b = new StringBuilder();
         for (MigrationCapability c : qmp.call(new QueryMigrateCapabilities())) {
-            if (c.capability().equals("events") || c.capability().equals("pause-before-switchover"))
+            if (c.capability().equals("events") || c.capability().equals("pause-before-switchover")
+                    || c.capability().equals("auto-converge"))
                 b.append(b.length() == 0 ? "" : ",").append(c.capability()).append('=').append(c.state());
         }
         return b.toString();
