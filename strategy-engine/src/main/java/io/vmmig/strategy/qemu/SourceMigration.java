@@ -114,7 +114,7 @@ public final class SourceMigration {
         boolean memoryStarted = false;
         boolean tlsSet = false;
         Cutover cutover = null;
-        try (Cutover c = new Cutover(qmp, disk::atPause)) {
+        try (Cutover c = new Cutover(qmp, disk::atPause, disk::afterPause)) {
             cutover = c;
             disk.start();
             timeline.mark(MigrationEvent.DISK_STARTED);
