@@ -46,6 +46,7 @@ public final class Agent implements AutoCloseable {
     private final java.util.Map<Path, String> leaving = new java.util.concurrent.ConcurrentHashMap<>();
     private PeerServer peerServer;
     private PeerConnector connector;
+    private AgentWarmUp warmUp;
     private ControlServer control;
 
     private Agent(AgentConfig config) {
@@ -77,8 +78,11 @@ public final class Agent implements AutoCloseable {
                 b.insecure();
                 connector = PeerConnector.insecure(PeerTransportOptions.DEFAULT);
             } else {
-                b.tls(PeerTls.server(config.tlsKey(), config.tlsCert(), config.tlsCa(), config.allowedClients()));
-                connector = PeerConnector.tls(PeerTls.client(config.tlsKey(), config.tlsCert(), config.tlsCa()), PeerTransportOptions.DEFAULT);
+                PeerTls server = PeerTls.server(config.tlsKey(), config.tlsCert(), config.tlsCa(), config.allowedClients());
+                PeerTls client = PeerTls.client(config.tlsKey(), config.tlsCert(), config.tlsCa());
+                b.tls(server);
+                connector = PeerConnector.tls(client, PeerTransportOptions.DEFAULT);
+                warmUp = new AgentWarmUp(server, client, config.tlsCert());
             }
         } catch (PeerTransportException | IllegalArgumentException | IllegalStateException e) {
             throw new AgentMisconfigured("tls.key, tls.cert, tls.ca: " + CauseChain.of(e), e);
@@ -113,6 +117,7 @@ public final class Agent implements AutoCloseable {
         io.vmmig.agent.session.RestartedSourcePull.takeBack(config.stateDir(), registry, tokens);
         recoverJournal();
         control = ControlServer.start(config.controlSocket(), this::handle);
+        (warmUp != null ? warmUp : new AgentWarmUp(null, null, null)).startInBackground();
         LOG.info("vmmig agent up: peers on {}, control socket {}, images in {}", peerServer.address(), config.controlSocket(),
                 config.imageDirs());
     }

@@ -149,6 +149,22 @@ public final class SourceSession implements Runnable {
             int chunk = request.chunkSize() != null ? request.chunkSize() : 256 * 1024;
             StrategyChoice choice = request.strategy();
             checkCancelled();
+            // QEMU's TLS credentials go in while the destination prepares (they depend on nothing it says)
+            CompletableFuture<QemuTlsCreds> creds = new CompletableFuture<>();
+            if (config.qemuStreamsTls()) {
+                Thread t = new Thread(() -> {
+                    try {
+                        creds.complete(QemuTlsFiles.install(config, qmp, id, QemuTlsCreds.Endpoint.CLIENT, workDir));
+                    } catch (Throwable e) {
+                        creds.completeExceptionally(e);
+                    }
+                }, "vmmig-tls-creds-" + id);
+                t.setDaemon(true);
+                t.start();
+            } else {
+                creds.complete(null);
+            }
+            boolean handed = false;
             try (ControlLink control = new ControlLink(connect("", new byte[0]))) {
                 link = control;
                 if (cancelled.isDone()) control.trySend(new PeerMessage.Cancel(cancelled.join()));
@@ -166,12 +182,15 @@ public final class SourceSession implements Runnable {
                     control.send(new PeerMessage.ResumeAt(config.listenPort(), Base64.getEncoder().encodeToString(resumeToken)));
                 }
                 try {
-                    return runWithControl(qmp, vm, choice, chunk, control, data, workDir, timeout);
+                    handed = true;   // runWithControl closes the credentials
+                    return runWithControl(qmp, vm, choice, chunk, control, data, workDir, timeout, creds);
                 } finally {
                     registry.forgetResumes(id);
                     tokens.revoke(id);
                     if (data != null) data.close();
                 }
+            } finally {
+                if (!handed) creds.thenAccept(c -> { if (c != null) c.close(); });
             }
         }
     }
@@ -190,7 +209,8 @@ public final class SourceSession implements Runnable {
     }
 
     private ControlEvent.Report runWithControl(QmpClient qmp, SourceVm vm, StrategyChoice choice, int chunk, ControlLink control,
-                                    PeerChannel data, Path workDir, Duration timeout) throws Exception {
+                                    PeerChannel data, Path workDir, Duration timeout,
+                                    CompletableFuture<QemuTlsCreds> installing) throws Exception {
         String id = record.id();
         MigrationTimeline timeline = new MigrationTimeline(record.startNanos());   // the report counts from the request
         CompletableFuture<PeerMessage.Ready> ready = new CompletableFuture<>();
@@ -238,7 +258,15 @@ public final class SourceSession implements Runnable {
                                 + "; the guest keeps running at the source"));
             return r;
         });
-        QemuTlsCreds creds = qemuTls ? QemuTlsFiles.install(config, qmp, id, QemuTlsCreds.Endpoint.CLIENT, workDir) : null;
+        QemuTlsCreds creds;
+        try {
+            creds = installing.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw e.getCause() instanceof Exception c ? c : e;
+        } catch (java.util.concurrent.TimeoutException e) {
+            installing.thenAccept(c -> { if (c != null) c.close(); });
+            throw new AgentException(ErrorKind.ENVIRONMENT, "QEMU's TLS credentials were not in place within " + timeout.toSeconds() + " s");
+        }
         // the destination's certificate must name the address we dialled its agent on (its QEMU listens there too)
         StreamTls tls = creds == null ? null : new StreamTls(creds.id(), request.destHost());
         LOG.info("migration {}: QEMU's streams to {} in {}", id, request.destHost(),
