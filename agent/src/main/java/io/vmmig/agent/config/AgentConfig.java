@@ -1,5 +1,6 @@
 package io.vmmig.agent.config;
 
+import io.vmmig.strategy.peer.ChunkCompression;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -31,12 +32,15 @@ import java.util.Set;
  * @param qemuPolicy      what a VM description may use at this destination, and its QEMU's confinement
  * @param qemuStreamsTls  QEMU's memory and mirror NBD streams between the hosts in TLS with this agent's
  *                        certificate, key and CA ({@code tls.qemu-streams}, default true; never when insecure)
+ * @param compression     as a source: how chunk data is compressed ({@code compression}, default adaptive)
+ * @param afterSwitchover as a destination: announce-self and the post-switchover hook
  */
 public record AgentConfig(String listenHost, int listenPort, String migrationHost, Path tlsKey, Path tlsCert, Path tlsCa,
                           Set<String> allowedClients, boolean insecure, Path stateDir, Path controlSocket,
                           List<Path> imageDirs, String qemuBinary, Map<String, Path> vms, Duration timeout,
                           Duration tokenTtl, long pullBandwidth, LogLevel logLevel, HostPort metricsListen,
-                          QemuPolicy qemuPolicy, boolean qemuStreamsTls) {
+                          QemuPolicy qemuPolicy, boolean qemuStreamsTls, ChunkCompression compression,
+                          AfterSwitchover afterSwitchover) {
     public static final int DEFAULT_PORT = 7410;
     public static final Path DEFAULT_FILE = Path.of("/etc/vmmig/vmmig.conf");
     public static final Path DEFAULT_CONTROL_SOCKET = Path.of("/run/vmmig/control.sock");
@@ -67,6 +71,17 @@ public record AgentConfig(String listenHost, int listenPort, String migrationHos
                 imageDirs, qemuBinary, vms, timeout, tokenTtl, pullBandwidth, logLevel, metricsListen, qemuPolicy, true);
     }
 
+    /** Adaptive compression, the default announce-self and no post-switchover hook. */
+    public AgentConfig(String listenHost, int listenPort, String migrationHost, Path tlsKey, Path tlsCert, Path tlsCa,
+                       Set<String> allowedClients, boolean insecure, Path stateDir, Path controlSocket,
+                       List<Path> imageDirs, String qemuBinary, Map<String, Path> vms, Duration timeout, Duration tokenTtl,
+                       long pullBandwidth, LogLevel logLevel, HostPort metricsListen, QemuPolicy qemuPolicy,
+                       boolean qemuStreamsTls) {
+        this(listenHost, listenPort, migrationHost, tlsKey, tlsCert, tlsCa, allowedClients, insecure, stateDir, controlSocket,
+                imageDirs, qemuBinary, vms, timeout, tokenTtl, pullBandwidth, logLevel, metricsListen, qemuPolicy, qemuStreamsTls,
+                null, null);
+    }
+
     /** The default QEMU policy. */
     public AgentConfig(String listenHost, int listenPort, String migrationHost, Path tlsKey, Path tlsCert, Path tlsCa,
                        Set<String> allowedClients, boolean insecure, Path stateDir, Path controlSocket,
@@ -84,12 +99,14 @@ public record AgentConfig(String listenHost, int listenPort, String migrationHos
         vms = Map.copyOf(vms);
         if (insecure) qemuStreamsTls = false;
         if (qemuPolicy == null) qemuPolicy = QemuPolicy.defaults();
+        if (compression == null) compression = ChunkCompression.ADAPTIVE;
+        if (afterSwitchover == null) afterSwitchover = AfterSwitchover.DEFAULTS;
     }
 
     /** This configuration with {@code level} (the agent's {@code --log-level}). */
     public AgentConfig withLogLevel(LogLevel level) {
         return new AgentConfig(listenHost, listenPort, migrationHost, tlsKey, tlsCert, tlsCa, allowedClients, insecure, stateDir,
                 controlSocket, imageDirs, qemuBinary, vms, timeout, tokenTtl, pullBandwidth, level, metricsListen, qemuPolicy,
-                qemuStreamsTls);
+                qemuStreamsTls, compression, afterSwitchover);
     }
 }

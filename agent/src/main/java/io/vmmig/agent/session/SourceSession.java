@@ -326,7 +326,13 @@ public final class SourceSession implements Runnable {
             report = report.endingAt(timeline);
             SourcePullFile.remove(workDir);
             progress.sample();
-            return new ControlEvent.Report(id, streams.addTo(ControlCodec.tree(report)), report.summary() + streams.summaryLine());
+            com.fasterxml.jackson.databind.JsonNode tree = streams.addTo(ControlCodec.tree(report));
+            String afterSwitchover = "";
+            if (f != null && f.report() != null && f.report().has("afterSwitchover")) {
+                ((com.fasterxml.jackson.databind.node.ObjectNode) tree).set("afterSwitchover", f.report().get("afterSwitchover"));
+                afterSwitchover = SwitchoverNetwork.Result.summaryLine(f.report());
+            }
+            return new ControlEvent.Report(id, tree, report.summary() + streams.summaryLine() + afterSwitchover);
         } finally {
             sampler.shutdownNow();
         }
@@ -356,7 +362,7 @@ public final class SourceSession implements Runnable {
     }
 
     private SourceOptions pushOptions() {
-        SourceOptions o = SourceOptions.defaults();
+        SourceOptions o = SourceOptions.defaults().withCompression(config.compression());
         if (request.threshold() != null) o = o.withThreshold(request.threshold());
         if (request.bandwidth() != null) o = o.withPushBytesPerSecond(request.bandwidth());
         return o;

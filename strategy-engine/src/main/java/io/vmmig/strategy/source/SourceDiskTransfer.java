@@ -30,6 +30,7 @@ public final class SourceDiskTransfer implements PeerChannel.Handler, AutoClosea
     private final SourceOptions options;
     private final PushScheduler scheduler;
     private final PullResponder responder;
+    private final ChunkSender sender;
     private final BitSet everSent = new BitSet();
     private final Object window = new Object();
     private final CompletableFuture<Void> finished = new CompletableFuture<>();
@@ -54,7 +55,8 @@ public final class SourceDiskTransfer implements PeerChannel.Handler, AutoClosea
         this.channel = channel;
         this.options = options;
         this.scheduler = new PushScheduler(geometry, allocated, options.threshold());
-        this.responder = new PullResponder(disk, channel, options.compress(), 2);
+        this.sender = new ChunkSender(options.compression());
+        this.responder = new PullResponder(disk, channel, sender, 2);
         this.bandwidth = new PushBandwidth(options.pushBytesPerSecond());
         counters.unallocatedBytes.set(geometry.diskSize() - bytesOf(allocated));
         this.pusher = new Thread(this::pushLoop, "vmmig-push");
@@ -145,6 +147,13 @@ public final class SourceDiskTransfer implements PeerChannel.Handler, AutoClosea
 
     public TransferCounters counters() {
         counters.pulledBytes.set(responder.bytesSent());
+        counters.pulledWireBytes.set(responder.wireBytesSent());
+        counters.compressedChunks.set(sender.compressedChunks());
+        counters.incompressibleChunks.set(sender.rawFallbacks());
+        counters.compressMillis.set(sender.compressNanos() / 1_000_000);
+        counters.compressionWindows.set(sender.adaptive().windows());
+        counters.compressionWindowsOn.set(sender.adaptive().windowsOn());
+        counters.compressionSwitches.set(sender.adaptive().switches());
         return counters;
     }
 
@@ -272,13 +281,13 @@ public final class SourceDiskTransfer implements PeerChannel.Handler, AutoClosea
                 counters.zeroSkippedBytes.addAndGet(chunkLength);
                 continue;
             }
+            long waitStart = System.nanoTime();
             if (!acquire(chunkLength, stoppable)) {
                 // Cutover came: what was not sent stays remaining.
                 scheduler.pushFailed(new ChunkRun(c, run.last() - c + 1));
                 return;
             }
-            Frame.ChunkData frame = ChunkPayloads.encode(0, geometry.offsetOf(c), data, options.compress());
-            channel.send(frame);
+            Frame.ChunkData frame = sender.send(channel, 0, geometry.offsetOf(c), data, System.nanoTime() - waitStart);
             if (!zero) everSent.set(c);
             counters.pushedBytes.addAndGet(chunkLength);
             counters.pushedWireBytes.addAndGet(frame.payload().remaining());
