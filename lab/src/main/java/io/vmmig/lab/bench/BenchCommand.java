@@ -26,11 +26,18 @@ import picocli.CommandLine.Option;
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Benchmark hybrid, pre-copy, mirror (background, write-blocking) and post-copy side by side "
                 + "on a real guest over a shaped link (needs root: network namespaces and tbf). Without options: "
-                + "the whole matrix (3 workloads x 5 strategies x 3 links x 3 repeats, about 25 min on 2 cores).")
+                + "the whole matrix (3 workloads x 5 strategies x 4 links x 3 repeats, about 35 min on 2 cores).")
 public final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--quick", description = "one repeat, 100 Mbit/s only: a smoke test")
     boolean quick;
+
+    @Option(names = "--compression", defaultValue = "off",
+            description = "chunk compression of the source: off, deflate, zstd, adaptive (default ${DEFAULT-VALUE})")
+    String compression;
+
+    @Option(names = "--text-payload", description = "the guest writes compressible (text-like) blocks instead of random ones")
+    boolean textPayload;
 
     @Option(names = "--repeats", defaultValue = "3", description = "runs per cell (default ${DEFAULT-VALUE})")
     int repeats;
@@ -44,14 +51,15 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--workloads", split = ",", description = "subset of idle, steady, heavy")
     List<String> workloadNames;
 
-    @Option(names = "--links", split = ",", description = "subset of unshaped, 100mbit, 100mbit-50ms")
+    @Option(names = "--links", split = ",", description = "subset of unshaped, 100mbit, 100mbit-50ms, 100mbit-200ms")
     List<String> linkNames;
 
     @Override
     public Integer call() throws Exception {
         List<BenchStrategy> strategies = pick(Arrays.asList(BenchStrategy.values()), strategyNames, BenchStrategy::label);
         List<BenchWorkload> workloads = pick(Arrays.asList(BenchWorkload.values()), workloadNames, BenchWorkload::label);
-        List<LinkProfile> allLinks = List.of(LinkProfile.UNSHAPED, LinkProfile.MBIT_100, LinkProfile.MBIT_100_RTT_50);
+        List<LinkProfile> allLinks = List.of(LinkProfile.UNSHAPED, LinkProfile.MBIT_100, LinkProfile.MBIT_100_RTT_50,
+                LinkProfile.MBIT_100_RTT_200);
         List<LinkProfile> links = pick(quick && linkNames == null ? List.of(LinkProfile.MBIT_100) : allLinks, linkNames,
                 LinkProfile::label);
         int n = quick ? 1 : repeats;
@@ -78,7 +86,8 @@ public final class BenchCommand implements Callable<Integer> {
         String command = "vmmig bench" + (quick ? " --quick" : n != 3 ? " --repeats " + n : "")
                 + (strategyNames != null ? " --strategies " + String.join(",", strategyNames) : "")
                 + (workloadNames != null ? " --workloads " + String.join(",", workloadNames) : "")
-                + (linkNames != null ? " --links " + String.join(",", linkNames) : "");
+                + (linkNames != null ? " --links " + String.join(",", linkNames) : "")
+                + (!"off".equals(compression) ? " --compression " + compression : "") + (textPayload ? " --text-payload" : "");
         int total = links.size() * workloads.size() * n * strategies.size();
         long t0 = System.nanoTime();
         Instant started = Instant.now();
@@ -88,7 +97,7 @@ public final class BenchCommand implements Callable<Integer> {
         Map<BenchWorkload, GuestSnapshot> snapshots = new EnumMap<>(BenchWorkload.class);
         try (NetworkLab lab = NetworkLab.create()) {
             for (BenchWorkload w : workloads) {
-                GuestSnapshot g = GuestSnapshot.prepare(guest, w.workload(sizes), sizes.ramMib(),
+                GuestSnapshot g = GuestSnapshot.prepare(guest, w.workload(sizes).withTextPayload(textPayload), sizes.ramMib(),
                         (long) sizes.diskMib() << 20, Files.createDirectories(workRoot.resolve("snapshot-" + w.label())));
                 snapshots.put(w, g);
                 System.out.printf("[%5.0fs] %s guest booted, prefilled and saved in %.1f s%n",
@@ -102,7 +111,8 @@ public final class BenchCommand implements Callable<Integer> {
                 try (CrossLinks cross = CrossLinks.open(lab, linkDir, port, link,
                         "mirror-" + BenchRun.ID + ".sock")) {
                     port += 10;
-                    BenchRun runner = new BenchRun(lab, cross, guest, snapshots, sizes, workRoot);
+                    BenchRun runner = new BenchRun(lab, cross, guest, snapshots, sizes, workRoot)
+                            .withCompression(io.vmmig.strategy.peer.ChunkCompression.parse(compression));
                     for (BenchWorkload w : workloads) {
                         for (int r = 1; r <= n; r++) {
                             for (BenchStrategy s : strategies) {

@@ -31,6 +31,12 @@ public final class SourceDiskTransfer implements PeerChannel.Handler, AutoClosea
     private final PushScheduler scheduler;
     private final PullResponder responder;
     private final ChunkSender sender;
+    /** The push window beyond {@code maxInFlightBytes} when the link's bandwidth-delay product needs more. */
+    private final io.vmmig.strategy.InFlightWindow pushWindow;
+    private final java.util.Map<Long, Long> pushSentAt = new java.util.concurrent.ConcurrentHashMap<>();
+    private volatile long peakInFlightBytes;
+    /** Most bytes pushed and not yet acknowledged, whatever the link (256 MiB). */
+    public static final long MAX_PUSH_WINDOW_BYTES = 256L << 20;
     private final BitSet everSent = new BitSet();
     private final Object window = new Object();
     private final CompletableFuture<Void> finished = new CompletableFuture<>();
@@ -56,6 +62,7 @@ public final class SourceDiskTransfer implements PeerChannel.Handler, AutoClosea
         this.options = options;
         this.scheduler = new PushScheduler(geometry, allocated, options.threshold());
         this.sender = new ChunkSender(options.compression());
+        this.pushWindow = new io.vmmig.strategy.InFlightWindow(geometry.chunkSize(), 1, MAX_PUSH_WINDOW_BYTES);
         this.responder = new PullResponder(disk, channel, sender, 2);
         this.bandwidth = new PushBandwidth(options.pushBytesPerSecond());
         counters.unallocatedBytes.set(geometry.diskSize() - bytesOf(allocated));
@@ -196,6 +203,8 @@ public final class SourceDiskTransfer implements PeerChannel.Handler, AutoClosea
             org.slf4j.LoggerFactory.getLogger(SourceDiskTransfer.class).info("destination {} resumed the pull: {} chunks installed, {} missing",
                     ch.remote(), r.installedChunks(), r.missingChunks());
         } else if (frame instanceof Frame.Ack a) {
+            Long sentAt = pushSentAt.remove(a.offset());
+            if (sentAt != null) pushWindow.answered(a.length(), sentAt, System.nanoTime());
             synchronized (window) {
                 inFlightBytes -= a.length();
                 window.notifyAll();
@@ -287,6 +296,7 @@ public final class SourceDiskTransfer implements PeerChannel.Handler, AutoClosea
                 scheduler.pushFailed(new ChunkRun(c, run.last() - c + 1));
                 return;
             }
+            pushSentAt.put(geometry.offsetOf(c), System.nanoTime());
             Frame.ChunkData frame = sender.send(channel, 0, geometry.offsetOf(c), data, System.nanoTime() - waitStart);
             if (!zero) everSent.set(c);
             counters.pushedBytes.addAndGet(chunkLength);
@@ -301,7 +311,7 @@ public final class SourceDiskTransfer implements PeerChannel.Handler, AutoClosea
      */
     private boolean acquire(int bytes, boolean stoppable) throws InterruptedException {
         synchronized (window) {
-            while (inFlightBytes > 0 && inFlightBytes + bytes > options.maxInFlightBytes()) {
+            while (inFlightBytes > 0 && inFlightBytes + bytes > pushWindowBytes()) {
                 checkFailed();
                 if (stoppable && stopPushing) return false;
                 window.wait(100);
@@ -314,8 +324,27 @@ public final class SourceDiskTransfer implements PeerChannel.Handler, AutoClosea
             }
             if (stoppable && stopPushing) return false;
             inFlightBytes += bytes;
+            if (inFlightBytes > peakInFlightBytes) peakInFlightBytes = inFlightBytes;
             return true;
         }
+    }
+
+    /**
+     * Bytes that may be pushed and not yet acknowledged: the configured window, or twice the measured
+     * bandwidth-delay product when that is more ({@link io.vmmig.strategy.InFlightWindow}).
+     */
+    public long pushWindowBytes() {
+        return Math.max(options.maxInFlightBytes(), (long) pushWindow.depth() * geometry.chunkSize());
+    }
+
+    /** Most bytes pushed and not yet acknowledged at once so far. */
+    public long peakInFlightBytes() {
+        return peakInFlightBytes;
+    }
+
+    /** The pushes' shortest round trip (CHUNK_DATA to ACK) in microseconds, -1 if none yet. */
+    public long pushRttMicros() {
+        return pushWindow.minRttMicros();
     }
 
     private long bytesOf(BitSet chunks) {
