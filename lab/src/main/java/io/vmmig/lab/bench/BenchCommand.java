@@ -32,9 +32,13 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--quick", description = "one repeat, 100 Mbit/s only: a smoke test")
     boolean quick;
 
-    @Option(names = "--compression", defaultValue = "off",
-            description = "chunk compression of the source: off, deflate, zstd, adaptive (default ${DEFAULT-VALUE})")
-    String compression;
+    @Option(names = "--compression", defaultValue = "off", split = ",",
+            description = "chunk compression of the source: off, deflate, zstd, adaptive; several: each run once per mode"
+                    + " (default ${DEFAULT-VALUE})")
+    List<String> compression;
+
+    @Option(names = "--area-mib", description = "the guest's written area in MiB (default 16; the disk is twice that, at least 32)")
+    Integer areaMib;
 
     @Option(names = "--text-payload", description = "the guest writes compressible (text-like) blocks instead of random ones")
     boolean textPayload;
@@ -79,7 +83,11 @@ public final class BenchCommand implements Callable<Integer> {
             System.err.println("vmmig bench: cannot build the test guest: " + e.getMessage());
             return Main.EXIT_ENVIRONMENT;
         }
-        BenchSizes sizes = BenchSizes.defaults();
+        BenchSizes d = BenchSizes.defaults();
+        BenchSizes sizes = areaMib == null ? d
+                : new BenchSizes(d.ramMib(), Math.max(d.diskMib(), 2 * areaMib), areaMib, d.hotMib(), d.steadyRate());
+        List<io.vmmig.strategy.peer.ChunkCompression> modes = new ArrayList<>();
+        for (String c : compression) modes.add(io.vmmig.strategy.peer.ChunkCompression.parse(c));
         Path folder = out != null ? out
                 : Path.of("bench-results", LocalDate.now(ZoneOffset.UTC).toString(), quick ? "quick" : "matrix");
         Files.createDirectories(folder);
@@ -87,8 +95,9 @@ public final class BenchCommand implements Callable<Integer> {
                 + (strategyNames != null ? " --strategies " + String.join(",", strategyNames) : "")
                 + (workloadNames != null ? " --workloads " + String.join(",", workloadNames) : "")
                 + (linkNames != null ? " --links " + String.join(",", linkNames) : "")
-                + (!"off".equals(compression) ? " --compression " + compression : "") + (textPayload ? " --text-payload" : "");
-        int total = links.size() * workloads.size() * n * strategies.size();
+                + (!List.of("off").equals(compression) ? " --compression " + String.join(",", compression) : "")
+                + (textPayload ? " --text-payload" : "") + (areaMib != null ? " --area-mib " + areaMib : "");
+        int total = links.size() * workloads.size() * n * strategies.size() * compression.size();
         long t0 = System.nanoTime();
         Instant started = Instant.now();
         System.out.printf("%s: %d runs into %s%n", command, total, folder);
@@ -111,16 +120,17 @@ public final class BenchCommand implements Callable<Integer> {
                 try (CrossLinks cross = CrossLinks.open(lab, linkDir, port, link,
                         "mirror-" + BenchRun.ID + ".sock")) {
                     port += 10;
-                    BenchRun runner = new BenchRun(lab, cross, guest, snapshots, sizes, workRoot)
-                            .withCompression(io.vmmig.strategy.peer.ChunkCompression.parse(compression));
+                    BenchRun runner = new BenchRun(lab, cross, guest, snapshots, sizes, workRoot);
                     for (BenchWorkload w : workloads) {
                         for (int r = 1; r <= n; r++) {
                             for (BenchStrategy s : strategies) {
-                                RunResult res = runner.run(s, w, link, r);
-                                results.add(res);
-                                System.out.printf("[%5.0fs] %d/%d %s%n", (System.nanoTime() - t0) / 1e9, results.size(),
-                                        total, oneLine(res));
-                                write(folder, results, sizes, workloads, links, command, started, t0, false);
+                                for (io.vmmig.strategy.peer.ChunkCompression mode : modes) {
+                                    RunResult res = runner.withCompression(mode).run(s, w, link, r);
+                                    results.add(res);
+                                    System.out.printf("[%5.0fs] %d/%d %s%n", (System.nanoTime() - t0) / 1e9, results.size(),
+                                            total, oneLine(res));
+                                    write(folder, results, sizes, workloads, links, command, started, t0, false);
+                                }
                             }
                         }
                     }
