@@ -16,6 +16,9 @@ package io.vmmig.strategy.source;
  *   <li>The next window uses the mode whose last window had the higher rate; every
  *       {@link #PROBE_EVERY}th window tries the other mode once, so a change of link, load or data is
  *       noticed. The first two windows measure both modes (on first).</li>
+ *   <li>A window with compression on that saved less than {@link #MIN_SAVING} of its bytes loses whatever
+ *       its rate (random or already compressed data: the CPU was spent for nothing, and timing noise on a
+ *       loaded host must not keep it on).</li>
  * </ul>
  *
  * Thread-safe: the push thread and the pull responder's workers share one instance.
@@ -24,6 +27,8 @@ public final class AdaptiveCompression {
     public static final int WINDOW_CHUNKS = 32;
     public static final long WINDOW_NANOS = 50_000_000L;
     public static final int PROBE_EVERY = 8;
+    /** Least fraction of the raw bytes a window with compression on must save to count as a win. */
+    public static final double MIN_SAVING = 0.03;
 
     private boolean on = true;
     private double rateOn = Double.NaN;
@@ -31,6 +36,7 @@ public final class AdaptiveCompression {
     private int windows;
     private int switches;
     private long windowRaw;
+    private long windowWire;
     private long windowCost;
     private int windowChunks;
     private long windowsOn;
@@ -41,23 +47,25 @@ public final class AdaptiveCompression {
     }
 
     /**
-     * One chunk went out in the mode {@code compressed} says (the mode at the time it was encoded;
-     * a chunk of the other mode, sent across a switch, is not counted).
+     * One chunk of {@code rawBytes} went out as {@code wireBytes} of payload in the mode {@code compressed}
+     * says (the mode at the time it was encoded; a chunk of the other mode, sent across a switch, is not counted).
      */
-    public synchronized void sent(boolean compressed, long rawBytes, long compressNanos, long sendNanos) {
+    public synchronized void sent(boolean compressed, long rawBytes, long wireBytes, long compressNanos, long sendNanos) {
         if (compressed != on) return;
         windowRaw += rawBytes;
+        windowWire += wireBytes;
         windowCost += Math.max(0, compressNanos) + Math.max(0, sendNanos);
         if (++windowChunks < WINDOW_CHUNKS || windowCost < WINDOW_NANOS) return;
         double rate = windowRaw * 1e9 / Math.max(1, windowCost);
         if (on) {
-            rateOn = rate;
+            rateOn = windowWire > windowRaw * (1 - MIN_SAVING) ? 0 : rate;
             windowsOn++;
         } else {
             rateOff = rate;
         }
         windows++;
         windowRaw = 0;
+        windowWire = 0;
         windowCost = 0;
         windowChunks = 0;
         boolean next;

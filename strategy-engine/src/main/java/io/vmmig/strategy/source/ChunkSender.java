@@ -55,7 +55,7 @@ public final class ChunkSender {
         }
         // all-zero chunks cost no compression and little wire: they say nothing about link or CPU
         if (mode == ChunkCompression.ADAPTIVE && frame.encoding() != Frame.Encoding.ZERO)
-            adaptive.sent(compress, frame.length(), t1 - t0, t2 - t1 + waitedNanos);
+            adaptive.sent(compress, frame.length(), frame.payload().remaining(), t1 - t0, t2 - t1 + waitedNanos);
         return frame;
     }
 
