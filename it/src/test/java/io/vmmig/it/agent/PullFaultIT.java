@@ -57,7 +57,7 @@ class PullFaultIT {
 
         Run(LabAgents hosts, TestVm vm, String... extra) {
             List<String> args = new java.util.ArrayList<>(List.of("migrate", vm.qmpSocket().toString(), hosts.destB(),
-                    "--strategy", "hybrid", "--bandwidth", "1M", "--json"));
+                    "--strategy", "hybrid", "--bandwidth", "1M", "--memory-bandwidth", "unlimited", "--json"));   // slow push, memory as fast as it goes
             args.addAll(List.of(extra));
             result = CompletableFuture.supplyAsync(() -> {
                 try {
