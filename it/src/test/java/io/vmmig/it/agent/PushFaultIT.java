@@ -99,11 +99,17 @@ class PushFaultIT {
              FaultCell cell = FaultCell.boot(hosts, "vm-full")) {
             cell.imageDir(images);
             String id = cell.migrateAndAwaitPush();
-            // fill the destination's filesystem, leaving less than the rest of the push needs
-            long free = Files.getFileStore(images).getUsableSpace();
-            Process fill = new ProcessBuilder("fallocate", "-l", Long.toString(free - (256 << 10)), images.resolve("filler").toString())
-                    .inheritIO().start();
-            assertEquals(0, fill.waitFor());
+            // fill the destination's filesystem, leaving less than the rest of the push needs; the push goes on
+            // meanwhile, so a chunk landing between the look and the fallocate makes it ENOSPC: look again
+            int rc = -1;
+            for (int attempt = 0; attempt < 5 && rc != 0; attempt++) {
+                long free = Files.getFileStore(images).getUsableSpace();
+                if (free <= 256 << 10) break;   // the push filled it already
+                Process fill = new ProcessBuilder("fallocate", "-l", Long.toString(free - (256 << 10)),
+                        images.resolve("filler-" + attempt).toString()).inheritIO().start();
+                rc = fill.waitFor();
+            }
+            assertTrue(rc == 0 || Files.getFileStore(images).getUsableSpace() <= 256 << 10, "could not fill " + images);
             ControlEvent.Failure f = assertInstanceOf(ControlEvent.Failure.class, cell.cliEnd(), hosts.logs());
             System.out.println("destination disk fills during the push: " + f.kind() + ": " + f.message());
             assertEquals(ErrorKind.NO_SPACE, f.kind(), f.message() + hosts.logs());
