@@ -31,13 +31,16 @@ import java.util.Set;
  * @param qemuPolicy      what a VM description may use at this destination, and its QEMU's confinement
  * @param qemuStreamsTls  QEMU's memory and mirror NBD streams between the hosts in TLS with this agent's
  *                        certificate, key and CA ({@code tls.qemu-streams}, default true; never when insecure)
+ * @param journalRetention how many finished migrations stay written down ({@code journal.keep}, {@code journal.max-age-days})
  * @param controlOptions  who may use the control socket, how many at once ({@code control-socket.*})
+ * @param memory          as a source: the memory migration settings it sets on QEMU ({@code memory.*})
  */
 public record AgentConfig(String listenHost, int listenPort, String migrationHost, Path tlsKey, Path tlsCert, Path tlsCa,
                           Set<String> allowedClients, boolean insecure, Path stateDir, Path controlSocket,
                           List<Path> imageDirs, String qemuBinary, Map<String, Path> vms, Duration timeout,
                           Duration tokenTtl, long pullBandwidth, LogLevel logLevel, HostPort metricsListen,
-                          QemuPolicy qemuPolicy, boolean qemuStreamsTls, ControlSocketOptions controlOptions) {
+                          QemuPolicy qemuPolicy, boolean qemuStreamsTls, JournalRetention journalRetention,
+                          ControlSocketOptions controlOptions, MemoryPolicy memory) {
     public static final int DEFAULT_PORT = 7410;
     public static final Path DEFAULT_FILE = Path.of("/etc/vmmig/vmmig.conf");
     public static final Path DEFAULT_CONTROL_SOCKET = Path.of("/run/vmmig/control.sock");
@@ -59,14 +62,14 @@ public record AgentConfig(String listenHost, int listenPort, String migrationHos
                 imageDirs, qemuBinary, vms, timeout, tokenTtl, pullBandwidth, LogLevel.INFO, null, null, true);
     }
 
-    /** The default control socket options (root only). */
+    /** The default journal retention, control socket options (root only) and memory migration settings. */
     public AgentConfig(String listenHost, int listenPort, String migrationHost, Path tlsKey, Path tlsCert, Path tlsCa,
                        Set<String> allowedClients, boolean insecure, Path stateDir, Path controlSocket,
                        List<Path> imageDirs, String qemuBinary, Map<String, Path> vms, Duration timeout, Duration tokenTtl,
                        long pullBandwidth, LogLevel logLevel, HostPort metricsListen, QemuPolicy qemuPolicy, boolean qemuStreamsTls) {
         this(listenHost, listenPort, migrationHost, tlsKey, tlsCert, tlsCa, allowedClients, insecure, stateDir, controlSocket,
                 imageDirs, qemuBinary, vms, timeout, tokenTtl, pullBandwidth, logLevel, metricsListen, qemuPolicy, qemuStreamsTls,
-                null);
+                null, null, null);
     }
 
     /** QEMU's streams in TLS (unless insecure). */
@@ -95,13 +98,15 @@ public record AgentConfig(String listenHost, int listenPort, String migrationHos
         vms = Map.copyOf(vms);
         if (insecure) qemuStreamsTls = false;
         if (qemuPolicy == null) qemuPolicy = QemuPolicy.defaults();
+        if (journalRetention == null) journalRetention = JournalRetention.DEFAULT;
         if (controlOptions == null) controlOptions = ControlSocketOptions.defaults();
+        if (memory == null) memory = MemoryPolicy.defaults();
     }
 
     /** This configuration with {@code level} (the agent's {@code --log-level}). */
     public AgentConfig withLogLevel(LogLevel level) {
         return new AgentConfig(listenHost, listenPort, migrationHost, tlsKey, tlsCert, tlsCa, allowedClients, insecure, stateDir,
                 controlSocket, imageDirs, qemuBinary, vms, timeout, tokenTtl, pullBandwidth, level, metricsListen, qemuPolicy,
-                qemuStreamsTls, controlOptions);
+                qemuStreamsTls, journalRetention, controlOptions, memory);
     }
 }

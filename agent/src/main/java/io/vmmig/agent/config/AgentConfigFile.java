@@ -43,6 +43,11 @@ import java.util.regex.Pattern;
  * vm.web1 = /run/vms/web1/qmp.sock     # VM names the CLI may use
  * log-level = info                     # error, warn, info, debug, trace
  * metrics.listen = 127.0.0.1:9741      # serve /metrics (Prometheus text format); default: not served
+ * journal.keep = 100                   # finished migrations kept in the state dir (in flight: always)
+ * journal.max-age-days = 30            # finished migrations older than this are dropped
+ * memory.max-bandwidth = unlimited     # as a source: QEMU's memory rate cap, bytes/s (default: --bandwidth, else unlimited)
+ * memory.downtime-limit = 300          # as a source: QEMU's downtime target, ms (default 300)
+ * memory.auto-converge = false         # as a source: let QEMU throttle the guest's vCPUs when RAM cannot converge
  * </pre>
  * Addresses may be IPv6 in brackets: {@code listen = [::]:7410}.
  */
@@ -143,7 +148,28 @@ public final class AgentConfigFile {
                 control == null ? AgentConfig.DEFAULT_CONTROL_SOCKET : control, imageDirs,
                 r.nonEmpty("qemu", "qemu-system-x86_64"), vms, Duration.ofSeconds(timeout),
                 Duration.ofSeconds(tokenTtl), pullBandwidth, logLevel, metrics,
-                new QemuPolicy(kernelDirs, chardevDirs, taps, runas), r.bool("tls.qemu-streams", true), controlOptions);
+                new QemuPolicy(kernelDirs, chardevDirs, taps, runas), r.bool("tls.qemu-streams", true), retention(r),
+                controlOptions, memory(r));
+    }
+
+    private static JournalRetention retention(Reader r) throws ConfigException {
+        long keep = r.positiveLong("journal.keep", JournalRetention.DEFAULT.keep());
+        long days = r.positiveLong("journal.max-age-days", JournalRetention.DEFAULT.maxAge().toDays());
+        if (keep > Integer.MAX_VALUE) throw new ConfigException(r.where("journal.keep") + ": 'journal.keep' is too large: " + keep);
+        if (days > 36_500) throw new ConfigException(r.where("journal.max-age-days") + ": 'journal.max-age-days' is too large: " + days);
+        return new JournalRetention((int) keep, Duration.ofDays(days));
+
+    }
+
+    private static MemoryPolicy memory(Reader r) throws ConfigException {
+        String bw = r.nonEmpty("memory.max-bandwidth", "unset");
+        Long maxBandwidth = bw.equals("unset") ? null : bw.equals("unlimited") ? MemoryPolicy.UNLIMITED
+                : r.positiveLong("memory.max-bandwidth", 0);
+        long downtime = r.positiveLong("memory.downtime-limit", MemoryPolicy.DEFAULT_DOWNTIME_LIMIT_MILLIS);
+        if (downtime > MemoryPolicy.MAX_DOWNTIME_LIMIT_MILLIS)
+            throw new ConfigException(r.where("memory.downtime-limit") + ": 'memory.downtime-limit' must be at most "
+                    + MemoryPolicy.MAX_DOWNTIME_LIMIT_MILLIS + " ms (QEMU's limit), got " + downtime);
+        return new MemoryPolicy(maxBandwidth, downtime, r.bool("memory.auto-converge", false));
     }
 
     /** {@code [::1]} as an address alone: {@code ::1}. */
@@ -158,10 +184,16 @@ public final class AgentConfigFile {
             "tls.allowed-clients", "tls.qemu-streams", "insecure", "state-dir", "control-socket",
             "control-socket.group", "control-socket.max-connections", "control-socket.idle-timeout", "image-dirs", "qemu", "timeout", "token-ttl",
             "pull-bandwidth", "log-level", "metrics.listen", "allowed.kernel-dirs", "allowed.chardev-dirs", "allowed.taps",
-            "qemu.runas");
+            "qemu.runas", "journal.keep", "journal.max-age-days",
+            "memory.max-bandwidth", "memory.downtime-limit", "memory.auto-converge");
 
     private static Path absolute(String where, String key, String value) throws ConfigException {
-        Path p = Path.of(value);
+        Path p;
+        try {
+            p = Path.of(value);
+        } catch (java.nio.file.InvalidPathException e) {   // found by AgentConfigFuzzTest: a NUL in a path
+            throw new ConfigException(where + ": '" + key + "' is not a path: " + e.getReason());
+        }
         if (!p.isAbsolute()) throw new ConfigException(where + ": '" + key + "' must be an absolute path, got '" + value + "'");
         return p;
     }

@@ -222,8 +222,19 @@ public final class NettyPeerChannel implements PeerChannel {
         }
     }
 
-    /** The HELLO/WELCOME exchange is over: from now on reading follows {@link #start} and the handler's pace. */
+    @Override
+    public void limitHandOver(int maxChunks) {
+        FrameByteDecoder d = channel.pipeline().get(FrameByteDecoder.class);
+        if (d != null) d.limitHandOver(Math.max(0, Math.min(maxChunks, io.vmmig.strategy.peer.FrameDecoder.MAX_CHUNKS)));
+    }
+
+    /**
+     * The HELLO/WELCOME exchange is over: frames up to the big cap are accepted, and from now on
+     * reading follows {@link #start} and the handler's pace.
+     */
     void admitted() {
+        FrameByteDecoder d = channel.pipeline().get(FrameByteDecoder.class);
+        if (d != null) d.authorised();
         synchronized (lock) {
             admitted = true;
             updateAutoRead();

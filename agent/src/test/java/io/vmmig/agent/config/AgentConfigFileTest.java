@@ -72,6 +72,19 @@ class AgentConfigFileTest {
     }
 
     @Test
+    void memorySettings() throws Exception {
+        assertEquals(MemoryPolicy.defaults(), parseWithTls().memory(), "nothing set: the link budget or unlimited, 300 ms, no throttling");
+        assertEquals(new MemoryPolicy(MemoryPolicy.UNLIMITED, 300, false), parseWithTls("memory.max-bandwidth = unlimited").memory());
+        assertEquals(new MemoryPolicy(125_000_000L, 120, true), parseWithTls("memory.max-bandwidth = 125000000",
+                "memory.downtime-limit = 120", "memory.auto-converge = yes").memory());
+        assertMentions(error("insecure = true", "memory.downtime-limit = 0"), "line 2", "'memory.downtime-limit' must be a positive number");
+        assertMentions(error("insecure = true", "memory.downtime-limit = 2000001"), "line 2", "at most 2000000 ms");
+        assertMentions(error("insecure = true", "memory.max-bandwidth = fast"), "line 2", "'memory.max-bandwidth' must be a positive number", "'fast'");
+        assertMentions(error("insecure = true", "memory.max-bandwidth ="), "line 2", "'memory.max-bandwidth' is empty");
+        assertMentions(error("insecure = true", "memory.auto-converge = maybe"), "line 2", "must be true or false");
+    }
+
+    @Test
     void everyKey() throws Exception {
         AgentConfig c = parse(
                 "listen = 192.0.2.1:7500",
@@ -189,6 +202,16 @@ class AgentConfigFileTest {
     }
 
     @Test
+    void journalRetentionHasADefaultAndRefusesNonsense() throws Exception {
+        assertEquals(JournalRetention.DEFAULT, parseWithTls().journalRetention());
+        assertEquals(new JournalRetention(5, Duration.ofDays(2)), parseWithTls("journal.keep = 5", "journal.max-age-days = 2").journalRetention());
+        assertMentions(assertThrows(ConfigException.class, () -> parseWithTls("journal.keep = 0")).getMessage(),
+                "'journal.keep' must be a positive number, got '0'");
+        assertMentions(assertThrows(ConfigException.class, () -> parseWithTls("journal.max-age-days = soon")).getMessage(),
+                "'journal.max-age-days' must be a positive number");
+    }
+
+    @Test
     void theExampleConfigurationParses() throws Exception {
         Path example = Path.of(System.getProperty("user.dir")).resolveSibling("packaging").resolve("vmmig.conf.example");
         assertTrue(Files.exists(example), "missing " + example);
@@ -210,6 +233,7 @@ class AgentConfigFileTest {
         assertEquals(QemuPolicy.DEFAULT_CHARDEV_DIRS, c.qemuPolicy().chardevDirs(), "the example shows the default chardev dirs");
         assertTrue(c.qemuPolicy().allowsTap("vnet12") && c.qemuPolicy().allowsTap("tap-web1") && !c.qemuPolicy().allowsTap("eth0"));
         assertEquals("libvirt-qemu", c.qemuPolicy().runas());
+        assertEquals(JournalRetention.DEFAULT, c.journalRetention(), "the example shows the default retention");
     }
 
     @Test
