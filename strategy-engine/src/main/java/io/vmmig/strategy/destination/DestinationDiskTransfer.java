@@ -34,6 +34,9 @@ public final class DestinationDiskTransfer implements PeerChannel.Handler, AutoC
     private final ChunkPuller puller;
     private final CompletableFuture<Void> complete = new CompletableFuture<>();
     private final AtomicLong pushedBytes = new AtomicLong();
+    private final AtomicLong dedupBytes = new AtomicLong();
+    private final AtomicLong fingerprinted = new AtomicLong();
+    private volatile io.vmmig.strategy.dedup.LocalChunkMatcher localChunks;
     private final java.util.Set<CompletableFuture<Void>> pushesInStore = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private volatile boolean cancelled;
     private volatile boolean closed;
@@ -187,6 +190,24 @@ public final class DestinationDiskTransfer implements PeerChannel.Handler, AutoC
         return pushedBytes.get();
     }
 
+    /**
+     * Answer the source's FINGERPRINTS from these local images (seed 003): a chunk found and verified
+     * here is copied from the local image instead of crossing. Without it every fingerprint is a miss.
+     */
+    public void dedupFrom(io.vmmig.strategy.dedup.LocalChunkMatcher matcher) {
+        this.localChunks = matcher;
+    }
+
+    /** Pushed bytes copied from the local images (their fingerprints matched, verified by SHA-256). */
+    public long dedupBytes() {
+        return dedupBytes.get();
+    }
+
+    /** Chunks the source fingerprinted. */
+    public long fingerprintedChunks() {
+        return fingerprinted.get();
+    }
+
     public long pulledBytes() {
         return puller.bytesPulled();
     }
@@ -240,6 +261,8 @@ public final class DestinationDiskTransfer implements PeerChannel.Handler, AutoC
                     fail(ce);
                 }
             });
+        } else if (frame instanceof Frame.Fingerprints f) {
+            onFingerprints(ch, f);
         } else if (frame instanceof Frame.Remaining r) {
             // Pushes precede REMAINING on the channel; let their store writes land before the pull
             // can install newer bytes of the same chunks.
@@ -257,6 +280,42 @@ public final class DestinationDiskTransfer implements PeerChannel.Handler, AutoC
         } else if (!(frame instanceof Frame.Unknown)) {
             throw new PeerProtocolException("unexpected " + frame.type() + " frame at the destination");
         }
+    }
+
+    /**
+     * Looks every fingerprinted chunk up among the local images; a verified match is stored like a push
+     * (in frame order, so a later CHUNK_DATA of the same chunk lands after it). HAVE goes back once the
+     * matches are stored, the way an ACK follows a push.
+     */
+    private void onFingerprints(PeerChannel ch, Frame.Fingerprints f) {
+        io.vmmig.strategy.dedup.LocalChunkMatcher m = localChunks;
+        java.util.BitSet have = new java.util.BitSet(f.count());
+        java.util.List<CompletableFuture<Void>> stores = new java.util.ArrayList<>();
+        fingerprinted.addAndGet(f.count());
+        for (int i = 0; i < f.count() && m != null; i++) {
+            ByteBuffer local = m.find(f.digest(i), f.length(i));
+            if (local == null) continue;
+            have.set(i);
+            CompletableFuture<Void> stored = disk.storePush(f.offset(i), local);
+            pushesInStore.add(stored);
+            stores.add(stored);
+            int len = f.length(i);
+            stored.whenComplete((v, e) -> {
+                pushesInStore.remove(stored);
+                if (e == null) dedupBytes.addAndGet(len);
+            });
+        }
+        CompletableFuture.allOf(stores.toArray(CompletableFuture[]::new)).whenComplete((v, e) -> {
+            if (e != null) {
+                fail(e);
+                return;
+            }
+            try {
+                ch.send(new Frame.Have(f.batch(), f.count(), have));
+            } catch (PeerChannelClosedException ce) {
+                fail(ce);
+            }
+        });
     }
 
     @Override

@@ -44,6 +44,13 @@ public final class SourceDiskTransfer implements PeerChannel.Handler, AutoClosea
     private volatile boolean handedOver;
     private volatile boolean connected = true;
     private final java.util.concurrent.atomic.AtomicInteger resumes = new java.util.concurrent.atomic.AtomicInteger();
+    /** Dedup (the pusher's own state): fingerprint batches waiting for their HAVE, and the chunks in them. */
+    private final java.util.Map<Integer, PushBatch> awaitingHave = new java.util.HashMap<>();
+    private final BitSet chunksAwaitingHave = new BitSet();
+    /** HAVE frames received, for the pusher to act on (the delivery thread never sends data). */
+    private final java.util.concurrent.ConcurrentLinkedQueue<Frame.Have> haves = new java.util.concurrent.ConcurrentLinkedQueue<>();
+    private final java.security.MessageDigest digest = io.vmmig.strategy.dedup.ChunkDigest.sha256();
+    private int nextBatch = 1;
 
     public SourceDiskTransfer(ChunkGeometry geometry, BlockBackend disk, BitSet allocated, PeerChannel channel,
                               SourceOptions options) {
@@ -105,7 +112,7 @@ public final class SourceDiskTransfer implements PeerChannel.Handler, AutoClosea
         Optional<ChunkRun> run;
         while ((run = scheduler.nextRun(options.maxRunChunks())).isPresent()) {
             if (System.nanoTime() > deadline) throw new TimeoutException("final pre-copy round took longer than " + timeout);
-            pushRun(run.get(), false);
+            pushRun(run.get(), false, false);   // the guest is paused: no round trip for fingerprints now
         }
         RemainingSet rs = scheduler.remainingSet();
         if (rs.size() != 0) throw new IllegalStateException(rs.size() + " chunks left after the final round (threshold too low?)");
@@ -191,6 +198,11 @@ public final class SourceDiskTransfer implements PeerChannel.Handler, AutoClosea
                 inFlightBytes -= a.length();
                 window.notifyAll();
             }
+        } else if (frame instanceof Frame.Have h) {
+            haves.add(h);
+            synchronized (window) {
+                window.notifyAll();
+            }
         } else if (frame instanceof Frame.Pull p) {
             responder.onPull(p);
         } else if (frame instanceof Frame.Done) {
@@ -232,27 +244,107 @@ public final class SourceDiskTransfer implements PeerChannel.Handler, AutoClosea
     private void pushLoop() {
         try {
             while (!stopPushing) {
+                takeHaves(false);
                 Optional<ChunkRun> next = scheduler.nextRun(options.maxRunChunks());
                 if (next.isEmpty()) {
                     synchronized (window) {
-                        if (!stopPushing && scheduler.pushableCount() == 0) {
-                            caughtUp = inFlightBytes == 0;
+                        if (!stopPushing && scheduler.pushableCount() == 0 && haves.isEmpty()) {
+                            caughtUp = inFlightBytes == 0 && awaitingHave.isEmpty();
                             window.notifyAll();
                             window.wait(100);
                         }
                     }
                     continue;
                 }
-                pushRun(next.get(), true);
+                pushRun(next.get(), true, options.dedup());
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (RuntimeException | Error e) {
             fail(e);        // an Error too: a silently dead pusher would leave pre-copy waiting for its timeout
+        } finally {
+            returnUnanswered();
         }
     }
 
-    private void pushRun(ChunkRun run, boolean stoppable) throws InterruptedException {
+    /** A batch of fingerprinted chunks waiting for the destination's HAVE; their bytes are kept to send the misses. */
+    private record PushBatch(int[] chunks, ByteBuffer[] data) { }
+
+    /**
+     * Acts on the HAVE frames received: a chunk the destination copied locally is done (its room in the
+     * window is given back), the others are sent now as CHUNK_DATA, or, once the push stopped
+     * ({@code stopping}), go back to the remaining set. Pusher thread only.
+     */
+    private void takeHaves(boolean stopping) throws InterruptedException {
+        Frame.Have h;
+        while ((h = haves.poll()) != null) {
+            PushBatch b = awaitingHave.remove(h.batch());
+            if (b == null || h.count() != b.chunks().length)
+                throw new PeerProtocolException("HAVE for " + (b == null ? "unknown batch " + h.batch()
+                        : h.count() + " chunks, batch " + h.batch() + " had " + b.chunks().length));
+            long released = 0;
+            for (int i = 0; i < b.chunks().length; i++) {
+                int c = b.chunks()[i];
+                chunksAwaitingHave.clear(c);
+                int len = b.data()[i].remaining();
+                if (h.has(i)) {
+                    released += len;
+                    counters.dedupBytes.addAndGet(len);
+                    counters.dedupChunks.incrementAndGet();
+                } else if (stopping || stopPushing) {
+                    released += len;
+                    scheduler.pushFailed(new ChunkRun(c, 1));
+                } else {
+                    sendChunk(c, b.data()[i]);
+                }
+            }
+            synchronized (window) {
+                inFlightBytes -= released;
+                window.notifyAll();
+            }
+        }
+    }
+
+    /** The push stopped (cutover, failure): chunks whose fingerprints are unanswered, or whose data was not sent, stay remaining. */
+    private void returnUnanswered() {
+        try {
+            takeHaves(true);
+        } catch (RuntimeException | InterruptedException e) {
+            // a bad HAVE at the stop: every chunk still listed below is returned anyway
+        }
+        for (PushBatch b : awaitingHave.values())
+            for (int c : b.chunks()) scheduler.pushFailed(new ChunkRun(c, 1));
+        awaitingHave.clear();
+        chunksAwaitingHave.clear();
+    }
+
+    private void sendChunk(int c, ByteBuffer data) throws PeerChannelClosedException {
+        Frame.ChunkData frame = ChunkPayloads.encode(0, geometry.offsetOf(c), data, options.compress());
+        channel.send(frame);
+        counters.pushedBytes.addAndGet(data.remaining());
+        counters.pushedWireBytes.addAndGet(frame.payload().remaining());
+        counters.pushedChunks.incrementAndGet();
+    }
+
+    private void sendFingerprints(java.util.List<Integer> chunks, java.util.List<ByteBuffer> data) throws PeerChannelClosedException {
+        int n = chunks.size();
+        long[] offsets = new long[n];
+        int[] lengths = new int[n];
+        byte[] sha = new byte[n * Frame.FINGERPRINT_BYTES];
+        for (int i = 0; i < n; i++) {
+            offsets[i] = geometry.offsetOf(chunks.get(i));
+            lengths[i] = data.get(i).remaining();
+            System.arraycopy(io.vmmig.strategy.dedup.ChunkDigest.of(digest, data.get(i)), 0, sha, i * Frame.FINGERPRINT_BYTES, Frame.FINGERPRINT_BYTES);
+        }
+        int batch = nextBatch++;
+        awaitingHave.put(batch, new PushBatch(chunks.stream().mapToInt(Integer::intValue).toArray(), data.toArray(ByteBuffer[]::new)));
+        for (int c : chunks) chunksAwaitingHave.set(c);
+        channel.send(new Frame.Fingerprints(batch, offsets, lengths, sha));
+        counters.fingerprintedChunks.addAndGet(n);
+        counters.fingerprintWireBytes.addAndGet(4 + Frame.HEADER_AFTER_LENGTH + 8 + (long) n * (8 + 4 + Frame.FINGERPRINT_BYTES));
+    }
+
+    private void pushRun(ChunkRun run, boolean stoppable, boolean dedup) throws InterruptedException {
         long offset = geometry.offsetOf(run.first());
         int length = (int) (geometry.offsetOf(run.last()) + geometry.lengthOf(run.last()) - offset);
         ByteBuffer buf = ByteBuffer.allocate(length);
@@ -264,25 +356,57 @@ public final class SourceDiskTransfer implements PeerChannel.Handler, AutoClosea
         }
         buf.flip();
         counters.pushRuns.incrementAndGet();
-        for (int c = run.first(); c <= run.last(); c++) {
+        java.util.List<Integer> batchChunks = new java.util.ArrayList<>();
+        java.util.List<ByteBuffer> batchData = new java.util.ArrayList<>();
+        try {
+            for (int c = run.first(); c <= run.last(); c++) {
+                if (!pushChunk(c, buf, offset, stoppable, dedup, batchChunks, batchData)) {
+                    scheduler.pushFailed(new ChunkRun(c, run.last() - c + 1));   // cutover came: what was not sent stays remaining
+                    return;
+                }
+            }
+        } finally {
+            if (!batchChunks.isEmpty()) sendFingerprints(batchChunks, batchData);
+        }
+    }
+
+    /** One chunk of a push run: skipped (zero), fingerprinted into the batch, or sent; false if the push stopped first. */
+    private boolean pushChunk(int c, ByteBuffer buf, long offset, boolean stoppable, boolean dedup,
+                              java.util.List<Integer> batchChunks, java.util.List<ByteBuffer> batchData) throws InterruptedException {
+        {
             int chunkLength = geometry.lengthOf(c);
             ByteBuffer data = buf.slice((int) (geometry.offsetOf(c) - offset), chunkLength);
             boolean zero = ChunkPayloads.isZero(data);
             if (zero && options.targetIsZero() && !everSent.get(c)) {
                 counters.zeroSkippedBytes.addAndGet(chunkLength);
-                continue;
+                return true;
             }
-            if (!acquire(chunkLength, stoppable)) {
-                // Cutover came: what was not sent stays remaining.
-                scheduler.pushFailed(new ChunkRun(c, run.last() - c + 1));
-                return;
+            if (dedup && !zero) {
+                // An older version of this chunk is still waiting for its HAVE: its data (if it is a miss)
+                // must cross before these newer bytes are fingerprinted, or it would land after them.
+                while (chunksAwaitingHave.get(c)) {
+                    synchronized (window) {
+                        if (stoppable && stopPushing) return false;
+                        checkFailed();
+                        if (haves.isEmpty()) window.wait(100);
+                    }
+                    takeHaves(false);
+                }
             }
-            Frame.ChunkData frame = ChunkPayloads.encode(0, geometry.offsetOf(c), data, options.compress());
-            channel.send(frame);
+            if (!acquire(chunkLength, stoppable)) return false;
             if (!zero) everSent.set(c);
-            counters.pushedBytes.addAndGet(chunkLength);
-            counters.pushedWireBytes.addAndGet(frame.payload().remaining());
-            counters.pushedChunks.incrementAndGet();
+            if (dedup && !zero) {
+                batchChunks.add(c);
+                batchData.add(data);
+                if (batchChunks.size() == Frame.MAX_FINGERPRINTS) {
+                    sendFingerprints(new java.util.ArrayList<>(batchChunks), new java.util.ArrayList<>(batchData));
+                    batchChunks.clear();
+                    batchData.clear();
+                }
+                return true;
+            }
+            sendChunk(c, data);
+            return true;
         }
     }
 
@@ -291,21 +415,23 @@ public final class SourceDiskTransfer implements PeerChannel.Handler, AutoClosea
      * pushing stopped meanwhile (a stop wakes both waits at once).
      */
     private boolean acquire(int bytes, boolean stoppable) throws InterruptedException {
-        synchronized (window) {
-            while (inFlightBytes > 0 && inFlightBytes + bytes > options.maxInFlightBytes()) {
+        for (;;) {
+            takeHaves(false);   // HAVEs give room back and send the misses; never under the window's lock
+            synchronized (window) {
                 checkFailed();
                 if (stoppable && stopPushing) return false;
-                window.wait(100);
+                if (inFlightBytes > 0 && inFlightBytes + bytes > options.maxInFlightBytes()) {
+                    if (haves.isEmpty()) window.wait(100);
+                    continue;
+                }
+                long waitNanos = bandwidth.tryTake(bytes, System.nanoTime());
+                if (waitNanos > 0) {
+                    if (haves.isEmpty()) window.wait(Math.max(1, (waitNanos + 999_999) / 1_000_000));
+                    continue;
+                }
+                inFlightBytes += bytes;
+                return true;
             }
-            long waitNanos;
-            while ((waitNanos = bandwidth.tryTake(bytes, System.nanoTime())) > 0) {
-                checkFailed();
-                if (stoppable && stopPushing) return false;
-                window.wait(Math.max(1, (waitNanos + 999_999) / 1_000_000));
-            }
-            if (stoppable && stopPushing) return false;
-            inFlightBytes += bytes;
-            return true;
         }
     }
 

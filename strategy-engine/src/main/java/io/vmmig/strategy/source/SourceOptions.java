@@ -11,9 +11,12 @@ package io.vmmig.strategy.source;
  * @param push            push before cutover at all (false: post-copy, everything is pulled)
  * @param pushBytesPerSecond most disk bytes pushed per second (token bucket, one second of burst);
  *                        0 = unlimited. Pull answers after cutover are not limited.
+ * @param dedup           fingerprint pushed chunks first (FINGERPRINTS/HAVE, seed 003): the destination
+ *                        copies the ones it holds locally and only the others cross; only when the
+ *                        destination said it has an index
  */
 public record SourceOptions(int threshold, int maxRunChunks, long maxInFlightBytes, boolean compress,
-                            boolean targetIsZero, boolean push, long pushBytesPerSecond) {
+                            boolean targetIsZero, boolean push, long pushBytesPerSecond, boolean dedup) {
     /** Largest single pull or push frame payload. */
     public static final int MAX_PULL = 32 * 1024 * 1024;
 
@@ -23,6 +26,11 @@ public record SourceOptions(int threshold, int maxRunChunks, long maxInFlightByt
         if (maxInFlightBytes < 1) throw new IllegalArgumentException("maxInFlightBytes must be >= 1");
         if (pushBytesPerSecond < 0)
             throw new IllegalArgumentException("pushBytesPerSecond must be >= 0 (0 = unlimited), got " + pushBytesPerSecond);
+    }
+
+    public SourceOptions(int threshold, int maxRunChunks, long maxInFlightBytes, boolean compress, boolean targetIsZero,
+                         boolean push, long pushBytesPerSecond) {
+        this(threshold, maxRunChunks, maxInFlightBytes, compress, targetIsZero, push, pushBytesPerSecond, false);
     }
 
     public SourceOptions(int threshold, int maxRunChunks, long maxInFlightBytes, boolean compress, boolean targetIsZero,
@@ -48,19 +56,24 @@ public record SourceOptions(int threshold, int maxRunChunks, long maxInFlightByt
     }
 
     public SourceOptions withThreshold(int t) {
-        return new SourceOptions(t, maxRunChunks, maxInFlightBytes, compress, targetIsZero, push, pushBytesPerSecond);
+        return new SourceOptions(t, maxRunChunks, maxInFlightBytes, compress, targetIsZero, push, pushBytesPerSecond, dedup);
     }
 
     public SourceOptions withPush(boolean on) {
-        return new SourceOptions(threshold, maxRunChunks, maxInFlightBytes, compress, targetIsZero, on, pushBytesPerSecond);
+        return new SourceOptions(threshold, maxRunChunks, maxInFlightBytes, compress, targetIsZero, on, pushBytesPerSecond, dedup);
     }
 
     public SourceOptions withCompression(boolean on) {
-        return new SourceOptions(threshold, maxRunChunks, maxInFlightBytes, on, targetIsZero, push, pushBytesPerSecond);
+        return new SourceOptions(threshold, maxRunChunks, maxInFlightBytes, on, targetIsZero, push, pushBytesPerSecond, dedup);
     }
 
     /** The same options with the push limited to {@code bytesPerSecond} (0 = unlimited). */
     public SourceOptions withPushBytesPerSecond(long bytesPerSecond) {
-        return new SourceOptions(threshold, maxRunChunks, maxInFlightBytes, compress, targetIsZero, push, bytesPerSecond);
+        return new SourceOptions(threshold, maxRunChunks, maxInFlightBytes, compress, targetIsZero, push, bytesPerSecond, dedup);
+    }
+
+    /** The same options with fingerprints sent before pushed data (the destination must have said it dedups). */
+    public SourceOptions withDedup(boolean on) {
+        return new SourceOptions(threshold, maxRunChunks, maxInFlightBytes, compress, targetIsZero, push, pushBytesPerSecond, on);
     }
 }

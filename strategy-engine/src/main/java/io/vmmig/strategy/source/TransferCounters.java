@@ -17,5 +17,11 @@ public final class TransferCounters {
     public final AtomicLong unallocatedBytes = new AtomicLong();
     /** Bytes served to the destination's pulls after cutover. */
     public final AtomicLong pulledBytes = new AtomicLong();
+    /** Pushed chunks the destination copied from its own images after their fingerprint matched (never crossed). */
+    public final AtomicLong dedupBytes = new AtomicLong();
+    public final AtomicLong dedupChunks = new AtomicLong();
+    /** Chunks whose fingerprint was sent, and the bytes the FINGERPRINTS frames took. */
+    public final AtomicLong fingerprintedChunks = new AtomicLong();
+    public final AtomicLong fingerprintWireBytes = new AtomicLong();
     public final AtomicInteger remainingAtCutover = new AtomicInteger();
 }
