@@ -40,6 +40,12 @@ import java.util.regex.Pattern;
  * vm.web1 = /run/vms/web1/qmp.sock     # VM names the CLI may use
  * log-level = info                     # error, warn, info, debug, trace
  * metrics.listen = 127.0.0.1:9741      # serve /metrics (Prometheus text format); default: not served
+ * dedup = on                           # neighbourhood dedup: fingerprints first, local copies of matching chunks (on|off)
+ * dedup.neighbour-dirs = /srv/images   # more images to index as a destination (besides image-dirs)
+ * dedup.index-dir = /var/lib/vmmig/dedup   # where the fingerprint index is kept (default: state-dir/dedup)
+ * dedup.chunk-size = 65536             # the index's chunk size (migrations at another size send everything)
+ * dedup.rescan = 300                   # seconds between checks of the image directories
+ * dedup.settle = 60                    # seconds a changed file is left alone before it is indexed (0: at once)
  * </pre>
  * Addresses may be IPv6 in brackets: {@code listen = [::]:7410}.
  */
@@ -127,11 +133,26 @@ public final class AgentConfigFile {
         String runas = r.get("qemu.runas", null);
         if (runas != null && !runas.matches("[a-z_][a-z0-9_-]{0,31}"))
             throw new ConfigException(r.where("qemu.runas") + ": bad user name '" + runas + "' in 'qemu.runas'");
+        DedupConfig dedup = dedup(r);
         return new AgentConfig(host, port, unbracketed(r.get("migration-address", host)), key, cert, ca, allowed, insecure, state,
                 control == null ? AgentConfig.DEFAULT_CONTROL_SOCKET : control, imageDirs,
                 r.nonEmpty("qemu", "qemu-system-x86_64"), vms, Duration.ofSeconds(timeout),
                 Duration.ofSeconds(tokenTtl), pullBandwidth, logLevel, metrics,
-                new QemuPolicy(kernelDirs, chardevDirs, taps, runas), r.bool("tls.qemu-streams", true));
+                new QemuPolicy(kernelDirs, chardevDirs, taps, runas), r.bool("tls.qemu-streams", true), dedup);
+    }
+
+    private static DedupConfig dedup(Reader r) throws ConfigException {
+        String on = r.get("dedup", "on");
+        boolean enabled;
+        if (on.equals("on") || on.equals("true") || on.equals("yes")) enabled = true;
+        else if (on.equals("off") || on.equals("false") || on.equals("no")) enabled = false;
+        else throw new ConfigException(r.where("dedup") + ": 'dedup' must be on or off, got '" + on + "'");
+        long chunk = r.positiveLong("dedup.chunk-size", DedupConfig.DEFAULT_CHUNK);
+        if (chunk < 4096 || chunk > (1 << 26) || Long.bitCount(chunk) != 1)
+            throw new ConfigException(r.where("dedup.chunk-size") + ": 'dedup.chunk-size' must be a power of two from 4096 to 64 MiB, got " + chunk);
+        long settle = "0".equals(r.get("dedup.settle", "60")) ? 0 : r.positiveLong("dedup.settle", 60);
+        return new DedupConfig(enabled, r.paths("dedup.neighbour-dirs", java.util.List.of()), r.path("dedup.index-dir"), (int) chunk,
+                Duration.ofSeconds(r.positiveLong("dedup.rescan", 300)), Duration.ofSeconds(settle));
     }
 
     /** {@code [::1]} as an address alone: {@code ::1}. */
@@ -145,7 +166,7 @@ public final class AgentConfigFile {
     private static final List<String> KEYS = List.of("listen", "migration-address", "tls.key", "tls.cert", "tls.ca",
             "tls.allowed-clients", "tls.qemu-streams", "insecure", "state-dir", "control-socket", "image-dirs", "qemu", "timeout", "token-ttl",
             "pull-bandwidth", "log-level", "metrics.listen", "allowed.kernel-dirs", "allowed.chardev-dirs", "allowed.taps",
-            "qemu.runas");
+            "qemu.runas", "dedup", "dedup.neighbour-dirs", "dedup.index-dir", "dedup.chunk-size", "dedup.rescan", "dedup.settle");
 
     private static Path absolute(String where, String key, String value) throws ConfigException {
         Path p = Path.of(value);

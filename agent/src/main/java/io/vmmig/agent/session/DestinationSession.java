@@ -68,8 +68,17 @@ public final class DestinationSession {
     private final io.vmmig.agent.peer.PeerConnector connector;
     private final AgentMetrics metrics;
 
+    private final NeighbourhoodIndex neighbourhood;
+
     public DestinationSession(AgentConfig config, TokenIssuer tokens, MigrationRegistry registry, ControlLink link,
                               ClientIdentity client, io.vmmig.agent.peer.PeerConnector connector, AgentMetrics metrics) {
+        this(config, tokens, registry, link, client, connector, metrics, NeighbourhoodIndex.none());
+    }
+
+    public DestinationSession(AgentConfig config, TokenIssuer tokens, MigrationRegistry registry, ControlLink link,
+                              ClientIdentity client, io.vmmig.agent.peer.PeerConnector connector, AgentMetrics metrics,
+                              NeighbourhoodIndex neighbourhood) {
+        this.neighbourhood = neighbourhood;
         this.connector = connector;
         this.metrics = metrics;
         this.config = config;
@@ -138,7 +147,10 @@ public final class DestinationSession {
             record.fact(MigrationJournal.IMAGE, image.path().toString());
             byte[] token = tokens.issue(id, client.subject(), config.tokenTtl());
             CompletableFuture<PeerChannel> data = registry.expectData(id);
-            link.send(new PeerMessage.Prepared(image.path().toString(), Base64.getEncoder().encodeToString(token)));
+            java.util.Optional<io.vmmig.strategy.dedup.LocalChunkMatcher> localChunks =
+                    StrategyChoice.parse(p.strategy()).chunkTransfer() ? neighbourhood.matcher(p.chunkSize()) : java.util.Optional.empty();
+            link.send(new PeerMessage.Prepared(image.path().toString(), Base64.getEncoder().encodeToString(token),
+                    localChunks.isPresent()));
             record.phase(MigrationPhase.PUSHING);
             Thread reader = new Thread(() -> {
                 try {
@@ -171,6 +183,7 @@ public final class DestinationSession {
                     timeline);
             if (disk instanceof ChunkTransferDestination ctd) {
                 ctd.limitBackgroundPull(config.pullBandwidth());
+                localChunks.ifPresent(m -> ctd.transfer().dedupFrom(m));
                 PullReconnector rc = resumeAt.isDone()
                         ? new PullReconnector(id, connector, PullReconnector.hostOf(client.remote()), resumeAt.join().port(),
                                 Base64.getDecoder().decode(resumeAt.join().token()), ctd.transfer(), record)

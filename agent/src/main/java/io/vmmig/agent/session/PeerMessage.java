@@ -38,8 +38,17 @@ public sealed interface PeerMessage {
                    long allocatedBytes, String backingFile, String imageName, String target, JsonNode description,
                    String vm, String sourceVersion) implements PeerMessage {}
 
-    /** The destination agreed: the image it created and the token for the data connection (base64). */
-    record Prepared(String image, String token) implements PeerMessage {}
+    /**
+     * The destination agreed: the image it created and the token for the data connection (base64).
+     * {@code dedup}: it keeps a fingerprint index of its images at this migration's chunk size and answers
+     * FINGERPRINTS (the source then sends them before pushed data, if its own {@code dedup} is on);
+     * false or absent: send the data.
+     */
+    record Prepared(String image, String token, Boolean dedup) implements PeerMessage {
+        public Prepared(String image, String token) {
+            this(image, token, null);
+        }
+    }
 
     /**
      * The destination QEMU runs in {@code -incoming defer} and listens for memory on {@code memoryPort};

@@ -81,6 +81,8 @@ public final class SourceSession implements Runnable {
     /** Why the destination failed, as it said (its kind: NO_SPACE, ...), before our own error. */
     private volatile AgentException destinationFailure;
     private volatile byte[] resumeToken;
+    /** Fingerprints before pushed data: this agent's {@code dedup} is on and the destination has an index (its PREPARED). */
+    private volatile boolean dedup;
 
     public SourceSession(AgentConfig config, PeerConnector connector, MigrationRecord record, Request request,
                          io.vmmig.agent.peer.TokenIssuer tokens, io.vmmig.agent.daemon.MigrationRegistry registry) {
@@ -156,7 +158,9 @@ public final class SourceSession implements Runnable {
                         vm.disk().virtualSize(), vm.disk().allocatedBytes(), vm.disk().backingFile(), imageName, request.target(),
                         vm.description().toJson(), request.vmName(), vm.qemuVersion()));
                 PeerMessage.Prepared prepared = control.expect(PeerMessage.Prepared.class, timeout);
-                LOG.info("migration {}: destination {} prepared {}", id, control.remote(), prepared.image());
+                dedup = config.dedup().enabled() && Boolean.TRUE.equals(prepared.dedup());
+                LOG.info("migration {}: destination {} prepared {}{}", id, control.remote(), prepared.image(),
+                        dedup ? "; dedup: fingerprints before pushed data" : "");
                 checkCancelled();
                 PeerChannel data = choice.chunkTransfer() ? connect(id, Base64.getDecoder().decode(prepared.token())) : null;
                 if (data != null) {
@@ -359,7 +363,7 @@ public final class SourceSession implements Runnable {
         SourceOptions o = SourceOptions.defaults();
         if (request.threshold() != null) o = o.withThreshold(request.threshold());
         if (request.bandwidth() != null) o = o.withPushBytesPerSecond(request.bandwidth());
-        return o;
+        return o.withDedup(dedup);
     }
 
     private static String uriHost(String host) {

@@ -379,6 +379,16 @@ public final class FingerprintIndex implements ChunkIndex, AutoCloseable {
         }
     }
 
+    /** How many files are indexed now (cheap). */
+    public int fileCount() {
+        lock.readLock().lock();
+        try {
+            return live.size();
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
     /** The files indexed now. */
     public List<IndexedFile> files() {
         lock.readLock().lock();

@@ -203,6 +203,12 @@ public final class DestinationDiskTransfer implements PeerChannel.Handler, AutoC
         return dedupBytes.get();
     }
 
+    /** Local candidates refused because their SHA-256 differed from the source's. */
+    public long dedupRejected() {
+        io.vmmig.strategy.dedup.LocalChunkMatcher m = localChunks;
+        return m == null ? 0 : m.rejected();
+    }
+
     /** Chunks the source fingerprinted. */
     public long fingerprintedChunks() {
         return fingerprinted.get();

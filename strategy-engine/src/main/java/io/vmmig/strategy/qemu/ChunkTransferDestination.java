@@ -211,7 +211,8 @@ public final class ChunkTransferDestination implements DestinationStrategy {
                 stats == null ? 0 : stats.cancelledByWrite(), pivotNanos / 1_000_000,
                 latency.count(), latency.medianMicros(), latency.maxMicros(),
                 writes.waited(), writes.totalWaitMicros(), writes.takenAtOnce(),
-                transfer.resumes(), transfer.source().resentPulls(), transfer.puller().refetchedChunks());
+                transfer.resumes(), transfer.source().resentPulls(), transfer.puller().refetchedChunks(),
+                transfer.dedupBytes(), transfer.dedupRejected());
     }
 
     public void pivot() {

@@ -239,7 +239,8 @@ public final class ChunkTransferSource implements SourceStrategy {
         TransferCounters c = transfer.counters();
         return new SourceReport(c.pushedBytes.get(), c.pushedWireBytes.get(), c.pushedChunks.get(), rounds,
                 c.zeroSkippedBytes.get(), c.unallocatedBytes.get(), c.pulledBytes.get(), c.remainingAtCutover.get(),
-                pauseNanos / 1_000_000, iterationLimitHit, 0);
+                pauseNanos / 1_000_000, iterationLimitHit, 0, c.dedupBytes.get(), c.fingerprintedChunks.get(),
+                c.fingerprintWireBytes.get());
     }
 
     private BitSet chunks(List<ByteRange> ranges) {

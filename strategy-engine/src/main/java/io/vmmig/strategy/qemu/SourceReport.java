@@ -14,7 +14,19 @@ package io.vmmig.strategy.qemu;
  * @param pauseMillis       time the source guest stayed paused for storage at switchover
  * @param iterationLimitHit pre-copy stopped iterating without converging
  * @param mirroredBytes     bytes QEMU's mirror job copied (mirror only)
+ * @param dedupBytes        pushed chunks the destination copied from its own images (their fingerprints matched): never crossed
+ * @param fingerprintedChunks chunks whose SHA-256 was sent first (dedup on)
+ * @param fingerprintWireBytes bytes the FINGERPRINTS frames took on the wire
  */
 public record SourceReport(long pushedBytes, long pushedWireBytes, long pushedChunks, int rounds, long zeroSkippedBytes,
                            long unallocatedBytes, long servedPullBytes, int remainingChunks, long pauseMillis,
-                           boolean iterationLimitHit, long mirroredBytes) {}
+                           boolean iterationLimitHit, long mirroredBytes, long dedupBytes, long fingerprintedChunks,
+                           long fingerprintWireBytes) {
+    /** Without dedup. */
+    public SourceReport(long pushedBytes, long pushedWireBytes, long pushedChunks, int rounds, long zeroSkippedBytes,
+                        long unallocatedBytes, long servedPullBytes, int remainingChunks, long pauseMillis,
+                        boolean iterationLimitHit, long mirroredBytes) {
+        this(pushedBytes, pushedWireBytes, pushedChunks, rounds, zeroSkippedBytes, unallocatedBytes, servedPullBytes,
+                remainingChunks, pauseMillis, iterationLimitHit, mirroredBytes, 0, 0, 0);
+    }
+}
