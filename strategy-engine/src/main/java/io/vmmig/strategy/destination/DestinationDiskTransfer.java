@@ -294,6 +294,10 @@ public final class DestinationDiskTransfer implements PeerChannel.Handler, AutoC
      * matches are stored, the way an ACK follows a push.
      */
     private void onFingerprints(PeerChannel ch, Frame.Fingerprints f) {
+        if (disk.handover().isDone()) {
+            puller.execute(() -> onPullFingerprints(ch, f));
+            return;
+        }
         io.vmmig.strategy.dedup.LocalChunkMatcher m = localChunks;
         java.util.BitSet have = new java.util.BitSet(f.count());
         java.util.List<CompletableFuture<Void>> stores = new java.util.ArrayList<>();
@@ -322,6 +326,35 @@ public final class DestinationDiskTransfer implements PeerChannel.Handler, AutoC
                 fail(ce);
             }
         });
+    }
+
+    /**
+     * After the hand-over the source fingerprints the chunks still missing (its disk no longer changes):
+     * each one nobody pulls yet and found here is installed from the local image ({@link ChunkPuller#installLocal});
+     * the others are pulled as before. HAVE tells the source which (for its report).
+     */
+    private void onPullFingerprints(PeerChannel ch, Frame.Fingerprints f) {
+        io.vmmig.strategy.dedup.LocalChunkMatcher m = localChunks;
+        java.util.BitSet have = new java.util.BitSet(f.count());
+        fingerprinted.addAndGet(f.count());
+        ChunkGeometry geometry = disk.geometry();
+        for (int i = 0; i < f.count() && m != null; i++) {
+            long offset = f.offset(i);
+            if (offset % geometry.chunkSize() != 0 || offset >= geometry.diskSize()) continue;
+            int chunk = (int) (offset / geometry.chunkSize());
+            if (f.length(i) != geometry.lengthOf(chunk)) continue;
+            byte[] sha = f.digest(i);
+            int len = f.length(i);
+            if (puller.installLocal(chunk, () -> m.find(sha, len))) {
+                have.set(i);
+                dedupBytes.addAndGet(len);
+            }
+        }
+        try {
+            ch.send(new Frame.Have(f.batch(), f.count(), have));
+        } catch (PeerChannelClosedException ce) {
+            // the pull goes on over the next connection; the source's report just counts fewer local copies
+        }
     }
 
     @Override

@@ -50,7 +50,7 @@ public final class SourceDiskTransfer implements PeerChannel.Handler, AutoClosea
     /** HAVE frames received, for the pusher to act on (the delivery thread never sends data). */
     private final java.util.concurrent.ConcurrentLinkedQueue<Frame.Have> haves = new java.util.concurrent.ConcurrentLinkedQueue<>();
     private final java.security.MessageDigest digest = io.vmmig.strategy.dedup.ChunkDigest.sha256();
-    private int nextBatch = 1;
+    private int nextBatch = 1;   // push batches: 1 .. 2^30-1; pull-phase batches from 2^30 on
 
     public SourceDiskTransfer(ChunkGeometry geometry, BlockBackend disk, BitSet allocated, PeerChannel channel,
                               SourceOptions options) {
@@ -96,6 +96,11 @@ public final class SourceDiskTransfer implements PeerChannel.Handler, AutoClosea
         handedOver = true;   // before the send: once REMAINING may be out, a cut waits for a resume
         channel.send(new Frame.Remaining(rs));
         counters.remainingAtCutover.set(rs.size());
+        if (options.dedup() && rs.size() > 0) {
+            Thread t = new Thread(() -> fingerprintRemaining(rs), "vmmig-pull-fingerprints");
+            t.setDaemon(true);
+            t.start();
+        }
         return rs;
     }
 
@@ -197,6 +202,15 @@ public final class SourceDiskTransfer implements PeerChannel.Handler, AutoClosea
             synchronized (window) {
                 inFlightBytes -= a.length();
                 window.notifyAll();
+            }
+        } else if (frame instanceof Frame.Have h && h.batch() >= (1 << 30)) {
+            int[] lengths = pullBatches.remove(h.batch());
+            if (lengths == null || lengths.length != h.count())
+                throw new PeerProtocolException("HAVE for unknown pull-phase batch " + h.batch());
+            for (int i = 0; i < lengths.length; i++) {
+                if (!h.has(i)) continue;
+                counters.dedupBytes.addAndGet(lengths[i]);
+                counters.dedupChunks.incrementAndGet();
             }
         } else if (frame instanceof Frame.Have h) {
             haves.add(h);
@@ -316,6 +330,57 @@ public final class SourceDiskTransfer implements PeerChannel.Handler, AutoClosea
             for (int c : b.chunks()) scheduler.pushFailed(new ChunkRun(c, 1));
         awaitingHave.clear();
         chunksAwaitingHave.clear();
+    }
+
+    /** Pull-phase fingerprint batches waiting for their HAVE: the chunk lengths, by batch. */
+    private final java.util.Map<Integer, int[]> pullBatches = new java.util.concurrent.ConcurrentHashMap<>();
+    private final java.util.concurrent.atomic.AtomicInteger pullBatchIds = new java.util.concurrent.atomic.AtomicInteger(1 << 30);
+
+    /**
+     * After the hand-over (the disk here no longer changes): the SHA-256 of every remaining chunk with
+     * data, hottest first as the destination pulls, so it copies those it holds instead of pulling them.
+     * Ends quietly when the connection goes (the rest is pulled).
+     */
+    private void fingerprintRemaining(RemainingSet rs) {
+        java.security.MessageDigest md = io.vmmig.strategy.dedup.ChunkDigest.sha256();
+        BitSet set = rs.chunks();
+        Integer[] order = set.stream().boxed().toArray(Integer[]::new);
+        java.util.Arrays.sort(order, (a, b) -> {
+            int byCount = Integer.compare(rs.counts().get(b), rs.counts().get(a));
+            return byCount != 0 ? byCount : Integer.compare(a, b);
+        });
+        int batchMax = 256;
+        PeerChannel ch = channel;
+        try {
+            for (int from = 0; from < order.length && !finished.isDone(); from += batchMax) {
+                int n = Math.min(batchMax, order.length - from);
+                long[] offsets = new long[n];
+                int[] lengths = new int[n];
+                byte[] sha = new byte[n * Frame.FINGERPRINT_BYTES];
+                int k = 0;
+                for (int i = 0; i < n; i++) {
+                    int c = order[from + i];
+                    ByteBuffer buf = ByteBuffer.allocate(geometry.lengthOf(c));
+                    disk.read(geometry.offsetOf(c), buf).join();
+                    buf.flip();
+                    if (ChunkPayloads.isZero(buf)) continue;   // a zero chunk crosses as a few bytes anyway
+                    offsets[k] = geometry.offsetOf(c);
+                    lengths[k] = buf.remaining();
+                    System.arraycopy(io.vmmig.strategy.dedup.ChunkDigest.of(md, buf), 0, sha, k * Frame.FINGERPRINT_BYTES, Frame.FINGERPRINT_BYTES);
+                    k++;
+                }
+                if (k == 0) continue;
+                int batch = pullBatchIds.getAndIncrement();
+                pullBatches.put(batch, java.util.Arrays.copyOf(lengths, k));
+                ch.send(new Frame.Fingerprints(batch, java.util.Arrays.copyOf(offsets, k), java.util.Arrays.copyOf(lengths, k),
+                        java.util.Arrays.copyOf(sha, k * Frame.FINGERPRINT_BYTES)));
+                counters.fingerprintedChunks.addAndGet(k);
+                counters.fingerprintWireBytes.addAndGet(4 + Frame.HEADER_AFTER_LENGTH + 8 + (long) k * (8 + 4 + Frame.FINGERPRINT_BYTES));
+            }
+        } catch (RuntimeException e) {
+            org.slf4j.LoggerFactory.getLogger(SourceDiskTransfer.class).info(
+                    "fingerprints of the remaining chunks stopped ({}): the rest is pulled", e.toString());
+        }
     }
 
     private void sendChunk(int c, ByteBuffer data) throws PeerChannelClosedException {

@@ -69,6 +69,10 @@ class DedupTransferTest {
     }
 
     private LocalChunkMatcher setUp(boolean colliding) throws IOException {
+        return setUp(colliding, true, Duration.ZERO);
+    }
+
+    private LocalChunkMatcher setUp(boolean colliding, boolean push, Duration backgroundPullDelay) throws IOException {
         image = new byte[CHUNK * CHUNKS];
         rnd.nextBytes(image);
         java.util.Arrays.fill(image, (SHARED + UNIQUE) * CHUNK, CHUNKS * CHUNK, (byte) 0);
@@ -98,11 +102,11 @@ class DedupTransferTest {
         try (ServerSocketChannel server = ServerSocketChannel.open().bind(new InetSocketAddress("127.0.0.1", 0))) {
             SocketPeerChannel srcChannel = SocketPeerChannel.connect(server.getLocalAddress());
             SocketChannel accepted = server.accept();
-            dst = new DestinationDiskTransfer(GEO, store, new SocketPeerChannel(accepted), 2);
+            dst = new DestinationDiskTransfer(GEO, store, new SocketPeerChannel(accepted), 2, backgroundPullDelay);
             dst.dedupFrom(matcher);
             dst.start();
             src = new SourceDiskTransfer(GEO, sourceDisk, allocated, srcChannel,
-                    new SourceOptions(2, 4, 1 << 20, false, true).withDedup(true));
+                    new SourceOptions(2, 4, 1 << 20, false, true).withDedup(true).withPush(push));
         }
         return matcher;
     }
@@ -182,5 +186,26 @@ class DedupTransferTest {
         src.cutover(new BitSet(), Duration.ofSeconds(20));
         dst.complete().get(20, TimeUnit.SECONDS);
         assertArrayEquals(readAll(sourceDisk), readAll(store), "no bogus bytes reached the destination image");
+    }
+
+    @Test
+    void afterTheHandOverMissingChunksFoundLocallyAreInstalledInsteadOfPulled() throws Exception {
+        // Post-copy: nothing pushed, everything handed over. The background pull waits a minute, so the
+        // fingerprints of the remaining chunks (sent right after REMAINING) decide alone.
+        setUp(false, false, Duration.ofMinutes(1));
+        src.start();
+        src.cutover(new BitSet(), Duration.ofSeconds(20));
+        await("local copies after the hand-over", () -> dst.dedupBytes() == (long) SHARED * CHUNK);
+        assertEquals(0, dst.pulledBytes(), "nothing pulled yet: the shared chunks came from the neighbour");
+        // The guest reads the whole disk: the chunks the neighbour lacks are pulled on demand.
+        ByteBuffer all = ByteBuffer.allocate(CHUNK * CHUNKS);
+        dst.disk().read(0, all).get(20, TimeUnit.SECONDS);
+        dst.complete().get(20, TimeUnit.SECONDS);
+        src.finished().get(20, TimeUnit.SECONDS);
+        assertArrayEquals(readAll(sourceDisk), all.array(), "the guest read the source's bytes");
+        assertArrayEquals(readAll(sourceDisk), readAll(store));
+        assertEquals((long) (CHUNKS - SHARED) * CHUNK, dst.pulledBytes(), "unique and zero chunks pulled, shared ones not");
+        await("the source counted the HAVEs", () -> src.counters().dedupBytes.get() == (long) SHARED * CHUNK);
+        assertEquals(SHARED + UNIQUE, src.counters().fingerprintedChunks.get(), "zero chunks are not fingerprinted");
     }
 }
