@@ -150,7 +150,7 @@ public final class DestinationSession {
             java.util.Optional<io.vmmig.strategy.dedup.LocalChunkMatcher> localChunks =
                     StrategyChoice.parse(p.strategy()).chunkTransfer() ? neighbourhood.matcher(p.chunkSize()) : java.util.Optional.empty();
             link.send(new PeerMessage.Prepared(image.path().toString(), Base64.getEncoder().encodeToString(token),
-                    localChunks.isPresent()));
+                    localChunks.map(io.vmmig.strategy.dedup.LocalChunkMatcher::chunkSize).orElse(null)));
             record.phase(MigrationPhase.PUSHING);
             Thread reader = new Thread(() -> {
                 try {

@@ -81,11 +81,13 @@ public final class NeighbourhoodIndex implements AutoCloseable {
     }
 
     /**
-     * A matcher for one migration at {@code chunkSize}, if this host has an index at that size with
-     * at least one file in it (otherwise fingerprints would only cost bytes).
+     * A matcher for one migration at {@code chunkSize}, if this host has an index at a size dividing it
+     * (the source then fingerprints pieces of the index's size) with at least one file in it (otherwise
+     * fingerprints would only cost bytes).
      */
     public Optional<LocalChunkMatcher> matcher(int chunkSize) {
-        if (index == null || index.chunkSize() != chunkSize || index.fileCount() == 0) return Optional.empty();
+        if (index == null || index.fileCount() == 0 || chunkSize % index.chunkSize() != 0
+                || chunkSize / index.chunkSize() > io.vmmig.strategy.peer.Frame.MAX_FINGERPRINTS) return Optional.empty();
         return Optional.of(new LocalChunkMatcher(index));
     }
 

@@ -40,11 +40,11 @@ public sealed interface PeerMessage {
 
     /**
      * The destination agreed: the image it created and the token for the data connection (base64).
-     * {@code dedup}: it keeps a fingerprint index of its images at this migration's chunk size and answers
-     * FINGERPRINTS (the source then sends them before pushed data, if its own {@code dedup} is on);
-     * false or absent: send the data.
+     * {@code dedupChunk}: it keeps a fingerprint index of its images at this chunk size (which divides the
+     * migration's) and answers FINGERPRINTS of pieces of that size (the source then sends them before the
+     * data, if its own {@code dedup} is on); null or absent: send the data.
      */
-    record Prepared(String image, String token, Boolean dedup) implements PeerMessage {
+    record Prepared(String image, String token, Integer dedupChunk) implements PeerMessage {
         public Prepared(String image, String token) {
             this(image, token, null);
         }

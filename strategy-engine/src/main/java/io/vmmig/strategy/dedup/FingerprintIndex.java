@@ -270,7 +270,7 @@ public final class FingerprintIndex implements ChunkIndex, AutoCloseable {
         synchronized (this) {
             indexedChunks += entered;
         }
-        LOG.debug("fingerprint index: {} indexed ({} chunks with data)", p, entered);
+        LOG.info("fingerprint index: {} indexed ({} chunks with data)", p, entered);
         return entered;
     }
 
@@ -338,6 +338,18 @@ public final class FingerprintIndex implements ChunkIndex, AutoCloseable {
             if (accept.test(dst)) return true;
         }
         return false;
+    }
+
+    /** How many live entries the index has under this fingerprint's key (a table lookup only, nothing read). */
+    public int candidateCount(byte[] sha256) {
+        int[] n = {0};
+        lock.readLock().lock();
+        try {
+            table.lookup(FingerprintTable.key(sha256), live::containsKey, loc -> n[0]++);
+        } finally {
+            lock.readLock().unlock();
+        }
+        return n[0];
     }
 
     private FileChannel reader(int id) throws IOException {

@@ -17,6 +17,7 @@ public final class LocalChunkMatcher {
     private final AtomicLong lookups = new AtomicLong();
     private final AtomicLong hits = new AtomicLong();
     private final AtomicLong rejected = new AtomicLong();
+    private final AtomicLong zeroHits = new AtomicLong();
 
     public LocalChunkMatcher(ChunkIndex index) {
         this.index = index;
@@ -26,11 +27,20 @@ public final class LocalChunkMatcher {
         return index.chunkSize();
     }
 
+    /** SHA-256 of {@code length} zero bytes, by length (a zero piece is found without any index). */
+    private final java.util.Map<Integer, byte[]> zeroDigests = new java.util.concurrent.ConcurrentHashMap<>();
+
     /** The local bytes whose SHA-256 is {@code sha256} and length {@code length}, or null. */
     public ByteBuffer find(byte[] sha256, int length) {
         lookups.incrementAndGet();
         ByteBuffer dst = ByteBuffer.allocate(length);
         MessageDigest md = ChunkDigest.sha256();
+        byte[] zero = zeroDigests.computeIfAbsent(length, n -> ChunkDigest.of(ChunkDigest.sha256(), ByteBuffer.allocate(n)));
+        if (MessageDigest.isEqual(zero, sha256)) {
+            hits.incrementAndGet();
+            zeroHits.incrementAndGet();
+            return dst;
+        }
         try {
             boolean found = index.readCandidates(sha256, dst, candidate -> {
                 md.reset();
@@ -51,6 +61,9 @@ public final class LocalChunkMatcher {
     public long lookups() { return lookups.get(); }
 
     public long hits() { return hits.get(); }
+
+    /** Hits that were all-zero pieces (no read needed). */
+    public long zeroHits() { return zeroHits.get(); }
 
     /** Candidates whose bytes did not have the source's SHA-256 (prefix collisions, stale entries, forged digests). */
     public long rejected() { return rejected.get(); }

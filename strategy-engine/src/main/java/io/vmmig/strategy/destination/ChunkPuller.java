@@ -96,11 +96,6 @@ public final class ChunkPuller implements AutoCloseable {
      * A guest demanded one or more chunks: pull every demanded chunk now, beside the background
      * loops (one guest request may demand several chunks but signal once, so this drains them all).
      */
-    /** Runs {@code task} on the pullers' threads (work that must not hold up the channel's delivery thread). */
-    public void execute(Runnable task) {
-        if (!closed) workers.execute(task);
-    }
-
     public void demanded() {
         if (closed) return;
         workers.execute(() -> {

@@ -37,6 +37,16 @@ public final class DestinationDiskTransfer implements PeerChannel.Handler, AutoC
     private final AtomicLong dedupBytes = new AtomicLong();
     private final AtomicLong fingerprinted = new AtomicLong();
     private volatile io.vmmig.strategy.dedup.LocalChunkMatcher localChunks;
+    /**
+     * Works off the source's fingerprints after the hand-over, one frame at a time, off the delivery
+     * thread; when 64 frames wait, the delivery thread takes the next itself (the source's stream slows down).
+     */
+    private final java.util.concurrent.ThreadPoolExecutor pullFingerprints = new java.util.concurrent.ThreadPoolExecutor(
+            1, 1, 0, java.util.concurrent.TimeUnit.MILLISECONDS, new java.util.concurrent.ArrayBlockingQueue<>(64), r -> {
+                Thread t = new Thread(r, "vmmig-pull-fingerprints");
+                t.setDaemon(true);
+                return t;
+            }, new java.util.concurrent.ThreadPoolExecutor.CallerRunsPolicy());
     private final java.util.Set<CompletableFuture<Void>> pushesInStore = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private volatile boolean cancelled;
     private volatile boolean closed;
@@ -295,7 +305,7 @@ public final class DestinationDiskTransfer implements PeerChannel.Handler, AutoC
      */
     private void onFingerprints(PeerChannel ch, Frame.Fingerprints f) {
         if (disk.handover().isDone()) {
-            puller.execute(() -> onPullFingerprints(ch, f));
+            pullFingerprints.execute(() -> onPullFingerprints(ch, f));
             return;
         }
         io.vmmig.strategy.dedup.LocalChunkMatcher m = localChunks;
@@ -338,17 +348,37 @@ public final class DestinationDiskTransfer implements PeerChannel.Handler, AutoC
         java.util.BitSet have = new java.util.BitSet(f.count());
         fingerprinted.addAndGet(f.count());
         ChunkGeometry geometry = disk.geometry();
-        for (int i = 0; i < f.count() && m != null; i++) {
+        // The entries are the pieces of whole chunks, in order: a chunk is installed locally only if every piece is found.
+        for (int i = 0; i < f.count() && m != null; ) {
             long offset = f.offset(i);
-            if (offset % geometry.chunkSize() != 0 || offset >= geometry.diskSize()) continue;
-            int chunk = (int) (offset / geometry.chunkSize());
-            if (f.length(i) != geometry.lengthOf(chunk)) continue;
-            byte[] sha = f.digest(i);
-            int len = f.length(i);
-            if (puller.installLocal(chunk, () -> m.find(sha, len))) {
-                have.set(i);
+            int chunk = offset % geometry.chunkSize() == 0 && offset < geometry.diskSize() ? (int) (offset / geometry.chunkSize()) : -1;
+            int j = i;
+            long end = offset;
+            while (j < f.count() && f.offset(j) == end && end < offset + (chunk < 0 ? 0 : geometry.lengthOf(chunk))) {
+                end += f.length(j);
+                j++;
+            }
+            if (chunk < 0 || j == i || end != offset + geometry.lengthOf(chunk)) {
+                i = Math.max(j, i + 1);   // not the pieces of one whole chunk: left to the pull
+                continue;
+            }
+            int from = i;
+            int to = j;
+            int len = geometry.lengthOf(chunk);
+            boolean installed = puller.installLocal(chunk, () -> {
+                ByteBuffer whole = ByteBuffer.allocate(len);
+                for (int k = from; k < to; k++) {
+                    ByteBuffer piece = m.find(f.digest(k), f.length(k));
+                    if (piece == null) return null;
+                    whole.put(piece);
+                }
+                return whole.flip();
+            });
+            if (installed) {
+                have.set(from, to);
                 dedupBytes.addAndGet(len);
             }
+            i = j;
         }
         try {
             ch.send(new Frame.Have(f.batch(), f.count(), have));
@@ -378,6 +408,7 @@ public final class DestinationDiskTransfer implements PeerChannel.Handler, AutoC
     @Override
     public void close() {
         closed = true;
+        pullFingerprints.shutdownNow();
         puller.close();
         if (channel != null) channel.close();
     }

@@ -281,8 +281,29 @@ public final class SourceDiskTransfer implements PeerChannel.Handler, AutoClosea
         }
     }
 
-    /** A batch of fingerprinted chunks waiting for the destination's HAVE; their bytes are kept to send the misses. */
-    private record PushBatch(int[] chunks, ByteBuffer[] data) { }
+    /**
+     * A batch of fingerprinted pieces waiting for the destination's HAVE: per entry its chunk, disk offset
+     * and bytes (kept to send the misses).
+     */
+    private record PushBatch(int[] chunks, long[] offsets, ByteBuffer[] data) { }
+
+    /** The pieces a batch is being filled with (pusher thread only). */
+    private static final class BatchBuilder {
+        final java.util.List<Integer> chunks = new java.util.ArrayList<>();
+        final java.util.List<Long> offsets = new java.util.ArrayList<>();
+        final java.util.List<ByteBuffer> data = new java.util.ArrayList<>();
+        int size() { return chunks.size(); }
+        void add(int chunk, long offset, ByteBuffer piece) {
+            chunks.add(chunk);
+            offsets.add(offset);
+            data.add(piece);
+        }
+        void clear() {
+            chunks.clear();
+            offsets.clear();
+            data.clear();
+        }
+    }
 
     /**
      * Acts on the HAVE frames received: a chunk the destination copied locally is done (its room in the
@@ -309,7 +330,7 @@ public final class SourceDiskTransfer implements PeerChannel.Handler, AutoClosea
                     released += len;
                     scheduler.pushFailed(new ChunkRun(c, 1));
                 } else {
-                    sendChunk(c, b.data()[i]);
+                    sendData(b.offsets()[i], b.data()[i]);
                 }
             }
             synchronized (window) {
@@ -349,25 +370,32 @@ public final class SourceDiskTransfer implements PeerChannel.Handler, AutoClosea
             int byCount = Integer.compare(rs.counts().get(b), rs.counts().get(a));
             return byCount != 0 ? byCount : Integer.compare(a, b);
         });
-        int batchMax = 256;
+        int piece = options.dedupPiece();
+        if (geometry.chunkSize() / piece > Frame.MAX_FINGERPRINTS) return;
+        int batchMax = Math.min(Frame.MAX_FINGERPRINTS, Math.max(256, 2 * geometry.chunkSize() / piece));   // a chunk's pieces stay in one batch
         PeerChannel ch = channel;
         try {
-            for (int from = 0; from < order.length && !finished.isDone(); from += batchMax) {
-                int n = Math.min(batchMax, order.length - from);
-                long[] offsets = new long[n];
-                int[] lengths = new int[n];
-                byte[] sha = new byte[n * Frame.FINGERPRINT_BYTES];
+            for (int next = 0; next < order.length && !finished.isDone(); ) {
+                long[] offsets = new long[batchMax];
+                int[] lengths = new int[batchMax];
+                byte[] sha = new byte[batchMax * Frame.FINGERPRINT_BYTES];
                 int k = 0;
-                for (int i = 0; i < n; i++) {
-                    int c = order[from + i];
-                    ByteBuffer buf = ByteBuffer.allocate(geometry.lengthOf(c));
+                while (next < order.length) {
+                    int c = order[next];
+                    int len = geometry.lengthOf(c);
+                    if (k + (len + piece - 1) / piece > batchMax) break;
+                    next++;
+                    ByteBuffer buf = ByteBuffer.allocate(len);
                     disk.read(geometry.offsetOf(c), buf).join();
                     buf.flip();
                     if (ChunkPayloads.isZero(buf)) continue;   // a zero chunk crosses as a few bytes anyway
-                    offsets[k] = geometry.offsetOf(c);
-                    lengths[k] = buf.remaining();
-                    System.arraycopy(io.vmmig.strategy.dedup.ChunkDigest.of(md, buf), 0, sha, k * Frame.FINGERPRINT_BYTES, Frame.FINGERPRINT_BYTES);
-                    k++;
+                    for (int at = 0; at < len; at += piece) {
+                        ByteBuffer p = buf.slice(at, Math.min(piece, len - at));
+                        offsets[k] = geometry.offsetOf(c) + at;
+                        lengths[k] = p.remaining();
+                        System.arraycopy(io.vmmig.strategy.dedup.ChunkDigest.of(md, p), 0, sha, k * Frame.FINGERPRINT_BYTES, Frame.FINGERPRINT_BYTES);
+                        k++;
+                    }
                 }
                 if (k == 0) continue;
                 int batch = pullBatchIds.getAndIncrement();
@@ -384,26 +412,33 @@ public final class SourceDiskTransfer implements PeerChannel.Handler, AutoClosea
     }
 
     private void sendChunk(int c, ByteBuffer data) throws PeerChannelClosedException {
-        Frame.ChunkData frame = ChunkPayloads.encode(0, geometry.offsetOf(c), data, options.compress());
+        sendData(geometry.offsetOf(c), data);
+    }
+
+    private void sendData(long offset, ByteBuffer data) throws PeerChannelClosedException {
+        Frame.ChunkData frame = ChunkPayloads.encode(0, offset, data, options.compress());
         channel.send(frame);
         counters.pushedBytes.addAndGet(data.remaining());
         counters.pushedWireBytes.addAndGet(frame.payload().remaining());
         counters.pushedChunks.incrementAndGet();
     }
 
-    private void sendFingerprints(java.util.List<Integer> chunks, java.util.List<ByteBuffer> data) throws PeerChannelClosedException {
-        int n = chunks.size();
+    private void sendFingerprints(BatchBuilder b) throws PeerChannelClosedException {
+        int n = b.size();
+        if (n == 0) return;
         long[] offsets = new long[n];
         int[] lengths = new int[n];
         byte[] sha = new byte[n * Frame.FINGERPRINT_BYTES];
         for (int i = 0; i < n; i++) {
-            offsets[i] = geometry.offsetOf(chunks.get(i));
-            lengths[i] = data.get(i).remaining();
-            System.arraycopy(io.vmmig.strategy.dedup.ChunkDigest.of(digest, data.get(i)), 0, sha, i * Frame.FINGERPRINT_BYTES, Frame.FINGERPRINT_BYTES);
+            offsets[i] = b.offsets.get(i);
+            lengths[i] = b.data.get(i).remaining();
+            System.arraycopy(io.vmmig.strategy.dedup.ChunkDigest.of(digest, b.data.get(i)), 0, sha, i * Frame.FINGERPRINT_BYTES, Frame.FINGERPRINT_BYTES);
         }
         int batch = nextBatch++;
-        awaitingHave.put(batch, new PushBatch(chunks.stream().mapToInt(Integer::intValue).toArray(), data.toArray(ByteBuffer[]::new)));
-        for (int c : chunks) chunksAwaitingHave.set(c);
+        awaitingHave.put(batch, new PushBatch(b.chunks.stream().mapToInt(Integer::intValue).toArray(), offsets,
+                b.data.toArray(ByteBuffer[]::new)));
+        for (int c : b.chunks) chunksAwaitingHave.set(c);
+        b.clear();
         channel.send(new Frame.Fingerprints(batch, offsets, lengths, sha));
         counters.fingerprintedChunks.addAndGet(n);
         counters.fingerprintWireBytes.addAndGet(4 + Frame.HEADER_AFTER_LENGTH + 8 + (long) n * (8 + 4 + Frame.FINGERPRINT_BYTES));
@@ -421,23 +456,22 @@ public final class SourceDiskTransfer implements PeerChannel.Handler, AutoClosea
         }
         buf.flip();
         counters.pushRuns.incrementAndGet();
-        java.util.List<Integer> batchChunks = new java.util.ArrayList<>();
-        java.util.List<ByteBuffer> batchData = new java.util.ArrayList<>();
+        BatchBuilder batch = new BatchBuilder();
         try {
             for (int c = run.first(); c <= run.last(); c++) {
-                if (!pushChunk(c, buf, offset, stoppable, dedup, batchChunks, batchData)) {
+                if (!pushChunk(c, buf, offset, stoppable, dedup, batch)) {
                     scheduler.pushFailed(new ChunkRun(c, run.last() - c + 1));   // cutover came: what was not sent stays remaining
                     return;
                 }
             }
         } finally {
-            if (!batchChunks.isEmpty()) sendFingerprints(batchChunks, batchData);
+            sendFingerprints(batch);
         }
     }
 
     /** One chunk of a push run: skipped (zero), fingerprinted into the batch, or sent; false if the push stopped first. */
     private boolean pushChunk(int c, ByteBuffer buf, long offset, boolean stoppable, boolean dedup,
-                              java.util.List<Integer> batchChunks, java.util.List<ByteBuffer> batchData) throws InterruptedException {
+                              BatchBuilder batch) throws InterruptedException {
         {
             int chunkLength = geometry.lengthOf(c);
             ByteBuffer data = buf.slice((int) (geometry.offsetOf(c) - offset), chunkLength);
@@ -461,13 +495,11 @@ public final class SourceDiskTransfer implements PeerChannel.Handler, AutoClosea
             if (!acquire(chunkLength, stoppable)) return false;
             if (!zero) everSent.set(c);
             if (dedup && !zero) {
-                batchChunks.add(c);
-                batchData.add(data);
-                if (batchChunks.size() == Frame.MAX_FINGERPRINTS) {
-                    sendFingerprints(new java.util.ArrayList<>(batchChunks), new java.util.ArrayList<>(batchData));
-                    batchChunks.clear();
-                    batchData.clear();
-                }
+                // In pieces of the destination index's chunk size; a zero piece too (it is copied from nothing there).
+                int piece = options.dedupPiece();
+                if (batch.size() + (chunkLength + piece - 1) / piece > Frame.MAX_FINGERPRINTS) sendFingerprints(batch);
+                for (int at = 0; at < chunkLength; at += piece)
+                    batch.add(c, geometry.offsetOf(c) + at, data.slice(at, Math.min(piece, chunkLength - at)));
                 return true;
             }
             sendChunk(c, data);

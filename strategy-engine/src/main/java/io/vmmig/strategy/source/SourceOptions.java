@@ -11,12 +11,13 @@ package io.vmmig.strategy.source;
  * @param push            push before cutover at all (false: post-copy, everything is pulled)
  * @param pushBytesPerSecond most disk bytes pushed per second (token bucket, one second of burst);
  *                        0 = unlimited. Pull answers after cutover are not limited.
- * @param dedup           fingerprint pushed chunks first (FINGERPRINTS/HAVE, seed 003): the destination
- *                        copies the ones it holds locally and only the others cross; only when the
- *                        destination said it has an index
+ * @param dedupPiece      0: no dedup. Otherwise fingerprint chunks first (FINGERPRINTS/HAVE, seed 003) in
+ *                        pieces of this many bytes (the destination index's chunk size, which divides the
+ *                        transfer chunk): the destination copies the pieces it holds locally and only the
+ *                        others cross; only when the destination said it has an index
  */
 public record SourceOptions(int threshold, int maxRunChunks, long maxInFlightBytes, boolean compress,
-                            boolean targetIsZero, boolean push, long pushBytesPerSecond, boolean dedup) {
+                            boolean targetIsZero, boolean push, long pushBytesPerSecond, int dedupPiece) {
     /** Largest single pull or push frame payload. */
     public static final int MAX_PULL = 32 * 1024 * 1024;
 
@@ -24,13 +25,15 @@ public record SourceOptions(int threshold, int maxRunChunks, long maxInFlightByt
         if (threshold < 1) throw new IllegalArgumentException("threshold must be >= 1, got " + threshold);
         if (maxRunChunks < 1) throw new IllegalArgumentException("maxRunChunks must be >= 1, got " + maxRunChunks);
         if (maxInFlightBytes < 1) throw new IllegalArgumentException("maxInFlightBytes must be >= 1");
+        if (dedupPiece < 0 || dedupPiece > 0 && Integer.bitCount(dedupPiece) != 1)
+            throw new IllegalArgumentException("dedupPiece must be 0 or a power of two, got " + dedupPiece);
         if (pushBytesPerSecond < 0)
             throw new IllegalArgumentException("pushBytesPerSecond must be >= 0 (0 = unlimited), got " + pushBytesPerSecond);
     }
 
     public SourceOptions(int threshold, int maxRunChunks, long maxInFlightBytes, boolean compress, boolean targetIsZero,
                          boolean push, long pushBytesPerSecond) {
-        this(threshold, maxRunChunks, maxInFlightBytes, compress, targetIsZero, push, pushBytesPerSecond, false);
+        this(threshold, maxRunChunks, maxInFlightBytes, compress, targetIsZero, push, pushBytesPerSecond, 0);
     }
 
     public SourceOptions(int threshold, int maxRunChunks, long maxInFlightBytes, boolean compress, boolean targetIsZero,
@@ -56,24 +59,31 @@ public record SourceOptions(int threshold, int maxRunChunks, long maxInFlightByt
     }
 
     public SourceOptions withThreshold(int t) {
-        return new SourceOptions(t, maxRunChunks, maxInFlightBytes, compress, targetIsZero, push, pushBytesPerSecond, dedup);
+        return new SourceOptions(t, maxRunChunks, maxInFlightBytes, compress, targetIsZero, push, pushBytesPerSecond, dedupPiece);
     }
 
     public SourceOptions withPush(boolean on) {
-        return new SourceOptions(threshold, maxRunChunks, maxInFlightBytes, compress, targetIsZero, on, pushBytesPerSecond, dedup);
+        return new SourceOptions(threshold, maxRunChunks, maxInFlightBytes, compress, targetIsZero, on, pushBytesPerSecond, dedupPiece);
     }
 
     public SourceOptions withCompression(boolean on) {
-        return new SourceOptions(threshold, maxRunChunks, maxInFlightBytes, on, targetIsZero, push, pushBytesPerSecond, dedup);
+        return new SourceOptions(threshold, maxRunChunks, maxInFlightBytes, on, targetIsZero, push, pushBytesPerSecond, dedupPiece);
     }
 
     /** The same options with the push limited to {@code bytesPerSecond} (0 = unlimited). */
     public SourceOptions withPushBytesPerSecond(long bytesPerSecond) {
-        return new SourceOptions(threshold, maxRunChunks, maxInFlightBytes, compress, targetIsZero, push, bytesPerSecond, dedup);
+        return new SourceOptions(threshold, maxRunChunks, maxInFlightBytes, compress, targetIsZero, push, bytesPerSecond, dedupPiece);
     }
 
-    /** The same options with fingerprints sent before pushed data (the destination must have said it dedups). */
-    public SourceOptions withDedup(boolean on) {
-        return new SourceOptions(threshold, maxRunChunks, maxInFlightBytes, compress, targetIsZero, push, pushBytesPerSecond, on);
+    /**
+     * The same options with fingerprints of {@code pieceBytes} pieces sent before data (0: off; the
+     * destination must have said it dedups, and at which piece size).
+     */
+    public SourceOptions withDedup(int pieceBytes) {
+        return new SourceOptions(threshold, maxRunChunks, maxInFlightBytes, compress, targetIsZero, push, pushBytesPerSecond, pieceBytes);
+    }
+
+    public boolean dedup() {
+        return dedupPiece > 0;
     }
 }

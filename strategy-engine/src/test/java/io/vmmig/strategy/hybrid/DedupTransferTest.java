@@ -73,6 +73,10 @@ class DedupTransferTest {
     }
 
     private LocalChunkMatcher setUp(boolean colliding, boolean push, Duration backgroundPullDelay) throws IOException {
+        return setUp(colliding, push, backgroundPullDelay, CHUNK);
+    }
+
+    private LocalChunkMatcher setUp(boolean colliding, boolean push, Duration backgroundPullDelay, int piece) throws IOException {
         image = new byte[CHUNK * CHUNKS];
         rnd.nextBytes(image);
         java.util.Arrays.fill(image, (SHARED + UNIQUE) * CHUNK, CHUNKS * CHUNK, (byte) 0);
@@ -81,13 +85,15 @@ class DedupTransferTest {
         List<Integer> order = new ArrayList<>();
         for (int c = 0; c < SHARED; c++) order.add(c);
         Collections.shuffle(order, new Random(1));
-        byte[] neighbour = new byte[CHUNK * SHARED * 2];
+        byte[] neighbour = new byte[CHUNK * (SHARED * 2 + 1)];
         rnd.nextBytes(neighbour);
         for (int i = 0; i < SHARED; i++) System.arraycopy(image, order.get(i) * CHUNK, neighbour, (2 * i + 1) * CHUNK, CHUNK);
+        // and the first half of chunk 30 (unique otherwise), the rest of that slot its own
+        System.arraycopy(image, 30 * CHUNK, neighbour, 2 * SHARED * CHUNK, CHUNK / 2);
         Path images = Files.createDirectories(dir.resolve("neighbours"));
         Files.write(images.resolve("neighbour.raw"), neighbour);
         Files.setLastModifiedTime(images.resolve("neighbour.raw"), FileTime.fromMillis(System.currentTimeMillis() - 60_000));
-        index = FingerprintIndex.open(dir.resolve("index"), CHUNK, List.of(images), Duration.ZERO);
+        index = FingerprintIndex.open(dir.resolve("index"), piece, List.of(images), Duration.ZERO);
         index.refresh();
         LocalChunkMatcher matcher = new LocalChunkMatcher(colliding ? new CollidingIndex(index) : index);
 
@@ -106,7 +112,7 @@ class DedupTransferTest {
             dst.dedupFrom(matcher);
             dst.start();
             src = new SourceDiskTransfer(GEO, sourceDisk, allocated, srcChannel,
-                    new SourceOptions(2, 4, 1 << 20, false, true).withDedup(true).withPush(push));
+                    new SourceOptions(2, 4, 1 << 20, false, true).withDedup(piece).withPush(push));
         }
         return matcher;
     }
@@ -207,5 +213,21 @@ class DedupTransferTest {
         assertEquals((long) (CHUNKS - SHARED) * CHUNK, dst.pulledBytes(), "unique and zero chunks pulled, shared ones not");
         await("the source counted the HAVEs", () -> src.counters().dedupBytes.get() == (long) SHARED * CHUNK);
         assertEquals(SHARED + UNIQUE, src.counters().fingerprintedChunks.get(), "zero chunks are not fingerprinted");
+    }
+
+    @Test
+    void piecesSmallerThanTheChunkDedupPartOfAChunk() throws Exception {
+        // The destination's index is at 16 KiB, the transfer chunk 64 KiB: the source fingerprints four
+        // pieces a chunk; the neighbour holds the first half of chunk 30, so two of its pieces are copied.
+        int piece = CHUNK / 4;
+        setUp(false, true, Duration.ZERO, piece);
+        src.start();
+        await("initial push", src::caughtUp);
+        assertEquals((long) SHARED * CHUNK + CHUNK / 2, src.counters().dedupBytes.get());
+        assertEquals((long) UNIQUE * CHUNK - CHUNK / 2, src.counters().pushedBytes.get(), "only the missing pieces crossed");
+        assertEquals((SHARED + UNIQUE) * 4, src.counters().fingerprintedChunks.get());
+        src.cutover(new BitSet(), Duration.ofSeconds(20));
+        dst.complete().get(20, TimeUnit.SECONDS);
+        assertArrayEquals(readAll(sourceDisk), readAll(store));
     }
 }
