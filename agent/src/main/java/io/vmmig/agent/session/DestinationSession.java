@@ -180,10 +180,9 @@ public final class DestinationSession {
             }
             disk = MigrationAssembly.destinationStrategy(plan, image.path(), p.format(), p.virtualSize(), workDir, channel,
                     choice.chunkTransfer() ? null : new InetSocketAddress(config.migrationHost(), freePort(config.migrationHost())),
-                    timeline);
+                    timeline, c -> localChunks.map(c::withLocalChunks).orElse(c));
             if (disk instanceof ChunkTransferDestination ctd) {
                 ctd.limitBackgroundPull(config.pullBandwidth());
-                localChunks.ifPresent(m -> ctd.transfer().dedupFrom(m));
                 PullReconnector rc = resumeAt.isDone()
                         ? new PullReconnector(id, connector, PullReconnector.hostOf(client.remote()), resumeAt.join().port(),
                                 Base64.getDecoder().decode(resumeAt.join().token()), ctd.transfer(), record)
@@ -262,6 +261,8 @@ public final class DestinationSession {
                     Thread.sleep(200);
                 }
             }
+            localChunks.ifPresent(m -> LOG.info("migration {}: dedup: {} fingerprints looked up, {} found here ({} all-zero), {} candidates refused",
+                    id, m.lookups(), m.hits(), m.zeroHits(), m.rejected()));
             link.trySend(new PeerMessage.Finished(ControlCodec.tree(report)));
             DestinationPullFile.remove(workDir);   // the source heard DONE: nothing left to resume
             record.complete(new ControlEvent.Report(id, ControlCodec.tree(report), "destination of " + id + ": " + report));
