@@ -116,7 +116,7 @@ public final class ChunkPuller implements AutoCloseable {
      * pulled. Blocks for the store write; true if the local bytes were installed.
      */
     public boolean installLocal(int chunk, java.util.function.Supplier<ByteBuffer> local) {
-        PullQueue q = queue;
+        PullQueue q = handover.getNow(null);
         if (q == null || closed || !q.claim(chunk)) return false;
         ByteBuffer buf;
         try {
@@ -126,6 +126,7 @@ public final class ChunkPuller implements AutoCloseable {
         }
         if (buf == null || buf.remaining() != geometry.lengthOf(chunk)) {
             q.unclaim(chunk);
+            demanded();   // a guest read that came meanwhile is pulled now, not when the background gets to it
             return false;
         }
         BitSet guestWritten = q.pullArrivedSkipping(chunk);

@@ -37,6 +37,8 @@ public final class DestinationDiskTransfer implements PeerChannel.Handler, AutoC
     private final AtomicLong dedupBytes = new AtomicLong();
     private final AtomicLong fingerprinted = new AtomicLong();
     private volatile io.vmmig.strategy.dedup.LocalChunkMatcher localChunks;
+    /** REMAINING was read (delivery thread only): fingerprints from now on are of the hand-over's chunks. */
+    private boolean remainingReceived;
     /**
      * Works off the source's fingerprints after the hand-over, one frame at a time, off the delivery
      * thread; when 64 frames wait, the delivery thread takes the next itself (the source's stream slows down).
@@ -280,6 +282,7 @@ public final class DestinationDiskTransfer implements PeerChannel.Handler, AutoC
         } else if (frame instanceof Frame.Fingerprints f) {
             onFingerprints(ch, f);
         } else if (frame instanceof Frame.Remaining r) {
+            remainingReceived = true;
             // Pushes precede REMAINING on the channel; let their store writes land before the pull
             // can install newer bytes of the same chunks.
             CompletableFuture.allOf(pushesInStore.toArray(CompletableFuture[]::new))
@@ -304,8 +307,12 @@ public final class DestinationDiskTransfer implements PeerChannel.Handler, AutoC
      * matches are stored, the way an ACK follows a push.
      */
     private void onFingerprints(PeerChannel ch, Frame.Fingerprints f) {
-        if (disk.handover().isDone()) {
-            pullFingerprints.execute(() -> onPullFingerprints(ch, f));
+        if (remainingReceived) {
+            // after REMAINING (its hand-over may still wait for the last pushes' stores): pull-phase fingerprints
+            pullFingerprints.execute(() -> {
+                disk.handover().join();
+                onPullFingerprints(ch, f);
+            });
             return;
         }
         io.vmmig.strategy.dedup.LocalChunkMatcher m = localChunks;
