@@ -11,7 +11,11 @@ import io.vmmig.agent.control.ErrorKind;
 import io.vmmig.agent.control.MigrationPhase;
 import io.vmmig.agent.vm.DestinationCommandLine;
 import io.vmmig.it.migration.Poll;
+import io.vmmig.qmp.EventFilter;
 import io.vmmig.qmp.QmpClient;
+import io.vmmig.qmp.QmpEventListener;
+import io.vmmig.qmp.command.QmpCommands;
+import io.vmmig.qmp.command.QmpResults;
 import io.vmmig.qmp.command.QmpCommands.QueryStatus;
 import io.vmmig.qmp.command.QmpCommands.Quit;
 import io.vmmig.strategy.qemu.MigrationReport;
@@ -97,6 +101,10 @@ class AgentMigrationIT {
             assertEquals("tls", report.report().path("qemuStreams").path("memory").asText(), report.summary());
             assertEquals(strategy.startsWith("mirror") ? "tls" : "none", report.report().path("qemuStreams").path("nbd").asText());
             assertTrue(report.summary().contains("QEMU streams: memory TLS"), report.summary());
+            // nothing asked: memory is not held at QEMU's own 128 MiB/s
+            assertTrue(report.report().path("memorySettings").path("unlimited").asBoolean(), report.summary());
+            assertTrue(report.summary().contains("QEMU memory migration: max-bandwidth unlimited, downtime-limit 300 ms,"
+                    + " auto-converge off"), report.summary());
             assertTrue(engine.totalMillis() >= engine.cutoverMillis() && engine.cutoverMillis() > 0, engine.summary());
             assertTrue(engine.ramBytes() > 0, engine.summary());
             assertEquals(strategy, engine.strategyName(), "named as typed");
@@ -190,6 +198,49 @@ class AgentMigrationIT {
             String idA = assertLanded(one, a.get(3, TimeUnit.MINUTES));
             String idB = assertLanded(two, b.get(3, TimeUnit.MINUTES));
             assertFalse(idA.equals(idB));
+        }
+    }
+
+    /**
+     * The memory migration settings asked for on the command line are the ones the source QEMU migrates
+     * with: {@code query-migrate-parameters} and {@code query-migrate-capabilities} on a second monitor of
+     * the source while its memory moves; the report says them too, and the guest still reads back its disk.
+     */
+    @Test
+    void memorySettingsAreAppliedOnTheSourceQemu() throws Exception {
+        Path monitor = dir.resolve("vm-memory-monitor.sock");
+        java.util.function.Function<io.vmmig.testkit.DiskImage, List<String>> attach = d -> {
+            List<String> args = new java.util.ArrayList<>(d.qemuArgs());
+            args.addAll(List.of("-qmp", "unix:" + monitor + ",server=on,wait=off"));
+            return args;
+        };
+        try (TestVm vm = TestVm.boot(dir, "vm-memory", 16, 1000, attach); QmpClient watch = QmpClient.connect(monitor);
+             QmpEventListener migration = watch.listen("memory-settings", EventFilter.named("MIGRATION"))) {
+            CompletableFuture<Cli.Result> cli = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return Cli.run(hosts.a.controlSocket, List.of("migrate", vm.qmpSocket().toString(), hosts.destB(), "--json",
+                            "--memory-bandwidth", "1G", "--downtime-limit", "250", "--auto-converge"));
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            // vmmig sets them before migrate: by the time memory moves they are in force
+            migration.await(e -> "active".equals(e.dataText("status")), Duration.ofMinutes(2));
+            QmpResults.MigrationParameters p = watch.call(new QmpCommands.QueryMigrateParameters());
+            assertEquals(1L << 30, p.maxBandwidth(), "max-bandwidth: " + p);
+            assertEquals(250L, p.downtimeLimit(), "downtime-limit: " + p);
+            assertTrue(watch.call(new QmpCommands.QueryMigrateCapabilities()).stream()
+                    .anyMatch(c -> c.capability().equals("auto-converge") && c.state()), "auto-converge on");
+            Cli.Result r = cli.get(3, TimeUnit.MINUTES);
+            List<ControlEvent> events = r.events();
+            assertEquals(0, r.exitCode(), r.stderr());
+            assertLanded(vm, events);
+            ControlEvent.Report report = (ControlEvent.Report) events.get(events.size() - 1);
+            assertEquals(1L << 30, report.report().path("memorySettings").path("maxBandwidth").asLong(), report.summary());
+            assertEquals(250, report.report().path("memorySettings").path("downtimeLimitMillis").asLong());
+            assertTrue(report.report().path("memorySettings").path("autoConverge").asBoolean());
+            assertTrue(report.summary().contains("QEMU memory migration: max-bandwidth 1024.0 MiB/s, downtime-limit 250 ms,"
+                    + " auto-converge on"), report.summary());
         }
     }
 

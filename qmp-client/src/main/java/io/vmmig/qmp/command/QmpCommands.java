@@ -10,6 +10,7 @@ import io.vmmig.qmp.command.QmpResults.BlockDeviceInfo;
 import io.vmmig.qmp.command.QmpResults.BlockExportInfo;
 import io.vmmig.qmp.command.QmpResults.BlockInfo;
 import io.vmmig.qmp.command.QmpResults.BlockJobInfo;
+import io.vmmig.qmp.command.QmpResults.MigrationParameters;
 import io.vmmig.qmp.command.QmpResults.MigrationCapability;
 import io.vmmig.qmp.command.QmpResults.MigrationInfo;
 import io.vmmig.qmp.command.QmpResults.StatusInfo;
@@ -85,6 +86,13 @@ public final class QmpCommands {
     public record QueryMigrateCapabilities() implements QmpCommand<List<MigrationCapability>> {
         public String commandName() { return "query-migrate-capabilities"; }
         public JavaType resultType(TypeFactory t) { return listOf(t, MigrationCapability.class); }
+        public Object arguments() { return null; }
+    }
+
+    /** query-migrate-parameters. */
+    public record QueryMigrateParameters() implements QmpCommand<MigrationParameters> {
+        public String commandName() { return "query-migrate-parameters"; }
+        public JavaType resultType(TypeFactory t) { return t.constructType(MigrationParameters.class); }
         public Object arguments() { return null; }
     }
 

@@ -126,11 +126,19 @@ public final class SourceDiskTransfer implements PeerChannel.Handler, AutoClosea
         return counters.pushedBytes.get() - before;
     }
 
-    private void stopPusher(Duration timeout) throws TimeoutException, InterruptedException {
+    /**
+     * Tells the pusher to stop after the chunk it is on, without waiting for it (the guest is paused: the
+     * pusher winds down while the last epoch is read); {@link #cutover} then waits for it.
+     */
+    public void stopPushingSoon() {
         stopPushing = true;
         synchronized (window) {
             window.notifyAll();
         }
+    }
+
+    private void stopPusher(Duration timeout) throws TimeoutException, InterruptedException {
+        stopPushingSoon();
         if (pusher.isAlive()) pusher.join(Math.max(1, timeout.toMillis()));
         if (pusher.isAlive()) throw new TimeoutException("push did not stop within " + timeout);
         checkFailed();
