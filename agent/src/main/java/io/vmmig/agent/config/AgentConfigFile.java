@@ -1,5 +1,6 @@
 package io.vmmig.agent.config;
 
+import io.vmmig.strategy.peer.ChunkCompression;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -48,6 +49,11 @@ import java.util.regex.Pattern;
  * memory.max-bandwidth = unlimited     # as a source: QEMU's memory rate cap, bytes/s (default: --bandwidth, else unlimited)
  * memory.downtime-limit = 300          # as a source: QEMU's downtime target, ms (default 300)
  * memory.auto-converge = false         # as a source: let QEMU throttle the guest's vCPUs when RAM cannot converge
+ * compression = adaptive               # source: chunk data off, deflate, zstd, or adaptive (zstd while the link is the bottleneck)
+ * announce.rounds = 5                  # destination: QMP announce-self rounds right after the switchover (0: none)
+ * announce.initial = 50                # ms; announce.max = 550, announce.step = 100 (QEMU's AnnounceParameters)
+ * post-switchover = /etc/vmmig/post-switchover   # destination: run after the switchover (args VM SOURCE DEST; VMMIG_* env)
+ * post-switchover.timeout = 30         # seconds before the hook is killed
  * dedup = on                           # neighbourhood dedup: fingerprints first, local copies of matching chunks (on|off)
  * dedup.neighbour-dirs = /srv/images   # more images to index as a destination (besides image-dirs)
  * dedup.index-dir = /var/lib/vmmig/dedup   # where the fingerprint index is kept (default: state-dir/dedup)
@@ -156,7 +162,27 @@ public final class AgentConfigFile {
                 r.nonEmpty("qemu", "qemu-system-x86_64"), vms, Duration.ofSeconds(timeout),
                 Duration.ofSeconds(tokenTtl), pullBandwidth, logLevel, metrics,
                 new QemuPolicy(kernelDirs, chardevDirs, taps, runas), r.bool("tls.qemu-streams", true), retention(r),
-                controlOptions, memory(r), dedup);
+                controlOptions, memory(r), compression(r), afterSwitchover(r), dedup);
+    }
+
+    private static ChunkCompression compression(Reader r) throws ConfigException {
+        try {
+            return ChunkCompression.parse(r.nonEmpty("compression", "adaptive"));
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(r.where("compression") + ": 'compression': " + e.getMessage());
+        }
+    }
+
+    private static AfterSwitchover afterSwitchover(Reader r) throws ConfigException {
+        AfterSwitchover d = AfterSwitchover.DEFAULTS;
+        int rounds = r.values().containsKey("announce.rounds") && "0".equals(r.values().get("announce.rounds")) ? 0
+                : (int) Math.min(1000, r.positiveLong("announce.rounds", d.announceRounds()));
+        int initial = (int) Math.min(100_000, r.positiveLong("announce.initial", d.announceInitialMs()));
+        int max = (int) Math.min(100_000, r.positiveLong("announce.max", d.announceMaxMs()));
+        int step = (int) Math.min(100_000, r.positiveLong("announce.step", d.announceStepMs()));
+        Path hook = r.path("post-switchover");
+        long timeout = r.positiveLong("post-switchover.timeout", d.hookTimeout().toSeconds());
+        return new AfterSwitchover(rounds, initial, max, step, hook, Duration.ofSeconds(timeout));
     }
 
     private static JournalRetention retention(Reader r) throws ConfigException {
@@ -206,7 +232,8 @@ public final class AgentConfigFile {
             "control-socket.group", "control-socket.max-connections", "control-socket.idle-timeout", "image-dirs", "qemu", "timeout", "token-ttl",
             "pull-bandwidth", "log-level", "metrics.listen", "allowed.kernel-dirs", "allowed.chardev-dirs", "allowed.taps",
             "qemu.runas", "journal.keep", "journal.max-age-days",
-            "memory.max-bandwidth", "memory.downtime-limit", "memory.auto-converge",
+            "memory.max-bandwidth", "memory.downtime-limit", "memory.auto-converge", "compression", "announce.rounds", "announce.initial",
+            "announce.max", "announce.step", "post-switchover", "post-switchover.timeout",
             "dedup", "dedup.neighbour-dirs", "dedup.index-dir", "dedup.chunk-size", "dedup.rescan", "dedup.settle");
 
     private static Path absolute(String where, String key, String value) throws ConfigException {

@@ -373,8 +373,14 @@ public final class SourceSession implements Runnable {
             report = report.endingAt(timeline);
             SourcePullFile.remove(workDir);
             progress.sample();
-            return new ControlEvent.Report(id, MemoryReport.addTo(streams.addTo(ControlCodec.tree(report)), memory),
-                    report.summary() + streams.summaryLine() + MemoryReport.summaryLine(memory));
+            com.fasterxml.jackson.databind.JsonNode tree = MemoryReport.addTo(streams.addTo(ControlCodec.tree(report)), memory);
+            String afterSwitchover = "";
+            if (f != null && f.report() != null && f.report().has("afterSwitchover")) {
+                ((com.fasterxml.jackson.databind.node.ObjectNode) tree).set("afterSwitchover", f.report().get("afterSwitchover"));
+                afterSwitchover = SwitchoverNetwork.Result.summaryLine(f.report());
+            }
+            return new ControlEvent.Report(id, tree, report.summary() + streams.summaryLine() + MemoryReport.summaryLine(memory)
+                    + afterSwitchover);
         } finally {
             sampler.shutdownNow();
         }
@@ -405,7 +411,7 @@ public final class SourceSession implements Runnable {
     }
 
     private SourceOptions pushOptions() {
-        SourceOptions o = SourceOptions.defaults();
+        SourceOptions o = SourceOptions.defaults().withCompression(config.compression());
         if (request.threshold() != null) o = o.withThreshold(request.threshold());
         if (request.bandwidth() != null) o = o.withPushBytesPerSecond(request.bandwidth());
         return o.withDedup(dedupPiece);

@@ -105,6 +105,23 @@ class AgentConfigFileTest {
     }
 
     @Test
+    void compressionAndTheNetworkAfterTheSwitchover() throws Exception {
+        AgentConfig d = parseWithTls();
+        assertEquals(io.vmmig.strategy.peer.ChunkCompression.ADAPTIVE, d.compression());
+        assertEquals(AfterSwitchover.DEFAULTS, d.afterSwitchover());
+        AgentConfig c = parseWithTls("compression = zstd", "announce.rounds = 0", "announce.step = 20",
+                "post-switchover = /usr/local/bin/reroute", "post-switchover.timeout = 5");
+        assertEquals(io.vmmig.strategy.peer.ChunkCompression.ZSTD, c.compression());
+        assertEquals(0, c.afterSwitchover().announceRounds());
+        assertEquals(20, c.afterSwitchover().announceStepMs());
+        assertEquals(java.nio.file.Path.of("/usr/local/bin/reroute"), c.afterSwitchover().hook());
+        assertEquals(java.time.Duration.ofSeconds(5), c.afterSwitchover().hookTimeout());
+        assertMentions(error("insecure = true", "compression = lz4"), FILE, "line 2", "'compression'", "'lz4'");
+        assertMentions(error("insecure = true", "post-switchover = reroute"), FILE, "line 2", "absolute path");
+        assertMentions(error("insecure = true", "announce.rounds = -1"), FILE, "line 2", "'announce.rounds' must be a positive number");
+    }
+
+    @Test
     void everyKey() throws Exception {
         AgentConfig c = parse(
                 "listen = 192.0.2.1:7500",

@@ -46,7 +46,14 @@ class AgentMigrationIT {
     @BeforeAll
     static void agents() throws Exception {
         TestPki pki = AgentHosts.pki(dir);
-        hosts = AgentHosts.start(dir, pki, List.of(), List.of());
+        // the source compresses every chunk with zstd (the default, adaptive, mostly turns it off on loopback);
+        // the destination runs a post-switchover hook that records its arguments and environment
+        Path hook = dir.resolve("post-switchover.sh");
+        Files.writeString(hook, "#!/bin/sh\n{ echo \"args: $*\"; env | grep '^VMMIG_' | sort; } > "
+                + dir.resolve("hook-") + "\"$VMMIG_MIGRATION_ID\".txt\n");
+        Files.setPosixFilePermissions(hook, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        hosts = AgentHosts.start(dir, pki, List.of("compression = zstd"),
+                List.of("post-switchover = " + hook, "post-switchover.timeout = 20", "announce.rounds = 3"));
     }
 
     @AfterAll
@@ -187,6 +194,44 @@ class AgentMigrationIT {
             Poll.until("the destination removed " + image, Duration.ofSeconds(30), () -> !Files.exists(image));
             Poll.until("no destination QEMU left", Duration.ofSeconds(30),
                     () -> !QemuProcesses.anyMentions(dir.resolve("b/state/m").resolve(m).toString()));
+        }
+    }
+
+    /**
+     * A guest writing compressible (text-like) blocks: with zstd the chunks take less than half their bytes
+     * on the wire, the guest verifies at the destination, and the destination's post-switchover hook ran once
+     * with the VM's name and both hosts' addresses (arguments and VMMIG_* environment), after announce-self.
+     */
+    @Test
+    void zstdShrinksCompressibleChunksAndThePostSwitchoverHookRuns() throws Exception {
+        io.vmmig.testkit.Workload w = TestVm.workload(16, 1000).withTextPayload(true);
+        try (TestVm vm = TestVm.boot(dir, "vm-text", w, io.vmmig.testkit.QemuProcess.DEFAULT_BINARY)) {
+            List<ControlEvent> events = migrate(vm, "hybrid");
+            String id = assertLanded(vm, events);
+            ControlEvent.Report report = (ControlEvent.Report) events.get(events.size() - 1);
+            MigrationReport engine = ControlCodec.mapper().treeToValue(report.report(), MigrationReport.class);
+            System.out.print(report.summary());
+            io.vmmig.strategy.qemu.SourceReport s = engine.source();
+            assertEquals("zstd", s.compression().mode(), report.summary());
+            assertTrue(s.chunkRawBytes() >= 16L << 20, "the 16 MiB written crossed as chunks: " + report.summary());
+            assertTrue(s.chunkWireBytes() * 2 < s.chunkRawBytes(), "zstd: wire < raw / 2 for text-like data: " + report.summary());
+            assertTrue(s.compression().compressedChunks() > 0, report.summary());
+            assertTrue(report.summary().contains("compression zstd: chunks raw"), report.summary());
+            // the hook
+            com.fasterxml.jackson.databind.JsonNode after = report.report().path("afterSwitchover");
+            assertTrue(after.path("announce").asText().startsWith("ok"), report.summary());
+            assertEquals("exited", after.path("hookState").asText(), report.summary());
+            assertEquals(0, after.path("hookExitStatus").asInt(-1), report.summary());
+            assertTrue(report.summary().contains("post-switchover " + dir.resolve("post-switchover.sh") + ": exited 0"), report.summary());
+            Path out = dir.resolve("hook-" + id + ".txt");
+            List<String> lines = Files.readAllLines(out);
+            String vmName = lines.stream().filter(l -> l.startsWith("VMMIG_VM=")).findFirst().orElseThrow().substring(9);
+            assertFalse(vmName.isEmpty(), "VMMIG_VM: " + lines);
+            assertEquals("args: " + vmName + " 127.0.0.1 127.0.0.1", lines.get(0), "COMMAND VM SOURCE DEST: " + lines);
+            assertTrue(lines.contains("VMMIG_MIGRATION_ID=" + id), lines.toString());
+            assertTrue(lines.contains("VMMIG_SOURCE_HOST=127.0.0.1") && lines.contains("VMMIG_DESTINATION_HOST=127.0.0.1"), lines.toString());
+            assertTrue(lines.contains("VMMIG_QMP_SOCKET=" + dir.resolve("b/state/m").resolve(id).resolve("qmp.sock")), lines.toString());
+            assertTrue(lines.contains("VMMIG_MACS="), "the test guest has no NIC: " + lines);
         }
     }
 

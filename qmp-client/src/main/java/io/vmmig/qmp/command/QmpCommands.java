@@ -364,6 +364,14 @@ public final class QmpCommands {
         public String commandName() { return "migrate-continue"; }
     }
 
+    /**
+     * announce-self (qapi/net.json, QEMU 4.0+): gratuitous ARP/RARP from every NIC, {@code rounds} times,
+     * {@code initial} ms after the call, then each gap {@code step} ms longer up to {@code max} ms.
+     */
+    public record AnnounceSelf(int initial, int max, int rounds, int step) implements QmpVoidCommand {
+        public String commandName() { return "announce-self"; }
+    }
+
     /** migrate_cancel (underscore in QEMU's name). */
     public record MigrateCancel() implements QmpVoidCommand {
         public String commandName() { return "migrate_cancel"; }

@@ -251,8 +251,11 @@ public final class ChunkTransferSource implements SourceStrategy {
         TransferCounters c = transfer.counters();
         return new SourceReport(c.pushedBytes.get(), c.pushedWireBytes.get(), c.pushedChunks.get(), rounds,
                 c.zeroSkippedBytes.get(), c.unallocatedBytes.get(), c.pulledBytes.get(), c.remainingAtCutover.get(),
-                pauseNanos / 1_000_000, iterationLimitHit, 0, c.dedupBytes.get(), c.fingerprintedChunks.get(),
-                c.fingerprintWireBytes.get());
+                pauseNanos / 1_000_000, iterationLimitHit, 0,
+                new SourceReport.Compression(config.push().compression().label(), c.pulledWireBytes.get(),
+                        c.compressedChunks.get(), c.incompressibleChunks.get(), c.compressMillis.get(),
+                        c.compressionWindows.get(), c.compressionWindowsOn.get(), c.compressionSwitches.get()),
+                c.dedupBytes.get(), c.fingerprintedChunks.get(), c.fingerprintWireBytes.get());
     }
 
     private BitSet chunks(List<ByteRange> ranges) {

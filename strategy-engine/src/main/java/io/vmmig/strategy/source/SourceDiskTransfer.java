@@ -30,6 +30,13 @@ public final class SourceDiskTransfer implements PeerChannel.Handler, AutoClosea
     private final SourceOptions options;
     private final PushScheduler scheduler;
     private final PullResponder responder;
+    private final ChunkSender sender;
+    /** The push window beyond {@code maxInFlightBytes} when the link's bandwidth-delay product needs more. */
+    private final io.vmmig.strategy.InFlightWindow pushWindow;
+    private final java.util.Map<Long, Long> pushSentAt = new java.util.concurrent.ConcurrentHashMap<>();
+    private volatile long peakInFlightBytes;
+    /** Most bytes pushed and not yet acknowledged, whatever the link (256 MiB). */
+    public static final long MAX_PUSH_WINDOW_BYTES = 256L << 20;
     private final BitSet everSent = new BitSet();
     private final Object window = new Object();
     private final CompletableFuture<Void> finished = new CompletableFuture<>();
@@ -61,7 +68,9 @@ public final class SourceDiskTransfer implements PeerChannel.Handler, AutoClosea
         this.channel = channel;
         this.options = options;
         this.scheduler = new PushScheduler(geometry, allocated, options.threshold());
-        this.responder = new PullResponder(disk, channel, options.compress(), 2);
+        this.sender = new ChunkSender(options.compression());
+        this.pushWindow = new io.vmmig.strategy.InFlightWindow(geometry.chunkSize(), 1, MAX_PUSH_WINDOW_BYTES);
+        this.responder = new PullResponder(disk, channel, sender, 2);
         this.bandwidth = new PushBandwidth(options.pushBytesPerSecond());
         counters.unallocatedBytes.set(geometry.diskSize() - bytesOf(allocated));
         this.pusher = new Thread(this::pushLoop, "vmmig-push");
@@ -165,6 +174,13 @@ public final class SourceDiskTransfer implements PeerChannel.Handler, AutoClosea
 
     public TransferCounters counters() {
         counters.pulledBytes.set(responder.bytesSent());
+        counters.pulledWireBytes.set(responder.wireBytesSent());
+        counters.compressedChunks.set(sender.compressedChunks());
+        counters.incompressibleChunks.set(sender.rawFallbacks());
+        counters.compressMillis.set(sender.compressNanos() / 1_000_000);
+        counters.compressionWindows.set(sender.adaptive().windows());
+        counters.compressionWindowsOn.set(sender.adaptive().windowsOn());
+        counters.compressionSwitches.set(sender.adaptive().switches());
         return counters;
     }
 
@@ -207,6 +223,8 @@ public final class SourceDiskTransfer implements PeerChannel.Handler, AutoClosea
             org.slf4j.LoggerFactory.getLogger(SourceDiskTransfer.class).info("destination {} resumed the pull: {} chunks installed, {} missing",
                     ch.remote(), r.installedChunks(), r.missingChunks());
         } else if (frame instanceof Frame.Ack a) {
+            Long sentAt = pushSentAt.remove(a.offset());
+            if (sentAt != null) pushWindow.answered(a.length(), sentAt, System.nanoTime());
             synchronized (window) {
                 inFlightBytes -= a.length();
                 window.notifyAll();
@@ -419,13 +437,13 @@ public final class SourceDiskTransfer implements PeerChannel.Handler, AutoClosea
         }
     }
 
-    private void sendChunk(int c, ByteBuffer data) throws PeerChannelClosedException {
-        sendData(geometry.offsetOf(c), data);
+    private void sendData(long offset, ByteBuffer data) throws PeerChannelClosedException {
+        sendData(offset, data, 0);
     }
 
-    private void sendData(long offset, ByteBuffer data) throws PeerChannelClosedException {
-        Frame.ChunkData frame = ChunkPayloads.encode(0, offset, data, options.compress());
-        channel.send(frame);
+    private void sendData(long offset, ByteBuffer data, long waitedNanos) throws PeerChannelClosedException {
+        pushSentAt.put(offset, System.nanoTime());
+        Frame.ChunkData frame = sender.send(channel, 0, offset, data, waitedNanos);
         counters.pushedBytes.addAndGet(data.remaining());
         counters.pushedWireBytes.addAndGet(frame.payload().remaining());
         counters.pushedChunks.incrementAndGet();
@@ -500,7 +518,9 @@ public final class SourceDiskTransfer implements PeerChannel.Handler, AutoClosea
                     takeHaves(false);
                 }
             }
+            long waitStart = System.nanoTime();
             if (!acquire(chunkLength, stoppable)) return false;
+            long waited = System.nanoTime() - waitStart;
             if (!zero) everSent.set(c);
             if (dedup && !zero) {
                 // In pieces of the destination index's chunk size; a zero piece too (it is copied from nothing there).
@@ -510,7 +530,7 @@ public final class SourceDiskTransfer implements PeerChannel.Handler, AutoClosea
                     batch.add(c, geometry.offsetOf(c) + at, data.slice(at, Math.min(piece, chunkLength - at)));
                 return true;
             }
-            sendChunk(c, data);
+            sendData(geometry.offsetOf(c), data, waited);
             return true;
         }
     }
@@ -525,7 +545,7 @@ public final class SourceDiskTransfer implements PeerChannel.Handler, AutoClosea
             synchronized (window) {
                 checkFailed();
                 if (stoppable && stopPushing) return false;
-                if (inFlightBytes > 0 && inFlightBytes + bytes > options.maxInFlightBytes()) {
+                if (inFlightBytes > 0 && inFlightBytes + bytes > pushWindowBytes()) {
                     if (haves.isEmpty()) window.wait(100);
                     continue;
                 }
@@ -535,9 +555,28 @@ public final class SourceDiskTransfer implements PeerChannel.Handler, AutoClosea
                     continue;
                 }
                 inFlightBytes += bytes;
+                if (inFlightBytes > peakInFlightBytes) peakInFlightBytes = inFlightBytes;
                 return true;
             }
         }
+    }
+
+    /**
+     * Bytes that may be pushed and not yet acknowledged: the configured window, or twice the measured
+     * bandwidth-delay product when that is more ({@link io.vmmig.strategy.InFlightWindow}).
+     */
+    public long pushWindowBytes() {
+        return Math.max(options.maxInFlightBytes(), (long) pushWindow.depth() * geometry.chunkSize());
+    }
+
+    /** Most bytes pushed and not yet acknowledged at once so far. */
+    public long peakInFlightBytes() {
+        return peakInFlightBytes;
+    }
+
+    /** The pushes' shortest round trip (CHUNK_DATA to ACK) in microseconds, -1 if none yet. */
+    public long pushRttMicros() {
+        return pushWindow.minRttMicros();
     }
 
     private long bytesOf(BitSet chunks) {
