@@ -29,7 +29,7 @@ import org.junit.jupiter.api.io.TempDir;
  *
  * <pre>
  * mvn -B -o test -pl strategy-engine -am -Dtest=FingerprintIndexBench -Dsurefire.failIfNoSpecifiedTests=false \
- *     [-Dvmmig.bench.index-gib=10] [-Dvmmig.bench.images=/var/cache/vmmig/debian-images]
+ *     [-Dvmmig.bench.index-gib=10] [-Dvmmig.bench.images=/var/cache/vmmig-lab/debian-images]
  * </pre>
  *
  * (1) a file of {@code index-gib} GiB whose every 64 KiB chunk is distinct real data (a 4 MiB random
@@ -123,7 +123,7 @@ class FingerprintIndexBench {
 
     @Test
     void debianImages() throws Exception {
-        Path images = Path.of(System.getProperty("vmmig.bench.images", "/var/cache/vmmig/debian-images"));
+        Path images = Path.of(System.getProperty("vmmig.bench.images", "/var/cache/vmmig-lab/debian-images"));
         Path vm = images.resolve("vm.raw");
         Path neighbour = images.resolve("neighbour.raw");
         if (!Files.exists(vm) || !Files.exists(neighbour)) {
