@@ -1,5 +1,6 @@
 package io.vmmig.agent.config;
 
+import io.vmmig.strategy.peer.ChunkCompression;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -18,7 +19,7 @@ import java.util.Set;
  * @param allowedClients  certificate names (CN or DNS SAN) of source agents allowed in; empty: any from the CA
  * @param insecure        plain TCP between agents (labs and tests only; logged loudly)
  * @param stateDir        per-migration files (destination QEMU sockets and logs)
- * @param controlSocket   the UNIX socket of the CLI (mode 0600)
+ * @param controlSocket   the UNIX socket of the CLI (mode 0600, or 0660 with {@code control-socket.group})
  * @param imageDirs       directories where destination images may be created (the first is the default)
  * @param qemuBinary      the QEMU the destination starts
  * @param vms             VM names this agent knows, to their QMP sockets
@@ -31,12 +32,19 @@ import java.util.Set;
  * @param qemuPolicy      what a VM description may use at this destination, and its QEMU's confinement
  * @param qemuStreamsTls  QEMU's memory and mirror NBD streams between the hosts in TLS with this agent's
  *                        certificate, key and CA ({@code tls.qemu-streams}, default true; never when insecure)
+ * @param journalRetention how many finished migrations stay written down ({@code journal.keep}, {@code journal.max-age-days})
+ * @param controlOptions  who may use the control socket, how many at once ({@code control-socket.*})
+ * @param memory          as a source: the memory migration settings it sets on QEMU ({@code memory.*})
+ * @param compression     as a source: how chunk data is compressed ({@code compression}, default adaptive)
+ * @param afterSwitchover as a destination: announce-self and the post-switchover hook
  */
 public record AgentConfig(String listenHost, int listenPort, String migrationHost, Path tlsKey, Path tlsCert, Path tlsCa,
                           Set<String> allowedClients, boolean insecure, Path stateDir, Path controlSocket,
                           List<Path> imageDirs, String qemuBinary, Map<String, Path> vms, Duration timeout,
                           Duration tokenTtl, long pullBandwidth, LogLevel logLevel, HostPort metricsListen,
-                          QemuPolicy qemuPolicy, boolean qemuStreamsTls) {
+                          QemuPolicy qemuPolicy, boolean qemuStreamsTls, JournalRetention journalRetention,
+                          ControlSocketOptions controlOptions, MemoryPolicy memory,
+                          ChunkCompression compression, AfterSwitchover afterSwitchover) {
     public static final int DEFAULT_PORT = 7410;
     public static final Path DEFAULT_FILE = Path.of("/etc/vmmig/vmmig.conf");
     public static final Path DEFAULT_CONTROL_SOCKET = Path.of("/run/vmmig/control.sock");
@@ -58,6 +66,16 @@ public record AgentConfig(String listenHost, int listenPort, String migrationHos
                 imageDirs, qemuBinary, vms, timeout, tokenTtl, pullBandwidth, LogLevel.INFO, null, null, true);
     }
 
+    /** The default journal retention, control socket options (root only) and memory migration settings. */
+    public AgentConfig(String listenHost, int listenPort, String migrationHost, Path tlsKey, Path tlsCert, Path tlsCa,
+                       Set<String> allowedClients, boolean insecure, Path stateDir, Path controlSocket,
+                       List<Path> imageDirs, String qemuBinary, Map<String, Path> vms, Duration timeout, Duration tokenTtl,
+                       long pullBandwidth, LogLevel logLevel, HostPort metricsListen, QemuPolicy qemuPolicy, boolean qemuStreamsTls) {
+        this(listenHost, listenPort, migrationHost, tlsKey, tlsCert, tlsCa, allowedClients, insecure, stateDir, controlSocket,
+                imageDirs, qemuBinary, vms, timeout, tokenTtl, pullBandwidth, logLevel, metricsListen, qemuPolicy, qemuStreamsTls,
+                null, null, null, null, null);
+    }
+
     /** QEMU's streams in TLS (unless insecure). */
     public AgentConfig(String listenHost, int listenPort, String migrationHost, Path tlsKey, Path tlsCert, Path tlsCa,
                        Set<String> allowedClients, boolean insecure, Path stateDir, Path controlSocket,
@@ -65,6 +83,18 @@ public record AgentConfig(String listenHost, int listenPort, String migrationHos
                        long pullBandwidth, LogLevel logLevel, HostPort metricsListen, QemuPolicy qemuPolicy) {
         this(listenHost, listenPort, migrationHost, tlsKey, tlsCert, tlsCa, allowedClients, insecure, stateDir, controlSocket,
                 imageDirs, qemuBinary, vms, timeout, tokenTtl, pullBandwidth, logLevel, metricsListen, qemuPolicy, true);
+    }
+
+    /** Adaptive compression, the default announce-self and no post-switchover hook. */
+    public AgentConfig(String listenHost, int listenPort, String migrationHost, Path tlsKey, Path tlsCert, Path tlsCa,
+                       Set<String> allowedClients, boolean insecure, Path stateDir, Path controlSocket,
+                       List<Path> imageDirs, String qemuBinary, Map<String, Path> vms, Duration timeout, Duration tokenTtl,
+                       long pullBandwidth, LogLevel logLevel, HostPort metricsListen, QemuPolicy qemuPolicy,
+                       boolean qemuStreamsTls, JournalRetention journalRetention, ControlSocketOptions controlOptions,
+                       MemoryPolicy memory) {
+        this(listenHost, listenPort, migrationHost, tlsKey, tlsCert, tlsCa, allowedClients, insecure, stateDir, controlSocket,
+                imageDirs, qemuBinary, vms, timeout, tokenTtl, pullBandwidth, logLevel, metricsListen, qemuPolicy, qemuStreamsTls,
+                journalRetention, controlOptions, memory, null, null);
     }
 
     /** The default QEMU policy. */
@@ -84,12 +114,17 @@ public record AgentConfig(String listenHost, int listenPort, String migrationHos
         vms = Map.copyOf(vms);
         if (insecure) qemuStreamsTls = false;
         if (qemuPolicy == null) qemuPolicy = QemuPolicy.defaults();
+        if (journalRetention == null) journalRetention = JournalRetention.DEFAULT;
+        if (controlOptions == null) controlOptions = ControlSocketOptions.defaults();
+        if (memory == null) memory = MemoryPolicy.defaults();
+        if (compression == null) compression = ChunkCompression.ADAPTIVE;
+        if (afterSwitchover == null) afterSwitchover = AfterSwitchover.DEFAULTS;
     }
 
     /** This configuration with {@code level} (the agent's {@code --log-level}). */
     public AgentConfig withLogLevel(LogLevel level) {
         return new AgentConfig(listenHost, listenPort, migrationHost, tlsKey, tlsCert, tlsCa, allowedClients, insecure, stateDir,
                 controlSocket, imageDirs, qemuBinary, vms, timeout, tokenTtl, pullBandwidth, level, metricsListen, qemuPolicy,
-                qemuStreamsTls);
+                qemuStreamsTls, journalRetention, controlOptions, memory, compression, afterSwitchover);
     }
 }

@@ -330,4 +330,16 @@ public final class NettyPeerChannel implements PeerChannel {
     public String toString() {
         return "NettyPeerChannel[" + remote + "]";
     }
+
+    /** The subject of the certificate the other agent presented ({@code CN=host-b}), or null without TLS. */
+    public String peerSubject() {
+        io.netty.handler.ssl.SslHandler ssl = channel.pipeline().get(io.netty.handler.ssl.SslHandler.class);
+        if (ssl == null) return null;
+        try {
+            java.security.cert.Certificate[] chain = ssl.engine().getSession().getPeerCertificates();
+            return ((java.security.cert.X509Certificate) chain[0]).getSubjectX500Principal().getName();
+        } catch (javax.net.ssl.SSLPeerUnverifiedException e) {
+            return null;
+        }
+    }
 }

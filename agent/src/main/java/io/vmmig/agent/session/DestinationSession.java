@@ -8,6 +8,7 @@ import io.vmmig.agent.control.GuestLocation;
 import io.vmmig.agent.control.MigrationPhase;
 import io.vmmig.agent.control.MigrationProgress;
 import io.vmmig.agent.daemon.AgentException;
+import io.vmmig.agent.daemon.Audit;
 import io.vmmig.agent.daemon.MigrationJournal;
 import io.vmmig.agent.daemon.CauseChain;
 import io.vmmig.agent.daemon.MigrationRecord;
@@ -100,6 +101,7 @@ public final class DestinationSession {
             link.trySend(new PeerMessage.Failed(e.kind(), e.getMessage()));
             return;
         }
+        Audit.incoming(record, client.subject() == null ? null : client.subject().getName());
         run(record, prepare);
     }
 
@@ -132,11 +134,7 @@ public final class DestinationSession {
             int[] v = QemuImgTool.version(config.qemuBinary());
             SourceVm.requireVersion("destination", v[0] + "." + v[1] + "." + v[2], v[0], v[1]);
             image = TargetImage.plan(config, p);
-            Path migrations = config.stateDir().resolve("m");
-            Path own = migrations.resolve(PeerValues.migrationId("prepare", id)).normalize();
-            if (!migrations.equals(own.getParent()))   // checked by PeerValues already: never a directory elsewhere
-                throw new AgentException(ErrorKind.BAD_REQUEST, "migration id " + PeerValues.show(id) + " names no directory in " + migrations);
-            workDir = Files.createDirectories(own);
+            workDir = WorkDir.create(config.stateDir(), PeerValues.migrationId("prepare", id));   // checked, and a new one: the only kind removed on failure
             record.fact(MigrationJournal.WORK_DIR, workDir.toString());
             image.create(p.format(), p.virtualSize(), p.backingFile());
             record.fact(MigrationJournal.IMAGE, image.path().toString());
@@ -200,6 +198,13 @@ public final class DestinationSession {
                     policy.runas());
             DestinationMigration incoming = new DestinationMigration(qemu.qmp(), disk,
                     "tcp:" + uriHost(config.migrationHost()) + ":" + memoryPort, tlsId, timeline);
+            SwitchoverNetwork network = new SwitchoverNetwork(config.afterSwitchover(), qemu.qmp(),
+                    new SwitchoverNetwork.Guest(id, p.vm(), PullReconnector.hostOf(client.remote()), config.migrationHost(),
+                            SwitchoverNetwork.macsOf(placed.description()), workDir.resolve("qmp.sock")), workDir);
+            java.util.concurrent.atomic.AtomicBoolean networkStarted = new java.util.concurrent.atomic.AtomicBoolean();
+            timeline.onEvent(e -> {
+                if (e == MigrationEvent.RUNNING_AT_DESTINATION && networkStarted.compareAndSet(false, true)) network.start();
+            });
             PeerMessage.Ready ready;
             if (disk instanceof MirrorDestination m) {
                 MirrorTarget t = await(m.exported(), cancelled, timeout, "the mirror export");
@@ -248,14 +253,12 @@ public final class DestinationSession {
             record.phase(MigrationPhase.FINISHING);
             if (d instanceof ChunkTransferDestination c) {
                 // the source keeps its QEMU until it hears DONE: tell it, over a resumed connection if need be
-                while (!c.transfer().doneDelivered()) {
-                    if (rc != null && !c.transfer().connected()) rc.linkLost();
-                    Thread.sleep(200);
-                }
+                PullReconnector.awaitDone(c.transfer(), rc);
             }
-            link.trySend(new PeerMessage.Finished(ControlCodec.tree(report)));
+            com.fasterxml.jackson.databind.JsonNode tree = network.result().addTo(ControlCodec.tree(report));
+            link.trySend(new PeerMessage.Finished(tree));
             DestinationPullFile.remove(workDir);   // the source heard DONE: nothing left to resume
-            record.complete(new ControlEvent.Report(id, ControlCodec.tree(report), "destination of " + id + ": " + report));
+            record.complete(new ControlEvent.Report(id, tree, "destination of " + id + ": " + report));
             LOG.info("migration {}: the guest runs here (QEMU pid {}) from {}", id, qemu.pid(), image.path());
         } catch (Exception caught) {
             Throwable e = caught instanceof java.util.concurrent.CompletionException && caught.getCause() != null ? caught.getCause() : caught;

@@ -53,7 +53,8 @@ public final class RestartedSourcePull implements PeerChannel.Handler {
         this.tokens = tokens;
         this.qmp = qmp;
         this.export = export;
-        this.responder = new PullResponder(new NbdExportBackend(export), null, file.compress(), 2);
+        this.responder = new PullResponder(new NbdExportBackend(export), null, new io.vmmig.strategy.source.ChunkSender(
+                file.compress() ? io.vmmig.strategy.peer.ChunkCompression.ADAPTIVE : io.vmmig.strategy.peer.ChunkCompression.OFF), 2);
     }
 
     /** Takes back every pull the earlier run of this agent served from {@code stateDir}. */
@@ -135,6 +136,8 @@ public final class RestartedSourcePull implements PeerChannel.Handler {
         }
         qmp.close();
         SourcePullFile.remove(dir);
+        PeerChannel ch = channel;
+        if (ch != null) ch.close();   // the destination waits for this close to know DONE was read
         record.complete(new ControlEvent.Report(file.id(), ControlCodec.tree(Map.of("servedPullBytes", responder.bytesSent(),
                 "takenBackAfterRestart", true)), "migration " + file.id() + ": pull served to its end after a source agent restart ("
                 + responder.bytesSent() + " bytes since); the guest runs at the destination"));

@@ -72,6 +72,36 @@ class AgentConfigFileTest {
     }
 
     @Test
+    void memorySettings() throws Exception {
+        assertEquals(MemoryPolicy.defaults(), parseWithTls().memory(), "nothing set: the link budget or unlimited, 300 ms, no throttling");
+        assertEquals(new MemoryPolicy(MemoryPolicy.UNLIMITED, 300, false), parseWithTls("memory.max-bandwidth = unlimited").memory());
+        assertEquals(new MemoryPolicy(125_000_000L, 120, true), parseWithTls("memory.max-bandwidth = 125000000",
+                "memory.downtime-limit = 120", "memory.auto-converge = yes").memory());
+        assertMentions(error("insecure = true", "memory.downtime-limit = 0"), "line 2", "'memory.downtime-limit' must be a positive number");
+        assertMentions(error("insecure = true", "memory.downtime-limit = 2000001"), "line 2", "at most 2000000 ms");
+        assertMentions(error("insecure = true", "memory.max-bandwidth = fast"), "line 2", "'memory.max-bandwidth' must be a positive number", "'fast'");
+        assertMentions(error("insecure = true", "memory.max-bandwidth ="), "line 2", "'memory.max-bandwidth' is empty");
+        assertMentions(error("insecure = true", "memory.auto-converge = maybe"), "line 2", "must be true or false");
+    }
+
+    @Test
+    void compressionAndTheNetworkAfterTheSwitchover() throws Exception {
+        AgentConfig d = parseWithTls();
+        assertEquals(io.vmmig.strategy.peer.ChunkCompression.ADAPTIVE, d.compression());
+        assertEquals(AfterSwitchover.DEFAULTS, d.afterSwitchover());
+        AgentConfig c = parseWithTls("compression = zstd", "announce.rounds = 0", "announce.step = 20",
+                "post-switchover = /usr/local/bin/reroute", "post-switchover.timeout = 5");
+        assertEquals(io.vmmig.strategy.peer.ChunkCompression.ZSTD, c.compression());
+        assertEquals(0, c.afterSwitchover().announceRounds());
+        assertEquals(20, c.afterSwitchover().announceStepMs());
+        assertEquals(java.nio.file.Path.of("/usr/local/bin/reroute"), c.afterSwitchover().hook());
+        assertEquals(java.time.Duration.ofSeconds(5), c.afterSwitchover().hookTimeout());
+        assertMentions(error("insecure = true", "compression = lz4"), FILE, "line 2", "'compression'", "'lz4'");
+        assertMentions(error("insecure = true", "post-switchover = reroute"), FILE, "line 2", "absolute path");
+        assertMentions(error("insecure = true", "announce.rounds = -1"), FILE, "line 2", "'announce.rounds' must be a positive number");
+    }
+
+    @Test
     void everyKey() throws Exception {
         AgentConfig c = parse(
                 "listen = 192.0.2.1:7500",
@@ -189,6 +219,16 @@ class AgentConfigFileTest {
     }
 
     @Test
+    void journalRetentionHasADefaultAndRefusesNonsense() throws Exception {
+        assertEquals(JournalRetention.DEFAULT, parseWithTls().journalRetention());
+        assertEquals(new JournalRetention(5, Duration.ofDays(2)), parseWithTls("journal.keep = 5", "journal.max-age-days = 2").journalRetention());
+        assertMentions(assertThrows(ConfigException.class, () -> parseWithTls("journal.keep = 0")).getMessage(),
+                "'journal.keep' must be a positive number, got '0'");
+        assertMentions(assertThrows(ConfigException.class, () -> parseWithTls("journal.max-age-days = soon")).getMessage(),
+                "'journal.max-age-days' must be a positive number");
+    }
+
+    @Test
     void theExampleConfigurationParses() throws Exception {
         Path example = Path.of(System.getProperty("user.dir")).resolveSibling("packaging").resolve("vmmig.conf.example");
         assertTrue(Files.exists(example), "missing " + example);
@@ -210,6 +250,7 @@ class AgentConfigFileTest {
         assertEquals(QemuPolicy.DEFAULT_CHARDEV_DIRS, c.qemuPolicy().chardevDirs(), "the example shows the default chardev dirs");
         assertTrue(c.qemuPolicy().allowsTap("vnet12") && c.qemuPolicy().allowsTap("tap-web1") && !c.qemuPolicy().allowsTap("eth0"));
         assertEquals("libvirt-qemu", c.qemuPolicy().runas());
+        assertEquals(JournalRetention.DEFAULT, c.journalRetention(), "the example shows the default retention");
     }
 
     @Test
@@ -287,5 +328,20 @@ class AgentConfigFileTest {
     @Test
     void vmDefinedTwice() {
         assertMentions(error("insecure = true", "vm.web1 = /run/a.sock", "vm.web1 = /run/b.sock"), FILE, "line 3", "VM 'web1' defined twice");
+    }
+
+    @Test
+    void controlSocketOptions() throws Exception {
+        AgentConfig d = parseWithTls();
+        assertEquals(ControlSocketOptions.defaults(), d.controlOptions(), "root only, 64 connections, 10 s");
+        AgentConfig c = parseWithTls("control-socket.group = vmmig", "control-socket.max-connections = 8",
+                "control-socket.idle-timeout = 3");
+        assertEquals(new ControlSocketOptions("vmmig", 8, Duration.ofSeconds(3)), c.controlOptions());
+        assertMentions(error("insecure = true", "control-socket.group = bad group"), FILE, "line 2", "bad group name 'bad group'");
+        assertMentions(error("insecure = true", "control-socket.max-connections = 0"), FILE, "line 2",
+                "'control-socket.max-connections' must be a positive number");
+        assertMentions(error("insecure = true", "control-socket.max-connections = 100000"), FILE, "line 2", "at most 10000");
+        assertMentions(error("insecure = true", "control-socket.idle-timeout = -1"), FILE, "line 2",
+                "'control-socket.idle-timeout' must be a positive number");
     }
 }

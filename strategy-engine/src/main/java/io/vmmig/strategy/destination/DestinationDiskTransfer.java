@@ -48,6 +48,7 @@ public final class DestinationDiskTransfer implements PeerChannel.Handler, AutoC
             });
     private volatile boolean connected;
     private volatile boolean doneDelivered;
+    private final CompletableFuture<Void> doneSent = new CompletableFuture<>();
     private volatile Runnable onLinkLost = () -> { };
     private final java.util.concurrent.atomic.AtomicInteger resumes = new java.util.concurrent.atomic.AtomicInteger();
 
@@ -129,6 +130,7 @@ public final class DestinationDiskTransfer implements PeerChannel.Handler, AutoC
         try {
             channel.send(new Frame.Done());
             doneDelivered = true;
+            doneSent.complete(null);
         } catch (PeerChannelClosedException ce) {
             LOG.warn("disk complete, but telling the source failed (told again on the next connection): {}", ce.getMessage());
         }
@@ -147,6 +149,11 @@ public final class DestinationDiskTransfer implements PeerChannel.Handler, AutoC
     /** Whether the source was told DONE (on a channel that took it). */
     public boolean doneDelivered() {
         return doneDelivered;
+    }
+
+    /** Completes (never exceptionally) once the source was told DONE, on whichever connection was up then. */
+    public CompletableFuture<Void> doneSent() {
+        return doneSent;
     }
 
     /** How many times the pull resumed on a new channel. */
