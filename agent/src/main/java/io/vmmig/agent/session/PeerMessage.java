@@ -25,21 +25,41 @@ import io.vmmig.agent.control.ErrorKind;
 public sealed interface PeerMessage {
 
     /**
-     * The source asks the destination to prepare a migration.
+     * One disk the migration moves, in the migration's disk order (which lays the disks out in the
+     * transfer's address space, {@link io.vmmig.strategy.DiskLayout}).
+     *
+     * @param node        the disk's node at the destination (the description's)
+     * @param imageName   the source image's file name (the default target name)
+     * @param backingFile the top image's backing file (must exist at the destination), or null
+     */
+    record Disk(String node, String format, long virtualSize, long allocatedBytes, String backingFile, String imageName) {}
+
+    /**
+     * The source asks the destination to prepare a migration of {@code disks} (at least one).
      *
      * @param strategy      the strategy's CLI name
-     * @param imageName     the source image's file name (the default target name)
-     * @param target        the requested target path, or null for the destination's default
+     * @param target        the requested target path of a one-disk VM's image, or null for the destination's default
      * @param description   what the VM is ({@link io.vmmig.agent.vm.VmDescription} as JSON): the destination
      *                      validates it and builds its QEMU command line from it
      * @param sourceVersion the source QEMU's version, for messages
      */
-    record Prepare(String id, String strategy, int chunkSize, String diskNode, String format, long virtualSize,
-                   long allocatedBytes, String backingFile, String imageName, String target, JsonNode description,
-                   String vm, String sourceVersion) implements PeerMessage {}
+    record Prepare(String id, String strategy, int chunkSize, java.util.List<Disk> disks, String target, JsonNode description,
+                   String vm, String sourceVersion) implements PeerMessage {
+        public Prepare {
+            disks = disks == null ? java.util.List.of() : java.util.List.copyOf(disks);
+        }
 
-    /** The destination agreed: the image it created and the token for the data connection (base64). */
-    record Prepared(String image, String token) implements PeerMessage {}
+        public java.util.List<String> diskNodes() {
+            return disks.stream().map(Disk::node).toList();
+        }
+
+        public java.util.List<String> formats() {
+            return disks.stream().map(Disk::format).toList();
+        }
+    }
+
+    /** The destination agreed: the images it created (in disk order) and the token for the data connection (base64). */
+    record Prepared(java.util.List<String> images, String token) implements PeerMessage {}
 
     /**
      * The destination QEMU runs in {@code -incoming defer} and listens for memory on {@code memoryPort};

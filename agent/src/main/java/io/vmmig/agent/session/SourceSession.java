@@ -151,12 +151,17 @@ public final class SourceSession implements Runnable {
             try (ControlLink control = new ControlLink(connect("", new byte[0]))) {
                 link = control;
                 if (cancelled.isDone()) control.trySend(new PeerMessage.Cancel(cancelled.join()));
-                String imageName = Path.of(vm.disk().image()).getFileName().toString();
-                control.send(new PeerMessage.Prepare(id, choice.name(), chunk, vm.destinationDiskNode(), vm.disk().format(),
-                        vm.disk().virtualSize(), vm.disk().allocatedBytes(), vm.disk().backingFile(), imageName, request.target(),
+                java.util.List<PeerMessage.Disk> disks = new java.util.ArrayList<>();
+                for (int i = 0; i < vm.disks().size(); i++) {
+                    io.vmmig.agent.vm.VmDisk k = vm.disks().get(i);
+                    disks.add(new PeerMessage.Disk(vm.destinationDiskNodes().get(i), k.format(), k.virtualSize(), k.allocatedBytes(),
+                            k.backingFile(), Path.of(k.image()).getFileName().toString()));
+                }
+                if (!vm.notMoved().isEmpty()) LOG.info("migration {}: not moved: {}", id, String.join(", ", vm.notMoved()));
+                control.send(new PeerMessage.Prepare(id, choice.name(), chunk, disks, request.target(),
                         vm.description().toJson(), request.vmName(), vm.qemuVersion()));
                 PeerMessage.Prepared prepared = control.expect(PeerMessage.Prepared.class, timeout);
-                LOG.info("migration {}: destination {} prepared {}", id, control.remote(), prepared.image());
+                LOG.info("migration {}: destination {} prepared {}", id, control.remote(), prepared.images());
                 checkCancelled();
                 PeerChannel data = choice.chunkTransfer() ? connect(id, Base64.getDecoder().decode(prepared.token())) : null;
                 if (data != null) {
@@ -260,7 +265,7 @@ public final class SourceSession implements Runnable {
                 ? MirrorTarget.tcp(request.destHost(), r.mirrorPort(), r.mirrorExport())
                 : MirrorTarget.unix(Path.of(r.mirrorSocket()), r.mirrorExport()));
         MigrationAssembly.Plan plan = MigrationAssembly.Plan.of(id, choice.strategy(), choice.name(), choice.mirrorMode(),
-                vm.disk().node(), chunk, timeout).withPush(pushOptions()).withTls(tls, null);
+                vm.sourceDiskNodes(), chunk, timeout).withPush(pushOptions()).withTls(tls, null);
         SourceStrategy strategy = MigrationAssembly.sourceStrategy(qmp, plan, workDir, data, mirrorTarget, timeline);
         if (strategy instanceof ChunkTransferSource cts) {
             registry.expectResumes(id, ch -> {
@@ -288,7 +293,7 @@ public final class SourceSession implements Runnable {
             t.setDaemon(true);
             return t;
         });
-        ProgressSampler progress = new ProgressSampler(record, qmp, strategy, timeline, vm.disk(), chunk, () -> destProgress[0],
+        ProgressSampler progress = new ProgressSampler(record, qmp, strategy, timeline, vm, chunk, () -> destProgress[0],
                 () -> destinationQemu);
         sampler.scheduleAtFixedRate(progress::sample, 0, 500, TimeUnit.MILLISECONDS);
         if (strategy instanceof ChunkTransferSource cts) {
@@ -347,8 +352,9 @@ public final class SourceSession implements Runnable {
         try {
             String expiry = tokens.expiryOf(record.id(), resumeToken).orElseThrow().toString();
             new SourcePullFile(record.id(), request.vmName(), request.destHost() + ":" + request.destPort(), request.strategy().name(),
-                    request.qmpSocket().toAbsolutePath().toString(), cts.exportSocket().toString(), cts.exportName(),
-                    cts.geometry().diskSize(), pushOptions().compress(), Base64.getEncoder().encodeToString(resumeToken), expiry)
+                    request.qmpSocket().toAbsolutePath().toString(), cts.exportSocket().toString(), cts.exportNames(),
+                    cts.layout().disks().stream().map(io.vmmig.strategy.DiskLayout.Disk::size).toList(), cts.layout().chunkSize(),
+                    pushOptions().compress(), Base64.getEncoder().encodeToString(resumeToken), expiry)
                     .write(workDir);
         } catch (Exception e) {
             LOG.warn("migration {}: cannot record the pull for a restart of this agent: {}", record.id(), e.toString());
@@ -372,7 +378,7 @@ public final class SourceSession implements Runnable {
         private final QmpClient qmp;
         private final SourceStrategy strategy;
         private final MigrationTimeline timeline;
-        private final io.vmmig.agent.vm.VmDisk disk;
+        private final SourceVm vm;
         private final int chunk;
         private final java.util.function.Supplier<PeerMessage.Progress> dest;
         private final java.util.function.Supplier<String> destQemu;
@@ -380,13 +386,13 @@ public final class SourceSession implements Runnable {
         private long lastNanos = System.nanoTime();
 
         ProgressSampler(MigrationRecord record, QmpClient qmp, SourceStrategy strategy, MigrationTimeline timeline,
-                        io.vmmig.agent.vm.VmDisk disk, int chunk, java.util.function.Supplier<PeerMessage.Progress> dest,
+                        SourceVm vm, int chunk, java.util.function.Supplier<PeerMessage.Progress> dest,
                         java.util.function.Supplier<String> destQemu) {
             this.record = record;
             this.qmp = qmp;
             this.strategy = strategy;
             this.timeline = timeline;
-            this.disk = disk;
+            this.vm = vm;
             this.chunk = chunk;
             this.dest = dest;
             this.destQemu = destQemu;
@@ -418,7 +424,7 @@ public final class SourceSession implements Runnable {
                 long pushed = s.pushedBytes() + s.mirroredBytes();
                 long pulled = d == null ? 0 : d.pulledBytes();
                 long remaining = switched ? Math.max(0, (long) s.remainingChunks() * chunk - pulled)
-                        : Math.max(0, disk.allocatedBytes() - pushed);
+                        : Math.max(0, vm.allocatedBytes() - pushed);
                 long ramT = 0, ramR = 0, ramTotal = 0;
                 if (timeline.happened(MigrationEvent.MEMORY_STARTED) && !switched) {
                     MigrationInfo m = qmp.call(new QueryMigrate());
@@ -434,7 +440,7 @@ public final class SourceSession implements Runnable {
                 lastBytes = moved;
                 lastNanos = now;
                 long eta = rate > 0 ? (remaining + ramR) / rate : -1;
-                record.progress(new MigrationProgress(record.elapsedMillis(), disk.virtualSize(), pushed, remaining, pulled,
+                record.progress(new MigrationProgress(record.elapsedMillis(), vm.virtualSize(), pushed, remaining, pulled,
                         ramT, ramR, ramTotal, Math.max(0, rate), eta));
             } catch (RuntimeException e) {
                 // sampling is best effort: QEMU may be going away at the end

@@ -127,7 +127,7 @@ class DescriptionValidatorPropertiesTest {
         try {
             read = VmDescription.read(d);
             read = DestinationCommandLine.placeMonitors(read, policy).description();
-            new DescriptionValidator(policy).check(read, "disk0", "qcow2");
+            new DescriptionValidator(policy).check(read, java.util.List.of("disk0"), java.util.List.of("qcow2"));
         } catch (RefusedDescriptionException e) {
             assertEquals(ErrorKind.REFUSED, e.kind());
             assertFalse(e.option().isEmpty());
@@ -215,7 +215,7 @@ class DescriptionValidatorPropertiesTest {
         // the good description itself passes: a property that only ever saw refusals would prove little
         try {
             dirs();
-            new DescriptionValidator(policy).check(VmDescription.read(JSON.readTree(good)), "disk0", "qcow2");
+            new DescriptionValidator(policy).check(VmDescription.read(JSON.readTree(good)), java.util.List.of("disk0"), java.util.List.of("qcow2"));
         } catch (Exception e) {
             throw new IllegalStateException("the unmutated description must pass", e);
         }

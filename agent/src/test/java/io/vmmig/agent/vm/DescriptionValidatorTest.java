@@ -63,7 +63,7 @@ class DescriptionValidatorTest {
     }
 
     void check(JsonNode json) throws RefusedDescriptionException {
-        new DescriptionValidator(policy).check(VmDescription.read(json), "disk0", "qcow2");
+        new DescriptionValidator(policy).check(VmDescription.read(json), java.util.List.of("disk0"), java.util.List.of("qcow2"));
     }
 
     /** {@code change} applied to a good description is refused naming {@code field}; the reason holds {@code why}. */
@@ -162,7 +162,7 @@ class DescriptionValidatorTest {
         refused("disks", "one disk per VM", d -> d.withArray("disks").add(at(d, "disks", 0).deepCopy()));
         refused("disks", "no disk", d -> d.remove("disks"));
         RefusedDescriptionException f = assertThrows(RefusedDescriptionException.class,
-                () -> new DescriptionValidator(policy).check(VmDescription.read(good()), "disk0", "vvfat"));
+                () -> new DescriptionValidator(policy).check(VmDescription.read(good()), java.util.List.of("disk0"), java.util.List.of("vvfat")));
         assertEquals("format", f.option(), f.getMessage());
     }
 

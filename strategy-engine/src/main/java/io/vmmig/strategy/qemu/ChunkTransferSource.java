@@ -10,6 +10,8 @@ import io.vmmig.nbd.qemu.ExtentScan;
 import io.vmmig.nbd.qemu.QemuNbdServer;
 import io.vmmig.qmp.QmpClient;
 import io.vmmig.strategy.ChunkGeometry;
+import io.vmmig.strategy.DiskLayout;
+import io.vmmig.strategy.DiskSetBackend;
 import io.vmmig.strategy.RemainingSet;
 import io.vmmig.strategy.Strategy;
 import io.vmmig.strategy.peer.PeerChannel;
@@ -25,8 +27,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The source side of the chunk-transfer strategies (hybrid, pre-copy, post-copy) for one disk of a
- * running QEMU: exports the disk from QEMU's own NBD server, records dirty epochs with rotating
+ * The source side of the chunk-transfer strategies (hybrid, pre-copy, post-copy) for the disks of a
+ * running QEMU, all in one transfer over one {@link DiskLayout} (one push, one link budget, one
+ * hand-over): exports each disk from QEMU's own NBD server, records dirty epochs with rotating
  * bitmaps, pushes through a {@link SourceDiskTransfer}, hands over at the {@link Cutover} pause
  * (pre-copy: sends its last round there instead), serves pulls, and releases everything it added to
  * QEMU when done or cancelled.
@@ -36,15 +39,18 @@ public final class ChunkTransferSource implements SourceStrategy {
 
     /**
      * @param migrationId   names vmmig's bitmaps and exports in QEMU ({@code vmmig-ID-...})
-     * @param node          the disk's format node (qcow2 or raw) in the source QEMU
+     * @param nodes         the disks' format nodes (qcow2 or raw) in the source QEMU, in the migration's
+     *                      disk order ({@link DiskLayout}); one node for a one-disk VM
      * @param chunkSize     transfer unit; also the dirty bitmap granularity
      * @param epochInterval time between bitmap rotations while pushing
      * @param workDir       where the source QEMU's NBD socket goes
      * @param precopy       pre-copy's convergence rule (ignored by the other strategies)
      */
-    public record Config(Strategy strategy, String migrationId, String node, int chunkSize, SourceOptions push,
+    public record Config(Strategy strategy, String migrationId, List<String> nodes, int chunkSize, SourceOptions push,
                          Duration epochInterval, Path workDir, Duration timeout, PrecopyLimits precopy) {
         public Config {
+            nodes = List.copyOf(nodes);
+            if (nodes.isEmpty()) throw new IllegalArgumentException("no disk node");
             if (strategy == Strategy.MIRROR) throw new IllegalArgumentException("mirror is not a chunk-transfer strategy");
             if (strategy == Strategy.PRECOPY) push = push.withThreshold(Integer.MAX_VALUE).withPush(true);
             if (strategy == Strategy.POSTCOPY) push = push.withPush(false);
@@ -67,9 +73,10 @@ public final class ChunkTransferSource implements SourceStrategy {
     private final PeerChannel channel;
     private final MigrationTimeline timeline;
     private QemuNbdServer server;
-    private DirtyBitmapRotation rotation;
-    private QemuNbdServer.Export dataExport;
-    private NbdClient data;
+    private final List<DirtyBitmapRotation> rotations = new java.util.ArrayList<>();
+    private final List<QemuNbdServer.Export> dataExports = new java.util.ArrayList<>();
+    private final List<NbdClient> data = new java.util.ArrayList<>();
+    private DiskLayout layout;
     private SourceDiskTransfer transfer;
     private ChunkGeometry geometry;
     private Thread epochs;
@@ -94,18 +101,31 @@ public final class ChunkTransferSource implements SourceStrategy {
         String prefix = "vmmig-" + config.migrationId();
         try {
             server = QemuNbdServer.start(qmp, config.workDir().resolve("source-nbd.sock"));
-            // Record writes before reading the allocation, so nothing written in between is missed.
-            rotation = new DirtyBitmapRotation(server, config.node(), prefix, config.chunkSize(), config.timeout());
-            dataExport = server.exportWithAllocationDepth(prefix + "-data", config.node());
-            data = NbdClient.connect(server.socket(), NbdClientOptions.of(dataExport.name())
-                    .withMetaContexts(NbdReplyType.META_ALLOCATION_DEPTH).withRequestTimeout(config.timeout()));
-            geometry = new ChunkGeometry(data.export().size(), config.chunkSize());
-            BitSet allocated = new BitSet();
-            // allocation-depth 1: the data is in this (top) layer; 0 absent, 2+ in a backing file.
-            for (ByteRange r : ExtentScan.ranges(data, NbdReplyType.META_ALLOCATION_DEPTH, depth -> depth == 1)) {
-                geometry.markTouched(r.offset(), r.length(), allocated);
+            List<NbdExportBackend> disks = new java.util.ArrayList<>();
+            List<Long> sizes = new java.util.ArrayList<>();
+            for (int i = 0; i < config.nodes().size(); i++) {
+                String node = config.nodes().get(i);
+                // Record writes before reading the allocation, so nothing written in between is missed.
+                rotations.add(new DirtyBitmapRotation(server, node, prefix, config.chunkSize(), config.timeout()));
+                QemuNbdServer.Export export = server.exportWithAllocationDepth(exportName(config.migrationId(), i), node);
+                dataExports.add(export);
+                NbdClient client = NbdClient.connect(server.socket(), NbdClientOptions.of(export.name())
+                        .withMetaContexts(NbdReplyType.META_ALLOCATION_DEPTH).withRequestTimeout(config.timeout()));
+                data.add(client);
+                disks.add(new NbdExportBackend(client));
+                sizes.add(client.export().size());
             }
-            transfer = new SourceDiskTransfer(geometry, new NbdExportBackend(data), allocated, channel, config.push());
+            layout = DiskLayout.of(config.nodes(), sizes, config.chunkSize());
+            geometry = layout.geometry();
+            BitSet allocated = new BitSet();
+            for (int i = 0; i < data.size(); i++) {
+                long base = layout.disk(i).base();
+                // allocation-depth 1: the data is in this (top) layer; 0 absent, 2+ in a backing file.
+                for (ByteRange r : ExtentScan.ranges(data.get(i), NbdReplyType.META_ALLOCATION_DEPTH, depth -> depth == 1)) {
+                    geometry.markTouched(base + r.offset(), r.length(), allocated);
+                }
+            }
+            transfer = new SourceDiskTransfer(geometry, new DiskSetBackend(layout, disks), allocated, channel, config.push());
             timeline.mark(MigrationEvent.PUSH_STARTED);
             transfer.start();
             if (config.strategy() != Strategy.PRECOPY) readyForMemory.complete(null);
@@ -123,14 +143,24 @@ public final class ChunkTransferSource implements SourceStrategy {
         return geometry;
     }
 
+    /** Where each disk lives in the migration's address space (null before {@link #start}). */
+    public DiskLayout layout() {
+        return layout;
+    }
+
+    /** The name of disk {@code index}'s read-only export on the source QEMU's NBD server ({@code vmmig-ID-data}, then {@code -data1}, ...). */
+    public static String exportName(String migrationId, int index) {
+        return "vmmig-" + migrationId + "-data" + (index == 0 ? "" : Integer.toString(index));
+    }
+
     /** The UNIX socket of the source QEMU's NBD server vmmig started (it stays while QEMU runs, agent or not). */
     public Path exportSocket() {
         return server == null ? null : server.socket();
     }
 
-    /** The name of the read-only export of the disk on it (what the pull reads). */
-    public String exportName() {
-        return dataExport == null ? null : dataExport.name();
+    /** The names of the read-only exports of the disks on it (what the pull reads), in disk order. */
+    public List<String> exportNames() {
+        return dataExports.stream().map(QemuNbdServer.Export::name).toList();
     }
 
     public SourceDiskTransfer transfer() {
@@ -143,7 +173,7 @@ public final class ChunkTransferSource implements SourceStrategy {
                 synchronized (this) {
                     wait(config.epochInterval().toMillis());
                     if (stopEpochs) return;
-                    transfer.onEpoch(chunks(rotation.rotate()));
+                    transfer.onEpoch(rotateAll());
                     rounds++;
                 }
             }
@@ -172,7 +202,7 @@ public final class ChunkTransferSource implements SourceStrategy {
                         wait(10);
                     }
                     if (stopEpochs) return;
-                    BitSet dirty = chunks(rotation.rotate());
+                    BitSet dirty = rotateAll();
                     rounds++;
                     long dirtyBytes = (long) dirty.cardinality() * config.chunkSize();
                     transfer.onEpoch(dirty);
@@ -227,7 +257,7 @@ public final class ChunkTransferSource implements SourceStrategy {
     private void finalRound() throws Exception {
         timeline.mark(MigrationEvent.PAUSED);
         stopEpochLoop();
-        long sent = transfer.finalRound(chunks(rotation.rotate()), config.timeout());
+        long sent = transfer.finalRound(rotateAll(), config.timeout());
         rounds++;
         timeline.mark(MigrationEvent.FINAL_ROUND_SENT);
         LOG.info("pre-copy {}: final round sent {} bytes while paused", config.migrationId(), sent);
@@ -242,9 +272,17 @@ public final class ChunkTransferSource implements SourceStrategy {
                 pauseNanos / 1_000_000, iterationLimitHit, 0);
     }
 
-    private BitSet chunks(List<ByteRange> ranges) {
+    /**
+     * Ends the dirty epoch of every disk (each disk's bitmap rotates in its own transaction, one disk
+     * after the other): the chunks written in it, in the migration's address space. At the pause the
+     * guest is stopped, so the last rotation of every disk together is exact.
+     */
+    private BitSet rotateAll() throws NbdException {
         BitSet dirty = new BitSet();
-        for (ByteRange r : ranges) geometry.markTouched(r.offset(), r.length(), dirty);
+        for (int i = 0; i < rotations.size(); i++) {
+            long base = layout.disk(i).base();
+            for (ByteRange r : rotations.get(i).rotate()) geometry.markTouched(base + r.offset(), r.length(), dirty);
+        }
         return dirty;
     }
 
@@ -256,7 +294,7 @@ public final class ChunkTransferSource implements SourceStrategy {
     public RemainingSet handOver() throws Exception {
         timeline.mark(MigrationEvent.PAUSED);
         stopEpochLoop();
-        RemainingSet rs = transfer.cutover(chunks(rotation.rotate()), config.timeout());
+        RemainingSet rs = transfer.cutover(rotateAll(), config.timeout());
         timeline.mark(MigrationEvent.REMAINING_SENT);
         LOG.info("migration {}: handed over {} remaining chunks", config.migrationId(), rs.size());
         return rs;
@@ -283,12 +321,11 @@ public final class ChunkTransferSource implements SourceStrategy {
         stopEpochs = true;
         notifyAll();
         if (transfer != null) transfer.close();
-        if (data != null) data.close();
-        Runnable[] steps = {
-            () -> { if (dataExport != null) dataExport.delete(config.timeout()); },
-            () -> { if (rotation != null) rotation.close(); },
-            () -> { if (server != null) server.close(); },
-        };
+        for (NbdClient c : data) c.close();
+        List<Runnable> steps = new java.util.ArrayList<>();
+        for (QemuNbdServer.Export e : dataExports) steps.add(() -> e.delete(config.timeout()));
+        for (DirtyBitmapRotation r : rotations) steps.add(r::close);
+        steps.add(() -> { if (server != null) server.close(); });
         for (Runnable step : steps) {
             try {
                 step.run();
