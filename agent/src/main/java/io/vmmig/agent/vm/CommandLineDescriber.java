@@ -354,7 +354,8 @@ public final class CommandLineDescriber {
     private VmDisk moved(String drive) {
         for (VmDisk k : moved) {
             if (blockdevs.containsKey(drive) && drive.equals(k.node())) return k;
-            if (drives.containsKey(drive) && drive.equals(k.device())) return k;
+            // a -drive: QMP names its device after the drive id; the file tells it too
+            if (drives.containsKey(drive) && (drive.equals(k.device()) || k.image().equals(drives.get(drive).get("file")))) return k;
         }
         return null;
     }

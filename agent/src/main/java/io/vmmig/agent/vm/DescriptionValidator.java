@@ -296,6 +296,7 @@ public final class DescriptionValidator {
                 String p = at + ".props." + k;
                 if (!DEVICE_PROPS.contains(k)) refuse(p, RefusedDescriptionException.property(k));
                 Object v = e.getValue();
+                if (k.equals("romfile") && !(v instanceof String)) refuse(p, "a ROM file opens a host path: only romfile=\"\" (no ROM)");
                 if (v instanceof String s) {
                     if (k.equals("romfile") && !s.isEmpty()) refuse(p, "a ROM file opens a host path: only romfile=\"\" (no ROM)");
                     if (!VALUE.matcher(s).matches()) refuse(p, "'" + abbreviate(s) + "' is not a plain value (letters, digits, _ . : + -)");

@@ -87,6 +87,7 @@ public final class ChunkTransferSource implements SourceStrategy {
     private volatile int rounds;
     private volatile boolean iterationLimitHit;
     private volatile long pauseNanos;
+    private volatile int[] remainingPerDisk;
 
     public ChunkTransferSource(QmpClient qmp, Config config, PeerChannel channel, MigrationTimeline timeline) {
         this.qmp = qmp;
@@ -126,6 +127,9 @@ public final class ChunkTransferSource implements SourceStrategy {
                 }
             }
             transfer = new SourceDiskTransfer(geometry, new DiskSetBackend(layout, disks), allocated, channel, config.push());
+            int[] firsts = new int[layout.count()];
+            for (int i = 0; i < firsts.length; i++) firsts[i] = layout.firstChunk(i);
+            transfer.countPerDisk(firsts);
             timeline.mark(MigrationEvent.PUSH_STARTED);
             transfer.start();
             if (config.strategy() != Strategy.PRECOPY) readyForMemory.complete(null);
@@ -269,7 +273,7 @@ public final class ChunkTransferSource implements SourceStrategy {
         TransferCounters c = transfer.counters();
         return new SourceReport(c.pushedBytes.get(), c.pushedWireBytes.get(), c.pushedChunks.get(), rounds,
                 c.zeroSkippedBytes.get(), c.unallocatedBytes.get(), c.pulledBytes.get(), c.remainingAtCutover.get(),
-                pauseNanos / 1_000_000, iterationLimitHit, 0);
+                pauseNanos / 1_000_000, iterationLimitHit, 0, diskFigures());
     }
 
     /**
@@ -277,6 +281,19 @@ public final class ChunkTransferSource implements SourceStrategy {
      * after the other): the chunks written in it, in the migration's address space. At the pause the
      * guest is stopped, so the last rotation of every disk together is exact.
      */
+    /** Each disk apart when there is more than one (one disk: the totals say it all). */
+    private List<SourceReport.DiskFigures> diskFigures() {
+        if (layout == null || layout.count() < 2) return List.of();
+        long[] pushed = transfer.pushedPerDisk();
+        int[] remaining = remainingPerDisk;
+        List<SourceReport.DiskFigures> out = new java.util.ArrayList<>();
+        for (DiskLayout.Disk d : layout.disks()) {
+            long handed = remaining == null ? -1 : Math.min(d.size(), (long) remaining[d.index()] * config.chunkSize());
+            out.add(new SourceReport.DiskFigures(d.name(), d.size(), pushed[d.index()], handed));
+        }
+        return out;
+    }
+
     private BitSet rotateAll() throws NbdException {
         BitSet dirty = new BitSet();
         for (int i = 0; i < rotations.size(); i++) {
@@ -295,6 +312,7 @@ public final class ChunkTransferSource implements SourceStrategy {
         timeline.mark(MigrationEvent.PAUSED);
         stopEpochLoop();
         RemainingSet rs = transfer.cutover(rotateAll(), config.timeout());
+        remainingPerDisk = layout.countPerDisk(rs.chunks());
         timeline.mark(MigrationEvent.REMAINING_SENT);
         LOG.info("migration {}: handed over {} remaining chunks", config.migrationId(), rs.size());
         return rs;

@@ -72,6 +72,9 @@ public record MigrationReport(String migrationId, Strategy strategy, String stra
                 bytes(source.pushedBytes()), source.pushedChunks(), bytes(source.pushedWireBytes()),
                 bytes(d.pulledBytes()), d.pulledOnDemand(), d.pulledBackground(),
                 bytes(source.zeroSkippedBytes()), bytes(source.unallocatedBytes()), bytes(source.mirroredBytes())));
+        for (SourceReport.DiskFigures f : source.disks())
+            b.append(String.format("  disk %s (%s): pushed %s, handed over %s%n", f.name(), bytes(f.size()), bytes(f.pushedBytes()),
+                    f.handedOverBytes() < 0 ? "nothing yet" : bytes(f.handedOverBytes()) + " (pulled, or overwritten by the guest at the destination)"));
         if (d.pulledBytes() > 0 || d.onDemandLatencyCount() > 0 || d.writesWaited() > 0 || d.writesTakenAtOnce() > 0) {
             b.append(String.format("  on-demand pulls %d (median %.1f ms, max %.1f ms demand to installed);"
                             + " guest writes into missing chunks taken at once %d, writes that waited %d (%.1f ms in all)%n",

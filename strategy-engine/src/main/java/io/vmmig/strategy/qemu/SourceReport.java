@@ -14,7 +14,26 @@ package io.vmmig.strategy.qemu;
  * @param pauseMillis       time the source guest stayed paused for storage at switchover
  * @param iterationLimitHit pre-copy stopped iterating without converging
  * @param mirroredBytes     bytes QEMU's mirror job copied (mirror only)
+ * @param disks             each disk apart (in the migration's order), for a VM with more than one; empty otherwise
  */
 public record SourceReport(long pushedBytes, long pushedWireBytes, long pushedChunks, int rounds, long zeroSkippedBytes,
                            long unallocatedBytes, long servedPullBytes, int remainingChunks, long pauseMillis,
-                           boolean iterationLimitHit, long mirroredBytes) {}
+                           boolean iterationLimitHit, long mirroredBytes, java.util.List<DiskFigures> disks) {
+    public SourceReport {
+        disks = disks == null ? java.util.List.of() : java.util.List.copyOf(disks);
+    }
+
+    /** Without per-disk figures. */
+    public SourceReport(long pushedBytes, long pushedWireBytes, long pushedChunks, int rounds, long zeroSkippedBytes,
+                        long unallocatedBytes, long servedPullBytes, int remainingChunks, long pauseMillis,
+                        boolean iterationLimitHit, long mirroredBytes) {
+        this(pushedBytes, pushedWireBytes, pushedChunks, rounds, zeroSkippedBytes, unallocatedBytes, servedPullBytes, remainingChunks,
+                pauseMillis, iterationLimitHit, mirroredBytes, java.util.List.of());
+    }
+
+    /**
+     * One disk's share: its name (the node), size, bytes pushed before the cutover, and bytes handed over
+     * at the cutover (the destination pulls them, or the guest there overwrites them); -1 before the cutover.
+     */
+    public record DiskFigures(String name, long size, long pushedBytes, long handedOverBytes) {}
+}

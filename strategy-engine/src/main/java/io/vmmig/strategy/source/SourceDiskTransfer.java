@@ -44,6 +44,9 @@ public final class SourceDiskTransfer implements PeerChannel.Handler, AutoClosea
     private volatile boolean handedOver;
     private volatile boolean connected = true;
     private final java.util.concurrent.atomic.AtomicInteger resumes = new java.util.concurrent.atomic.AtomicInteger();
+    /** First chunk of each disk of the address space (one disk: {0}), for the per-disk push counts. */
+    private volatile int[] diskFirstChunks = {0};
+    private volatile java.util.concurrent.atomic.AtomicLongArray pushedPerDisk = new java.util.concurrent.atomic.AtomicLongArray(1);
 
     public SourceDiskTransfer(ChunkGeometry geometry, BlockBackend disk, BitSet allocated, PeerChannel channel,
                               SourceOptions options) {
@@ -59,6 +62,20 @@ public final class SourceDiskTransfer implements PeerChannel.Handler, AutoClosea
         counters.unallocatedBytes.set(geometry.diskSize() - bytesOf(allocated));
         this.pusher = new Thread(this::pushLoop, "vmmig-push");
         this.pusher.setDaemon(true);
+    }
+
+    /** Counts pushes per disk from now on: {@code firstChunks[i]} is disk i's first chunk (ascending, from 0). */
+    public void countPerDisk(int[] firstChunks) {
+        diskFirstChunks = firstChunks.clone();
+        pushedPerDisk = new java.util.concurrent.atomic.AtomicLongArray(firstChunks.length);
+    }
+
+    /** Bytes pushed so far, per disk ({@link #countPerDisk}). */
+    public long[] pushedPerDisk() {
+        java.util.concurrent.atomic.AtomicLongArray a = pushedPerDisk;
+        long[] out = new long[a.length()];
+        for (int i = 0; i < out.length; i++) out[i] = a.get(i);
+        return out;
     }
 
     /** Starts reading the channel and, unless pushing is off (post-copy), pushing. */
@@ -281,6 +298,9 @@ public final class SourceDiskTransfer implements PeerChannel.Handler, AutoClosea
             channel.send(frame);
             if (!zero) everSent.set(c);
             counters.pushedBytes.addAndGet(chunkLength);
+            int[] firsts = diskFirstChunks;
+            int disk = java.util.Arrays.binarySearch(firsts, c);
+            pushedPerDisk.addAndGet(disk >= 0 ? disk : -disk - 2, chunkLength);
             counters.pushedWireBytes.addAndGet(frame.payload().remaining());
             counters.pushedChunks.incrementAndGet();
         }
