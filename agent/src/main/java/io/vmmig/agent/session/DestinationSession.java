@@ -330,8 +330,9 @@ public final class DestinationSession {
             DestinationReport r = disk.report();
             String qemuStatus = QemuRunState.of(qemu.qmp());
             record.guest(GuestLocation.of(null, qemuStatus));
+            List<Long> missing = disk instanceof ChunkTransferDestination c && c.layout().count() > 1 ? c.missingPerDisk() : null;
             link.trySend(new PeerMessage.Progress(r.pulledBytes(), r.pulledOnDemand(), r.pulledBackground(), r.receivedPushBytes(),
-                    qemuStatus));
+                    qemuStatus, missing));
             record.progress(new MigrationProgress(record.elapsedMillis(), 0, r.receivedPushBytes(), 0, r.pulledBytes(), 0, 0, 0, 0, -1));
         } catch (RuntimeException e) {
             // best effort

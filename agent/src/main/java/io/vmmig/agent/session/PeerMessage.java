@@ -71,11 +71,18 @@ public sealed interface PeerMessage {
     record Ready(int memoryPort, Integer mirrorPort, String mirrorSocket, String mirrorExport, Boolean qemuTls)
             implements PeerMessage {}
 
-    /** Destination progress after the switchover, with its QEMU's run state ({@code query-status}; null if not read). */
-    record Progress(long pulledBytes, long pulledOnDemand, long pulledBackground, long receivedPushBytes, String qemuStatus)
-            implements PeerMessage {
+    /**
+     * Destination progress after the switchover, with its QEMU's run state ({@code query-status}; null if not read)
+     * and, for a VM with more than one disk, the bytes each disk still misses (in disk order; null: one disk).
+     */
+    record Progress(long pulledBytes, long pulledOnDemand, long pulledBackground, long receivedPushBytes, String qemuStatus,
+                    java.util.List<Long> missingPerDisk) implements PeerMessage {
         public Progress(long pulledBytes, long pulledOnDemand, long pulledBackground, long receivedPushBytes) {
-            this(pulledBytes, pulledOnDemand, pulledBackground, receivedPushBytes, null);
+            this(pulledBytes, pulledOnDemand, pulledBackground, receivedPushBytes, null, null);
+        }
+
+        public Progress(long pulledBytes, long pulledOnDemand, long pulledBackground, long receivedPushBytes, String qemuStatus) {
+            this(pulledBytes, pulledOnDemand, pulledBackground, receivedPushBytes, qemuStatus, null);
         }
     }
 

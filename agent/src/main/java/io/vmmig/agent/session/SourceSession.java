@@ -40,6 +40,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Base64;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executors;
@@ -328,7 +329,7 @@ public final class SourceSession implements Runnable {
                 LOG.warn("migration {}: quit of the source QEMU: {}", id, CauseChain.of(e));
             }
             timeline.mark(MigrationEvent.SOURCE_RELEASED);
-            report = report.endingAt(timeline);
+            report = report.endingAt(timeline).withDiskNames(vm.disks().stream().map(io.vmmig.agent.vm.VmDisk::device).toList());
             SourcePullFile.remove(workDir);
             progress.sample();
             return new ControlEvent.Report(id, streams.addTo(ControlCodec.tree(report)), report.summary() + streams.summaryLine());
@@ -402,6 +403,30 @@ public final class SourceSession implements Runnable {
             });
         }
 
+        /**
+         * Each disk apart (more than one): pushed (the source's count), before the switchover what of its
+         * allocation is not pushed yet, after it what the destination says it still misses and the rest as pulled.
+         */
+        private List<MigrationProgress.Disk> perDisk(SourceReport s, PeerMessage.Progress d, boolean switched) {
+            if (vm.disks().size() < 2 || s.disks().size() != vm.disks().size()) return List.of();
+            List<MigrationProgress.Disk> out = new java.util.ArrayList<>();
+            for (int i = 0; i < vm.disks().size(); i++) {
+                io.vmmig.agent.vm.VmDisk k = vm.disks().get(i);
+                SourceReport.DiskFigures f = s.disks().get(i);
+                long pulled = 0, remaining;
+                if (!switched) {
+                    remaining = Math.max(0, k.allocatedBytes() - f.pushedBytes());
+                } else {
+                    long handed = Math.max(0, f.handedOverBytes());
+                    remaining = d != null && d.missingPerDisk() != null && d.missingPerDisk().size() == vm.disks().size()
+                            ? Math.min(handed, d.missingPerDisk().get(i)) : handed;
+                    pulled = handed - remaining;
+                }
+                out.add(new MigrationProgress.Disk(k.device(), k.virtualSize(), f.pushedBytes(), pulled, remaining));
+            }
+            return out;
+        }
+
         /** The phase the source enters when the engine says {@code e} happened, or null for no change. */
         static MigrationPhase phaseAfter(MigrationEvent e) {
             return switch (e) {
@@ -441,7 +466,7 @@ public final class SourceSession implements Runnable {
                 lastNanos = now;
                 long eta = rate > 0 ? (remaining + ramR) / rate : -1;
                 record.progress(new MigrationProgress(record.elapsedMillis(), vm.virtualSize(), pushed, remaining, pulled,
-                        ramT, ramR, ramTotal, Math.max(0, rate), eta));
+                        ramT, ramR, ramTotal, Math.max(0, rate), eta, perDisk(s, d, switched)));
             } catch (RuntimeException e) {
                 // sampling is best effort: QEMU may be going away at the end
             }

@@ -194,13 +194,13 @@ class DescriptionValidatorPropertiesTest {
                 names.forEachRemaining(all::add);
                 if (!all.isEmpty()) o.remove(all.get(Math.abs(m.key().hashCode()) % all.size()));
             } else {
-                o.set(m.key(), m.value());
+                o.set(m.key(), m.value().deepCopy());   // a copy: jqwik hands the same node to later tries
             }
         } else if (target instanceof ArrayNode a) {
             int i = a.isEmpty() ? 0 : Math.abs(m.key().hashCode()) % a.size();
             if (m.remove() && !a.isEmpty()) a.remove(i);
-            else if (a.isEmpty() || m.key().length() % 2 == 0) a.add(m.value());
-            else a.set(i, m.value());
+            else if (a.isEmpty() || m.key().length() % 2 == 0) a.add(m.value().deepCopy());
+            else a.set(i, m.value().deepCopy());
         }
     }
 

@@ -163,7 +163,7 @@ class DescriptionValidatorTest {
         refused("disks", "no disk", d -> d.remove("disks"));
         RefusedDescriptionException f = assertThrows(RefusedDescriptionException.class,
                 () -> new DescriptionValidator(policy).check(VmDescription.read(good()), java.util.List.of("disk0"), java.util.List.of("vvfat")));
-        assertEquals("format", f.option(), f.getMessage());
+        assertEquals("disks[0].format", f.option(), f.getMessage());
     }
 
     @Test

@@ -158,9 +158,10 @@ class HandWrittenCommandLineIT {
             String summary = report.summary();
             assertEquals(2, summary.lines().filter(l -> l.startsWith("  disk ") && l.contains("handed over")).count(),
                     "each disk apart: " + summary);
-            if (how.equals("json-device"))
-                assertTrue(summary.contains("  disk libvirt-1-format (64.0 MiB): pushed ") && summary.contains("  disk libvirt-2-format"),
-                        summary);
+            // named as the guest's devices: the device id (JSON -device), the drive id (-drive)
+            List<String> names = how.equals("json-device") ? List.of("virtio-disk0", "virtio-disk1") : List.of("virtio0", "virtio1");
+            assertTrue(summary.contains("  disk " + names.get(0) + " (64.0 MiB): pushed ") && summary.contains("  disk " + names.get(1) + " ("),
+                    summary);
         }
     }
 }

@@ -241,6 +241,21 @@ public final class ChunkTransferDestination implements DestinationStrategy {
         return layout;
     }
 
+    /** Bytes each disk still misses (in disk order): all of it before the hand-over, then what is left to pull. */
+    public List<Long> missingPerDisk() {
+        io.vmmig.strategy.PullQueue q = transfer.disk().handover().getNow(null);
+        List<Long> out = new java.util.ArrayList<>();
+        for (DiskLayout.Disk d : layout.disks()) {
+            if (q == null) {
+                out.add(d.size());
+                continue;
+            }
+            long chunks = q.notPresentIn(layout.firstChunk(d.index()), layout.endChunk(d.index()));
+            out.add(Math.min(d.size(), chunks * layout.chunkSize()));
+        }
+        return out;
+    }
+
     /** Holds the background pull to {@code bytesPerSecond} (0: no limit); the guest's demands are pulled at once regardless. */
     public void limitBackgroundPull(long bytesPerSecond) {
         transfer.puller().limitBackground(bytesPerSecond);

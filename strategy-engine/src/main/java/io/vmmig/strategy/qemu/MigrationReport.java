@@ -42,6 +42,12 @@ public record MigrationReport(String migrationId, Strategy strategy, String stra
                 qemuDowntimeMillis, storagePauseMillis, ramBytes, source, destination, timeline, millis);
     }
 
+    /** This report with the source's disks named {@code names} (in the migration's order). */
+    public MigrationReport withDiskNames(List<String> names) {
+        return new MigrationReport(migrationId, strategy, strategyName, totalMillis, preparingMillis, cutoverMillis,
+                qemuDowntimeMillis, storagePauseMillis, ramBytes, source.withDiskNames(names), destination, timeline, guestGapMillis);
+    }
+
     /** This report with the destination side's figures. */
     public MigrationReport withDestination(DestinationReport d) {
         return new MigrationReport(migrationId, strategy, strategyName, totalMillis, preparingMillis, cutoverMillis,

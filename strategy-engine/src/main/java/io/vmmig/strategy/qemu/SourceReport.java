@@ -31,6 +31,18 @@ public record SourceReport(long pushedBytes, long pushedWireBytes, long pushedCh
                 pauseMillis, iterationLimitHit, mirroredBytes, java.util.List.of());
     }
 
+    /** These figures with the disks named {@code names} (the guest's device names rather than node names), in order. */
+    public SourceReport withDiskNames(java.util.List<String> names) {
+        if (names.size() != disks.size()) return this;
+        java.util.List<DiskFigures> named = new java.util.ArrayList<>();
+        for (int i = 0; i < disks.size(); i++) {
+            DiskFigures f = disks.get(i);
+            named.add(new DiskFigures(names.get(i), f.size(), f.pushedBytes(), f.handedOverBytes()));
+        }
+        return new SourceReport(pushedBytes, pushedWireBytes, pushedChunks, rounds, zeroSkippedBytes, unallocatedBytes, servedPullBytes,
+                remainingChunks, pauseMillis, iterationLimitHit, mirroredBytes, named);
+    }
+
     /**
      * One disk's share: its name (the node), size, bytes pushed before the cutover, and bytes handed over
      * at the cutover (the destination pulls them, or the guest there overwrites them); -1 before the cutover.
