@@ -140,9 +140,9 @@ public final class DestinationSession {
                 TargetImage t = planned.get(i);
                 images.add(t);   // before it exists: a failure removes what was created
                 t.create(pd.format(), pd.virtualSize(), pd.backingFile());
+                record.fact(MigrationJournal.image(i), t.path().toString());   // a restarted agent removes it if need be
                 targets.add(new ChunkTransferDestination.TargetDisk(t.path(), pd.format(), pd.node(), pd.virtualSize()));
             }
-            record.fact(MigrationJournal.IMAGE, String.join(",", images.stream().map(t -> t.path().toString()).toList()));
             byte[] token = tokens.issue(id, client.subject(), config.tokenTtl());
             CompletableFuture<PeerChannel> data = registry.expectData(id);
             link.send(new PeerMessage.Prepared(images.stream().map(t -> t.path().toString()).toList(),

@@ -90,8 +90,8 @@ public final class RestartRecovery {
             }
         }
         stopWaitingQemu(r);
-        String image = r.fact(MigrationJournal.IMAGE);
-        if (image != null) {
+        for (int i = 0; r.fact(MigrationJournal.image(i)) != null; i++) {   // every disk's image
+            String image = r.fact(MigrationJournal.image(i));
             try {
                 Files.deleteIfExists(Path.of(image));
             } catch (IOException e) {

@@ -168,4 +168,32 @@ class TargetImageTest {
         assertEquals(0, p.waitFor(), new String(out));
         return ControlCodec.mapper().readTree(out);
     }
+
+    private static PeerMessage.Prepare twoDisks(String first, String second, String target, long allocatedEach) {
+        return new PeerMessage.Prepare("m-2", "hybrid", 1 << 20, List.of(
+                new PeerMessage.Disk("disk0", "qcow2", 64L << 20, allocatedEach, null, first),
+                new PeerMessage.Disk("disk1", "raw", 32L << 20, allocatedEach, null, second)), target,
+                Descriptions.minimal("disk0").toJson(), "web1", "7.2.22");
+    }
+
+    @Test
+    void everyDiskGetsItsImageUnderItsOwnName() throws Exception {
+        List<TargetImage> t = TargetImage.planAll(config, twoDisks("web1.qcow2", "web1-data.raw", null, 1 << 20));
+        assertEquals(List.of(images.resolve("web1.qcow2"), images.resolve("web1-data.raw")), t.stream().map(TargetImage::path).toList());
+    }
+
+    @Test
+    void twoDisksOfOneNameOrOneTargetForTwoDisksAreRefused() {
+        refused(twoDisks("a.qcow2", "a.qcow2", null, 1 << 20), ErrorKind.BAD_REQUEST, "two disks would both go to", "a.qcow2");
+        refused(twoDisks("a.qcow2", "b.raw", images.resolve("x.qcow2").toString(), 1 << 20), ErrorKind.BAD_REQUEST,
+                "a target path names one image", "2 disks");
+    }
+
+    @Test
+    void theDisksMustFitTogether() throws Exception {
+        long free = Files.getFileStore(Files.createDirectories(images)).getUsableSpace();
+        // each alone fits, both together do not
+        long each = free / 2 + (TargetImage.METADATA_MARGIN);
+        refused(twoDisks("a.qcow2", "b.raw", null, each), ErrorKind.NO_SPACE, "the 2 disks need");
+    }
 }

@@ -156,6 +156,8 @@ class HandWrittenCommandLineIT {
                 dst.call(new Quit());
             }
             String summary = report.summary();
+            assertTrue(events.stream().anyMatch(e -> e instanceof ControlEvent.Progress p && p.progress().disks().size() == 2
+                    && p.progress().disks().get(1).pushedBytes() > 0), "progress events show each disk");
             assertEquals(2, summary.lines().filter(l -> l.startsWith("  disk ") && l.contains("handed over")).count(),
                     "each disk apart: " + summary);
             // named as the guest's devices: the device id (JSON -device), the drive id (-drive)
