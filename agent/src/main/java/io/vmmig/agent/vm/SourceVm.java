@@ -42,7 +42,7 @@ public record SourceVm(String qemuVersion, List<VmDisk> disks, List<String> notM
         List<String> left = new ArrayList<>();
         for (BlockInfo b : qmp.call(new QueryBlock())) {
             if (b.inserted() == null) continue;   // an empty drive: nothing to move, nothing to carry
-            String name = b.device() != null && !b.device().isEmpty() ? b.device() : b.qdev();
+            String name = deviceName(b);
             String why = whyNotMoved(b);
             if (why != null) {
                 left.add(name + " (" + why + ")");
@@ -63,6 +63,21 @@ public record SourceVm(String qemuVersion, List<VmDisk> disks, List<String> notM
         for (VmDescription.Disk d : description.disks())
             for (VmDisk k : moved) if (k.image().equals(d.image()) && !ordered.contains(k)) ordered.add(k);
         return new SourceVm(version, ordered, left, commandLine, description);
+    }
+
+    /**
+     * How people name the disk: the drive id of a {@code -drive} ({@code virtio0}), else the guest device's
+     * id ({@code vda}: QMP's qdev is {@code /machine/peripheral/vda/virtio-backend}), else its node.
+     */
+    static String deviceName(BlockInfo b) {
+        if (b.device() != null && !b.device().isEmpty()) return b.device();
+        String q = b.qdev();
+        if (q != null) {
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("^/machine/peripheral/([^/]+)(/.*)?$").matcher(q);
+            if (m.matches()) return m.group(1);
+            if (!q.startsWith("/")) return q;
+        }
+        return b.inserted() != null && b.inserted().nodeName() != null ? b.inserted().nodeName() : q;
     }
 
     /** Why vmmig leaves this block device alone (a CD-ROM, read-only, not a local file, not qcow2/raw), or null to move it. */
