@@ -16,10 +16,16 @@ import com.fasterxml.jackson.annotation.JsonInclude;
  * @param chunkSize {@code migrate}: chunk size in bytes (null: default)
  * @param target    {@code migrate}: image path at the destination (null: the destination's image directory
  *                  and the source image's file name)
+ * @param disks     {@code migrate}: the disks to move, by device id, drive id or node name (null: every local disk)
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record ControlRequest(Op op, String id, String vm, String dest, String strategy, Long bandwidth,
-                             Integer threshold, Integer chunkSize, String target) {
+                             Integer threshold, Integer chunkSize, String target, java.util.List<String> disks) {
+
+    public ControlRequest(Op op, String id, String vm, String dest, String strategy, Long bandwidth, Integer threshold,
+                          Integer chunkSize, String target) {
+        this(op, id, vm, dest, strategy, bandwidth, threshold, chunkSize, target, null);
+    }
 
     /** The operations of the control socket. */
     public enum Op {
@@ -38,6 +44,12 @@ public record ControlRequest(Op op, String id, String vm, String dest, String st
     public static ControlRequest migrate(String vm, String dest, String strategy, Long bandwidth, Integer threshold,
                                          Integer chunkSize, String target) {
         return new ControlRequest(Op.MIGRATE, null, vm, dest, strategy, bandwidth, threshold, chunkSize, target);
+    }
+
+    /** {@code migrate} of the disks named {@code disks} only (null: every local disk). */
+    public static ControlRequest migrate(String vm, String dest, String strategy, Long bandwidth, Integer threshold,
+                                         Integer chunkSize, String target, java.util.List<String> disks) {
+        return new ControlRequest(Op.MIGRATE, null, vm, dest, strategy, bandwidth, threshold, chunkSize, target, disks);
     }
 
     public static ControlRequest status(String id) {

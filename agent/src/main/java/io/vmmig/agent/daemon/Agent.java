@@ -260,7 +260,7 @@ public final class Agent implements AutoCloseable {
             throw e;
         }
         SourceSession s = new SourceSession(config, connector, m, new SourceSession.Request(qmp, vmName, host, port, choice,
-                r.bandwidth(), r.threshold(), r.chunkSize(), r.target()), tokens, registry);
+                r.bandwidth(), r.threshold(), r.chunkSize(), r.target(), r.disks()), tokens, registry);
         Thread t = new Thread(() -> {
             try {
                 s.run();

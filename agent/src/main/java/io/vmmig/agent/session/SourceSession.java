@@ -65,8 +65,14 @@ public final class SourceSession implements Runnable {
     static final Duration RESUME_TOKEN_TTL = Duration.ofDays(365);
 
     /** What the operator asked for. */
+    /** @param disks the disks to move by name (device id, drive id or node), null: every local disk */
     public record Request(Path qmpSocket, String vmName, String destHost, int destPort, StrategyChoice strategy,
-                          Long bandwidth, Integer threshold, Integer chunkSize, String target) {}
+                          Long bandwidth, Integer threshold, Integer chunkSize, String target, List<String> disks) {
+        public Request(Path qmpSocket, String vmName, String destHost, int destPort, StrategyChoice strategy,
+                       Long bandwidth, Integer threshold, Integer chunkSize, String target) {
+            this(qmpSocket, vmName, destHost, destPort, strategy, bandwidth, threshold, chunkSize, target, null);
+        }
+    }
 
     private final AgentConfig config;
     private final PeerConnector connector;
@@ -145,7 +151,7 @@ public final class SourceSession implements Runnable {
             throw new AgentException(ErrorKind.NOT_FOUND, "cannot talk to the VM's QMP socket " + request.qmpSocket() + ": " + e.getMessage(), e);
         }
         try (qmp) {
-            SourceVm vm = SourceVm.inspect(qmp, request.qmpSocket());
+            SourceVm vm = SourceVm.inspect(qmp, request.qmpSocket(), request.disks());
             int chunk = request.chunkSize() != null ? request.chunkSize() : 256 * 1024;
             StrategyChoice choice = request.strategy();
             checkCancelled();

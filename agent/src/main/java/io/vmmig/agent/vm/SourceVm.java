@@ -31,6 +31,14 @@ public record SourceVm(String qemuVersion, List<VmDisk> disks, List<String> notM
     }
 
     public static SourceVm inspect(QmpClient qmp, Path qmpSocket) throws AgentException {
+        return inspect(qmp, qmpSocket, null);
+    }
+
+    /**
+     * @param selected the disks to move (device id, drive id or node name, as {@code --disks}); null: every
+     *                 local disk. A local disk not selected is not moved ("vdb (not selected)").
+     */
+    public static SourceVm inspect(QmpClient qmp, Path qmpSocket, List<String> selected) throws AgentException {
         VersionInfo v = qmp.call(new QueryVersion());
         String version = v.qemu().major() + "." + v.qemu().minor() + "." + v.qemu().micro();
         requireVersion("source", version, v.qemu().major(), v.qemu().minor());
@@ -40,10 +48,17 @@ public record SourceVm(String qemuVersion, List<VmDisk> disks, List<String> notM
                     + "', not running: nothing to live-migrate");
         List<VmDisk> moved = new ArrayList<>();
         List<String> left = new ArrayList<>();
-        for (BlockInfo b : qmp.call(new QueryBlock())) {
-            if (b.inserted() == null) continue;   // an empty drive: nothing to move, nothing to carry
+        List<BlockInfo> blocks = qmp.call(new QueryBlock()).stream().filter(b -> b.inserted() != null).toList();   // empty drives: nothing to move
+        if (selected != null) {
+            for (String s : selected)
+                if (blocks.stream().noneMatch(b -> named(b, s)))
+                    throw new AgentException(ErrorKind.BAD_REQUEST, "--disks names " + s + ", which the VM at " + qmpSocket
+                            + " does not have; its disks: " + String.join(", ", blocks.stream().map(SourceVm::deviceName).toList()));
+        }
+        for (BlockInfo b : blocks) {
             String name = deviceName(b);
             String why = whyNotMoved(b);
+            if (why == null && selected != null && selected.stream().noneMatch(s -> named(b, s))) why = "not selected by --disks";
             if (why != null) {
                 left.add(name + " (" + why + ")");
                 continue;
@@ -78,6 +93,12 @@ public record SourceVm(String qemuVersion, List<VmDisk> disks, List<String> notM
             if (!q.startsWith("/")) return q;
         }
         return b.inserted() != null && b.inserted().nodeName() != null ? b.inserted().nodeName() : q;
+    }
+
+    /** Whether {@code name} names this disk: its drive id, device id (or qdev path) or node name. */
+    static boolean named(BlockInfo b, String name) {
+        return name.equals(deviceName(b)) || name.equals(b.device()) || name.equals(b.qdev())
+                || (b.inserted() != null && name.equals(b.inserted().nodeName()));
     }
 
     /** Why vmmig leaves this block device alone (a CD-ROM, read-only, not a local file, not qcow2/raw), or null to move it. */

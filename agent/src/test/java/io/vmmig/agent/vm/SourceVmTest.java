@@ -40,4 +40,14 @@ class SourceVmTest {
         assertEquals("node0", SourceVm.deviceName(block("", "/machine/peripheral-anon/device[3]/virtio-backend", false, false,
                 "/v/a.qcow2", "qcow2")), "an anonymous device: its node");
     }
+
+    @Test
+    void aDiskIsNamedByDriveIdDeviceIdOrNode() {
+        BlockInfo drive = block("virtio0", "/machine/peripheral-anon/device[0]/virtio-backend", false, false, "/v/a.qcow2", "qcow2");
+        BlockInfo device = block("", "/machine/peripheral/vdb/virtio-backend", false, false, "/v/b.raw", "raw");
+        assertEquals(true, SourceVm.named(drive, "virtio0"));
+        assertEquals(true, SourceVm.named(device, "vdb"));
+        assertEquals(true, SourceVm.named(device, "node0"), "its node name");
+        assertEquals(false, SourceVm.named(device, "vda"));
+    }
 }
