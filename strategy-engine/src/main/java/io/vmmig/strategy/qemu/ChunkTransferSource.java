@@ -262,6 +262,7 @@ public final class ChunkTransferSource implements SourceStrategy {
         timeline.mark(MigrationEvent.PAUSED);
         stopEpochLoop();
         long sent = transfer.finalRound(rotateAll(), config.timeout());
+        remainingPerDisk = new int[layout.count()];   // pre-copy hands over nothing: every disk crossed whole
         rounds++;
         timeline.mark(MigrationEvent.FINAL_ROUND_SENT);
         LOG.info("pre-copy {}: final round sent {} bytes while paused", config.migrationId(), sent);
