@@ -46,15 +46,16 @@ public sealed interface PeerMessage {
     record Prepare(String id, String strategy, int chunkSize, java.util.List<Disk> disks, String target, JsonNode description,
                    String vm, String sourceVersion) implements PeerMessage {
         public Prepare {
-            disks = disks == null ? java.util.List.of() : java.util.List.copyOf(disks);
+            // a copy that keeps a peer's null entries: PeerValues names them ("disks[0] is null")
+            disks = disks == null ? java.util.List.of() : java.util.Collections.unmodifiableList(new java.util.ArrayList<>(disks));
         }
 
         public java.util.List<String> diskNodes() {
-            return disks.stream().map(Disk::node).toList();
+            return disks.stream().map(d -> d == null ? null : d.node()).toList();
         }
 
         public java.util.List<String> formats() {
-            return disks.stream().map(Disk::format).toList();
+            return disks.stream().map(d -> d == null ? null : d.format()).toList();
         }
     }
 
