@@ -1,5 +1,6 @@
 package io.vmmig.agent.config;
 
+import io.vmmig.strategy.peer.ChunkCompression;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -33,13 +34,17 @@ import java.util.Set;
  *                        certificate, key and CA ({@code tls.qemu-streams}, default true; never when insecure)
  * @param journalRetention how many finished migrations stay written down ({@code journal.keep}, {@code journal.max-age-days})
  * @param controlOptions  who may use the control socket, how many at once ({@code control-socket.*})
+ * @param memory          as a source: the memory migration settings it sets on QEMU ({@code memory.*})
+ * @param compression     as a source: how chunk data is compressed ({@code compression}, default adaptive)
+ * @param afterSwitchover as a destination: announce-self and the post-switchover hook
  */
 public record AgentConfig(String listenHost, int listenPort, String migrationHost, Path tlsKey, Path tlsCert, Path tlsCa,
                           Set<String> allowedClients, boolean insecure, Path stateDir, Path controlSocket,
                           List<Path> imageDirs, String qemuBinary, Map<String, Path> vms, Duration timeout,
                           Duration tokenTtl, long pullBandwidth, LogLevel logLevel, HostPort metricsListen,
                           QemuPolicy qemuPolicy, boolean qemuStreamsTls, JournalRetention journalRetention,
-                          ControlSocketOptions controlOptions) {
+                          ControlSocketOptions controlOptions, MemoryPolicy memory,
+                          ChunkCompression compression, AfterSwitchover afterSwitchover) {
     public static final int DEFAULT_PORT = 7410;
     public static final Path DEFAULT_FILE = Path.of("/etc/vmmig/vmmig.conf");
     public static final Path DEFAULT_CONTROL_SOCKET = Path.of("/run/vmmig/control.sock");
@@ -61,14 +66,14 @@ public record AgentConfig(String listenHost, int listenPort, String migrationHos
                 imageDirs, qemuBinary, vms, timeout, tokenTtl, pullBandwidth, LogLevel.INFO, null, null, true);
     }
 
-    /** The default journal retention and control socket options (root only). */
+    /** The default journal retention, control socket options (root only) and memory migration settings. */
     public AgentConfig(String listenHost, int listenPort, String migrationHost, Path tlsKey, Path tlsCert, Path tlsCa,
                        Set<String> allowedClients, boolean insecure, Path stateDir, Path controlSocket,
                        List<Path> imageDirs, String qemuBinary, Map<String, Path> vms, Duration timeout, Duration tokenTtl,
                        long pullBandwidth, LogLevel logLevel, HostPort metricsListen, QemuPolicy qemuPolicy, boolean qemuStreamsTls) {
         this(listenHost, listenPort, migrationHost, tlsKey, tlsCert, tlsCa, allowedClients, insecure, stateDir, controlSocket,
                 imageDirs, qemuBinary, vms, timeout, tokenTtl, pullBandwidth, logLevel, metricsListen, qemuPolicy, qemuStreamsTls,
-                null, null);
+                null, null, null, null, null);
     }
 
     /** QEMU's streams in TLS (unless insecure). */
@@ -78,6 +83,18 @@ public record AgentConfig(String listenHost, int listenPort, String migrationHos
                        long pullBandwidth, LogLevel logLevel, HostPort metricsListen, QemuPolicy qemuPolicy) {
         this(listenHost, listenPort, migrationHost, tlsKey, tlsCert, tlsCa, allowedClients, insecure, stateDir, controlSocket,
                 imageDirs, qemuBinary, vms, timeout, tokenTtl, pullBandwidth, logLevel, metricsListen, qemuPolicy, true);
+    }
+
+    /** Adaptive compression, the default announce-self and no post-switchover hook. */
+    public AgentConfig(String listenHost, int listenPort, String migrationHost, Path tlsKey, Path tlsCert, Path tlsCa,
+                       Set<String> allowedClients, boolean insecure, Path stateDir, Path controlSocket,
+                       List<Path> imageDirs, String qemuBinary, Map<String, Path> vms, Duration timeout, Duration tokenTtl,
+                       long pullBandwidth, LogLevel logLevel, HostPort metricsListen, QemuPolicy qemuPolicy,
+                       boolean qemuStreamsTls, JournalRetention journalRetention, ControlSocketOptions controlOptions,
+                       MemoryPolicy memory) {
+        this(listenHost, listenPort, migrationHost, tlsKey, tlsCert, tlsCa, allowedClients, insecure, stateDir, controlSocket,
+                imageDirs, qemuBinary, vms, timeout, tokenTtl, pullBandwidth, logLevel, metricsListen, qemuPolicy, qemuStreamsTls,
+                journalRetention, controlOptions, memory, null, null);
     }
 
     /** The default QEMU policy. */
@@ -99,12 +116,15 @@ public record AgentConfig(String listenHost, int listenPort, String migrationHos
         if (qemuPolicy == null) qemuPolicy = QemuPolicy.defaults();
         if (journalRetention == null) journalRetention = JournalRetention.DEFAULT;
         if (controlOptions == null) controlOptions = ControlSocketOptions.defaults();
+        if (memory == null) memory = MemoryPolicy.defaults();
+        if (compression == null) compression = ChunkCompression.ADAPTIVE;
+        if (afterSwitchover == null) afterSwitchover = AfterSwitchover.DEFAULTS;
     }
 
     /** This configuration with {@code level} (the agent's {@code --log-level}). */
     public AgentConfig withLogLevel(LogLevel level) {
         return new AgentConfig(listenHost, listenPort, migrationHost, tlsKey, tlsCert, tlsCa, allowedClients, insecure, stateDir,
                 controlSocket, imageDirs, qemuBinary, vms, timeout, tokenTtl, pullBandwidth, level, metricsListen, qemuPolicy,
-                qemuStreamsTls, journalRetention, controlOptions);
+                qemuStreamsTls, journalRetention, controlOptions, memory, compression, afterSwitchover);
     }
 }

@@ -55,7 +55,8 @@ public final class RestartedSourcePull implements PeerChannel.Handler {
         this.qmp = qmp;
         this.exports = List.copyOf(exports);
         this.responder = new PullResponder(new io.vmmig.strategy.DiskSetBackend(file.layout(),
-                exports.stream().map(NbdExportBackend::new).toList()), null, file.compress(), 2);
+                exports.stream().map(NbdExportBackend::new).toList()), null, new io.vmmig.strategy.source.ChunkSender(
+                file.compress() ? io.vmmig.strategy.peer.ChunkCompression.ADAPTIVE : io.vmmig.strategy.peer.ChunkCompression.OFF), 2);
     }
 
     /** Takes back every pull the earlier run of this agent served from {@code stateDir}. */

@@ -74,6 +74,8 @@ public final class ChunkTransferSource implements SourceStrategy {
     private final MigrationTimeline timeline;
     private QemuNbdServer server;
     private final List<DirtyBitmapRotation> rotations = new java.util.ArrayList<>();
+    /** Epochs read while the guest is paused, whose exports and bitmaps are removed after the pause. */
+    private final List<DirtyBitmapRotation.FrozenEpoch> heldEpochs = new java.util.concurrent.CopyOnWriteArrayList<>();
     private final List<QemuNbdServer.Export> dataExports = new java.util.ArrayList<>();
     private final List<NbdClient> data = new java.util.ArrayList<>();
     private DiskLayout layout;
@@ -174,12 +176,20 @@ public final class ChunkTransferSource implements SourceStrategy {
     private void epochLoop() {
         try {
             while (!stopEpochs) {
+                List<DirtyBitmapRotation.FrozenEpoch> e;
                 synchronized (this) {
                     wait(config.epochInterval().toMillis());
                     if (stopEpochs) return;
-                    transfer.onEpoch(rotateAll());
+                    e = holdAll();
+                    transfer.onEpoch(chunksOf(e));
                     rounds++;
+                    if (stopEpochs) {
+                        // the pause came while this epoch was read: its removal waits until the guest runs again
+                        heldEpochs.addAll(e);
+                        return;
+                    }
                 }
+                e.forEach(DirtyBitmapRotation.FrozenEpoch::close);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -261,7 +271,9 @@ public final class ChunkTransferSource implements SourceStrategy {
     private void finalRound() throws Exception {
         timeline.mark(MigrationEvent.PAUSED);
         stopEpochLoop();
-        long sent = transfer.finalRound(rotateAll(), config.timeout());
+        List<DirtyBitmapRotation.FrozenEpoch> last = holdAll();
+        heldEpochs.addAll(last);   // removed after migrate-continue
+        long sent = transfer.finalRound(chunksOf(last), config.timeout());
         remainingPerDisk = new int[layout.count()];   // pre-copy hands over nothing: every disk crossed whole
         rounds++;
         timeline.mark(MigrationEvent.FINAL_ROUND_SENT);
@@ -274,14 +286,13 @@ public final class ChunkTransferSource implements SourceStrategy {
         TransferCounters c = transfer.counters();
         return new SourceReport(c.pushedBytes.get(), c.pushedWireBytes.get(), c.pushedChunks.get(), rounds,
                 c.zeroSkippedBytes.get(), c.unallocatedBytes.get(), c.pulledBytes.get(), c.remainingAtCutover.get(),
-                pauseNanos / 1_000_000, iterationLimitHit, 0, diskFigures());
+                pauseNanos / 1_000_000, iterationLimitHit, 0,
+                new SourceReport.Compression(config.push().compression().label(), c.pulledWireBytes.get(),
+                        c.compressedChunks.get(), c.incompressibleChunks.get(), c.compressMillis.get(),
+                        c.compressionWindows.get(), c.compressionWindowsOn.get(), c.compressionSwitches.get()),
+                diskFigures());
     }
 
-    /**
-     * Ends the dirty epoch of every disk (each disk's bitmap rotates in its own transaction, one disk
-     * after the other): the chunks written in it, in the migration's address space. At the pause the
-     * guest is stopped, so the last rotation of every disk together is exact.
-     */
     /** Each disk apart when there is more than one (one disk: the totals say it all). */
     private List<SourceReport.DiskFigures> diskFigures() {
         if (layout == null || layout.count() < 2) return List.of();
@@ -295,6 +306,33 @@ public final class ChunkTransferSource implements SourceStrategy {
         return out;
     }
 
+    /** Ends every disk's dirty epoch and keeps its frozen bitmap and export until closed (one per disk, in disk order). */
+    private List<DirtyBitmapRotation.FrozenEpoch> holdAll() throws NbdException {
+        List<DirtyBitmapRotation.FrozenEpoch> out = new java.util.ArrayList<>();
+        try {
+            for (DirtyBitmapRotation r : rotations) out.add(r.rotateAndHold());
+        } catch (NbdException | RuntimeException e) {
+            out.forEach(DirtyBitmapRotation.FrozenEpoch::close);
+            throw e;
+        }
+        return out;
+    }
+
+    /** The chunks written in these epochs (disk i's epoch at index i), in the migration's address space. */
+    private BitSet chunksOf(List<DirtyBitmapRotation.FrozenEpoch> epochs) {
+        BitSet dirty = new BitSet();
+        for (int i = 0; i < epochs.size(); i++) {
+            long base = layout.disk(i).base();
+            for (ByteRange r : epochs.get(i).ranges()) geometry.markTouched(base + r.offset(), r.length(), dirty);
+        }
+        return dirty;
+    }
+
+    /**
+     * Ends the dirty epoch of every disk (each disk's bitmap rotates in its own transaction, one disk
+     * after the other): the chunks written in it, in the migration's address space. At the pause the
+     * guest is stopped, so the last rotation of every disk together is exact.
+     */
     private BitSet rotateAll() throws NbdException {
         BitSet dirty = new BitSet();
         for (int i = 0; i < rotations.size(); i++) {
@@ -311,12 +349,37 @@ public final class ChunkTransferSource implements SourceStrategy {
      */
     public RemainingSet handOver() throws Exception {
         timeline.mark(MigrationEvent.PAUSED);
+        long t0 = System.nanoTime();
+        transfer.stopPushingSoon();   // the pusher winds down while the last epoch is read
         stopEpochLoop();
-        RemainingSet rs = transfer.cutover(rotateAll(), config.timeout());
+        long t1 = System.nanoTime();
+        List<DirtyBitmapRotation.FrozenEpoch> last = holdAll();
+        heldEpochs.addAll(last);   // their exports and bitmaps go after migrate-continue (afterPause), or with release()
+        long t2 = System.nanoTime();
+        RemainingSet rs = transfer.cutover(chunksOf(last), config.timeout());
         remainingPerDisk = layout.countPerDisk(rs.chunks());
         timeline.mark(MigrationEvent.REMAINING_SENT);
-        LOG.info("migration {}: handed over {} remaining chunks", config.migrationId(), rs.size());
+        long t3 = System.nanoTime();
+        LOG.info("migration {}: handed over {} remaining chunks in {} ms (epoch loop stopped {} ms, final epoch read {} ms,"
+                        + " push stopped and remaining set sent {} ms)", config.migrationId(), rs.size(), (t3 - t0) / 1_000_000,
+                (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000, (t3 - t2) / 1_000_000);
         return rs;
+    }
+
+    @Override
+    public void afterPause() {
+        removeFinalEpoch();
+    }
+
+    private void removeFinalEpoch() {
+        for (DirtyBitmapRotation.FrozenEpoch e : heldEpochs) {
+            try {
+                e.close();
+            } catch (RuntimeException ex) {
+                LOG.warn("migration {}: removing an epoch's export and bitmap after the pause: {}", config.migrationId(), ex.toString());
+            }
+            heldEpochs.remove(e);
+        }
     }
 
     /** Completes when the destination has every chunk. */
@@ -343,6 +406,7 @@ public final class ChunkTransferSource implements SourceStrategy {
         for (NbdClient c : data) c.close();
         List<Runnable> steps = new java.util.ArrayList<>();
         for (QemuNbdServer.Export e : dataExports) steps.add(() -> e.delete(config.timeout()));
+        steps.add(this::removeFinalEpoch);
         for (DirtyBitmapRotation r : rotations) steps.add(r::close);
         steps.add(() -> { if (server != null) server.close(); });
         for (Runnable step : steps) {

@@ -14,21 +14,24 @@ package io.vmmig.strategy.qemu;
  * @param pauseMillis       time the source guest stayed paused for storage at switchover
  * @param iterationLimitHit pre-copy stopped iterating without converging
  * @param mirroredBytes     bytes QEMU's mirror job copied (mirror only)
+ * @param compression       how the chunk data was compressed and what that saved (never null)
  * @param disks             each disk apart (in the migration's order), for a VM with more than one; empty otherwise
  */
 public record SourceReport(long pushedBytes, long pushedWireBytes, long pushedChunks, int rounds, long zeroSkippedBytes,
                            long unallocatedBytes, long servedPullBytes, int remainingChunks, long pauseMillis,
-                           boolean iterationLimitHit, long mirroredBytes, java.util.List<DiskFigures> disks) {
+                           boolean iterationLimitHit, long mirroredBytes, Compression compression, java.util.List<DiskFigures> disks) {
+
     public SourceReport {
+        if (compression == null) compression = Compression.NONE;
         disks = disks == null ? java.util.List.of() : java.util.List.copyOf(disks);
     }
 
     /** Without per-disk figures. */
     public SourceReport(long pushedBytes, long pushedWireBytes, long pushedChunks, int rounds, long zeroSkippedBytes,
                         long unallocatedBytes, long servedPullBytes, int remainingChunks, long pauseMillis,
-                        boolean iterationLimitHit, long mirroredBytes) {
+                        boolean iterationLimitHit, long mirroredBytes, Compression compression) {
         this(pushedBytes, pushedWireBytes, pushedChunks, rounds, zeroSkippedBytes, unallocatedBytes, servedPullBytes, remainingChunks,
-                pauseMillis, iterationLimitHit, mirroredBytes, java.util.List.of());
+                pauseMillis, iterationLimitHit, mirroredBytes, compression, null);
     }
 
     /** These figures with the disks named {@code names} (the guest's device names rather than node names), in order. */
@@ -40,12 +43,47 @@ public record SourceReport(long pushedBytes, long pushedWireBytes, long pushedCh
             named.add(new DiskFigures(names.get(i), f.size(), f.pushedBytes(), f.handedOverBytes()));
         }
         return new SourceReport(pushedBytes, pushedWireBytes, pushedChunks, rounds, zeroSkippedBytes, unallocatedBytes, servedPullBytes,
-                remainingChunks, pauseMillis, iterationLimitHit, mirroredBytes, named);
+                remainingChunks, pauseMillis, iterationLimitHit, mirroredBytes, compression, named);
     }
 
     /**
-     * One disk's share: its name (the node), size, bytes pushed before the cutover, and bytes handed over
-     * at the cutover (the destination pulls them, or the guest there overwrites them); -1 before the cutover.
+     * One disk's share: its name, size, bytes pushed before the cutover, and bytes handed over at the
+     * cutover (the destination pulls them, or the guest there overwrites them); -1 before the cutover.
      */
     public record DiskFigures(String name, long size, long pushedBytes, long handedOverBytes) {}
+
+    /** No compression figures (mirror; nothing sent yet). */
+    public SourceReport(long pushedBytes, long pushedWireBytes, long pushedChunks, int rounds, long zeroSkippedBytes,
+                        long unallocatedBytes, long servedPullBytes, int remainingChunks, long pauseMillis,
+                        boolean iterationLimitHit, long mirroredBytes) {
+        this(pushedBytes, pushedWireBytes, pushedChunks, rounds, zeroSkippedBytes, unallocatedBytes, servedPullBytes,
+                remainingChunks, pauseMillis, iterationLimitHit, mirroredBytes, null, null);
+    }
+
+    /**
+     * What compression did to the chunks the source sent (pushes and pull answers).
+     *
+     * @param mode                 off, deflate, zstd or adaptive
+     * @param servedPullWireBytes  payload bytes the pull answers took on the wire (-1: not counted)
+     * @param compressedChunks     chunks sent compressed
+     * @param incompressibleChunks chunks compressed for nothing and sent RAW (did not shrink by 1/64)
+     * @param compressMillis       time spent compressing, all threads
+     * @param windows              adaptive: measurement windows closed
+     * @param windowsOn            adaptive: of them, with compression on
+     * @param switches             adaptive: times the mode changed
+     */
+    public record Compression(String mode, long servedPullWireBytes, long compressedChunks, long incompressibleChunks,
+                              long compressMillis, long windows, long windowsOn, int switches) {
+        public static final Compression NONE = new Compression("off", -1, 0, 0, 0, 0, 0, 0);
+    }
+
+    /** Disk bytes sent as chunks (pushes and pull answers), before compression. */
+    public long chunkRawBytes() {
+        return pushedBytes + servedPullBytes;
+    }
+
+    /** Payload bytes those took on the wire (pull answers counted raw where their wire size is unknown). */
+    public long chunkWireBytes() {
+        return pushedWireBytes + (compression.servedPullWireBytes() >= 0 ? compression.servedPullWireBytes() : servedPullBytes);
+    }
 }
