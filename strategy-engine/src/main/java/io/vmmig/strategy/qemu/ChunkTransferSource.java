@@ -109,7 +109,10 @@ public final class ChunkTransferSource implements SourceStrategy {
             for (int i = 0; i < config.nodes().size(); i++) {
                 String node = config.nodes().get(i);
                 // Record writes before reading the allocation, so nothing written in between is missed.
-                rotations.add(new DirtyBitmapRotation(server, node, prefix, config.chunkSize(), config.timeout()));
+                // each disk's bitmaps and epoch exports under a name of its own (export ids are the QEMU's, not the node's):
+                // disk 0 vmmig-ID-e<n>/-ep<n> as before, disk i vmmig-ID-d<i>-e<n>/-ep<n>
+                rotations.add(new DirtyBitmapRotation(server, node, i == 0 ? prefix : prefix + "-d" + i, config.chunkSize(),
+                        config.timeout()));
                 QemuNbdServer.Export export = server.exportWithAllocationDepth(exportName(config.migrationId(), i), node);
                 dataExports.add(export);
                 NbdClient client = NbdClient.connect(server.socket(), NbdClientOptions.of(export.name())
