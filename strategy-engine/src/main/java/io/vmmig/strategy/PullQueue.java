@@ -380,6 +380,13 @@ public final class PullQueue {
         release(released);
     }
 
+    /** Chunks of {@code [from, to)} not yet present (a scan: for progress, not for the I/O path). */
+    public synchronized int notPresentIn(int from, int to) {
+        int n = 0;
+        for (int c = Math.max(0, from); c < Math.min(to, states.length); c++) if (states[c] != State.PRESENT) n++;
+        return n;
+    }
+
     /** Chunks not yet present (missing, being pulled, or being written). */
     public synchronized int notPresentCount() {
         return notPresent;

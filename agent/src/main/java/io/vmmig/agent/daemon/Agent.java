@@ -308,7 +308,7 @@ public final class Agent implements AutoCloseable {
         }
         Audit.migrate(caller, m);
         SourceSession s = new SourceSession(config, connector, m, new SourceSession.Request(qmp, vmName, host, port, choice,
-                r.bandwidth(), r.threshold(), r.chunkSize(), r.target(), memory), tokens, registry);
+                r.bandwidth(), r.threshold(), r.chunkSize(), r.target(), memory, r.disks()), tokens, registry);
         Thread t = new Thread(() -> {
             try {
                 s.run();

@@ -58,6 +58,9 @@ public final class SourceDiskTransfer implements PeerChannel.Handler, AutoClosea
     private final java.util.concurrent.ConcurrentLinkedQueue<Frame.Have> haves = new java.util.concurrent.ConcurrentLinkedQueue<>();
     private final java.security.MessageDigest digest = io.vmmig.strategy.dedup.ChunkDigest.sha256();
     private int nextBatch = 1;   // push batches: 1 .. 2^30-1; pull-phase batches from 2^30 on
+    /** First chunk of each disk of the address space (one disk: {0}), for the per-disk push counts. */
+    private volatile int[] diskFirstChunks = {0};
+    private volatile java.util.concurrent.atomic.AtomicLongArray pushedPerDisk = new java.util.concurrent.atomic.AtomicLongArray(1);
 
     public SourceDiskTransfer(ChunkGeometry geometry, BlockBackend disk, BitSet allocated, PeerChannel channel,
                               SourceOptions options) {
@@ -75,6 +78,20 @@ public final class SourceDiskTransfer implements PeerChannel.Handler, AutoClosea
         counters.unallocatedBytes.set(geometry.diskSize() - bytesOf(allocated));
         this.pusher = new Thread(this::pushLoop, "vmmig-push");
         this.pusher.setDaemon(true);
+    }
+
+    /** Counts pushes per disk from now on: {@code firstChunks[i]} is disk i's first chunk (ascending, from 0). */
+    public void countPerDisk(int[] firstChunks) {
+        diskFirstChunks = firstChunks.clone();
+        pushedPerDisk = new java.util.concurrent.atomic.AtomicLongArray(firstChunks.length);
+    }
+
+    /** Bytes pushed so far, per disk ({@link #countPerDisk}). */
+    public long[] pushedPerDisk() {
+        java.util.concurrent.atomic.AtomicLongArray a = pushedPerDisk;
+        long[] out = new long[a.length()];
+        for (int i = 0; i < out.length; i++) out[i] = a.get(i);
+        return out;
     }
 
     /** Starts reading the channel and, unless pushing is off (post-copy), pushing. */
@@ -444,9 +461,17 @@ public final class SourceDiskTransfer implements PeerChannel.Handler, AutoClosea
     private void sendData(long offset, ByteBuffer data, long waitedNanos) throws PeerChannelClosedException {
         pushSentAt.put(offset, System.nanoTime());
         Frame.ChunkData frame = sender.send(channel, 0, offset, data, waitedNanos);
-        counters.pushedBytes.addAndGet(data.remaining());
+        countPushed(geometry.chunkOf(offset), data.remaining());
         counters.pushedWireBytes.addAndGet(frame.payload().remaining());
         counters.pushedChunks.incrementAndGet();
+    }
+
+    /** Bytes of chunk {@code c} pushed, in the totals and its disk's count. */
+    private void countPushed(int c, long bytes) {
+        counters.pushedBytes.addAndGet(bytes);
+        int[] firsts = diskFirstChunks;
+        int disk = java.util.Arrays.binarySearch(firsts, c);
+        pushedPerDisk.addAndGet(disk >= 0 ? disk : -disk - 2, bytes);
     }
 
     private void sendFingerprints(BatchBuilder b) throws PeerChannelClosedException {
