@@ -81,7 +81,16 @@ final class QmpConnection implements AutoCloseable {
         reader.setDaemon(true);
         reader.start();
         try {
-            await(greeting, options.negotiationTimeout(), "QMP greeting");
+            try {
+                await(greeting, options.negotiationTimeout(), "QMP greeting");
+            } catch (QmpTimeoutException e) {
+                // QEMU accepts a second connection on a monitor socket but greets it only once the first
+                // client leaves: silence after the accept is a monitor someone else holds
+                throw new QmpTimeoutException("no QMP greeting from " + endpoint + " within " + options.negotiationTimeout()
+                        + ": the QMP socket accepted the connection but sent no greeting: another client (libvirt? another"
+                        + " vmmig? a test's QMP client?) holds it; QEMU serves one client per monitor: close that client,"
+                        + " or give the VM a second monitor (-qmp unix:PATH,server=on,wait=off) for vmmig");
+            }
             await(send("qmp_capabilities", null, options.negotiationTimeout()), options.negotiationTimeout(),
                     "qmp_capabilities");
         } catch (RuntimeException e) {

@@ -347,6 +347,8 @@ class QmpClientFaultTest {
         QmpTimeoutException e = assertThrows(QmpTimeoutException.class, () -> QmpClient.connect(server.endpoint(),
                 QmpClient.Options.defaults().withNegotiationTimeout(Duration.ofMillis(300))));
         assertTrue(e.getMessage().contains("no QMP greeting"), e.getMessage());
+        assertTrue(e.getMessage().contains("accepted the connection but sent no greeting: another client")
+                && e.getMessage().contains("QEMU serves one client per monitor"), "says why: " + e.getMessage());
         assertTrue(System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(3));
         accepted.get(5, TimeUnit.SECONDS);
         assertThrows(IOException.class, server::readCommand, "client closed its socket");

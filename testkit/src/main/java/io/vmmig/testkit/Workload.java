@@ -23,10 +23,13 @@ import java.util.stream.Collectors;
  *                          ASCII characters without blanks
  * @param textPayload       payloads of words from a 16-word vocabulary (compressible like text, ~5x with zstd)
  *                          instead of pseudo-random bytes (incompressible); verified the same way
+ * @param secondDisk        a second disk ({@code /dev/vdb}) the area continues on: blocks {@code [0, blocks)} on the
+ *                          first, {@code [blocks, 2 blocks)} on this one, hot writes alternating; {@code VERIFY} then
+ *                          also prints a {@code VERIFY DISK <dev> OK|FAIL <checked> failures=<f>} line per disk. Null: one disk
  */
 public record Workload(long blocks, int blockSize, List<Phase> phases, long hotBlocks, long hotFirst,
                        long writesPerSecond, int verifyAfterSeconds, int heartbeatMs, long seed, String marker,
-                       boolean textPayload) {
+                       boolean textPayload, String secondDisk) {
 
     /** A writer phase; PREFILL and IDLE end, the others run until the guest stops. */
     public enum Phase {
@@ -68,50 +71,57 @@ public record Workload(long blocks, int blockSize, List<Phase> phases, long hotB
 
     /** 4096 blocks of 4 KiB (16 MiB), prefill then hot writes over 64 blocks at 1000 writes/s, heartbeat 20 ms. */
     public static Workload defaults() {
-        return new Workload(4096, 4096, List.of(Phase.PREFILL, Phase.HOT), 64, 0, 1000, 0, 20, 1, null, false);
+        return new Workload(4096, 4096, List.of(Phase.PREFILL, Phase.HOT), 64, 0, 1000, 0, 20, 1, null, false, null);
     }
 
     public Workload withBlocks(long n) {
         return new Workload(n, blockSize, phases, Math.min(hotBlocks, n), Math.min(hotFirst, n - Math.min(hotBlocks, n)),
-                writesPerSecond, verifyAfterSeconds, heartbeatMs, seed, marker, textPayload);
+                writesPerSecond, verifyAfterSeconds, heartbeatMs, seed, marker, textPayload, secondDisk);
     }
 
     public Workload withBlockSize(int bytes) {
-        return new Workload(blocks, bytes, phases, hotBlocks, hotFirst, writesPerSecond, verifyAfterSeconds, heartbeatMs, seed, marker, textPayload);
+        return new Workload(blocks, bytes, phases, hotBlocks, hotFirst, writesPerSecond, verifyAfterSeconds, heartbeatMs, seed, marker, textPayload, secondDisk);
     }
 
     public Workload withPhases(Phase... p) {
-        return new Workload(blocks, blockSize, List.of(p), hotBlocks, hotFirst, writesPerSecond, verifyAfterSeconds, heartbeatMs, seed, marker, textPayload);
+        return new Workload(blocks, blockSize, List.of(p), hotBlocks, hotFirst, writesPerSecond, verifyAfterSeconds, heartbeatMs, seed, marker, textPayload, secondDisk);
     }
 
     public Workload withHotSet(long first, long count) {
-        return new Workload(blocks, blockSize, phases, count, first, writesPerSecond, verifyAfterSeconds, heartbeatMs, seed, marker, textPayload);
+        return new Workload(blocks, blockSize, phases, count, first, writesPerSecond, verifyAfterSeconds, heartbeatMs, seed, marker, textPayload, secondDisk);
     }
 
     public Workload withRate(long perSecond) {
-        return new Workload(blocks, blockSize, phases, hotBlocks, hotFirst, perSecond, verifyAfterSeconds, heartbeatMs, seed, marker, textPayload);
+        return new Workload(blocks, blockSize, phases, hotBlocks, hotFirst, perSecond, verifyAfterSeconds, heartbeatMs, seed, marker, textPayload, secondDisk);
     }
 
     public Workload withVerifyAfter(int seconds) {
-        return new Workload(blocks, blockSize, phases, hotBlocks, hotFirst, writesPerSecond, seconds, heartbeatMs, seed, marker, textPayload);
+        return new Workload(blocks, blockSize, phases, hotBlocks, hotFirst, writesPerSecond, seconds, heartbeatMs, seed, marker, textPayload, secondDisk);
     }
 
     public Workload withHeartbeatMs(int ms) {
-        return new Workload(blocks, blockSize, phases, hotBlocks, hotFirst, writesPerSecond, verifyAfterSeconds, ms, seed, marker, textPayload);
+        return new Workload(blocks, blockSize, phases, hotBlocks, hotFirst, writesPerSecond, verifyAfterSeconds, ms, seed, marker, textPayload, secondDisk);
     }
 
     public Workload withSeed(long s) {
-        return new Workload(blocks, blockSize, phases, hotBlocks, hotFirst, writesPerSecond, verifyAfterSeconds, heartbeatMs, s, marker, textPayload);
+        return new Workload(blocks, blockSize, phases, hotBlocks, hotFirst, writesPerSecond, verifyAfterSeconds, heartbeatMs, s, marker, textPayload, secondDisk);
     }
 
     /** This workload with the guest holding {@code text} in RAM and in every block it writes (see {@link #marker}). */
     public Workload withMarker(String text) {
-        return new Workload(blocks, blockSize, phases, hotBlocks, hotFirst, writesPerSecond, verifyAfterSeconds, heartbeatMs, seed, text, textPayload);
+        return new Workload(blocks, blockSize, phases, hotBlocks, hotFirst, writesPerSecond, verifyAfterSeconds, heartbeatMs, seed, text, textPayload, secondDisk);
     }
 
     /** This workload with compressible (text-like) payloads, see {@link #textPayload}. */
     public Workload withTextPayload(boolean on) {
-        return new Workload(blocks, blockSize, phases, hotBlocks, hotFirst, writesPerSecond, verifyAfterSeconds, heartbeatMs, seed, marker, on);
+        return new Workload(blocks, blockSize, phases, hotBlocks, hotFirst, writesPerSecond, verifyAfterSeconds, heartbeatMs, seed, marker, on, secondDisk);
+    }
+
+    /** This workload writing over two disks: the first and {@code device} (e.g. {@code /dev/vdb}), each {@link #blocks} long. */
+    public Workload withSecondDisk(String device) {
+        if (device != null && !device.matches("/dev/[a-z0-9]+")) throw new IllegalArgumentException("not a device path: " + device);
+        return new Workload(blocks, blockSize, phases, hotBlocks, hotFirst, writesPerSecond, verifyAfterSeconds, heartbeatMs, seed, marker,
+                textPayload, device);
     }
 
     /** Bytes of disk the workload touches: the disk must be at least this big. */
@@ -125,6 +135,7 @@ public record Workload(long blocks, int blockSize, List<Phase> phases, long hotB
                 + " vmmig.mode=" + phases.stream().map(p -> p.name().toLowerCase(Locale.ROOT)).collect(Collectors.joining(","))
                 + " vmmig.hot=" + hotBlocks + " vmmig.hot_first=" + hotFirst + " vmmig.rate=" + writesPerSecond
                 + " vmmig.verify_after=" + verifyAfterSeconds + " vmmig.hb_ms=" + heartbeatMs + " vmmig.seed=" + seed
-                + (marker == null ? "" : " vmmig.marker=" + marker) + (textPayload ? " vmmig.fill=text" : "");
+                + (marker == null ? "" : " vmmig.marker=" + marker) + (textPayload ? " vmmig.fill=text" : "")
+                + (secondDisk == null ? "" : " vmmig.dev2=" + secondDisk);
     }
 }

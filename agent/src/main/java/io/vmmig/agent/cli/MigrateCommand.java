@@ -64,6 +64,10 @@ public final class MigrateCommand implements Callable<Integer> {
             description = "image path at the destination (default: its image directory and the source file's name)")
     String target;
 
+    @Option(names = "--disks", paramLabel = "DISK[,DISK...]", split = ",",
+            description = "the disks to move, by device id (vda), drive id (virtio0) or node name (default: every local disk)")
+    java.util.List<String> disks;
+
     @Mixin
     AgentOptions options = new AgentOptions();
 
@@ -97,7 +101,7 @@ public final class MigrateCommand implements Callable<Integer> {
         }
         // a socket path is the caller's: relative to the directory vmmig runs in, not the agent's
         String vmArg = vm.contains("/") ? Path.of(vm).toAbsolutePath().normalize().toString() : vm;
-        ControlRequest request = ControlRequest.migrate(vmArg, dest.strip(), strategy, bandwidth, threshold, chunkSize, target)
+        ControlRequest request = ControlRequest.migrate(vmArg, dest.strip(), strategy, bandwidth, threshold, chunkSize, target, disks)
                 .withMemory(new ControlRequest.Memory(memoryBandwidth, downtimeLimit, autoConverge));
         EventSink sink = options.json() ? new JsonLines(context.stdout())
                 : new ProgressDisplay(context.out(), context.tty(), System::nanoTime);

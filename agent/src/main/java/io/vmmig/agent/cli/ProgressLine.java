@@ -28,6 +28,13 @@ public final class ProgressLine {
         }
         b.append(" | ").append(ByteQuantity.format(Math.max(0, p.bytesPerSecond()))).append("/s");
         b.append(" | ETA ").append(p.etaSeconds() < 0 ? "?" : duration(p.etaSeconds()));
+        boolean switched = phase != null && phase.switchedOver();
+        for (MigrationProgress.Disk d : p.disks()) {   // each disk apart, on its own line under the totals
+            b.append(System.lineSeparator()).append("           ").append(d.name()).append(": ");
+            if (switched) b.append(ByteQuantity.format(d.pulledBytes())).append(" pulled, ");
+            else b.append(ByteQuantity.format(d.pushedBytes())).append(" pushed, ");
+            b.append(ByteQuantity.format(d.remainingBytes())).append(" left");
+        }
         return b.toString();
     }
 

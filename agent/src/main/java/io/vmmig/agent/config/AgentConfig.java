@@ -37,6 +37,7 @@ import java.util.Set;
  * @param memory          as a source: the memory migration settings it sets on QEMU ({@code memory.*})
  * @param compression     as a source: how chunk data is compressed ({@code compression}, default adaptive)
  * @param afterSwitchover as a destination: announce-self and the post-switchover hook
+ * @param dedup           neighbourhood dedup ({@code dedup*} keys; null: {@link DedupConfig#defaults()})
  */
 public record AgentConfig(String listenHost, int listenPort, String migrationHost, Path tlsKey, Path tlsCert, Path tlsCa,
                           Set<String> allowedClients, boolean insecure, Path stateDir, Path controlSocket,
@@ -44,7 +45,7 @@ public record AgentConfig(String listenHost, int listenPort, String migrationHos
                           Duration tokenTtl, long pullBandwidth, LogLevel logLevel, HostPort metricsListen,
                           QemuPolicy qemuPolicy, boolean qemuStreamsTls, JournalRetention journalRetention,
                           ControlSocketOptions controlOptions, MemoryPolicy memory,
-                          ChunkCompression compression, AfterSwitchover afterSwitchover) {
+                          ChunkCompression compression, AfterSwitchover afterSwitchover, DedupConfig dedup) {
     public static final int DEFAULT_PORT = 7410;
     public static final Path DEFAULT_FILE = Path.of("/etc/vmmig/vmmig.conf");
     public static final Path DEFAULT_CONTROL_SOCKET = Path.of("/run/vmmig/control.sock");
@@ -106,6 +107,19 @@ public record AgentConfig(String listenHost, int listenPort, String migrationHos
                 imageDirs, qemuBinary, vms, timeout, tokenTtl, pullBandwidth, logLevel, metricsListen, null);
     }
 
+    /** Dedup with its defaults. */
+    public AgentConfig(String listenHost, int listenPort, String migrationHost, Path tlsKey, Path tlsCert, Path tlsCa,
+                       Set<String> allowedClients, boolean insecure, Path stateDir, Path controlSocket,
+                       List<Path> imageDirs, String qemuBinary, Map<String, Path> vms, Duration timeout,
+                       Duration tokenTtl, long pullBandwidth, LogLevel logLevel, HostPort metricsListen,
+                       QemuPolicy qemuPolicy, boolean qemuStreamsTls, JournalRetention journalRetention,
+                       ControlSocketOptions controlOptions, MemoryPolicy memory,
+                       ChunkCompression compression, AfterSwitchover afterSwitchover) {
+        this(listenHost, listenPort, migrationHost, tlsKey, tlsCert, tlsCa, allowedClients, insecure, stateDir, controlSocket,
+                imageDirs, qemuBinary, vms, timeout, tokenTtl, pullBandwidth, logLevel, metricsListen, qemuPolicy, qemuStreamsTls,
+                journalRetention, controlOptions, memory, compression, afterSwitchover, null);
+    }
+
     public AgentConfig {
         if (pullBandwidth < 0) throw new IllegalArgumentException("pull bandwidth must be >= 0, got " + pullBandwidth);
         java.util.Objects.requireNonNull(logLevel, "logLevel");
@@ -119,12 +133,25 @@ public record AgentConfig(String listenHost, int listenPort, String migrationHos
         if (memory == null) memory = MemoryPolicy.defaults();
         if (compression == null) compression = ChunkCompression.ADAPTIVE;
         if (afterSwitchover == null) afterSwitchover = AfterSwitchover.DEFAULTS;
+        if (dedup == null) dedup = DedupConfig.defaults();
     }
 
     /** This configuration with {@code level} (the agent's {@code --log-level}). */
     public AgentConfig withLogLevel(LogLevel level) {
         return new AgentConfig(listenHost, listenPort, migrationHost, tlsKey, tlsCert, tlsCa, allowedClients, insecure, stateDir,
                 controlSocket, imageDirs, qemuBinary, vms, timeout, tokenTtl, pullBandwidth, level, metricsListen, qemuPolicy,
-                qemuStreamsTls, journalRetention, controlOptions, memory, compression, afterSwitchover);
+                qemuStreamsTls, journalRetention, controlOptions, memory, compression, afterSwitchover, dedup);
+    }
+
+    /** Where the dedup index is kept. */
+    public Path dedupIndexDir() {
+        return dedup.indexDir() != null ? dedup.indexDir() : stateDir.resolve("dedup");
+    }
+
+    /** This configuration with {@code d} as its dedup settings. */
+    public AgentConfig withDedup(DedupConfig d) {
+        return new AgentConfig(listenHost, listenPort, migrationHost, tlsKey, tlsCert, tlsCa, allowedClients, insecure, stateDir,
+                controlSocket, imageDirs, qemuBinary, vms, timeout, tokenTtl, pullBandwidth, logLevel, metricsListen, qemuPolicy,
+                qemuStreamsTls, journalRetention, controlOptions, memory, compression, afterSwitchover, d);
     }
 }

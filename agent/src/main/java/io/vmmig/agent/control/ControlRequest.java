@@ -17,14 +17,15 @@ import com.fasterxml.jackson.annotation.JsonInclude;
  * @param target    {@code migrate}: image path at the destination (null: the destination's image directory
  *                  and the source image's file name)
  * @param memory    {@code migrate}: the memory migration's settings asked for (null: the agent's)
+ * @param disks     {@code migrate}: the disks to move, by device id, drive id or node name (null: every local disk)
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record ControlRequest(Op op, String id, String vm, String dest, String strategy, Long bandwidth,
-                             Integer threshold, Integer chunkSize, String target, Memory memory) {
+                             Integer threshold, Integer chunkSize, String target, Memory memory, java.util.List<String> disks) {
 
     public ControlRequest(Op op, String id, String vm, String dest, String strategy, Long bandwidth,
                           Integer threshold, Integer chunkSize, String target) {
-        this(op, id, vm, dest, strategy, bandwidth, threshold, chunkSize, target, null);
+        this(op, id, vm, dest, strategy, bandwidth, threshold, chunkSize, target, null, null);
     }
 
     /**
@@ -46,7 +47,7 @@ public record ControlRequest(Op op, String id, String vm, String dest, String st
     /** This request with memory settings (null or empty: the agent's). */
     public ControlRequest withMemory(Memory m) {
         return new ControlRequest(op, id, vm, dest, strategy, bandwidth, threshold, chunkSize, target,
-                m == null || m.empty() ? null : m);
+                m == null || m.empty() ? null : m, disks);
     }
 
     /** The operations of the control socket. */
@@ -66,6 +67,12 @@ public record ControlRequest(Op op, String id, String vm, String dest, String st
     public static ControlRequest migrate(String vm, String dest, String strategy, Long bandwidth, Integer threshold,
                                          Integer chunkSize, String target) {
         return new ControlRequest(Op.MIGRATE, null, vm, dest, strategy, bandwidth, threshold, chunkSize, target);
+    }
+
+    /** {@code migrate} of the disks named {@code disks} only (null: every local disk). */
+    public static ControlRequest migrate(String vm, String dest, String strategy, Long bandwidth, Integer threshold,
+                                         Integer chunkSize, String target, java.util.List<String> disks) {
+        return new ControlRequest(Op.MIGRATE, null, vm, dest, strategy, bandwidth, threshold, chunkSize, target, null, disks);
     }
 
     public static ControlRequest status(String id) {

@@ -14,7 +14,22 @@ package io.vmmig.agent.control;
  * @param ramTotal           QEMU's RAM total
  * @param bytesPerSecond     disk + RAM transfer rate over the last sample interval
  * @param etaSeconds         estimated seconds to the end, -1 if unknown
+ * @param disks              each disk apart, for a VM with more than one (the totals above are their sums); empty otherwise
  */
 public record MigrationProgress(long elapsedMillis, long diskBytes, long pushedBytes, long remainingBytes,
                                 long pulledBytes, long ramTransferred, long ramRemaining, long ramTotal,
-                                long bytesPerSecond, long etaSeconds) {}
+                                long bytesPerSecond, long etaSeconds, java.util.List<Disk> disks) {
+    public MigrationProgress {
+        disks = disks == null ? java.util.List.of() : java.util.List.copyOf(disks);
+    }
+
+    /** Without per-disk figures (one disk). */
+    public MigrationProgress(long elapsedMillis, long diskBytes, long pushedBytes, long remainingBytes, long pulledBytes,
+                             long ramTransferred, long ramRemaining, long ramTotal, long bytesPerSecond, long etaSeconds) {
+        this(elapsedMillis, diskBytes, pushedBytes, remainingBytes, pulledBytes, ramTransferred, ramRemaining, ramTotal,
+                bytesPerSecond, etaSeconds, java.util.List.of());
+    }
+
+    /** One disk's share: its name, size, bytes pushed, bytes pulled (after the switchover) and bytes still to move. */
+    public record Disk(String name, long diskBytes, long pushedBytes, long pulledBytes, long remainingBytes) {}
+}

@@ -40,6 +40,7 @@ public final class Agent implements AutoCloseable {
 
     private final AgentConfig config;
     private final AgentMetrics metrics = new AgentMetrics();
+    private volatile io.vmmig.agent.session.NeighbourhoodIndex neighbourhood = io.vmmig.agent.session.NeighbourhoodIndex.none();
     private final MigrationRegistry registry;
     private final TokenIssuer tokens = new TokenIssuer();
     /** QMP sockets of the VMs this agent is migrating away (one migration per VM at a time). */
@@ -107,6 +108,7 @@ public final class Agent implements AutoCloseable {
                 throw new AgentMisconfigured("metrics.listen = " + config.metricsListen() + ": cannot listen: " + CauseChain.of(e), e);
             }
         }
+        neighbourhood = io.vmmig.agent.session.NeighbourhoodIndex.start(config);   // indexes in the background
         java.util.Set<String> pulling = io.vmmig.agent.session.RestartedDestinationPull.takeBack(config, registry, connector);
         for (io.vmmig.agent.session.GuestFile g : io.vmmig.agent.session.GuestFile.running(config.stateDir())) {
             if (pulling.contains(g.id())) continue;
@@ -159,6 +161,11 @@ public final class Agent implements AutoCloseable {
         }
     }
 
+    /** The destination's fingerprint index of its images (dedup). */
+    public io.vmmig.agent.session.NeighbourhoodIndex neighbourhood() {
+        return neighbourhood;
+    }
+
     /** The port {@code /metrics} is served on, or -1 without {@code metrics.listen}. */
     public int metricsPort() {
         return metrics.port();
@@ -179,7 +186,7 @@ public final class Agent implements AutoCloseable {
         public void accept(String migrationId, ClientIdentity client, PeerChannel channel) {
             if (migrationId.isEmpty()) {
                 Thread t = new Thread(() -> new DestinationSession(config, tokens, registry, new ControlLink(channel), client, connector,
-                        metrics).serve(),
+                        metrics, neighbourhood).serve(),
                         "vmmig-destination");
                 t.setDaemon(true);
                 t.start();
@@ -301,7 +308,7 @@ public final class Agent implements AutoCloseable {
         }
         Audit.migrate(caller, m);
         SourceSession s = new SourceSession(config, connector, m, new SourceSession.Request(qmp, vmName, host, port, choice,
-                r.bandwidth(), r.threshold(), r.chunkSize(), r.target(), memory), tokens, registry);
+                r.bandwidth(), r.threshold(), r.chunkSize(), r.target(), memory, r.disks()), tokens, registry);
         Thread t = new Thread(() -> {
             try {
                 s.run();
@@ -320,5 +327,6 @@ public final class Agent implements AutoCloseable {
         if (peerServer != null) peerServer.close();
         if (connector != null) connector.close();
         metrics.close();
+        neighbourhood.close();
     }
 }

@@ -67,9 +67,10 @@ final class AgentWarmUp {
             ControlCodec.decodeEvent(ControlCodec.encode(e));
         }
         for (PeerMessage m : List.<PeerMessage>of(
-                new PeerMessage.Prepare("m-0", "hybrid", 1 << 18, "disk0", "qcow2", 1L << 30, 1L << 20, null, "vm1.qcow2", null,
+                new PeerMessage.Prepare("m-0", "hybrid", 1 << 18,
+                        List.of(new PeerMessage.Disk("disk0", "qcow2", 1L << 30, 1L << 20, null, "vm1.qcow2")), null,
                         ControlCodec.tree(List.of("-machine", "q35")), "vm1", "7.2.0"),
-                new PeerMessage.Prepared("/var/lib/vmmig/images/vm1.qcow2", "dG9rZW4="), new PeerMessage.ResumeAt(7410, "dG9rZW4="),
+                new PeerMessage.Prepared(List.of("/var/lib/vmmig/images/vm1.qcow2"), "dG9rZW4="), new PeerMessage.ResumeAt(7410, "dG9rZW4="),
                 new PeerMessage.Ready(40000, null, null, null, true), new PeerMessage.Progress(1, 2, 3, 4, "running"),
                 new PeerMessage.Cancel("warm-up"), new PeerMessage.Failed(ErrorKind.FAILED, "warm-up"))) {
             try {

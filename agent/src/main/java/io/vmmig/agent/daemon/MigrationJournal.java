@@ -35,7 +35,12 @@ public final class MigrationJournal {
     /** Names of facts the agent's sessions record. */
     public static final String QMP_SOCKET = "qmp-socket";         // source: the VM's QMP socket
     public static final String WORK_DIR = "work-dir";             // both: the migration's directory
-    public static final String IMAGE = "image";                   // destination: the image this agent created
+    public static final String IMAGE = "image";                   // destination: the (first disk's) image this agent created
+
+    /** Destination: the image this agent created for disk {@code i} ({@code image}, {@code image-1}, {@code image-2}, ...). */
+    public static String image(int i) {
+        return i == 0 ? IMAGE : IMAGE + "-" + i;
+    }
     public static final String QEMU_QMP = "qemu-qmp";             // destination: its QEMU's QMP socket
     public static final String QEMU_PID = "qemu-pid";             // destination: its QEMU's process id
     public static final String CAPABILITIES_BEFORE = "capabilities-before"; // source: e.g. "events=false,pause-before-switchover=false"

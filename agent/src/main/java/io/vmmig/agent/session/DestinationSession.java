@@ -69,8 +69,17 @@ public final class DestinationSession {
     private final io.vmmig.agent.peer.PeerConnector connector;
     private final AgentMetrics metrics;
 
+    private final NeighbourhoodIndex neighbourhood;
+
     public DestinationSession(AgentConfig config, TokenIssuer tokens, MigrationRegistry registry, ControlLink link,
                               ClientIdentity client, io.vmmig.agent.peer.PeerConnector connector, AgentMetrics metrics) {
+        this(config, tokens, registry, link, client, connector, metrics, NeighbourhoodIndex.none());
+    }
+
+    public DestinationSession(AgentConfig config, TokenIssuer tokens, MigrationRegistry registry, ControlLink link,
+                              ClientIdentity client, io.vmmig.agent.peer.PeerConnector connector, AgentMetrics metrics,
+                              NeighbourhoodIndex neighbourhood) {
+        this.neighbourhood = neighbourhood;
         this.connector = connector;
         this.metrics = metrics;
         this.config = config;
@@ -109,7 +118,7 @@ public final class DestinationSession {
         String id = p.id();
         Duration timeout = config.timeout();
         MigrationTimeline timeline = new MigrationTimeline();
-        TargetImage image = null;
+        List<TargetImage> images = new java.util.ArrayList<>();
         Path workDir = null;
         boolean leaveNothing = false;
         DestinationQemu qemu = null;
@@ -128,19 +137,30 @@ public final class DestinationSession {
             StrategyChoice choice = StrategyChoice.parse(p.strategy());
             QemuPolicy policy = config.qemuPolicy();
             DestinationCommandLine.Placed placed = DestinationCommandLine.placeMonitors(VmDescription.read(p.description()), policy);
-            new DescriptionValidator(policy).check(placed.description(), p.diskNode(), p.format());
+            new DescriptionValidator(policy).check(placed.description(), p.diskNodes(), p.formats());
             for (String note : placed.droppedMonitors())
                 LOG.warn("migration {}: the user's monitor {} is left out of the destination QEMU", id, note);
             int[] v = QemuImgTool.version(config.qemuBinary());
             SourceVm.requireVersion("destination", v[0] + "." + v[1] + "." + v[2], v[0], v[1]);
-            image = TargetImage.plan(config, p);
+            List<TargetImage> planned = TargetImage.planAll(config, p);
             workDir = WorkDir.create(config.stateDir(), PeerValues.migrationId("prepare", id));   // checked, and a new one: the only kind removed on failure
             record.fact(MigrationJournal.WORK_DIR, workDir.toString());
-            image.create(p.format(), p.virtualSize(), p.backingFile());
-            record.fact(MigrationJournal.IMAGE, image.path().toString());
+            List<ChunkTransferDestination.TargetDisk> targets = new java.util.ArrayList<>();
+            for (int i = 0; i < planned.size(); i++) {
+                PeerMessage.Disk pd = p.disks().get(i);
+                TargetImage t = planned.get(i);
+                images.add(t);   // before it exists: a failure removes what was created
+                t.create(pd.format(), pd.virtualSize(), pd.backingFile());
+                record.fact(MigrationJournal.image(i), t.path().toString());   // a restarted agent removes it if need be
+                targets.add(new ChunkTransferDestination.TargetDisk(t.path(), pd.format(), pd.node(), pd.virtualSize()));
+            }
             byte[] token = tokens.issue(id, client.subject(), config.tokenTtl());
             CompletableFuture<PeerChannel> data = registry.expectData(id);
-            link.send(new PeerMessage.Prepared(image.path().toString(), Base64.getEncoder().encodeToString(token)));
+            java.util.Optional<io.vmmig.strategy.dedup.LocalChunkMatcher> localChunks =
+                    StrategyChoice.parse(p.strategy()).chunkTransfer() ? neighbourhood.matcher(p.chunkSize()) : java.util.Optional.empty();
+            link.send(new PeerMessage.Prepared(images.stream().map(t -> t.path().toString()).toList(),
+                    Base64.getEncoder().encodeToString(token),
+                    localChunks.map(io.vmmig.strategy.dedup.LocalChunkMatcher::chunkSize).orElse(null)));
             record.phase(MigrationPhase.PUSHING);
             Thread reader = new Thread(() -> {
                 try {
@@ -158,7 +178,7 @@ public final class DestinationSession {
 
             int memoryPort = freePort(config.migrationHost());
             MigrationAssembly.Plan plan = MigrationAssembly.Plan.of(id, choice.strategy(), choice.name(), choice.mirrorMode(),
-                    p.diskNode(), p.chunkSize(), timeout);
+                    p.diskNodes(), p.chunkSize(), timeout);
 
             // QEMU's incoming memory and its NBD server in TLS, with this agent's certificate (client certificates required)
             String tlsId = config.qemuStreamsTls() ? QemuTlsFiles.credsId(id) : null;
@@ -168,9 +188,9 @@ public final class DestinationSession {
                 channel = await(data, cancelled, timeout, "the source's data connection");
                 await(resumeAt, cancelled, timeout, "the source's resume address");   // sent right after the data connection
             }
-            disk = MigrationAssembly.destinationStrategy(plan, image.path(), p.format(), p.virtualSize(), workDir, channel,
+            disk = MigrationAssembly.destinationStrategy(plan, targets, workDir, channel,
                     choice.chunkTransfer() ? null : new InetSocketAddress(config.migrationHost(), freePort(config.migrationHost())),
-                    timeline);
+                    timeline, c -> localChunks.map(c::withLocalChunks).orElse(c));
             if (disk instanceof ChunkTransferDestination ctd) {
                 ctd.limitBackgroundPull(config.pullBandwidth());
                 PullReconnector rc = resumeAt.isDone()
@@ -180,14 +200,15 @@ public final class DestinationSession {
                 reconnector = rc;
                 if (rc != null)
                     new DestinationPullFile(id, PullReconnector.hostOf(client.remote()), resumeAt.join().port(), resumeAt.join().token(),
-                            image.path().toString(), p.format(), p.diskNode(), p.virtualSize(), p.chunkSize()).write(workDir);
+                            p.chunkSize(), targets.stream().map(t -> new DestinationPullFile.Disk(t.image().toString(), t.format(), t.node(),
+                                    t.size())).toList()).write(workDir);
                 if (rc == null) LOG.warn("migration {}: the source sent no resume address: a cut during the pull cannot be resumed", id);
                 // after the switchover only (before it, a lost source is a failed migration, handled below)
                 ctd.transfer().onLinkLost(() -> {
                     if (rc != null && timeline.guestAtDestination()) rc.linkLost();
                 });
             }
-            if (policy.runas() != null) QemuRunAs.handOver(policy.runas(), image.path(), workDir);
+            if (policy.runas() != null) for (TargetImage t : images) QemuRunAs.handOver(policy.runas(), t.path(), workDir);
             List<String> args = DestinationCommandLine.build(placed.description(), policy, disk.qemuBlockdevArgs());
             record.fact(MigrationJournal.QEMU_QMP, workDir.resolve("qmp.sock").toString());   // before it exists
             qemu = DestinationQemu.start(config.qemuBinary(), workDir, args, Duration.ofSeconds(60));
@@ -255,11 +276,13 @@ public final class DestinationSession {
                 // the source keeps its QEMU until it hears DONE: tell it, over a resumed connection if need be
                 PullReconnector.awaitDone(c.transfer(), rc);
             }
+            localChunks.ifPresent(m -> LOG.info("migration {}: dedup: {} fingerprints looked up, {} found here ({} all-zero), {} candidates refused",
+                    id, m.lookups(), m.hits(), m.zeroHits(), m.rejected()));
             com.fasterxml.jackson.databind.JsonNode tree = network.result().addTo(ControlCodec.tree(report));
             link.trySend(new PeerMessage.Finished(tree));
             DestinationPullFile.remove(workDir);   // the source heard DONE: nothing left to resume
             record.complete(new ControlEvent.Report(id, tree, "destination of " + id + ": " + report));
-            LOG.info("migration {}: the guest runs here (QEMU pid {}) from {}", id, qemu.pid(), image.path());
+            LOG.info("migration {}: the guest runs here (QEMU pid {}) from {}", id, qemu.pid(), images.stream().map(TargetImage::path).toList());
         } catch (Exception caught) {
             Throwable e = caught instanceof java.util.concurrent.CompletionException && caught.getCause() != null ? caught.getCause() : caught;
             boolean switched = timeline.guestAtDestination();
@@ -267,7 +290,7 @@ public final class DestinationSession {
             ErrorKind kind = switched ? ErrorKind.FAILED   // past the switchover nothing is cancelled
                     : full ? ErrorKind.NO_SPACE
                     : e instanceof AgentException a ? a.kind() : cancelled.isDone() ? ErrorKind.CANCELLED : ErrorKind.FAILED;
-            String message = (full ? "the destination's image directory is full (" + (image == null ? "?" : image.path().getParent())
+            String message = (full ? "the destination's image directory is full (" + (images.isEmpty() ? "?" : images.get(0).path().getParent())
                     + "): " : "") + CauseChain.of(e);
             String qemuStatus = qemu == null ? null : QemuRunState.of(qemu.qmp());   // before anything is stopped
             GuestLocation where = switched || "running".equals(qemuStatus) ? GuestLocation.of(null, qemuStatus)
@@ -277,12 +300,12 @@ public final class DestinationSession {
                 // nor its disk: the agent keeps serving it (and pulling, if it can) until the operator decides
                 LOG.error("migration {} failed after the switchover; the guest runs here (QEMU pid {}) and this agent keeps"
                         + " serving its disk: {}", id, qemu == null ? "?" : qemu.pid(), message);
-            } else if (image != null) {
+            } else if (!images.isEmpty()) {
                 if (qemu != null) qemu.close();
                 qemu = null;
                 if (disk != null) disk.close();
                 disk = null;
-                image.discard();
+                images.forEach(TargetImage::discard);
                 leaveNothing = true;
             } else {
                 leaveNothing = true;
@@ -328,8 +351,9 @@ public final class DestinationSession {
             DestinationReport r = disk.report();
             String qemuStatus = QemuRunState.of(qemu.qmp());
             record.guest(GuestLocation.of(null, qemuStatus));
+            List<Long> missing = disk instanceof ChunkTransferDestination c && c.layout().count() > 1 ? c.missingPerDisk() : null;
             link.trySend(new PeerMessage.Progress(r.pulledBytes(), r.pulledOnDemand(), r.pulledBackground(), r.receivedPushBytes(),
-                    qemuStatus));
+                    qemuStatus, missing));
             record.progress(new MigrationProgress(record.elapsedMillis(), 0, r.receivedPushBytes(), 0, r.pulledBytes(), 0, 0, 0, 0, -1));
         } catch (RuntimeException e) {
             // best effort

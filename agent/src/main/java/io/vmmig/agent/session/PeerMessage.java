@@ -25,21 +25,51 @@ import io.vmmig.agent.control.ErrorKind;
 public sealed interface PeerMessage {
 
     /**
-     * The source asks the destination to prepare a migration.
+     * One disk the migration moves, in the migration's disk order (which lays the disks out in the
+     * transfer's address space, {@link io.vmmig.strategy.DiskLayout}).
+     *
+     * @param node        the disk's node at the destination (the description's)
+     * @param imageName   the source image's file name (the default target name)
+     * @param backingFile the top image's backing file (must exist at the destination), or null
+     */
+    record Disk(String node, String format, long virtualSize, long allocatedBytes, String backingFile, String imageName) {}
+
+    /**
+     * The source asks the destination to prepare a migration of {@code disks} (at least one).
      *
      * @param strategy      the strategy's CLI name
-     * @param imageName     the source image's file name (the default target name)
-     * @param target        the requested target path, or null for the destination's default
+     * @param target        the requested target path of a one-disk VM's image, or null for the destination's default
      * @param description   what the VM is ({@link io.vmmig.agent.vm.VmDescription} as JSON): the destination
      *                      validates it and builds its QEMU command line from it
      * @param sourceVersion the source QEMU's version, for messages
      */
-    record Prepare(String id, String strategy, int chunkSize, String diskNode, String format, long virtualSize,
-                   long allocatedBytes, String backingFile, String imageName, String target, JsonNode description,
-                   String vm, String sourceVersion) implements PeerMessage {}
+    record Prepare(String id, String strategy, int chunkSize, java.util.List<Disk> disks, String target, JsonNode description,
+                   String vm, String sourceVersion) implements PeerMessage {
+        public Prepare {
+            // a copy that keeps a peer's null entries: PeerValues names them ("disks[0] is null")
+            disks = disks == null ? java.util.List.of() : java.util.Collections.unmodifiableList(new java.util.ArrayList<>(disks));
+        }
 
-    /** The destination agreed: the image it created and the token for the data connection (base64). */
-    record Prepared(String image, String token) implements PeerMessage {}
+        public java.util.List<String> diskNodes() {
+            return disks.stream().map(d -> d == null ? null : d.node()).toList();
+        }
+
+        public java.util.List<String> formats() {
+            return disks.stream().map(d -> d == null ? null : d.format()).toList();
+        }
+    }
+
+    /**
+     * The destination agreed: the images it created (in disk order) and the token for the data connection
+     * (base64). {@code dedupChunk}: it keeps a fingerprint index of its images at this chunk size (which
+     * divides the migration's) and answers FINGERPRINTS of pieces of that size (the source then sends them
+     * before the data, if its own {@code dedup} is on); null or absent: send the data.
+     */
+    record Prepared(java.util.List<String> images, String token, Integer dedupChunk) implements PeerMessage {
+        public Prepared(java.util.List<String> images, String token) {
+            this(images, token, null);
+        }
+    }
 
     /**
      * The destination QEMU runs in {@code -incoming defer} and listens for memory on {@code memoryPort};
@@ -51,11 +81,18 @@ public sealed interface PeerMessage {
     record Ready(int memoryPort, Integer mirrorPort, String mirrorSocket, String mirrorExport, Boolean qemuTls)
             implements PeerMessage {}
 
-    /** Destination progress after the switchover, with its QEMU's run state ({@code query-status}; null if not read). */
-    record Progress(long pulledBytes, long pulledOnDemand, long pulledBackground, long receivedPushBytes, String qemuStatus)
-            implements PeerMessage {
+    /**
+     * Destination progress after the switchover, with its QEMU's run state ({@code query-status}; null if not read)
+     * and, for a VM with more than one disk, the bytes each disk still misses (in disk order; null: one disk).
+     */
+    record Progress(long pulledBytes, long pulledOnDemand, long pulledBackground, long receivedPushBytes, String qemuStatus,
+                    java.util.List<Long> missingPerDisk) implements PeerMessage {
         public Progress(long pulledBytes, long pulledOnDemand, long pulledBackground, long receivedPushBytes) {
-            this(pulledBytes, pulledOnDemand, pulledBackground, receivedPushBytes, null);
+            this(pulledBytes, pulledOnDemand, pulledBackground, receivedPushBytes, null, null);
+        }
+
+        public Progress(long pulledBytes, long pulledOnDemand, long pulledBackground, long receivedPushBytes, String qemuStatus) {
+            this(pulledBytes, pulledOnDemand, pulledBackground, receivedPushBytes, qemuStatus, null);
         }
     }
 

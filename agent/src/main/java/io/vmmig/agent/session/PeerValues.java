@@ -1,6 +1,5 @@
 package io.vmmig.agent.session;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import io.vmmig.agent.control.ErrorKind;
 import io.vmmig.agent.daemon.AgentException;
 import io.vmmig.strategy.peer.FrameDecoder;
@@ -40,6 +39,8 @@ public final class PeerValues {
     static final int MAX_PATH = 4096;
     static final int MAX_NAME = 255;
     static final int MAX_TEXT = 16 * 1024;
+    /** Most disks one migration moves (the description's bound too). */
+    static final int MAX_DISKS = 16;
 
     private PeerValues() {
     }
@@ -50,8 +51,12 @@ public final class PeerValues {
         if (m instanceof PeerMessage.Prepare p) {
             prepare(p);
         } else if (m instanceof PeerMessage.Prepared p) {
-            path("prepared", "image", p.image(), true);
+            if (p.images() == null || p.images().isEmpty() || p.images().size() > MAX_DISKS)
+                throw bad("prepared", "images", "names " + (p.images() == null ? 0 : p.images().size()) + " images, not 1.." + MAX_DISKS);
+            for (int i = 0; i < p.images().size(); i++) path("prepared", "images[" + i + "]", p.images().get(i), true);
             token("prepared", "token", p.token());
+            if (p.dedupChunk() != null && (p.dedupChunk() < 4096 || Integer.bitCount(p.dedupChunk()) != 1 || p.dedupChunk() > MAX_CHUNK))
+                throw bad("prepared", "dedupChunk", "must be a power of two from 4096 to " + MAX_CHUNK + ", got " + p.dedupChunk());
         } else if (m instanceof PeerMessage.Ready r) {
             port("ready", "memoryPort", r.memoryPort());
             if (r.mirrorPort() != null) port("ready", "mirrorPort", r.mirrorPort());
@@ -66,6 +71,13 @@ public final class PeerValues {
             nonNegative("progress", "pulledBackground", p.pulledBackground());
             nonNegative("progress", "receivedPushBytes", p.receivedPushBytes());
             if (p.qemuStatus() != null) matches("progress", "qemuStatus", p.qemuStatus(), RUN_STATE);
+            if (p.missingPerDisk() != null) {
+                if (p.missingPerDisk().size() > MAX_DISKS) throw bad("progress", "missingPerDisk", "has more than " + MAX_DISKS + " disks");
+                for (int i = 0; i < p.missingPerDisk().size(); i++) {
+                    Long v = p.missingPerDisk().get(i);
+                    if (v == null || v < 0 || v > MAX_DISK_BYTES) throw bad("progress", "missingPerDisk[" + i + "]", v + " is outside 0.." + MAX_DISK_BYTES);
+                }
+            }
         } else if (m instanceof PeerMessage.Finished f) {
             if (f.report() == null || !f.report().isObject()) throw bad("finished", "report", "is not a JSON object");
         } else if (m instanceof PeerMessage.Failed f) {
@@ -89,18 +101,28 @@ public final class PeerValues {
         int chunk = p.chunkSize();
         if (Integer.bitCount(chunk) != 1 || chunk < MIN_CHUNK || chunk > MAX_CHUNK)
             throw bad(m, "chunkSize", chunk + " is not a power of two from " + MIN_CHUNK + " to " + MAX_CHUNK + " bytes");
-        matches(m, "diskNode", p.diskNode(), NODE_NAME);
-        if (p.format() == null || !FORMATS.contains(p.format()))
-            throw bad(m, "format", show(p.format()) + " is not one of " + FORMATS);
-        diskSize(m, p.virtualSize(), chunk);
-        if (p.allocatedBytes() < 0 || p.allocatedBytes() > MAX_DISK_BYTES)
-            throw bad(m, "allocatedBytes", p.allocatedBytes() + " is outside 0.." + MAX_DISK_BYTES);
-        if (p.backingFile() != null) path(m, "backingFile", p.backingFile(), true);
-        matches(m, "imageName", p.imageName(), IMAGE_NAME);
+        if (p.disks().isEmpty() || p.disks().size() > MAX_DISKS)
+            throw bad(m, "disks", p.disks().size() + " disks, not 1.." + MAX_DISKS);
+        long chunks = 0;   // of the whole address space: every disk but the last rounded up to whole chunks
+        for (int i = 0; i < p.disks().size(); i++) {
+            PeerMessage.Disk k = p.disks().get(i);
+            String at = "disks[" + i + "].";
+            if (k == null) throw bad(m, "disks[" + i + "]", "is null");
+            matches(m, at + "node", k.node(), NODE_NAME);
+            if (k.format() == null || !FORMATS.contains(k.format()))
+                throw bad(m, at + "format", show(k.format()) + " is not one of " + FORMATS);
+            diskSize(m, at + "virtualSize", k.virtualSize(), chunk);
+            if (k.allocatedBytes() < 0 || k.allocatedBytes() > MAX_DISK_BYTES)
+                throw bad(m, at + "allocatedBytes", k.allocatedBytes() + " is outside 0.." + MAX_DISK_BYTES);
+            if (k.backingFile() != null) path(m, at + "backingFile", k.backingFile(), true);
+            matches(m, at + "imageName", k.imageName(), IMAGE_NAME);
+            chunks += (k.virtualSize() + chunk - 1) / chunk;
+        }
+        if (chunks > FrameDecoder.MAX_CHUNKS)
+            throw bad(m, "disks", "the disks make " + chunks + " chunks of " + chunk + ", over the " + FrameDecoder.MAX_CHUNKS
+                    + " one hand-over can describe");
         if (p.target() != null) path(m, "target", p.target(), true);
-        JsonNode d = p.description();
-        if (d == null || d.isNull()) throw bad(m, "description", "is missing");
-        if (!d.isObject()) throw bad(m, "description", "is not a JSON object but " + d.getNodeType());
+        // description: VmDescription.read and DescriptionValidator judge it whole (REFUSED, naming the field)
         text(m, "vm", p.vm(), MAX_NAME, true);
         if (p.sourceVersion() != null) text(m, "sourceVersion", p.sourceVersion(), 64, true);
     }
@@ -121,11 +143,15 @@ public final class PeerValues {
 
     /** A disk's virtual size: positive, at most {@link #MAX_DISK_BYTES}, and at most as many chunks as a hand-over can describe. */
     static void diskSize(String message, long size, int chunk) throws AgentException {
-        if (size <= 0) throw bad(message, "virtualSize", size + " is not a positive size");
-        if (size > MAX_DISK_BYTES) throw bad(message, "virtualSize", size + " bytes is over the largest disk, " + MAX_DISK_BYTES);
+        diskSize(message, "virtualSize", size, chunk);
+    }
+
+    static void diskSize(String message, String field, long size, int chunk) throws AgentException {
+        if (size <= 0) throw bad(message, field, size + " is not a positive size");
+        if (size > MAX_DISK_BYTES) throw bad(message, field, size + " bytes is over the largest disk, " + MAX_DISK_BYTES);
         long chunks = (size + chunk - 1) / chunk;
         if (chunks > FrameDecoder.MAX_CHUNKS)
-            throw bad(message, "virtualSize", size + " bytes is " + chunks + " chunks of " + chunk + ", over " + FrameDecoder.MAX_CHUNKS);
+            throw bad(message, field, size + " bytes is " + chunks + " chunks of " + chunk + ", over " + FrameDecoder.MAX_CHUNKS);
     }
 
     private static void port(String message, String field, int port) throws AgentException {

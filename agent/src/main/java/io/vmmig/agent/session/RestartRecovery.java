@@ -92,8 +92,8 @@ public final class RestartRecovery {
                     + " runs at the source)", GuestLocation.neverArrived(status == null ? "not started" : status));
             return;
         }
-        String image = r.fact(MigrationJournal.IMAGE);
-        if (image != null) {
+        for (int i = 0; r.fact(MigrationJournal.image(i)) != null; i++) {   // every disk's image
+            String image = r.fact(MigrationJournal.image(i));
             try {
                 Files.deleteIfExists(Path.of(image));
             } catch (IOException e) {

@@ -90,7 +90,8 @@ public final class RestartedDestinationPull {
                     @Override public void onFrame(io.vmmig.strategy.peer.PeerChannel c, io.vmmig.strategy.peer.Frame frame) { }
                     @Override public void onClosed(io.vmmig.strategy.peer.PeerChannel c, Throwable cause) { }
                 });
-                int chunks = (int) ((f.diskSize() + f.chunkSize() - 1) / f.chunkSize());
+                int chunks = io.vmmig.strategy.DiskLayout.of(f.disks().stream().map(DestinationPullFile.Disk::node).toList(),
+                        f.disks().stream().map(DestinationPullFile.Disk::size).toList(), f.chunkSize()).geometry().count();
                 ch.send(new io.vmmig.strategy.peer.Frame.Resume(chunks, 0));
                 ch.send(new io.vmmig.strategy.peer.Frame.Done());
                 DestinationPullFile.remove(dir);
@@ -137,8 +138,8 @@ public final class RestartedDestinationPull {
         MigrationTimeline timeline = new MigrationTimeline();
         ChunkTransferDestination disk;
         try {
-            disk = ChunkTransferDestination.restore(new ChunkTransferDestination.Config(g.id(), Path.of(f.image()), f.format(), f.diskNode(),
-                    f.diskSize(), f.chunkSize(), ChunkTransferDestination.DEFAULT_PULLERS, dir, config.timeout()), qemu.qmp(), timeline)
+            disk = ChunkTransferDestination.restore(new ChunkTransferDestination.Config(g.id(), f.targets(), f.chunkSize(),
+                    ChunkTransferDestination.DEFAULT_PULLERS, dir, config.timeout()), qemu.qmp(), timeline)
                     .orElse(null);
         } catch (Exception e) {
             disk = null;

@@ -20,6 +20,7 @@ import io.vmmig.strategy.source.PullResponder;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.Base64;
+import java.util.List;
 import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -40,20 +41,21 @@ public final class RestartedSourcePull implements PeerChannel.Handler {
     private final MigrationRegistry registry;
     private final TokenIssuer tokens;
     private final QmpClient qmp;
-    private final NbdClient export;
+    private final List<NbdClient> exports;
     private final PullResponder responder;
     private volatile PeerChannel channel;
 
     private RestartedSourcePull(Path dir, SourcePullFile file, MigrationRecord record, MigrationRegistry registry, TokenIssuer tokens,
-                                QmpClient qmp, NbdClient export) {
+                                QmpClient qmp, List<NbdClient> exports) {
         this.dir = dir;
         this.file = file;
         this.record = record;
         this.registry = registry;
         this.tokens = tokens;
         this.qmp = qmp;
-        this.export = export;
-        this.responder = new PullResponder(new NbdExportBackend(export), null, new io.vmmig.strategy.source.ChunkSender(
+        this.exports = List.copyOf(exports);
+        this.responder = new PullResponder(new io.vmmig.strategy.DiskSetBackend(file.layout(),
+                exports.stream().map(NbdExportBackend::new).toList()), null, new io.vmmig.strategy.source.ChunkSender(
                 file.compress() ? io.vmmig.strategy.peer.ChunkCompression.ADAPTIVE : io.vmmig.strategy.peer.ChunkCompression.OFF), 2);
     }
 
@@ -90,8 +92,9 @@ public final class RestartedSourcePull implements PeerChannel.Handler {
                 SourcePullFile.remove(dir);
                 return;
             }
-            NbdClient export = NbdClient.connect(Path.of(f.exportSocket()), NbdClientOptions.of(f.exportName()));
-            RestartedSourcePull p = new RestartedSourcePull(dir, f, record, registry, tokens, qmp, export);
+            List<NbdClient> exports = new java.util.ArrayList<>();
+            for (String name : f.exportNames()) exports.add(NbdClient.connect(Path.of(f.exportSocket()), NbdClientOptions.of(name)));
+            RestartedSourcePull p = new RestartedSourcePull(dir, f, record, registry, tokens, qmp, exports);
             tokens.restore(f.id(), null, Instant.parse(f.tokenExpiry()), Base64.getDecoder().decode(f.resumeToken()));
             registry.expectResumes(f.id(), p::resumeOn);
             record.phase(MigrationPhase.PULLING);
@@ -138,7 +141,7 @@ public final class RestartedSourcePull implements PeerChannel.Handler {
         registry.forgetResumes(file.id());
         tokens.revoke(file.id());
         responder.close();
-        export.close();
+        exports.forEach(NbdClient::close);
         try {
             qmp.call(new Quit());
         } catch (RuntimeException e) {

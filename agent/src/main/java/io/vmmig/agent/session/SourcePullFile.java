@@ -18,16 +18,24 @@ import org.slf4j.LoggerFactory;
  * {@code source-pull.json} in a source migration's directory, written once the guest runs at the
  * destination and removed when the destination said DONE: what a restarted source agent needs to
  * serve the rest of the pull. The source QEMU outlives its agent in {@code postmigrate} with the
- * read-only NBD export vmmig added still up ({@code exportSocket}, {@code exportName}); the
+ * read-only NBD exports vmmig added still up ({@code exportSocket}, {@code exportNames}, one per disk in the
+ * migration's disk order, with their sizes and the chunk size: the {@link io.vmmig.strategy.DiskLayout}); the
  * destination reconnects with {@code resumeToken} (base64; the file is mode 0600 in the state dir).
  * Replaced atomically (temporary file, fsync, rename).
  *
  * <pre>{"id":"m-1a2b3c4d","vm":"web1","destination":"10.0.0.2:7410","strategy":"hybrid","qmpSocket":"/run/vms/web1/qmp.sock",
- *  "exportSocket":"/var/lib/vmmig/m/m-1a2b3c4d/source-nbd.sock","exportName":"vmmig-m-1a2b3c4d-data","diskSize":68719476736,
+ *  "exportSocket":"/var/lib/vmmig/m/m-1a2b3c4d/source-nbd.sock","exportNames":["vmmig-m-1a2b3c4d-data","vmmig-m-1a2b3c4d-data1"],
+ *  "diskSizes":[68719476736,1073741824],"chunkSize":262144,
  *  "compress":false,"resumeToken":"...","tokenExpiry":"2027-12-02T07:00:00Z"}</pre>
  */
 public record SourcePullFile(String id, String vm, String destination, String strategy, String qmpSocket, String exportSocket,
-                             String exportName, long diskSize, boolean compress, String resumeToken, String tokenExpiry) {
+                             List<String> exportNames, List<Long> diskSizes, int chunkSize, boolean compress,
+                             String resumeToken, String tokenExpiry) {
+    /** Where each disk lives in the pull's address space. */
+    io.vmmig.strategy.DiskLayout layout() {
+        return io.vmmig.strategy.DiskLayout.of(exportNames, diskSizes, chunkSize);
+    }
+
     private static final Logger LOG = LoggerFactory.getLogger(SourcePullFile.class);
     static final String NAME = "source-pull.json";
 

@@ -42,6 +42,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Base64;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executors;
@@ -65,10 +66,19 @@ public final class SourceSession implements Runnable {
      */
     static final Duration RESUME_TOKEN_TTL = Duration.ofDays(365);
 
-    /** What the operator asked for; {@code memory}: the memory migration's settings (the agent's and the request's), null: QEMU's own. */
+    /**
+     * What the operator asked for; {@code memory}: the memory migration's settings (the agent's and the request's), null: QEMU's own;
+     * {@code disks}: the disks to move by name (device id, drive id or node), null: every local disk.
+     */
     public record Request(Path qmpSocket, String vmName, String destHost, int destPort, StrategyChoice strategy,
                           Long bandwidth, Integer threshold, Integer chunkSize, String target,
-                          io.vmmig.strategy.qemu.MemorySettings memory) {}
+                          io.vmmig.strategy.qemu.MemorySettings memory, List<String> disks) {
+        public Request(Path qmpSocket, String vmName, String destHost, int destPort, StrategyChoice strategy,
+                       Long bandwidth, Integer threshold, Integer chunkSize, String target,
+                       io.vmmig.strategy.qemu.MemorySettings memory) {
+            this(qmpSocket, vmName, destHost, destPort, strategy, bandwidth, threshold, chunkSize, target, memory, null);
+        }
+    }
 
     private final AgentConfig config;
     private final PeerConnector connector;
@@ -84,6 +94,11 @@ public final class SourceSession implements Runnable {
     /** Why the destination failed, as it said (its kind: NO_SPACE, ...), before our own error. */
     private volatile AgentException destinationFailure;
     private volatile byte[] resumeToken;
+    /**
+     * Fingerprints before data, in pieces of this size: this agent's {@code dedup} is on and the destination
+     * has an index at a size dividing the chunk (its PREPARED); 0: off.
+     */
+    private volatile int dedupPiece;
 
     public SourceSession(AgentConfig config, PeerConnector connector, MigrationRecord record, Request request,
                          io.vmmig.agent.peer.TokenIssuer tokens, io.vmmig.agent.daemon.MigrationRegistry registry) {
@@ -151,7 +166,7 @@ public final class SourceSession implements Runnable {
             throw new AgentException(ErrorKind.NOT_FOUND, "cannot talk to the VM's QMP socket " + request.qmpSocket() + ": " + e.getMessage(), e);
         }
         try (qmp) {
-            SourceVm vm = SourceVm.inspect(qmp, request.qmpSocket());
+            SourceVm vm = SourceVm.inspect(qmp, request.qmpSocket(), request.disks());
             int chunk = request.chunkSize() != null ? request.chunkSize() : 256 * 1024;
             StrategyChoice choice = request.strategy();
             checkCancelled();
@@ -176,12 +191,21 @@ public final class SourceSession implements Runnable {
             try (ControlLink control = new ControlLink(controlChannel)) {
                 link = control;
                 if (cancelled.isDone()) control.trySend(new PeerMessage.Cancel(cancelled.join()));
-                String imageName = Path.of(vm.disk().image()).getFileName().toString();
-                control.send(new PeerMessage.Prepare(id, choice.name(), chunk, vm.destinationDiskNode(), vm.disk().format(),
-                        vm.disk().virtualSize(), vm.disk().allocatedBytes(), vm.disk().backingFile(), imageName, request.target(),
+                java.util.List<PeerMessage.Disk> disks = new java.util.ArrayList<>();
+                for (int i = 0; i < vm.disks().size(); i++) {
+                    io.vmmig.agent.vm.VmDisk k = vm.disks().get(i);
+                    disks.add(new PeerMessage.Disk(vm.destinationDiskNodes().get(i), k.format(), k.virtualSize(), k.allocatedBytes(),
+                            k.backingFile(), Path.of(k.image()).getFileName().toString()));
+                }
+                if (!vm.notMoved().isEmpty()) LOG.info("migration {}: not moved: {}", id, String.join(", ", vm.notMoved()));
+                control.send(new PeerMessage.Prepare(id, choice.name(), chunk, disks, request.target(),
                         vm.description().toJson(), request.vmName(), vm.qemuVersion()));
                 PeerMessage.Prepared prepared = control.expect(PeerMessage.Prepared.class, timeout);
-                LOG.info("migration {}: destination {} prepared {}", id, control.remote(), prepared.image());
+                Integer piece = prepared.dedupChunk();
+                dedupPiece = config.dedup().enabled() && piece != null && piece > 0 && Integer.bitCount(piece) == 1
+                        && chunk % piece == 0 && chunk / piece <= io.vmmig.strategy.peer.Frame.MAX_FINGERPRINTS ? piece : 0;
+                LOG.info("migration {}: destination {} prepared {}{}", id, control.remote(), prepared.images(),
+                        dedupPiece > 0 ? "; dedup: fingerprints of " + dedupPiece + "-byte pieces before the data" : "");
                 checkCancelled();
                 PeerChannel data = choice.chunkTransfer() ? connect(id, Base64.getDecoder().decode(prepared.token())) : null;
                 if (data != null) {
@@ -297,7 +321,7 @@ public final class SourceSession implements Runnable {
                 ? MirrorTarget.tcp(request.destHost(), r.mirrorPort(), r.mirrorExport())
                 : MirrorTarget.unix(Path.of(r.mirrorSocket()), r.mirrorExport()));
         MigrationAssembly.Plan plan = MigrationAssembly.Plan.of(id, choice.strategy(), choice.name(), choice.mirrorMode(),
-                vm.disk().node(), chunk, timeout).withPush(pushOptions()).withTls(tls, null).withMemory(request.memory());
+                vm.sourceDiskNodes(), chunk, timeout).withPush(pushOptions()).withTls(tls, null).withMemory(request.memory());
         SourceStrategy strategy = MigrationAssembly.sourceStrategy(qmp, plan, workDir, data, mirrorTarget, timeline);
         if (strategy instanceof ChunkTransferSource cts) {
             registry.expectResumes(id, ch -> {
@@ -325,7 +349,7 @@ public final class SourceSession implements Runnable {
             t.setDaemon(true);
             return t;
         });
-        ProgressSampler progress = new ProgressSampler(record, qmp, strategy, timeline, vm.disk(), chunk, () -> destProgress[0],
+        ProgressSampler progress = new ProgressSampler(record, qmp, strategy, timeline, vm, chunk, () -> destProgress[0],
                 () -> destinationQemu);
         sampler.scheduleAtFixedRate(progress::sample, 0, 500, TimeUnit.MILLISECONDS);
         if (strategy instanceof ChunkTransferSource cts) {
@@ -361,7 +385,7 @@ public final class SourceSession implements Runnable {
                 LOG.warn("migration {}: quit of the source QEMU: {}", id, CauseChain.of(e));
             }
             timeline.mark(MigrationEvent.SOURCE_RELEASED);
-            report = report.endingAt(timeline);
+            report = report.endingAt(timeline).withDiskNames(vm.disks().stream().map(io.vmmig.agent.vm.VmDisk::device).toList());
             SourcePullFile.remove(workDir);
             progress.sample();
             com.fasterxml.jackson.databind.JsonNode tree = MemoryReport.addTo(streams.addTo(ControlCodec.tree(report)), memory);
@@ -393,8 +417,9 @@ public final class SourceSession implements Runnable {
         try {
             String expiry = tokens.expiryOf(record.id(), resumeToken).orElseThrow().toString();
             new SourcePullFile(record.id(), request.vmName(), request.destHost() + ":" + request.destPort(), request.strategy().name(),
-                    request.qmpSocket().toAbsolutePath().toString(), cts.exportSocket().toString(), cts.exportName(),
-                    cts.geometry().diskSize(), pushOptions().compress(), Base64.getEncoder().encodeToString(resumeToken), expiry)
+                    request.qmpSocket().toAbsolutePath().toString(), cts.exportSocket().toString(), cts.exportNames(),
+                    cts.layout().disks().stream().map(io.vmmig.strategy.DiskLayout.Disk::size).toList(), cts.layout().chunkSize(),
+                    pushOptions().compress(), Base64.getEncoder().encodeToString(resumeToken), expiry)
                     .write(workDir);
         } catch (Exception e) {
             LOG.warn("migration {}: cannot record the pull for a restart of this agent: {}", record.id(), e.toString());
@@ -405,7 +430,7 @@ public final class SourceSession implements Runnable {
         SourceOptions o = SourceOptions.defaults().withCompression(config.compression());
         if (request.threshold() != null) o = o.withThreshold(request.threshold());
         if (request.bandwidth() != null) o = o.withPushBytesPerSecond(request.bandwidth());
-        return o;
+        return o.withDedup(dedupPiece);
     }
 
     private static String uriHost(String host) {
@@ -418,7 +443,7 @@ public final class SourceSession implements Runnable {
         private final QmpClient qmp;
         private final SourceStrategy strategy;
         private final MigrationTimeline timeline;
-        private final io.vmmig.agent.vm.VmDisk disk;
+        private final SourceVm vm;
         private final int chunk;
         private final java.util.function.Supplier<PeerMessage.Progress> dest;
         private final java.util.function.Supplier<String> destQemu;
@@ -426,13 +451,13 @@ public final class SourceSession implements Runnable {
         private long lastNanos = System.nanoTime();
 
         ProgressSampler(MigrationRecord record, QmpClient qmp, SourceStrategy strategy, MigrationTimeline timeline,
-                        io.vmmig.agent.vm.VmDisk disk, int chunk, java.util.function.Supplier<PeerMessage.Progress> dest,
+                        SourceVm vm, int chunk, java.util.function.Supplier<PeerMessage.Progress> dest,
                         java.util.function.Supplier<String> destQemu) {
             this.record = record;
             this.qmp = qmp;
             this.strategy = strategy;
             this.timeline = timeline;
-            this.disk = disk;
+            this.vm = vm;
             this.chunk = chunk;
             this.dest = dest;
             this.destQemu = destQemu;
@@ -440,6 +465,30 @@ public final class SourceSession implements Runnable {
                 MigrationPhase p = phaseAfter(e);
                 if (p != null) record.phase(p);   // phases only move forward
             });
+        }
+
+        /**
+         * Each disk apart (more than one): pushed (the source's count), before the switchover what of its
+         * allocation is not pushed yet, after it what the destination says it still misses and the rest as pulled.
+         */
+        private List<MigrationProgress.Disk> perDisk(SourceReport s, PeerMessage.Progress d, boolean switched) {
+            if (vm.disks().size() < 2 || s.disks().size() != vm.disks().size()) return List.of();
+            List<MigrationProgress.Disk> out = new java.util.ArrayList<>();
+            for (int i = 0; i < vm.disks().size(); i++) {
+                io.vmmig.agent.vm.VmDisk k = vm.disks().get(i);
+                SourceReport.DiskFigures f = s.disks().get(i);
+                long pulled = 0, remaining;
+                if (!switched) {
+                    remaining = Math.max(0, k.allocatedBytes() - f.pushedBytes());
+                } else {
+                    long handed = Math.max(0, f.handedOverBytes());
+                    remaining = d != null && d.missingPerDisk() != null && d.missingPerDisk().size() == vm.disks().size()
+                            ? Math.min(handed, d.missingPerDisk().get(i)) : handed;
+                    pulled = handed - remaining;
+                }
+                out.add(new MigrationProgress.Disk(k.device(), k.virtualSize(), f.pushedBytes(), pulled, remaining));
+            }
+            return out;
         }
 
         /** The phase the source enters when the engine says {@code e} happened, or null for no change. */
@@ -464,7 +513,7 @@ public final class SourceSession implements Runnable {
                 long pushed = s.pushedBytes() + s.mirroredBytes();
                 long pulled = d == null ? 0 : d.pulledBytes();
                 long remaining = switched ? Math.max(0, (long) s.remainingChunks() * chunk - pulled)
-                        : Math.max(0, disk.allocatedBytes() - pushed);
+                        : Math.max(0, vm.allocatedBytes() - pushed);
                 long ramT = 0, ramR = 0, ramTotal = 0;
                 if (timeline.happened(MigrationEvent.MEMORY_STARTED) && !switched) {
                     MigrationInfo m = qmp.call(new QueryMigrate());
@@ -480,8 +529,8 @@ public final class SourceSession implements Runnable {
                 lastBytes = moved;
                 lastNanos = now;
                 long eta = rate > 0 ? (remaining + ramR) / rate : -1;
-                record.progress(new MigrationProgress(record.elapsedMillis(), disk.virtualSize(), pushed, remaining, pulled,
-                        ramT, ramR, ramTotal, Math.max(0, rate), eta));
+                record.progress(new MigrationProgress(record.elapsedMillis(), vm.virtualSize(), pushed, remaining, pulled,
+                        ramT, ramR, ramTotal, Math.max(0, rate), eta, perDisk(s, d, switched)));
             } catch (RuntimeException e) {
                 // sampling is best effort: QEMU may be going away at the end
             }

@@ -26,12 +26,45 @@ final class TargetImage {
         return path;
     }
 
-    /** Checks the request against this agent's rules and free space; creates nothing. */
-    static TargetImage plan(AgentConfig config, PeerMessage.Prepare p) throws AgentException {
+    /**
+     * Plans every disk's image: each checked against this agent's rules, two disks never on one path,
+     * and all of them together against the free space of their directories; creates nothing.
+     */
+    static java.util.List<TargetImage> planAll(AgentConfig config, PeerMessage.Prepare p) throws AgentException {
+        if (p.disks().isEmpty()) throw new AgentException(ErrorKind.BAD_REQUEST, "a prepare without disks");
+        if (p.target() != null && p.disks().size() > 1)
+            throw new AgentException(ErrorKind.BAD_REQUEST, "a target path names one image, but the VM brings " + p.disks().size()
+                    + " disks; leave it out (each disk goes to the image directory under its own name)");
+        java.util.List<TargetImage> out = new java.util.ArrayList<>();
+        java.util.Map<Path, Long> need = new java.util.HashMap<>();
+        for (PeerMessage.Disk d : p.disks()) {
+            TargetImage t = plan(config, d, p.target());
+            for (TargetImage o : out)
+                if (o.path.equals(t.path))
+                    throw new AgentException(ErrorKind.BAD_REQUEST, "two disks would both go to " + t.path + " (same image file name);"
+                            + " rename one at the source");
+            out.add(t);
+            need.merge(t.path.getParent(), d.allocatedBytes() + METADATA_MARGIN, Long::sum);
+        }
+        for (java.util.Map.Entry<Path, Long> e : need.entrySet()) {
+            try {
+                long free = Files.getFileStore(e.getKey()).getUsableSpace();
+                if (free < e.getValue())
+                    throw new AgentException(ErrorKind.NO_SPACE, "not enough space at the destination: " + e.getKey() + " has "
+                            + mib(free) + " free, the " + p.disks().size() + " disks need " + mib(e.getValue()) + " (allocated + margin)");
+            } catch (IOException ex) {
+                throw new AgentException(ErrorKind.NO_SPACE, "cannot use " + e.getKey() + " at the destination: " + ex.getMessage(), ex);
+            }
+        }
+        return out;
+    }
+
+    /** Checks one disk's image against this agent's rules and free space; creates nothing. */
+    static TargetImage plan(AgentConfig config, PeerMessage.Disk p, String requestedTarget) throws AgentException {
         if (p.imageName() == null || p.imageName().isEmpty() || p.imageName().contains("/") || p.imageName().startsWith("."))
             throw new AgentException(ErrorKind.BAD_REQUEST, "bad image name '" + p.imageName() + "'");
-        Path target = p.target() != null ? Path.of(p.target()) : config.imageDirs().get(0).resolve(p.imageName());
-        if (!target.isAbsolute()) throw new AgentException(ErrorKind.BAD_REQUEST, "target image path '" + p.target() + "' is not absolute");
+        Path target = requestedTarget != null ? Path.of(requestedTarget) : config.imageDirs().get(0).resolve(p.imageName());
+        if (!target.isAbsolute()) throw new AgentException(ErrorKind.BAD_REQUEST, "target image path '" + requestedTarget + "' is not absolute");
         target = target.normalize();
         Path t = target;
         if (config.imageDirs().stream().noneMatch(d -> t.getParent() != null && t.getParent().startsWith(d.normalize())))

@@ -48,7 +48,8 @@ public final class CommandLineDescriber {
     private static final Set<String> DROPPED = Set.of("S", "daemonize");
 
     private final QemuCommandLine commandLine;
-    private final VmDisk disk;
+    private final List<VmDisk> moved;
+    private final List<String> notMoved;
 
     private String name;
     private String uuid;
@@ -78,14 +79,24 @@ public final class CommandLineDescriber {
     private final Map<String, Map<String, String>> drives = new LinkedHashMap<>();
     private int generated;
 
-    private CommandLineDescriber(QemuCommandLine commandLine, VmDisk disk) {
+    private CommandLineDescriber(QemuCommandLine commandLine, List<VmDisk> moved, List<String> notMoved) {
         this.commandLine = commandLine;
-        this.disk = disk;
+        this.moved = List.copyOf(moved);
+        this.notMoved = List.copyOf(notMoved);
     }
 
-    /** The description of the QEMU running {@code commandLine}, whose one disk (as QMP reports it) is {@code disk}. */
+    /**
+     * The description of the QEMU running {@code commandLine}, whose disks to move (as QMP reports them)
+     * are {@code moved}; {@code notMoved} names the others with why ("cd0 (read-only)"), for messages.
+     * The description's disks are in the order of the guest devices that use them.
+     */
+    public static VmDescription describe(QemuCommandLine commandLine, List<VmDisk> moved, List<String> notMoved) throws AgentException {
+        return new CommandLineDescriber(commandLine, moved, notMoved).read();
+    }
+
+    /** One disk. */
     public static VmDescription describe(QemuCommandLine commandLine, VmDisk disk) throws AgentException {
-        return new CommandLineDescriber(commandLine, disk).read();
+        return describe(commandLine, List.of(disk), List.of());
     }
 
     private AgentException refuse(String what) {
@@ -277,7 +288,8 @@ public final class CommandLineDescriber {
         Map<String, String> m = options(a, "file");
         String iface = m.getOrDefault("if", "ide");
         if (m.containsKey("media") && m.get("media").equals("cdrom"))
-            throw refuse(raw + " " + a + ": a CD-ROM; vmmig moves the VM's one local disk, eject or remove CD-ROMs first");
+            throw refuse(raw + " " + a + ": a CD-ROM (not moved: read-only); vmmig cannot carry a disk it does not move yet,"
+                    + " eject or remove CD-ROMs first");
         if (!iface.equals("virtio") && !iface.equals("none"))
             throw refuse(raw + " " + a + ": if=" + iface + " creates a device vmmig cannot name; use if=virtio, or if=none with a -device");
         String id = m.get("id");
@@ -317,16 +329,35 @@ public final class CommandLineDescriber {
         for (Map.Entry<String, Map<String, String>> d : drives.entrySet())
             if (!used.containsKey(d.getKey()))
                 throw refuse("-drive " + d.getKey() + " is used by no guest device");
-        if (used.size() > 1) {
-            List<String> named = new ArrayList<>();
-            for (Map.Entry<String, String> e : used.entrySet()) named.add(e.getValue() + " (" + e.getKey() + ": " + fileOf(e.getKey()) + ")");
-            throw refuse("the VM has " + used.size() + " disks " + named + "; vmmig moves one disk per VM for now");
+        List<Disk> out = new ArrayList<>();
+        Set<VmDisk> matched = new LinkedHashSet<>();
+        for (Map.Entry<String, String> e : used.entrySet()) {
+            String node = e.getKey();
+            VmDisk k = moved(node);
+            if (k == null)
+                throw refuse("device " + e.getValue() + " uses " + node + " (" + fileOf(node) + "), which vmmig does not move"
+                        + (notMoved.isEmpty() ? "" : " (not moved: " + String.join(", ", notMoved) + ")")
+                        + ", and the destination QEMU would need it too: vmmig cannot carry a disk it does not move yet;"
+                        + " eject or detach it first");
+            matched.add(k);
+            out.add(new Disk(node, k.format(), k.virtualSize(), k.image()));
         }
-        if (used.isEmpty()) throw refuse("no guest device uses the disk " + disk.node() + " (" + disk.image() + ")");
-        String node = used.keySet().iterator().next();
-        if (blockdevs.containsKey(node) && !node.equals(disk.node()))
-            throw refuse("the guest device uses node " + node + " but QEMU reports the disk as node " + disk.node());
-        return List.of(new Disk(node, disk.format(), disk.virtualSize(), disk.image()));
+        for (VmDisk k : moved)
+            if (!matched.contains(k))
+                throw refuse("QEMU reports disk " + k.device() + " (node " + k.node() + ", " + k.image()
+                        + ") but no device on its command line uses it (hot-plugged?)");
+        if (out.isEmpty()) throw refuse("no guest device uses a disk");
+        return out;
+    }
+
+    /** The moved disk a device's {@code drive=} names: a -blockdev node QMP reports, or a -drive id (QMP's device name). */
+    private VmDisk moved(String drive) {
+        for (VmDisk k : moved) {
+            if (blockdevs.containsKey(drive) && drive.equals(k.node())) return k;
+            // a -drive: QMP names its device after the drive id; the file tells it too
+            if (drives.containsKey(drive) && (drive.equals(k.device()) || k.image().equals(drives.get(drive).get("file")))) return k;
+        }
+        return null;
     }
 
     private Set<String> chain(String root) {

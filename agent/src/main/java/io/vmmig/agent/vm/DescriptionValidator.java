@@ -71,15 +71,18 @@ public final class DescriptionValidator {
 
     private final QemuPolicy policy;
 
+    /** Most disks one VM may bring. */
+    static final int MAX_DISKS = 16;
+
     public DescriptionValidator(QemuPolicy policy) {
         this.policy = policy;
     }
 
     /**
-     * Checks {@code d} whole; {@code diskNode} and {@code format} are the PREPARE's (the disk the
-     * destination strategy will define).
+     * Checks {@code d} whole; {@code diskNodes} and {@code formats} are the PREPARE's, in its order (the
+     * disks the destination strategy will define).
      */
-    public void check(VmDescription d, String diskNode, String format) throws RefusedDescriptionException {
+    public void check(VmDescription d, List<String> diskNodes, List<String> formats) throws RefusedDescriptionException {
         if (d.schema() != VmDescription.SCHEMA) refuse("schema", "this agent reads schema " + VmDescription.SCHEMA);
         if (d.name() != null) matches("name", d.name(), NAME);
         if (d.uuid() != null) matches("uuid", d.uuid(), UUID);
@@ -144,8 +147,8 @@ public final class DescriptionValidator {
             for (int i = 0; i < serials.size(); i++) reference("serials[" + i + "]", serials.get(i), chardevs.keySet(), "chardev");
         }
         Set<String> netdevIds = netdevs(d.netdevs());
-        Set<String> diskNodes = disks(d.disks(), diskNode, format);
-        devices(d.devices(), diskNodes, netdevIds, chardevs.keySet(), objectIds);
+        Set<String> diskNodeSet = disks(d.disks(), diskNodes, formats);
+        devices(d.devices(), diskNodeSet, netdevIds, chardevs.keySet(), objectIds);
     }
 
     private Set<String> objects(List<QomObject> objects) throws RefusedDescriptionException {
@@ -249,19 +252,29 @@ public final class DescriptionValidator {
         return ids;
     }
 
-    private static Set<String> disks(List<Disk> disks, String diskNode, String format) throws RefusedDescriptionException {
-        if (!DISK_FORMATS.contains(format)) refuse("format", "'" + abbreviate(String.valueOf(format)) + "': the destination creates " + DISK_FORMATS + " images");
+    private static Set<String> disks(List<Disk> disks, List<String> diskNodes, List<String> formats) throws RefusedDescriptionException {
         if (disks == null || disks.isEmpty()) refuse("disks", "no disk");
-        if (disks.size() != 1) refuse("disks", disks.size() + " disks; this agent migrates one disk per VM");
-        Disk k = disks.get(0);
-        required("disks[0]", k);
-        required("disks[0].node", k.node());
-        matches("disks[0].node", k.node(), ID);
-        if (k.node().startsWith("vmmig-")) refuse("disks[0].node", "'" + k.node() + "': node names vmmig-* are the destination's own");
-        if (!k.node().equals(diskNode)) refuse("disks[0].node", "'" + k.node() + "' is not the prepared disk node '" + diskNode + "'");
-        if (k.format() != null && !k.format().equals(format))
-            refuse("disks[0].format", "'" + k.format() + "' is not the prepared format '" + format + "'");
-        return Set.of(k.node());
+        bound("disks", disks.size(), MAX_DISKS);
+        if (disks.size() != diskNodes.size() || formats.size() != diskNodes.size())
+            refuse("disks", disks.size() + " disks, but the prepare moves " + diskNodes.size());
+        Set<String> nodes = new java.util.LinkedHashSet<>();
+        for (int i = 0; i < disks.size(); i++) {
+            String at = "disks[" + i + "]";
+            String format = formats.get(i);
+            if (!DISK_FORMATS.contains(format))
+                refuse(at + ".format", "'" + abbreviate(String.valueOf(format)) + "': the destination creates " + DISK_FORMATS + " images");
+            Disk k = disks.get(i);
+            required(at, k);
+            required(at + ".node", k.node());
+            matches(at + ".node", k.node(), ID);
+            if (k.node().startsWith("vmmig-")) refuse(at + ".node", "'" + k.node() + "': node names vmmig-* are the destination's own");
+            if (!k.node().equals(diskNodes.get(i)))
+                refuse(at + ".node", "'" + k.node() + "' is not the prepared disk node '" + diskNodes.get(i) + "'");
+            if (k.format() != null && !k.format().equals(format))
+                refuse(at + ".format", "'" + k.format() + "' is not the prepared format '" + format + "'");
+            if (!nodes.add(k.node())) refuse(at + ".node", "disk node " + k.node() + " twice");
+        }
+        return nodes;
     }
 
     private static void devices(List<Device> devices, Set<String> diskNodes, Set<String> netdevs, Set<String> chardevs,
@@ -283,8 +296,9 @@ public final class DescriptionValidator {
                 String p = at + ".props." + k;
                 if (!DEVICE_PROPS.contains(k)) refuse(p, RefusedDescriptionException.property(k));
                 Object v = e.getValue();
+                // any romfile but "" is a host path, a number too (QEMU reads romfile=-1 as the file "-1"; found by jqwik)
+                if (k.equals("romfile") && !"".equals(v)) refuse(p, "a ROM file opens a host path: only romfile=\"\" (no ROM)");
                 if (v instanceof String s) {
-                    if (k.equals("romfile") && !s.isEmpty()) refuse(p, "a ROM file opens a host path: only romfile=\"\" (no ROM)");
                     if (!VALUE.matcher(s).matches()) refuse(p, "'" + abbreviate(s) + "' is not a plain value (letters, digits, _ . : + -)");
                 } else if (!(v instanceof Boolean) && !(v instanceof Integer) && !(v instanceof Long)) {
                     refuse(p, "not a string, number or boolean");

@@ -86,6 +86,15 @@ class ClientCommandsTest {
     }
 
     @Test
+    void migrateOfSomeDisksNamesThem() throws Exception {
+        scriptSuccess();
+        int exit = cli.run("migrate", "vm1", "hostb:7410", "--socket", agent.socket().toString(), "--disks", "vda,virtio1");
+        assertEquals(0, exit, cli.err.text());
+        assertEquals(ControlRequest.migrate("vm1", "hostb:7410", "hybrid", null, null, null, null, java.util.List.of("vda", "virtio1")),
+                agent.nextRequest());
+    }
+
+    @Test
     void memoryOptionsGoToTheAgentAsAsked() throws Exception {
         scriptSuccess();
         int exit = cli.run("migrate", "vm1", "hostb", "--socket", agent.socket().toString(),

@@ -11,6 +11,7 @@ import io.vmmig.agent.control.MigrationPhase;
 import io.vmmig.agent.control.MigrationProgress;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class ProgressDisplayTest {
@@ -38,6 +39,24 @@ class ProgressDisplayTest {
         assertEquals("[  20.0s] pulling   disk 200 MiB pulled, 100 MiB left | 50.0 MiB/s | ETA ?",
                 ProgressLine.format(MigrationPhase.PULLING, pulling));
         assertEquals("1:02:03", ProgressLine.duration(3723));
+    }
+
+    @Test
+    void eachDiskOnItsOwnLineUnderTheTotals() {
+        List<MigrationProgress.Disk> disks = List.of(new MigrationProgress.Disk("vda", 1024 * MIB, 600 * MIB, 0, 200 * MIB),
+                new MigrationProgress.Disk("vdb", 512 * MIB, 100 * MIB, 0, 100 * MIB));
+        MigrationProgress pushing = new MigrationProgress(5_000, 1536 * MIB, 700 * MIB, 300 * MIB, 0, 0, 0, 0, 85 * MIB, 4, disks);
+        String nl = System.lineSeparator();
+        assertEquals("[   5.0s] pushing   disk 700 MiB pushed, 300 MiB left | 85.0 MiB/s | ETA 0:04" + nl
+                        + "           vda: 600 MiB pushed, 200 MiB left" + nl
+                        + "           vdb: 100 MiB pushed, 100 MiB left",
+                ProgressLine.format(MigrationPhase.PUSHING, pushing));
+        MigrationProgress pulling = new MigrationProgress(9_000, 1536 * MIB, 700 * MIB, 30 * MIB, 70 * MIB, 0, 0, 0, 20 * MIB, 2,
+                List.of(new MigrationProgress.Disk("vda", 1024 * MIB, 600 * MIB, 50 * MIB, 10 * MIB),
+                        new MigrationProgress.Disk("vdb", 512 * MIB, 100 * MIB, 20 * MIB, 20 * MIB)));
+        assertTrue(ProgressLine.format(MigrationPhase.PULLING, pulling).endsWith(
+                "vda: 50.0 MiB pulled, 10.0 MiB left" + nl + "           vdb: 20.0 MiB pulled, 20.0 MiB left"),
+                ProgressLine.format(MigrationPhase.PULLING, pulling));
     }
 
     @Test

@@ -182,7 +182,7 @@ class AgentTest {
     }
 
     private static PeerMessage.Prepare prepare(String id, String strategy, String target) {
-        return new PeerMessage.Prepare(id, strategy, 1 << 20, "disk0", "qcow2", 64L << 20, 1L << 20, null, "web1.qcow2", target,
+        return new PeerMessage.Prepare(id, strategy, 1 << 20, java.util.List.of(new PeerMessage.Disk("disk0", "qcow2", 64L << 20, 1L << 20, null, "web1.qcow2")), target,
                 Descriptions.minimal("disk0").toJson(), "web1", "7.2.22");
     }
 
@@ -219,15 +219,15 @@ class AgentTest {
         try (ControlLink link = control()) {
             link.send(prepare("m-00000003", "hybrid", null));
             prepared = link.expect(PeerMessage.Prepared.class, WAIT);
-            assertEquals(config.imageDirs().get(0).resolve("web1.qcow2").toString(), prepared.image());
-            assertTrue(Files.exists(Path.of(prepared.image())), "the destination created the image");
+            assertEquals(config.imageDirs().get(0).resolve("web1.qcow2").toString(), prepared.images().get(0));
+            assertTrue(Files.exists(Path.of(prepared.images().get(0))), "the destination created the image");
             assertFalse(prepared.token().isEmpty());
         }   // the source vanishes before its data connection
         List<ControlEvent> events = request(ControlRequest.watch("m-00000003"));
         ControlEvent.Failure f = assertInstanceOf(ControlEvent.Failure.class, events.get(events.size() - 1), events.toString());
         assertEquals(ErrorKind.CANCELLED, f.kind(), f.message());
         assertTrue(f.message().contains("the source went away"), f.message());
-        assertFalse(Files.exists(Path.of(prepared.image())), "nothing left at the destination");
+        assertFalse(Files.exists(Path.of(prepared.images().get(0))), "nothing left at the destination");
         MigrationStatus s = ((ControlEvent.Status) request(ControlRequest.status("m-00000003")).get(0)).migration();
         assertEquals("destination", s.role());
         assertEquals(MigrationPhase.CANCELLED, s.phase());

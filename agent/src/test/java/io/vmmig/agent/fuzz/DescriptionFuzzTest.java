@@ -41,7 +41,7 @@ class DescriptionFuzzTest {
         }
         try {
             DestinationCommandLine.Placed placed = DestinationCommandLine.placeMonitors(VmDescription.read(json), POLICY);
-            new DescriptionValidator(POLICY).check(placed.description(), "disk0", "qcow2");
+            new DescriptionValidator(POLICY).check(placed.description(), List.of("disk0"), List.of("qcow2"));
             List<String> args = DestinationCommandLine.build(placed.description(), POLICY, List.of());
             check(args);
         } catch (RefusedDescriptionException refused) {

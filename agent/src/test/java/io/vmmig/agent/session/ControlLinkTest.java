@@ -63,12 +63,12 @@ class ControlLinkTest {
     void everyMessageCrossesInOrder() throws Exception {
         ControlLink[] l = links();
         DestinationReport report = new DestinationReport(5L << 20, 3L << 20, 30, 18, 2, 41);
-        PeerMessage.Prepare prepare = new PeerMessage.Prepare("m-1", "hybrid", 1 << 20, "disk0", "qcow2", 1L << 30, 200L << 20,
-                "/var/lib/base.qcow2", "web1.qcow2", null, Descriptions.minimal("disk0").toJson(),
+        PeerMessage.Prepare prepare = new PeerMessage.Prepare("m-1", "hybrid", 1 << 20,
+                List.of(new PeerMessage.Disk("disk0", "qcow2", 1L << 30, 200L << 20, "/var/lib/base.qcow2", "web1.qcow2")), null, Descriptions.minimal("disk0").toJson(),
                 "web1", "7.2.22");
         List<PeerMessage> toDestination = List.of(prepare, new PeerMessage.Cancel("operator"));
         List<PeerMessage> toSource = List.of(
-                new PeerMessage.Prepared("/srv/images/web1.qcow2", TOKEN),
+                new PeerMessage.Prepared(List.of("/srv/images/web1.qcow2"), TOKEN),
                 new PeerMessage.Ready(45678, null, null, null, false),
                 new PeerMessage.Ready(45679, 10809, null, "disk0", true),
                 new PeerMessage.Progress(3L << 20, 30, 18, 5L << 20),
@@ -85,10 +85,10 @@ class ControlLinkTest {
     @Test
     void expectReturnsTheTypeOrThrowsTheFailureOrTheSurprise() throws Exception {
         ControlLink[] l = links();
-        l[1].send(new PeerMessage.Prepared("/img", TOKEN));
+        l[1].send(new PeerMessage.Prepared(List.of("/img"), TOKEN));
         l[1].send(new PeerMessage.Failed(ErrorKind.UNAUTHORIZED, "client source-b is not allowed"));
         l[1].send(new PeerMessage.Progress(1, 1, 0, 0));
-        assertEquals("/img", l[0].expect(PeerMessage.Prepared.class, WAIT).image());
+        assertEquals("/img", l[0].expect(PeerMessage.Prepared.class, WAIT).images().get(0));
         AgentException failed = assertThrows(AgentException.class, () -> l[0].expect(PeerMessage.Ready.class, WAIT));
         assertEquals(ErrorKind.UNAUTHORIZED, failed.kind());
         assertEquals("client source-b is not allowed", failed.getMessage());

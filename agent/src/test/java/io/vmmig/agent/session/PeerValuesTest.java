@@ -11,6 +11,7 @@ import io.vmmig.agent.control.ErrorKind;
 import io.vmmig.agent.daemon.AgentException;
 import io.vmmig.agent.vm.Descriptions;
 import java.util.Base64;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -22,8 +23,15 @@ class PeerValuesTest {
 
     private static PeerMessage.Prepare prepare(String id, int chunk, long size, long allocated, String backing, String image,
                                                String target) {
-        return new PeerMessage.Prepare(id, "hybrid", chunk, "disk0", "qcow2", size, allocated, backing, image, target, DESCRIPTION,
-                "web1", "7.2.0");
+        return new PeerMessage.Prepare(id, "hybrid", chunk, List.of(new PeerMessage.Disk("disk0", "qcow2", size, allocated, backing, image)),
+                target, DESCRIPTION, "web1", "7.2.0");
+    }
+
+    /** {@code g} with its one disk's node and format replaced. */
+    private static PeerMessage.Prepare withDisk(PeerMessage.Prepare g, String node, String format) {
+        PeerMessage.Disk k = g.disks().get(0);
+        return new PeerMessage.Prepare(g.id(), g.strategy(), g.chunkSize(), List.of(new PeerMessage.Disk(node, format, k.virtualSize(),
+                k.allocatedBytes(), null, k.imageName())), null, DESCRIPTION, g.vm(), null);
     }
 
     private static PeerMessage.Prepare good() {
@@ -74,36 +82,55 @@ class PeerValuesTest {
         assertTrue(refused(prepare("m1", 256 << 10, 1L << 30, 0, null, "x.qcow2", "/var/lib/images/../../etc/x")).contains("target"));
         assertTrue(refused(prepare("m1", 256 << 10, 1L << 30, 0, null, "x.qcow2", "/images/a\u0000b")).contains("target"));
         PeerMessage.Prepare g = good();
-        assertTrue(refused(new PeerMessage.Prepare(g.id(), g.strategy(), g.chunkSize(), "-drive", g.format(), g.virtualSize(),
-                g.allocatedBytes(), null, g.imageName(), null, DESCRIPTION, g.vm(), null)).contains("diskNode '-drive'"));
-        assertTrue(refused(new PeerMessage.Prepare(g.id(), g.strategy(), g.chunkSize(), g.diskNode(), "-o backing_file=/etc/shadow",
-                g.virtualSize(), g.allocatedBytes(), null, g.imageName(), null, DESCRIPTION, g.vm(), null)).contains("format"));
-        assertTrue(refused(new PeerMessage.Prepare(g.id(), "teleport", g.chunkSize(), g.diskNode(), g.format(),
-                g.virtualSize(), g.allocatedBytes(), null, g.imageName(), null, DESCRIPTION, g.vm(), null)).contains("teleport"));
-        assertTrue(refused(new PeerMessage.Prepare(g.id(), g.strategy(), g.chunkSize(), g.diskNode(), g.format(),
-                g.virtualSize(), g.allocatedBytes(), null, g.imageName(), null, DESCRIPTION, "web1\u001b[2J", null)).contains("vm "));
+        assertTrue(refused(withDisk(g, "-drive", "qcow2")).contains("disks[0].node '-drive'"));
+        assertTrue(refused(withDisk(g, "disk0", "-o backing_file=/etc/shadow")).contains("disks[0].format"));
+        assertTrue(refused(new PeerMessage.Prepare(g.id(), "teleport", g.chunkSize(), g.disks(), null, DESCRIPTION, g.vm(), null))
+                .contains("teleport"));
+        assertTrue(refused(new PeerMessage.Prepare(g.id(), g.strategy(), g.chunkSize(), g.disks(), null, DESCRIPTION, "web1\u001b[2J", null))
+                .contains("vm "));
+        // several disks: each checked, and together they must fit one hand-over
+        List<PeerMessage.Disk> many = new java.util.ArrayList<>();
+        for (int i = 0; i < 17; i++) many.add(new PeerMessage.Disk("d" + i, "raw", 1L << 30, 0, null, "d" + i + ".raw"));
+        assertTrue(refused(new PeerMessage.Prepare(g.id(), g.strategy(), g.chunkSize(), many, null, DESCRIPTION, g.vm(), null))
+                .contains("17 disks, not 1..16"));
+        assertTrue(refused(new PeerMessage.Prepare(g.id(), g.strategy(), g.chunkSize(), List.of(), null, DESCRIPTION, g.vm(), null))
+                .contains("0 disks"));
+        assertTrue(refused(new PeerMessage.Prepare(g.id(), g.strategy(), g.chunkSize(), List.of(g.disks().get(0),
+                new PeerMessage.Disk("disk1", "raw", 1L << 30, 0, null, "../x.raw")), null, DESCRIPTION, g.vm(), null))
+                .contains("disks[1].imageName"));
+        long big = (long) io.vmmig.strategy.peer.FrameDecoder.MAX_CHUNKS * (64 << 10) / 2 + (1L << 30);
+        assertTrue(refused(new PeerMessage.Prepare(g.id(), g.strategy(), 64 << 10, List.of(
+                new PeerMessage.Disk("a", "raw", big, 0, null, "a.raw"), new PeerMessage.Disk("b", "raw", big, 0, null, "b.raw")),
+                null, DESCRIPTION, g.vm(), null)).contains("one hand-over can describe"), "each fits alone, not both");
     }
 
     @Test
     void anAllNullPrepareIsAProtocolErrorNotANullPointer() throws Exception {
         PeerMessage m = ControlCodec.mapper().readValue("{\"type\":\"prepare\",\"id\":null,\"strategy\":null,\"chunkSize\":null,"
-                + "\"diskNode\":null,\"format\":null,\"virtualSize\":null,\"allocatedBytes\":null,\"backingFile\":null,"
-                + "\"imageName\":null,\"target\":null,\"description\":null,\"vm\":null,\"sourceVersion\":null}", PeerMessage.class);
+                + "\"disks\":null,\"target\":null,\"description\":null,\"vm\":null,\"sourceVersion\":null}", PeerMessage.class);
         assertEquals("invalid prepare from the peer: id is missing", refused(m));
         PeerMessage empty = ControlCodec.mapper().readValue("{\"type\":\"prepare\"}", PeerMessage.class);
         assertEquals("invalid prepare from the peer: id is missing", refused(empty));
         PeerMessage.Prepare g = good();
-        assertEquals("invalid prepare from the peer: description is missing", refused(new PeerMessage.Prepare(g.id(), g.strategy(),
-                g.chunkSize(), g.diskNode(), g.format(), g.virtualSize(), g.allocatedBytes(), null, g.imageName(), null, null, g.vm(), null)));
+        // the description is the description validator's to judge (REFUSED, "description: missing")
+        assertDoesNotThrow(() -> PeerValues.check(new PeerMessage.Prepare(g.id(), g.strategy(), g.chunkSize(), g.disks(),
+                null, null, g.vm(), null)));
+        PeerMessage nullDisk = ControlCodec.mapper().readValue("{\"type\":\"prepare\",\"id\":\"m1\",\"strategy\":\"hybrid\","
+                + "\"chunkSize\":262144,\"disks\":[null]}", PeerMessage.class);
+        assertTrue(refused(nullDisk).contains("disks[0] is null"), refused(nullDisk));
     }
 
     @Test
     void everyOtherMessageIsChecked() {
-        assertDoesNotThrow(() -> PeerValues.check(new PeerMessage.Prepared("/srv/images/web1.qcow2", TOKEN)));
-        assertTrue(refused(new PeerMessage.Prepared(null, TOKEN)).contains("prepared from the peer: image is missing"));
-        assertTrue(refused(new PeerMessage.Prepared("/x", null)).contains("token is missing"));
-        assertTrue(refused(new PeerMessage.Prepared("/x", "!!")).contains("token is not base64"));
-        assertTrue(refused(new PeerMessage.Prepared("/x", "AAAA")).contains("token is 3 bytes"));
+        assertDoesNotThrow(() -> PeerValues.check(new PeerMessage.Prepared(List.of("/srv/images/web1.qcow2", "/srv/images/d.raw"), TOKEN)));
+        assertTrue(refused(new PeerMessage.Prepared(null, TOKEN)).contains("prepared from the peer: images names 0 images"));
+        assertTrue(refused(new PeerMessage.Prepared(java.util.Arrays.asList((String) null), TOKEN)).contains("images[0] is missing"));
+        assertTrue(refused(new PeerMessage.Prepared(List.of("/x"), null)).contains("token is missing"));
+        assertTrue(refused(new PeerMessage.Prepared(List.of("/x"), "!!")).contains("token is not base64"));
+        assertTrue(refused(new PeerMessage.Prepared(List.of("/x"), "AAAA")).contains("token is 3 bytes"));
+        assertTrue(refused(new PeerMessage.Progress(1, 1, 0, 0, null, List.of(5L, -1L))).contains("missingPerDisk[1]"));
+        assertDoesNotThrow(() -> PeerValues.check(new PeerMessage.Prepared(List.of("/srv/images/web1.qcow2"), TOKEN, 65536)));
+        assertTrue(refused(new PeerMessage.Prepared(List.of("/srv/images/web1.qcow2"), TOKEN, 65535)).contains("dedupChunk"));
         assertDoesNotThrow(() -> PeerValues.check(new PeerMessage.Ready(4444, 10809, null, "disk0", true)));
         assertTrue(refused(new PeerMessage.Ready(0, null, null, null, null)).contains("memoryPort 0 is not a TCP port"));
         assertTrue(refused(new PeerMessage.Ready(70000, null, null, null, null)).contains("memoryPort 70000"));

@@ -38,7 +38,7 @@ class TargetImageTest {
     }
 
     private static PeerMessage.Prepare prepare(String imageName, String target, long allocated, String backing) {
-        return new PeerMessage.Prepare("m-1", "hybrid", 1 << 20, "disk0", "qcow2", 64L << 20, allocated, backing, imageName, target,
+        return new PeerMessage.Prepare("m-1", "hybrid", 1 << 20, java.util.List.of(new PeerMessage.Disk("disk0", "qcow2", 64L << 20, allocated, backing, imageName)), target,
                 Descriptions.minimal("disk0").toJson(), "web1", "7.2.22");
     }
 
@@ -47,7 +47,7 @@ class TargetImageTest {
     }
 
     private AgentException refused(PeerMessage.Prepare p, ErrorKind kind, String... parts) {
-        AgentException e = assertThrows(AgentException.class, () -> TargetImage.plan(config, p));
+        AgentException e = assertThrows(AgentException.class, () -> TargetImage.planAll(config, p).get(0));
         assertEquals(kind, e.kind(), e.getMessage());
         for (String part : parts) assertTrue(e.getMessage().contains(part), "expected '" + part + "' in: " + e.getMessage());
         return e;
@@ -55,16 +55,16 @@ class TargetImageTest {
 
     @Test
     void defaultTargetIsTheImageNameInTheFirstImageDirectory() throws Exception {
-        TargetImage t = TargetImage.plan(config, prepare("web1.qcow2", null));
+        TargetImage t = TargetImage.planAll(config, prepare("web1.qcow2", null)).get(0);
         assertEquals(images.resolve("web1.qcow2"), t.path());
         assertFalse(Files.exists(t.path()), "planning creates no image");
     }
 
     @Test
     void requestedTargetInAnyImageDirectoryOrBelow() throws Exception {
-        assertEquals(other.resolve("x.qcow2"), TargetImage.plan(config, prepare("web1.qcow2", other.resolve("x.qcow2").toString())).path());
+        assertEquals(other.resolve("x.qcow2"), TargetImage.planAll(config, prepare("web1.qcow2", other.resolve("x.qcow2").toString())).get(0).path());
         assertEquals(other.resolve("vms/web1/disk.qcow2"),
-                TargetImage.plan(config, prepare("web1.qcow2", other + "/vms/./web1/disk.qcow2")).path(), "normalized");
+                TargetImage.planAll(config, prepare("web1.qcow2", other + "/vms/./web1/disk.qcow2")).get(0).path(), "normalized");
     }
 
     @Test
@@ -93,7 +93,7 @@ class TargetImageTest {
         refused(prepare("web1.qcow2", null, 1 << 20, base), ErrorKind.ENVIRONMENT, base, "missing at the destination");
         Files.createDirectories(tmp.resolve("base"));
         Files.writeString(Path.of(base), "");
-        assertEquals(images.resolve("web1.qcow2"), TargetImage.plan(config, prepare("web1.qcow2", null, 1 << 20, base)).path());
+        assertEquals(images.resolve("web1.qcow2"), TargetImage.planAll(config, prepare("web1.qcow2", null, 1 << 20, base)).get(0).path());
     }
 
     @Test
@@ -111,7 +111,7 @@ class TargetImageTest {
 
     @Test
     void createdImageIsDiscardedButAForeignOneIsNot() throws Exception {
-        TargetImage t = TargetImage.plan(config, prepare("web1.qcow2", null));
+        TargetImage t = TargetImage.planAll(config, prepare("web1.qcow2", null)).get(0);
         t.create("qcow2", 64L << 20, null);
         JsonNode info = info(t.path());
         assertEquals("qcow2", info.path("format").asText());
@@ -119,7 +119,7 @@ class TargetImageTest {
         t.discard();
         assertFalse(Files.exists(t.path()));
 
-        TargetImage notOurs = TargetImage.plan(config, prepare("web2.qcow2", null));
+        TargetImage notOurs = TargetImage.planAll(config, prepare("web2.qcow2", null)).get(0);
         Files.writeString(notOurs.path(), "appeared meanwhile");
         notOurs.discard();
         assertTrue(Files.exists(notOurs.path()), "only an image this agent created is removed");
@@ -130,7 +130,7 @@ class TargetImageTest {
         Path base = tmp.resolve("base.raw");
         QemuImgTool.create(base, "raw", 32L << 20, null);
         assertEquals("raw", QemuImgTool.formatOf(base.toString()));
-        TargetImage t = TargetImage.plan(config, prepare("top.qcow2", null, 1 << 20, base.toString()));
+        TargetImage t = TargetImage.planAll(config, prepare("top.qcow2", null, 1 << 20, base.toString())).get(0);
         t.create("qcow2", 32L << 20, base.toString());
         JsonNode info = info(t.path());
         assertEquals(base.toString(), info.path("backing-filename").asText());
@@ -167,5 +167,33 @@ class TargetImageTest {
         byte[] out = p.getInputStream().readAllBytes();
         assertEquals(0, p.waitFor(), new String(out));
         return ControlCodec.mapper().readTree(out);
+    }
+
+    private static PeerMessage.Prepare twoDisks(String first, String second, String target, long allocatedEach) {
+        return new PeerMessage.Prepare("m-2", "hybrid", 1 << 20, List.of(
+                new PeerMessage.Disk("disk0", "qcow2", 64L << 20, allocatedEach, null, first),
+                new PeerMessage.Disk("disk1", "raw", 32L << 20, allocatedEach, null, second)), target,
+                Descriptions.minimal("disk0").toJson(), "web1", "7.2.22");
+    }
+
+    @Test
+    void everyDiskGetsItsImageUnderItsOwnName() throws Exception {
+        List<TargetImage> t = TargetImage.planAll(config, twoDisks("web1.qcow2", "web1-data.raw", null, 1 << 20));
+        assertEquals(List.of(images.resolve("web1.qcow2"), images.resolve("web1-data.raw")), t.stream().map(TargetImage::path).toList());
+    }
+
+    @Test
+    void twoDisksOfOneNameOrOneTargetForTwoDisksAreRefused() {
+        refused(twoDisks("a.qcow2", "a.qcow2", null, 1 << 20), ErrorKind.BAD_REQUEST, "two disks would both go to", "a.qcow2");
+        refused(twoDisks("a.qcow2", "b.raw", images.resolve("x.qcow2").toString(), 1 << 20), ErrorKind.BAD_REQUEST,
+                "a target path names one image", "2 disks");
+    }
+
+    @Test
+    void theDisksMustFitTogether() throws Exception {
+        long free = Files.getFileStore(Files.createDirectories(images)).getUsableSpace();
+        // each alone fits, both together do not
+        long each = free / 2 + (TargetImage.METADATA_MARGIN);
+        refused(twoDisks("a.qcow2", "b.raw", null, each), ErrorKind.NO_SPACE, "the 2 disks need");
     }
 }

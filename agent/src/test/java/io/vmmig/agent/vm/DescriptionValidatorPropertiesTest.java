@@ -127,7 +127,7 @@ class DescriptionValidatorPropertiesTest {
         try {
             read = VmDescription.read(d);
             read = DestinationCommandLine.placeMonitors(read, policy).description();
-            new DescriptionValidator(policy).check(read, "disk0", "qcow2");
+            new DescriptionValidator(policy).check(read, java.util.List.of("disk0"), java.util.List.of("qcow2"));
         } catch (RefusedDescriptionException e) {
             assertEquals(ErrorKind.REFUSED, e.kind());
             assertFalse(e.option().isEmpty());
@@ -194,13 +194,13 @@ class DescriptionValidatorPropertiesTest {
                 names.forEachRemaining(all::add);
                 if (!all.isEmpty()) o.remove(all.get(Math.abs(m.key().hashCode()) % all.size()));
             } else {
-                o.set(m.key(), m.value());
+                o.set(m.key(), m.value().deepCopy());   // a copy: jqwik hands the same node to later tries
             }
         } else if (target instanceof ArrayNode a) {
             int i = a.isEmpty() ? 0 : Math.abs(m.key().hashCode()) % a.size();
             if (m.remove() && !a.isEmpty()) a.remove(i);
-            else if (a.isEmpty() || m.key().length() % 2 == 0) a.add(m.value());
-            else a.set(i, m.value());
+            else if (a.isEmpty() || m.key().length() % 2 == 0) a.add(m.value().deepCopy());
+            else a.set(i, m.value().deepCopy());
         }
     }
 
@@ -215,7 +215,7 @@ class DescriptionValidatorPropertiesTest {
         // the good description itself passes: a property that only ever saw refusals would prove little
         try {
             dirs();
-            new DescriptionValidator(policy).check(VmDescription.read(JSON.readTree(good)), "disk0", "qcow2");
+            new DescriptionValidator(policy).check(VmDescription.read(JSON.readTree(good)), java.util.List.of("disk0"), java.util.List.of("qcow2"));
         } catch (Exception e) {
             throw new IllegalStateException("the unmutated description must pass", e);
         }

@@ -63,7 +63,7 @@ class DescriptionValidatorTest {
     }
 
     void check(JsonNode json) throws RefusedDescriptionException {
-        new DescriptionValidator(policy).check(VmDescription.read(json), "disk0", "qcow2");
+        new DescriptionValidator(policy).check(VmDescription.read(json), java.util.List.of("disk0"), java.util.List.of("qcow2"));
     }
 
     /** {@code change} applied to a good description is refused naming {@code field}; the reason holds {@code why}. */
@@ -108,6 +108,7 @@ class DescriptionValidatorTest {
         refused("boot.initrd", "does not exist", d -> ((ObjectNode) d.get("boot")).put("initrd", boot + "/missing"));
         refused("objects[0].props.filename", "only", d -> ((ObjectNode) at(d, "objects", 0).get("props")).put("filename", "/etc/shadow"));
         refused("devices[1].props.romfile", "opens a host path", d -> ((ObjectNode) at(d, "devices", 1).get("props")).put("romfile", "x.rom"));
+        refused("devices[1].props.romfile", "opens a host path", d -> ((ObjectNode) at(d, "devices", 1).get("props")).put("romfile", -1));
     }
 
     @Test
@@ -159,11 +160,11 @@ class DescriptionValidatorTest {
     void theDiskMustBeThePreparedOne() throws Exception {
         refused("disks[0].node", "not the prepared disk node", d -> at(d, "disks", 0).put("node", "disk1"));
         refused("disks[0].format", "not the prepared format", d -> at(d, "disks", 0).put("format", "vmdk"));
-        refused("disks", "one disk per VM", d -> d.withArray("disks").add(at(d, "disks", 0).deepCopy()));
+        refused("disks", "but the prepare moves 1", d -> d.withArray("disks").add(at(d, "disks", 0).deepCopy()));
         refused("disks", "no disk", d -> d.remove("disks"));
         RefusedDescriptionException f = assertThrows(RefusedDescriptionException.class,
-                () -> new DescriptionValidator(policy).check(VmDescription.read(good()), "disk0", "vvfat"));
-        assertEquals("format", f.option(), f.getMessage());
+                () -> new DescriptionValidator(policy).check(VmDescription.read(good()), java.util.List.of("disk0"), java.util.List.of("vvfat")));
+        assertEquals("disks[0].format", f.option(), f.getMessage());
     }
 
     @Test

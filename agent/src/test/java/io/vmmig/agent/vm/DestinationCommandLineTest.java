@@ -97,7 +97,7 @@ class DestinationCommandLineTest {
             assertTrue(placed.droppedMonitors().get(0).contains("a live socket"), placed.droppedMonitors().toString());
             assertTrue(placed.droppedMonitors().get(1).contains("does not exist"), placed.droppedMonitors().toString());
             assertTrue(placed.droppedMonitors().get(2).contains("outside allowed.chardev-dirs"), placed.droppedMonitors().toString());
-            new DescriptionValidator(policy).check(placed.description(), "disk0", "qcow2");
+            new DescriptionValidator(policy).check(placed.description(), java.util.List.of("disk0"), java.util.List.of("qcow2"));
             List<String> args = DestinationCommandLine.build(placed.description(), policy, DISK_ARGS);
             assertTrue(args.contains("socket,id=m0,path=" + vms + "/free.sock,server=on,wait=off"), args.toString());
             assertTrue(args.contains("chardev=m4,mode=readline"), args.toString());

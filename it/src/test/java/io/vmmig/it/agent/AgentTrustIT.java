@@ -177,8 +177,8 @@ class AgentTrustIT {
     }
 
     private static byte[] prepare(ControlLink link, String id, String imageName) throws Exception {
-        link.send(new PeerMessage.Prepare(id, "hybrid", 256 << 10, "disk0", "qcow2", 64L << 20, 1L << 20, null, imageName,
-                null, Descriptions.minimalJson("disk0"), "tokens", "7.2.0"));
+        link.send(new PeerMessage.Prepare(id, "hybrid", 256 << 10,
+                java.util.List.of(new PeerMessage.Disk("disk0", "qcow2", 64L << 20, 1L << 20, null, imageName)), null, Descriptions.minimalJson("disk0"), "tokens", "7.2.0"));
         PeerMessage.Prepared p = link.expect(PeerMessage.Prepared.class, Duration.ofSeconds(30));
         return Base64.getDecoder().decode(p.token());
     }

@@ -73,8 +73,8 @@ class HostileSourceIT {
         PeerTls asA = PeerTls.client(pki.key("host-a"), pki.cert("host-a"), pki.cert("ca"));
         try (PeerConnector a = PeerConnector.tls(asA, PeerTransportOptions.DEFAULT);
              ControlLink link = new ControlLink(a.connect("127.0.0.1", hosts.b.port, "", new byte[0], Duration.ofSeconds(30)))) {
-            link.send(new PeerMessage.Prepare(id, "hybrid", 256 << 10, "disk0", "qcow2", 64L << 20, 1L << 20, null, id + ".qcow2",
-                    null, description, "hostile", "7.2.0"));
+            link.send(new PeerMessage.Prepare(id, "hybrid", 256 << 10,
+                    java.util.List.of(new PeerMessage.Disk("disk0", "qcow2", 64L << 20, 1L << 20, null, id + ".qcow2")), null, description, "hostile", "7.2.0"));
             return assertThrows(AgentException.class, () -> link.expect(PeerMessage.Prepared.class, Duration.ofSeconds(60)),
                     "the destination must refuse " + description);
         }

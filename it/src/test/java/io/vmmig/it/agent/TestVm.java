@@ -50,6 +50,11 @@ final class TestVm implements AutoCloseable {
         return Workload.defaults().withBlocks(areaMib * 256L).withHotSet(0, 1024).withRate(rate);
     }
 
+    /** Boots {@code name} with workload {@code w}, its disk attached by {@code attach} (which may add more disks). */
+    static TestVm boot(Path dir, String name, Workload w, Function<DiskImage, List<String>> attach) throws Exception {
+        return boot(dir, name, w, QemuProcess.DEFAULT_BINARY, attach);
+    }
+
     /** Boots {@code name} with workload {@code w}, QEMU started as {@code binary}. */
     static TestVm boot(Path dir, String name, Workload w, String binary) throws Exception {
         return boot(dir, name, w, binary, DiskImage::qemuArgs);
@@ -111,6 +116,21 @@ final class TestVm implements AutoCloseable {
         List<io.vmmig.testkit.ConsoleLine> lines = destinationConsole.lines();
         return String.join("\n", lines.subList(Math.max(0, lines.size() - n), lines.size()).stream().map(io.vmmig.testkit.ConsoleLine::text)
                 .toList());
+    }
+
+    /**
+     * Asks the guest at the destination to read back its disks (a workload with a second disk); returns
+     * the per-disk lines ({@code VERIFY DISK /dev/vda OK 4096 failures=0}, ...) and the verdict line last.
+     */
+    List<String> verifyDisksAtDestination() {
+        int mark = destinationConsole.lineCount();
+        destinationConsole.send("verify");
+        var verdict = destinationConsole.awaitLine(Pattern.compile("^VERIFY (OK|FAIL)"), Duration.ofMinutes(2), mark);
+        List<String> out = new java.util.ArrayList<>();
+        for (var l : destinationConsole.lines())
+            if (l.index() >= mark && l.index() <= verdict.index() && l.text().startsWith("VERIFY DISK ")) out.add(l.text());
+        out.add(verdict.text());
+        return out;
     }
 
     /** Same at the source (a cancelled migration). */

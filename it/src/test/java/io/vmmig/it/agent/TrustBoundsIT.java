@@ -296,7 +296,8 @@ class TrustBoundsIT {
     }
 
     private static AgentException prepare(String id, long size, int chunk) throws Exception {
-        return prepare(new PeerMessage.Prepare(id, "hybrid", chunk, "disk0", "qcow2", size, 1L << 20, null, "bounds.qcow2", null,
+        return prepare(new PeerMessage.Prepare(id, "hybrid", chunk,
+                java.util.List.of(new PeerMessage.Disk("disk0", "qcow2", size, 1L << 20, null, "bounds.qcow2")), null,
                 Descriptions.minimalJson("disk0"), "bounds", "7.2.0"));
     }
 

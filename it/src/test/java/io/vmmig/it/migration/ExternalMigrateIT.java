@@ -45,7 +45,7 @@ class ExternalMigrateIT {
             try (ChunkTransferDestination destination = new ChunkTransferDestination(new ChunkTransferDestination.Config(id,
                          target.path(), "qcow2", TwoHosts.DISK_NODE, 64L << 20, chunk, 2, dir, TwoHosts.TIMEOUT), fromSource, dt);
                  ChunkTransferSource source = new ChunkTransferSource(hosts.sourceQmp(), new ChunkTransferSource.Config(
-                         Strategy.HYBRID, id, TwoHosts.DISK_NODE, chunk, SourceOptions.defaults(), Duration.ofMillis(300),
+                         Strategy.HYBRID, id, java.util.List.of(TwoHosts.DISK_NODE), chunk, SourceOptions.defaults(), Duration.ofMillis(300),
                          dir, TwoHosts.TIMEOUT, ChunkTransferSource.PrecopyLimits.defaults()), toDest, st)) {
                 // migrateUri null: vmmig does not issue migrate; "the manager" does, once both sides are ready.
                 MigrationReport r = hosts.run(id, Strategy.HYBRID, source, destination, st, dt, null,

@@ -151,7 +151,7 @@ final class BenchRun {
                     dstDisk.path(), "qcow2", NODE, diskBytes, CHUNK, ChunkTransferDestination.DEFAULT_PULLERS, dir, TIMEOUT), pulls,
                     dstTimeline);
             cleanup.push(d);
-            ChunkTransferSource c = new ChunkTransferSource(srcQmp, new ChunkTransferSource.Config(s.strategy(), ID, NODE,
+            ChunkTransferSource c = new ChunkTransferSource(srcQmp, new ChunkTransferSource.Config(s.strategy(), ID, java.util.List.of(NODE),
                     CHUNK, SourceOptions.defaults().withThreshold(THRESHOLD).withCompression(compression), Duration.ofMillis(300), dir, TIMEOUT,
                     ChunkTransferSource.PrecopyLimits.defaults()), ends[0], srcTimeline);
             cleanup.push(c);

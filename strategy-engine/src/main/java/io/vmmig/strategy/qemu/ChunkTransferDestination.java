@@ -12,6 +12,9 @@ import io.vmmig.qmp.QmpClient;
 import io.vmmig.qmp.command.QmpCommands.BlockdevDel;
 import io.vmmig.qmp.command.QmpCommands.BlockdevReopen;
 import io.vmmig.strategy.ChunkGeometry;
+import io.vmmig.strategy.DiskLayout;
+import io.vmmig.strategy.DiskSetBackend;
+import io.vmmig.strategy.DiskWindow;
 import io.vmmig.strategy.OnDemandLatency;
 import io.vmmig.strategy.destination.GuestWriteStats;
 import io.vmmig.strategy.destination.DestinationDiskTransfer;
@@ -27,7 +30,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The destination side of a hybrid migration of one disk. Before the destination QEMU starts, the
+ * The destination side of a hybrid migration of a VM's disks (one transfer over one {@link DiskLayout};
+ * each disk has its own export on the agent's socket, its own nodes and local image). Before the destination QEMU starts, the
  * agent serves the guest's disk on its own NBD socket ({@link #qemuBlockdevArgs}): the QEMU's disk
  * node is a raw node over an NBD client node pointing at the agent, beside the local target image
  * it does not use yet. Once QEMU is up ({@link #attach}), its writable export of the local image
@@ -53,31 +57,91 @@ public final class ChunkTransferDestination implements DestinationStrategy {
     public static final int RECONNECT_DELAY_SECONDS = 300;
 
     /**
-     * @param targetImage the local image (already created, same virtual size as the source disk)
-     * @param format      qcow2 or raw
-     * @param diskNode    node name of the disk node the guest device uses
+     * One disk at the destination: its local image (already created, the source disk's virtual size),
+     * format (qcow2 or raw), the node name the guest device uses, and its size.
+     */
+    public record TargetDisk(Path image, String format, String node, long size) {}
+
+    /**
+     * @param disks       the disks in the migration's order ({@link DiskLayout}: the source's order)
      * @param backgroundPullDelay how long after the hand-over the background pull begins (zero: at
      *                    once); the guest's demands are pulled at once regardless
+     * @param localChunks where the source's fingerprints are looked up (dedup), or null: every one is a miss.
+     *                    Set before the first frame is read (the source may fingerprint its whole window at once)
      */
-    public record Config(String migrationId, Path targetImage, String format, String diskNode, long diskSize,
-                         int chunkSize, int pullers, Path workDir, Duration timeout, Duration backgroundPullDelay) {
+    public record Config(String migrationId, List<TargetDisk> disks, int chunkSize, int pullers, Path workDir, Duration timeout,
+                         Duration backgroundPullDelay, io.vmmig.strategy.dedup.LocalChunkMatcher localChunks) {
         public Config {
+            disks = List.copyOf(disks);
+            if (disks.isEmpty()) throw new IllegalArgumentException("no disk");
             if (backgroundPullDelay == null || backgroundPullDelay.isNegative())
                 throw new IllegalArgumentException("backgroundPullDelay must be >= 0, got " + backgroundPullDelay);
         }
 
+        public Config(String migrationId, List<TargetDisk> disks, int chunkSize, int pullers, Path workDir, Duration timeout) {
+            this(migrationId, disks, chunkSize, pullers, workDir, timeout, Duration.ZERO, null);
+        }
+
+        public Config(String migrationId, List<TargetDisk> disks, int chunkSize, int pullers, Path workDir, Duration timeout,
+                      Duration backgroundPullDelay) {
+            this(migrationId, disks, chunkSize, pullers, workDir, timeout, backgroundPullDelay, null);
+        }
+
+        /** One disk. */
+        public Config(String migrationId, Path targetImage, String format, String diskNode, long diskSize,
+                      int chunkSize, int pullers, Path workDir, Duration timeout, Duration backgroundPullDelay) {
+            this(migrationId, List.of(new TargetDisk(targetImage, format, diskNode, diskSize)), chunkSize, pullers, workDir, timeout,
+                    backgroundPullDelay, null);
+        }
+
+        /** This config answering the source's fingerprints from {@code m}. */
+        public Config withLocalChunks(io.vmmig.strategy.dedup.LocalChunkMatcher m) {
+            return new Config(migrationId, disks, chunkSize, pullers, workDir, timeout, backgroundPullDelay, m);
+        }
+
         public Config(String migrationId, Path targetImage, String format, String diskNode, long diskSize,
                       int chunkSize, int pullers, Path workDir, Duration timeout) {
-            this(migrationId, targetImage, format, diskNode, diskSize, chunkSize, pullers, workDir, timeout, Duration.ZERO);
+            this(migrationId, List.of(new TargetDisk(targetImage, format, diskNode, diskSize)), chunkSize, pullers, workDir, timeout);
         }
 
         /** This config with the background pull starting {@code delay} after the hand-over. */
         public Config withBackgroundPullDelay(Duration delay) {
-            return new Config(migrationId, targetImage, format, diskNode, diskSize, chunkSize, pullers, workDir, timeout, delay);
+            return new Config(migrationId, disks, chunkSize, pullers, workDir, timeout, delay, localChunks);
+        }
+
+        /** Where each disk lives in the migration's address space (both agents compute it alike). */
+        public DiskLayout layout() {
+            return DiskLayout.of(disks.stream().map(TargetDisk::node).toList(), disks.stream().map(TargetDisk::size).toList(), chunkSize);
         }
     }
 
+    /** Node names of disk {@code i} in the destination QEMU: {@code vmmig-local-file}, ... for disk 0, {@code vmmig-local-file-1}, ... after. */
+    public static String localFile(int i) {
+        return LOCAL_FILE + suffix(i);
+    }
+
+    public static String localFmt(int i) {
+        return LOCAL_FMT + suffix(i);
+    }
+
+    public static String nbdNode(int i) {
+        return "vmmig-nbd" + i;
+    }
+
+    private static String suffix(int i) {
+        return i == 0 ? "" : "-" + i;
+    }
+
+    private static String agentExport(int i) {
+        return AGENT_EXPORT + (i == 0 ? "" : Integer.toString(i));
+    }
+
+    private static String storeExport(String migrationId, int i) {
+        return "vmmig-" + migrationId + "-store" + (i == 0 ? "" : Integer.toString(i));
+    }
+
     private final Config config;
+    private final DiskLayout layout;
     private final MigrationTimeline timeline;
     private final DeferredBackend store;
     private final DestinationDiskTransfer transfer;
@@ -85,14 +149,14 @@ public final class ChunkTransferDestination implements DestinationStrategy {
     private final Path agentSocket;
     private QmpClient qmp;
     private QemuNbdServer loopbackServer;
-    private QemuNbdServer.Export loopback;
-    private NbdClient storeClient;
+    private final List<QemuNbdServer.Export> loopbacks = new java.util.ArrayList<>();
+    private final List<NbdClient> storeClients = new java.util.ArrayList<>();
     private boolean pivoted;
     private long pivotNanos;
 
-    /** Starts serving the disk on the agent's socket and receiving from the source on {@code channel}. */
+    /** Starts serving the disks on the agent's socket and receiving from the source on {@code channel}. */
     public ChunkTransferDestination(Config config, PeerChannel channel, MigrationTimeline timeline) throws IOException {
-        this(config, timeline, new DeferredBackend(config.diskSize()), null, channel);
+        this(config, timeline, new DeferredBackend(config.layout().totalSize()), null, channel);
     }
 
     /** Where the pull's state is kept in the migration's directory ({@link io.vmmig.strategy.PullJournal}). */
@@ -110,18 +174,16 @@ public final class ChunkTransferDestination implements DestinationStrategy {
     public static java.util.Optional<ChunkTransferDestination> restore(Config config, QmpClient qmp, MigrationTimeline timeline)
             throws IOException, NbdException {
         int sectors = config.chunkSize() / io.vmmig.strategy.destination.ChunkPuller.SECTOR;
-        ChunkGeometry geometry = new ChunkGeometry(config.diskSize(), config.chunkSize());
+        ChunkGeometry geometry = config.layout().geometry();
         int lastSectors = (geometry.lengthOf(geometry.count() - 1) + io.vmmig.strategy.destination.ChunkPuller.SECTOR - 1)
                 / io.vmmig.strategy.destination.ChunkPuller.SECTOR;
         java.util.Optional<io.vmmig.strategy.PullQueue> q = io.vmmig.strategy.PullJournal.restore(pullStateDir(config.workDir()), sectors, lastSectors);
         if (q.isEmpty()) return java.util.Optional.empty();
-        ChunkTransferDestination d = new ChunkTransferDestination(config, timeline, new DeferredBackend(config.diskSize()), q.get(), null);
+        ChunkTransferDestination d = new ChunkTransferDestination(config, timeline, new DeferredBackend(config.layout().totalSize()), q.get(), null);
         d.qmp = qmp;
         d.loopbackServer = QemuNbdServer.adopt(qmp, config.workDir().resolve("dest-qemu-nbd.sock"));
-        d.loopback = d.loopbackServer.existing("vmmig-" + config.migrationId() + "-store", LOCAL_FMT);
-        d.storeClient = NbdClient.connect(d.loopbackServer.socket(), NbdClientOptions.of(d.loopback.name())
-                .withRequestTimeout(config.timeout()));
-        d.store.ready(new NbdExportBackend(d.storeClient));
+        for (int i = 0; i < config.disks().size(); i++) d.loopbacks.add(d.loopbackServer.existing(storeExport(config.migrationId(), i), localFmt(i)));
+        d.connectStore();
         timeline.mark(MigrationEvent.RUNNING_AT_DESTINATION);
         return java.util.Optional.of(d);
     }
@@ -129,17 +191,22 @@ public final class ChunkTransferDestination implements DestinationStrategy {
     private ChunkTransferDestination(Config config, MigrationTimeline timeline, DeferredBackend store,
                                      io.vmmig.strategy.PullQueue restored, PeerChannel channel) throws IOException {
         this.config = config;
+        this.layout = config.layout();
         this.timeline = timeline;
         this.store = store;
-        ChunkGeometry geometry = new ChunkGeometry(config.diskSize(), config.chunkSize());
+        ChunkGeometry geometry = layout.geometry();
         this.transfer = restored != null
                 ? DestinationDiskTransfer.restored(geometry, store, restored, config.pullers())
                 : new DestinationDiskTransfer(geometry, store, channel, config.pullers(), config.backgroundPullDelay());
         if (restored == null) transfer.disk().journalIn(pullStateDir(config.workDir()));
+        if (config.localChunks() != null) transfer.dedupFrom(config.localChunks());
         this.agentSocket = config.workDir().resolve("agent-nbd.sock");
         Files.deleteIfExists(agentSocket);
-        this.agentServer = NbdServer.start(UnixDomainSocketAddress.of(agentSocket),
-                List.of(new NbdExport(AGENT_EXPORT, "vmmig " + config.migrationId(), transfer.disk())));
+        List<NbdExport> exports = new java.util.ArrayList<>();
+        for (int i = 0; i < layout.count(); i++)
+            exports.add(new NbdExport(agentExport(i), "vmmig " + config.migrationId() + " " + layout.disk(i).name(),
+                    DiskWindow.of(transfer.disk(), layout, i)));
+        this.agentServer = NbdServer.start(UnixDomainSocketAddress.of(agentSocket), exports);
         transfer.start();
     }
 
@@ -151,16 +218,21 @@ public final class ChunkTransferDestination implements DestinationStrategy {
     @Override
     public List<String> qemuBlockdevArgs() {
         JsonNodeFactory f = JsonNodeFactory.instance;
-        ObjectNode file = f.objectNode().put("driver", "file").put("filename", config.targetImage().toString())
-                .put("node-name", LOCAL_FILE);
-        ObjectNode fmt = f.objectNode().put("driver", config.format()).put("file", LOCAL_FILE).put("node-name", LOCAL_FMT);
-        ObjectNode server = f.objectNode().put("type", "unix").put("path", agentSocket.toString());
-        ObjectNode nbd = f.objectNode().put("driver", "nbd").put("export", AGENT_EXPORT).put("node-name", NBD_NODE)
-                .put("reconnect-delay", RECONNECT_DELAY_SECONDS);
-        nbd.set("server", server);
-        ObjectNode disk = f.objectNode().put("driver", "raw").put("file", NBD_NODE).put("node-name", config.diskNode());
-        return List.of("-blockdev", file.toString(), "-blockdev", fmt.toString(), "-blockdev", nbd.toString(),
-                "-blockdev", disk.toString());
+        List<String> args = new java.util.ArrayList<>();
+        for (int i = 0; i < config.disks().size(); i++) {
+            TargetDisk t = config.disks().get(i);
+            ObjectNode file = f.objectNode().put("driver", "file").put("filename", t.image().toString())
+                    .put("node-name", localFile(i));
+            ObjectNode fmt = f.objectNode().put("driver", t.format()).put("file", localFile(i)).put("node-name", localFmt(i));
+            ObjectNode server = f.objectNode().put("type", "unix").put("path", agentSocket.toString());
+            ObjectNode nbd = f.objectNode().put("driver", "nbd").put("export", agentExport(i)).put("node-name", nbdNode(i))
+                    .put("reconnect-delay", RECONNECT_DELAY_SECONDS);
+            nbd.set("server", server);
+            ObjectNode disk = f.objectNode().put("driver", "raw").put("file", nbdNode(i)).put("node-name", t.node());
+            args.addAll(List.of("-blockdev", file.toString(), "-blockdev", fmt.toString(), "-blockdev", nbd.toString(),
+                    "-blockdev", disk.toString()));
+        }
+        return args;
     }
 
     /** The destination QEMU is up (in -incoming): its writable export of the local image becomes the store. */
@@ -168,11 +240,39 @@ public final class ChunkTransferDestination implements DestinationStrategy {
     public void attach(QmpClient qmp) throws NbdException {
         this.qmp = qmp;
         loopbackServer = QemuNbdServer.start(qmp, config.workDir().resolve("dest-qemu-nbd.sock"));
-        loopback = loopbackServer.exportWritable("vmmig-" + config.migrationId() + "-store", LOCAL_FMT);
-        storeClient = NbdClient.connect(loopbackServer.socket(), NbdClientOptions.of(loopback.name())
-                .withRequestTimeout(config.timeout()));
-        store.ready(new NbdExportBackend(storeClient));
+        for (int i = 0; i < config.disks().size(); i++) loopbacks.add(loopbackServer.exportWritable(storeExport(config.migrationId(), i), localFmt(i)));
+        connectStore();
         timeline.mark(MigrationEvent.DESTINATION_READY);
+    }
+
+    /** The QEMU's writable exports of the local images, one client each, as one store over the address space. */
+    private void connectStore() throws NbdException {
+        List<NbdExportBackend> disks = new java.util.ArrayList<>();
+        for (QemuNbdServer.Export e : loopbacks) {
+            NbdClient c = NbdClient.connect(loopbackServer.socket(), NbdClientOptions.of(e.name()).withRequestTimeout(config.timeout()));
+            storeClients.add(c);
+            disks.add(new NbdExportBackend(c));
+        }
+        store.ready(new DiskSetBackend(layout, disks));
+    }
+
+    public DiskLayout layout() {
+        return layout;
+    }
+
+    /** Bytes each disk still misses (in disk order): all of it before the hand-over, then what is left to pull. */
+    public List<Long> missingPerDisk() {
+        io.vmmig.strategy.PullQueue q = transfer.disk().handover().getNow(null);
+        List<Long> out = new java.util.ArrayList<>();
+        for (DiskLayout.Disk d : layout.disks()) {
+            if (q == null) {
+                out.add(d.size());
+                continue;
+            }
+            long chunks = q.notPresentIn(layout.firstChunk(d.index()), layout.endChunk(d.index()));
+            out.add(Math.min(d.size(), chunks * layout.chunkSize()));
+        }
+        return out;
     }
 
     /** Holds the background pull to {@code bytesPerSecond} (0: no limit); the guest's demands are pulled at once regardless. */
@@ -211,7 +311,8 @@ public final class ChunkTransferDestination implements DestinationStrategy {
                 stats == null ? 0 : stats.cancelledByWrite(), pivotNanos / 1_000_000,
                 latency.count(), latency.medianMicros(), latency.maxMicros(),
                 writes.waited(), writes.totalWaitMicros(), writes.takenAtOnce(),
-                transfer.resumes(), transfer.source().resentPulls(), transfer.puller().refetchedChunks());
+                transfer.resumes(), transfer.source().resentPulls(), transfer.puller().refetchedChunks(),
+                transfer.dedupBytes(), transfer.dedupRejected());
     }
 
     public void pivot() {
@@ -219,25 +320,26 @@ public final class ChunkTransferDestination implements DestinationStrategy {
         long t0 = System.nanoTime();
         if (!transfer.complete().isDone() || transfer.complete().isCompletedExceptionally())
             throw new IllegalStateException("pivot before the disk is complete");
-        ObjectNode opts = JsonNodeFactory.instance.objectNode().put("driver", "raw")
-                .put("node-name", config.diskNode()).put("file", LOCAL_FMT);
-        qmp.call(new BlockdevReopen(List.of(opts)));
-        qmp.call(new BlockdevDel(NBD_NODE));
+        List<ObjectNode> reopen = new java.util.ArrayList<>();
+        for (int i = 0; i < config.disks().size(); i++)
+            reopen.add(JsonNodeFactory.instance.objectNode().put("driver", "raw").put("node-name", config.disks().get(i).node())
+                    .put("file", localFmt(i)));
+        qmp.call(new BlockdevReopen(reopen));   // every disk in one reopen: all local, or none
+        for (int i = 0; i < config.disks().size(); i++) qmp.call(new BlockdevDel(nbdNode(i)));
         pivoted = true;
         pivotNanos = System.nanoTime() - t0;
         timeline.mark(MigrationEvent.PIVOTED);
-        LOG.info("migration {}: destination disk now local ({})", config.migrationId(), config.targetImage());
+        LOG.info("migration {}: destination disks now local ({})", config.migrationId(), config.disks().stream().map(TargetDisk::image).toList());
         releaseAgentPath();
     }
 
     private void releaseAgentPath() {
-        Runnable[] steps = {
-            () -> { if (storeClient != null) storeClient.close(); },
-            () -> { if (loopback != null) loopback.delete(config.timeout()); },
-            () -> { if (loopbackServer != null) loopbackServer.close(); },
-            () -> agentServer.close(),
-            () -> transfer.close(),
-        };
+        List<Runnable> steps = new java.util.ArrayList<>();
+        for (NbdClient c : storeClients) steps.add(c::close);
+        for (QemuNbdServer.Export e : loopbacks) steps.add(() -> e.delete(config.timeout()));
+        steps.add(() -> { if (loopbackServer != null) loopbackServer.close(); });
+        steps.add(agentServer::close);
+        steps.add(transfer::close);
         for (Runnable step : steps) {
             try {
                 step.run();

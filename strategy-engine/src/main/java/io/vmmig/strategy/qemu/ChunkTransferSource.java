@@ -10,6 +10,8 @@ import io.vmmig.nbd.qemu.ExtentScan;
 import io.vmmig.nbd.qemu.QemuNbdServer;
 import io.vmmig.qmp.QmpClient;
 import io.vmmig.strategy.ChunkGeometry;
+import io.vmmig.strategy.DiskLayout;
+import io.vmmig.strategy.DiskSetBackend;
 import io.vmmig.strategy.RemainingSet;
 import io.vmmig.strategy.Strategy;
 import io.vmmig.strategy.peer.PeerChannel;
@@ -25,8 +27,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The source side of the chunk-transfer strategies (hybrid, pre-copy, post-copy) for one disk of a
- * running QEMU: exports the disk from QEMU's own NBD server, records dirty epochs with rotating
+ * The source side of the chunk-transfer strategies (hybrid, pre-copy, post-copy) for the disks of a
+ * running QEMU, all in one transfer over one {@link DiskLayout} (one push, one link budget, one
+ * hand-over): exports each disk from QEMU's own NBD server, records dirty epochs with rotating
  * bitmaps, pushes through a {@link SourceDiskTransfer}, hands over at the {@link Cutover} pause
  * (pre-copy: sends its last round there instead), serves pulls, and releases everything it added to
  * QEMU when done or cancelled.
@@ -36,15 +39,18 @@ public final class ChunkTransferSource implements SourceStrategy {
 
     /**
      * @param migrationId   names vmmig's bitmaps and exports in QEMU ({@code vmmig-ID-...})
-     * @param node          the disk's format node (qcow2 or raw) in the source QEMU
+     * @param nodes         the disks' format nodes (qcow2 or raw) in the source QEMU, in the migration's
+     *                      disk order ({@link DiskLayout}); one node for a one-disk VM
      * @param chunkSize     transfer unit; also the dirty bitmap granularity
      * @param epochInterval time between bitmap rotations while pushing
      * @param workDir       where the source QEMU's NBD socket goes
      * @param precopy       pre-copy's convergence rule (ignored by the other strategies)
      */
-    public record Config(Strategy strategy, String migrationId, String node, int chunkSize, SourceOptions push,
+    public record Config(Strategy strategy, String migrationId, List<String> nodes, int chunkSize, SourceOptions push,
                          Duration epochInterval, Path workDir, Duration timeout, PrecopyLimits precopy) {
         public Config {
+            nodes = List.copyOf(nodes);
+            if (nodes.isEmpty()) throw new IllegalArgumentException("no disk node");
             if (strategy == Strategy.MIRROR) throw new IllegalArgumentException("mirror is not a chunk-transfer strategy");
             if (strategy == Strategy.PRECOPY) push = push.withThreshold(Integer.MAX_VALUE).withPush(true);
             if (strategy == Strategy.POSTCOPY) push = push.withPush(false);
@@ -67,11 +73,12 @@ public final class ChunkTransferSource implements SourceStrategy {
     private final PeerChannel channel;
     private final MigrationTimeline timeline;
     private QemuNbdServer server;
-    private DirtyBitmapRotation rotation;
+    private final List<DirtyBitmapRotation> rotations = new java.util.ArrayList<>();
     /** Epochs read while the guest is paused, whose exports and bitmaps are removed after the pause. */
     private final List<DirtyBitmapRotation.FrozenEpoch> heldEpochs = new java.util.concurrent.CopyOnWriteArrayList<>();
-    private QemuNbdServer.Export dataExport;
-    private NbdClient data;
+    private final List<QemuNbdServer.Export> dataExports = new java.util.ArrayList<>();
+    private final List<NbdClient> data = new java.util.ArrayList<>();
+    private DiskLayout layout;
     private SourceDiskTransfer transfer;
     private ChunkGeometry geometry;
     private Thread epochs;
@@ -82,6 +89,7 @@ public final class ChunkTransferSource implements SourceStrategy {
     private volatile int rounds;
     private volatile boolean iterationLimitHit;
     private volatile long pauseNanos;
+    private volatile int[] remainingPerDisk;
 
     public ChunkTransferSource(QmpClient qmp, Config config, PeerChannel channel, MigrationTimeline timeline) {
         this.qmp = qmp;
@@ -96,18 +104,37 @@ public final class ChunkTransferSource implements SourceStrategy {
         String prefix = "vmmig-" + config.migrationId();
         try {
             server = QemuNbdServer.start(qmp, config.workDir().resolve("source-nbd.sock"));
-            // Record writes before reading the allocation, so nothing written in between is missed.
-            rotation = new DirtyBitmapRotation(server, config.node(), prefix, config.chunkSize(), config.timeout());
-            dataExport = server.exportWithAllocationDepth(prefix + "-data", config.node());
-            data = NbdClient.connect(server.socket(), NbdClientOptions.of(dataExport.name())
-                    .withMetaContexts(NbdReplyType.META_ALLOCATION_DEPTH).withRequestTimeout(config.timeout()));
-            geometry = new ChunkGeometry(data.export().size(), config.chunkSize());
-            BitSet allocated = new BitSet();
-            // allocation-depth 1: the data is in this (top) layer; 0 absent, 2+ in a backing file.
-            for (ByteRange r : ExtentScan.ranges(data, NbdReplyType.META_ALLOCATION_DEPTH, depth -> depth == 1)) {
-                geometry.markTouched(r.offset(), r.length(), allocated);
+            List<NbdExportBackend> disks = new java.util.ArrayList<>();
+            List<Long> sizes = new java.util.ArrayList<>();
+            for (int i = 0; i < config.nodes().size(); i++) {
+                String node = config.nodes().get(i);
+                // Record writes before reading the allocation, so nothing written in between is missed.
+                // each disk's bitmaps and epoch exports under a name of its own (export ids are the QEMU's, not the node's):
+                // disk 0 vmmig-ID-e<n>/-ep<n> as before, disk i vmmig-ID-d<i>-e<n>/-ep<n>
+                rotations.add(new DirtyBitmapRotation(server, node, i == 0 ? prefix : prefix + "-d" + i, config.chunkSize(),
+                        config.timeout()));
+                QemuNbdServer.Export export = server.exportWithAllocationDepth(exportName(config.migrationId(), i), node);
+                dataExports.add(export);
+                NbdClient client = NbdClient.connect(server.socket(), NbdClientOptions.of(export.name())
+                        .withMetaContexts(NbdReplyType.META_ALLOCATION_DEPTH).withRequestTimeout(config.timeout()));
+                data.add(client);
+                disks.add(new NbdExportBackend(client));
+                sizes.add(client.export().size());
             }
-            transfer = new SourceDiskTransfer(geometry, new NbdExportBackend(data), allocated, channel, config.push());
+            layout = DiskLayout.of(config.nodes(), sizes, config.chunkSize());
+            geometry = layout.geometry();
+            BitSet allocated = new BitSet();
+            for (int i = 0; i < data.size(); i++) {
+                long base = layout.disk(i).base();
+                // allocation-depth 1: the data is in this (top) layer; 0 absent, 2+ in a backing file.
+                for (ByteRange r : ExtentScan.ranges(data.get(i), NbdReplyType.META_ALLOCATION_DEPTH, depth -> depth == 1)) {
+                    geometry.markTouched(base + r.offset(), r.length(), allocated);
+                }
+            }
+            transfer = new SourceDiskTransfer(geometry, new DiskSetBackend(layout, disks), allocated, channel, config.push());
+            int[] firsts = new int[layout.count()];
+            for (int i = 0; i < firsts.length; i++) firsts[i] = layout.firstChunk(i);
+            transfer.countPerDisk(firsts);
             timeline.mark(MigrationEvent.PUSH_STARTED);
             transfer.start();
             if (config.strategy() != Strategy.PRECOPY) readyForMemory.complete(null);
@@ -125,14 +152,24 @@ public final class ChunkTransferSource implements SourceStrategy {
         return geometry;
     }
 
+    /** Where each disk lives in the migration's address space (null before {@link #start}). */
+    public DiskLayout layout() {
+        return layout;
+    }
+
+    /** The name of disk {@code index}'s read-only export on the source QEMU's NBD server ({@code vmmig-ID-data}, then {@code -data1}, ...). */
+    public static String exportName(String migrationId, int index) {
+        return "vmmig-" + migrationId + "-data" + (index == 0 ? "" : Integer.toString(index));
+    }
+
     /** The UNIX socket of the source QEMU's NBD server vmmig started (it stays while QEMU runs, agent or not). */
     public Path exportSocket() {
         return server == null ? null : server.socket();
     }
 
-    /** The name of the read-only export of the disk on it (what the pull reads). */
-    public String exportName() {
-        return dataExport == null ? null : dataExport.name();
+    /** The names of the read-only exports of the disks on it (what the pull reads), in disk order. */
+    public List<String> exportNames() {
+        return dataExports.stream().map(QemuNbdServer.Export::name).toList();
     }
 
     public SourceDiskTransfer transfer() {
@@ -142,20 +179,20 @@ public final class ChunkTransferSource implements SourceStrategy {
     private void epochLoop() {
         try {
             while (!stopEpochs) {
-                DirtyBitmapRotation.FrozenEpoch e;
+                List<DirtyBitmapRotation.FrozenEpoch> e;
                 synchronized (this) {
                     wait(config.epochInterval().toMillis());
                     if (stopEpochs) return;
-                    e = rotation.rotateAndHold();
-                    transfer.onEpoch(chunks(e.ranges()));
+                    e = holdAll();
+                    transfer.onEpoch(chunksOf(e));
                     rounds++;
                     if (stopEpochs) {
                         // the pause came while this epoch was read: its removal waits until the guest runs again
-                        heldEpochs.add(e);
+                        heldEpochs.addAll(e);
                         return;
                     }
                 }
-                e.close();
+                e.forEach(DirtyBitmapRotation.FrozenEpoch::close);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -182,7 +219,7 @@ public final class ChunkTransferSource implements SourceStrategy {
                         wait(10);
                     }
                     if (stopEpochs) return;
-                    BitSet dirty = chunks(rotation.rotate());
+                    BitSet dirty = rotateAll();
                     rounds++;
                     long dirtyBytes = (long) dirty.cardinality() * config.chunkSize();
                     transfer.onEpoch(dirty);
@@ -237,9 +274,10 @@ public final class ChunkTransferSource implements SourceStrategy {
     private void finalRound() throws Exception {
         timeline.mark(MigrationEvent.PAUSED);
         stopEpochLoop();
-        DirtyBitmapRotation.FrozenEpoch last = rotation.rotateAndHold();
-        heldEpochs.add(last);   // removed after migrate-continue
-        long sent = transfer.finalRound(chunks(last.ranges()), config.timeout());
+        List<DirtyBitmapRotation.FrozenEpoch> last = holdAll();
+        heldEpochs.addAll(last);   // removed after migrate-continue
+        long sent = transfer.finalRound(chunksOf(last), config.timeout());
+        remainingPerDisk = new int[layout.count()];   // pre-copy hands over nothing: every disk crossed whole
         rounds++;
         timeline.mark(MigrationEvent.FINAL_ROUND_SENT);
         LOG.info("pre-copy {}: final round sent {} bytes while paused", config.migrationId(), sent);
@@ -254,12 +292,56 @@ public final class ChunkTransferSource implements SourceStrategy {
                 pauseNanos / 1_000_000, iterationLimitHit, 0,
                 new SourceReport.Compression(config.push().compression().label(), c.pulledWireBytes.get(),
                         c.compressedChunks.get(), c.incompressibleChunks.get(), c.compressMillis.get(),
-                        c.compressionWindows.get(), c.compressionWindowsOn.get(), c.compressionSwitches.get()));
+                        c.compressionWindows.get(), c.compressionWindowsOn.get(), c.compressionSwitches.get()),
+                c.dedupBytes.get(), c.fingerprintedChunks.get(), c.fingerprintWireBytes.get(), diskFigures());
     }
 
-    private BitSet chunks(List<ByteRange> ranges) {
+    /** Each disk apart when there is more than one (one disk: the totals say it all). */
+    private List<SourceReport.DiskFigures> diskFigures() {
+        if (layout == null || layout.count() < 2) return List.of();
+        long[] pushed = transfer.pushedPerDisk();
+        int[] remaining = remainingPerDisk;
+        List<SourceReport.DiskFigures> out = new java.util.ArrayList<>();
+        for (DiskLayout.Disk d : layout.disks()) {
+            long handed = remaining == null ? -1 : Math.min(d.size(), (long) remaining[d.index()] * config.chunkSize());
+            out.add(new SourceReport.DiskFigures(d.name(), d.size(), pushed[d.index()], handed));
+        }
+        return out;
+    }
+
+    /** Ends every disk's dirty epoch and keeps its frozen bitmap and export until closed (one per disk, in disk order). */
+    private List<DirtyBitmapRotation.FrozenEpoch> holdAll() throws NbdException {
+        List<DirtyBitmapRotation.FrozenEpoch> out = new java.util.ArrayList<>();
+        try {
+            for (DirtyBitmapRotation r : rotations) out.add(r.rotateAndHold());
+        } catch (NbdException | RuntimeException e) {
+            out.forEach(DirtyBitmapRotation.FrozenEpoch::close);
+            throw e;
+        }
+        return out;
+    }
+
+    /** The chunks written in these epochs (disk i's epoch at index i), in the migration's address space. */
+    private BitSet chunksOf(List<DirtyBitmapRotation.FrozenEpoch> epochs) {
         BitSet dirty = new BitSet();
-        for (ByteRange r : ranges) geometry.markTouched(r.offset(), r.length(), dirty);
+        for (int i = 0; i < epochs.size(); i++) {
+            long base = layout.disk(i).base();
+            for (ByteRange r : epochs.get(i).ranges()) geometry.markTouched(base + r.offset(), r.length(), dirty);
+        }
+        return dirty;
+    }
+
+    /**
+     * Ends the dirty epoch of every disk (each disk's bitmap rotates in its own transaction, one disk
+     * after the other): the chunks written in it, in the migration's address space. At the pause the
+     * guest is stopped, so the last rotation of every disk together is exact.
+     */
+    private BitSet rotateAll() throws NbdException {
+        BitSet dirty = new BitSet();
+        for (int i = 0; i < rotations.size(); i++) {
+            long base = layout.disk(i).base();
+            for (ByteRange r : rotations.get(i).rotate()) geometry.markTouched(base + r.offset(), r.length(), dirty);
+        }
         return dirty;
     }
 
@@ -274,10 +356,11 @@ public final class ChunkTransferSource implements SourceStrategy {
         transfer.stopPushingSoon();   // the pusher winds down while the last epoch is read
         stopEpochLoop();
         long t1 = System.nanoTime();
-        DirtyBitmapRotation.FrozenEpoch last = rotation.rotateAndHold();
-        heldEpochs.add(last);   // its export and bitmap go after migrate-continue (afterPause), or with release()
+        List<DirtyBitmapRotation.FrozenEpoch> last = holdAll();
+        heldEpochs.addAll(last);   // their exports and bitmaps go after migrate-continue (afterPause), or with release()
         long t2 = System.nanoTime();
-        RemainingSet rs = transfer.cutover(chunks(last.ranges()), config.timeout());
+        RemainingSet rs = transfer.cutover(chunksOf(last), config.timeout());
+        remainingPerDisk = layout.countPerDisk(rs.chunks());
         timeline.mark(MigrationEvent.REMAINING_SENT);
         long t3 = System.nanoTime();
         LOG.info("migration {}: handed over {} remaining chunks in {} ms (epoch loop stopped {} ms, final epoch read {} ms,"
@@ -323,13 +406,12 @@ public final class ChunkTransferSource implements SourceStrategy {
         stopEpochs = true;
         notifyAll();
         if (transfer != null) transfer.close();
-        if (data != null) data.close();
-        Runnable[] steps = {
-            () -> { if (dataExport != null) dataExport.delete(config.timeout()); },
-            this::removeFinalEpoch,
-            () -> { if (rotation != null) rotation.close(); },
-            () -> { if (server != null) server.close(); },
-        };
+        for (NbdClient c : data) c.close();
+        List<Runnable> steps = new java.util.ArrayList<>();
+        for (QemuNbdServer.Export e : dataExports) steps.add(() -> e.delete(config.timeout()));
+        steps.add(this::removeFinalEpoch);
+        for (DirtyBitmapRotation r : rotations) steps.add(r::close);
+        steps.add(() -> { if (server != null) server.close(); });
         for (Runnable step : steps) {
             try {
                 step.run();

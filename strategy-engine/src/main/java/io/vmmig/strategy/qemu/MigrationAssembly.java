@@ -7,6 +7,7 @@ import io.vmmig.strategy.source.SourceOptions;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CompletionStage;
 import java.util.function.UnaryOperator;
@@ -35,12 +36,14 @@ public final class MigrationAssembly {
      *                     leave QEMU's own (its defaults cap memory at 128 MiB/s)
      */
     public record Plan(String migrationId, Strategy strategy, String strategyName, MirrorSource.Mode mirrorMode,
-                       String diskNode, int chunkSize, Duration timeout, SourceOptions push,
+                       List<String> diskNodes, int chunkSize, Duration timeout, SourceOptions push,
                        ChunkTransferSource.PrecopyLimits precopyLimits, int pullers, StreamTls sourceTls,
                        String destinationTlsCreds, MemorySettings memory) {
         public Plan {
             Objects.requireNonNull(migrationId, "migrationId");
             Objects.requireNonNull(strategy, "strategy");
+            diskNodes = List.copyOf(diskNodes);
+            if (diskNodes.isEmpty()) throw new IllegalArgumentException("a migration moves at least one disk");
             if (strategyName == null) strategyName = strategy.cliName();
             if (mirrorMode == null) mirrorMode = MirrorSource.Mode.BACKGROUND;
             if (push == null) push = SourceOptions.defaults();
@@ -50,31 +53,36 @@ public final class MigrationAssembly {
 
         /** The product's defaults for everything not named. */
         public static Plan of(String migrationId, Strategy strategy, String strategyName, MirrorSource.Mode mirrorMode,
-                              String diskNode, int chunkSize, Duration timeout) {
-            return new Plan(migrationId, strategy, strategyName, mirrorMode, diskNode, chunkSize, timeout, null, null, 0, null, null, null);
+                              List<String> diskNodes, int chunkSize, Duration timeout) {
+            return new Plan(migrationId, strategy, strategyName, mirrorMode, diskNodes, chunkSize, timeout, null, null, 0, null, null, null);
         }
 
+        /** One disk. */
+        public static Plan of(String migrationId, Strategy strategy, String strategyName, MirrorSource.Mode mirrorMode,
+                              String diskNode, int chunkSize, Duration timeout) {
+            return of(migrationId, strategy, strategyName, mirrorMode, List.of(diskNode), chunkSize, timeout);
+        }
         public Plan withPush(SourceOptions p) {
-            return new Plan(migrationId, strategy, strategyName, mirrorMode, diskNode, chunkSize, timeout, p, precopyLimits, pullers, sourceTls, destinationTlsCreds, memory);
+            return new Plan(migrationId, strategy, strategyName, mirrorMode, diskNodes, chunkSize, timeout, p, precopyLimits, pullers, sourceTls, destinationTlsCreds, memory);
         }
 
         public Plan withPrecopyLimits(ChunkTransferSource.PrecopyLimits l) {
-            return new Plan(migrationId, strategy, strategyName, mirrorMode, diskNode, chunkSize, timeout, push, l, pullers, sourceTls, destinationTlsCreds, memory);
+            return new Plan(migrationId, strategy, strategyName, mirrorMode, diskNodes, chunkSize, timeout, push, l, pullers, sourceTls, destinationTlsCreds, memory);
         }
 
         public Plan withPullers(int n) {
-            return new Plan(migrationId, strategy, strategyName, mirrorMode, diskNode, chunkSize, timeout, push, precopyLimits, n, sourceTls, destinationTlsCreds, memory);
+            return new Plan(migrationId, strategy, strategyName, mirrorMode, diskNodes, chunkSize, timeout, push, precopyLimits, n, sourceTls, destinationTlsCreds, memory);
         }
 
         /** With QEMU's streams in TLS: {@code source} at the source, {@code destinationCreds} at the destination. */
         public Plan withTls(StreamTls source, String destinationCreds) {
-            return new Plan(migrationId, strategy, strategyName, mirrorMode, diskNode, chunkSize, timeout, push, precopyLimits, pullers,
+            return new Plan(migrationId, strategy, strategyName, mirrorMode, diskNodes, chunkSize, timeout, push, precopyLimits, pullers,
                     source, destinationCreds, memory);
         }
 
         /** With the memory migration's settings ({@code max-bandwidth}, {@code downtime-limit}, auto-converge) set before {@code migrate}. */
         public Plan withMemory(MemorySettings m) {
-            return new Plan(migrationId, strategy, strategyName, mirrorMode, diskNode, chunkSize, timeout, push, precopyLimits, pullers,
+            return new Plan(migrationId, strategy, strategyName, mirrorMode, diskNodes, chunkSize, timeout, push, precopyLimits, pullers,
                     sourceTls, destinationTlsCreds, m);
         }
 
@@ -91,11 +99,14 @@ public final class MigrationAssembly {
     public static SourceStrategy sourceStrategy(QmpClient qmp, Plan p, Path workDir, PeerChannel data,
                                                 CompletionStage<MirrorTarget> mirrorTarget, MigrationTimeline timeline) {
         if (p.chunkTransfer()) {
-            return new ChunkTransferSource(qmp, new ChunkTransferSource.Config(p.strategy(), p.migrationId(), p.diskNode(),
+            return new ChunkTransferSource(qmp, new ChunkTransferSource.Config(p.strategy(), p.migrationId(), p.diskNodes(),
                     p.chunkSize(), p.push(), EPOCH, workDir, p.timeout(), p.precopyLimits()),
                     Objects.requireNonNull(data, "a chunk transfer needs a data channel"), timeline);
         }
-        return new MirrorSource(qmp, new MirrorSource.Config(p.migrationId(), p.diskNode(), p.mirrorMode(), p.timeout(), p.sourceTls()),
+        if (p.diskNodes().size() != 1)
+            throw new IllegalArgumentException("mirror moves one disk per migration for now; this VM has " + p.diskNodes().size()
+                    + " (" + p.diskNodes() + "): use hybrid, precopy or postcopy, or --disks with one disk");
+        return new MirrorSource(qmp, new MirrorSource.Config(p.migrationId(), p.diskNodes().get(0), p.mirrorMode(), p.timeout(), p.sourceTls()),
                 Objects.requireNonNull(mirrorTarget, "a mirror needs its target"), timeline);
     }
 
@@ -107,28 +118,50 @@ public final class MigrationAssembly {
     }
 
     /**
-     * The destination's disk strategy writing {@code targetImage}: from {@code data} for a chunk
-     * transfer; for a mirror, QEMU's export on {@code mirrorListen} (TCP) or a UNIX socket in
-     * {@code workDir} when null.
+     * The destination's disk strategy writing {@code disks} (in the source's order): from {@code data}
+     * for a chunk transfer; for a mirror (one disk), QEMU's export on {@code mirrorListen} (TCP) or a
+     * UNIX socket in {@code workDir} when null.
      */
+    public static DestinationStrategy destinationStrategy(Plan p, List<ChunkTransferDestination.TargetDisk> disks, Path workDir,
+                                                          PeerChannel data, InetSocketAddress mirrorListen,
+                                                          MigrationTimeline timeline) throws java.io.IOException {
+        return destinationStrategy(p, disks, workDir, data, mirrorListen, timeline, UnaryOperator.identity());
+    }
+
+    /** One disk. */
     public static DestinationStrategy destinationStrategy(Plan p, Path targetImage, String format, long diskSize, Path workDir,
                                                           PeerChannel data, InetSocketAddress mirrorListen,
                                                           MigrationTimeline timeline) throws java.io.IOException {
-        return destinationStrategy(p, targetImage, format, diskSize, workDir, data, mirrorListen, timeline, UnaryOperator.identity());
+        return destinationStrategy(p, List.of(new ChunkTransferDestination.TargetDisk(targetImage, format, p.diskNodes().get(0), diskSize)),
+                workDir, data, mirrorListen, timeline, UnaryOperator.identity());
+    }
+
+    /** One disk, with the chunk destination's configuration adjusted by {@code knobs}. */
+    public static DestinationStrategy destinationStrategy(Plan p, Path targetImage, String format, long diskSize, Path workDir,
+                                                          PeerChannel data, InetSocketAddress mirrorListen,
+                                                          MigrationTimeline timeline,
+                                                          UnaryOperator<ChunkTransferDestination.Config> knobs) throws java.io.IOException {
+        return destinationStrategy(p, List.of(new ChunkTransferDestination.TargetDisk(targetImage, format, p.diskNodes().get(0), diskSize)),
+                workDir, data, mirrorListen, timeline, knobs);
     }
 
     /** Same, with the chunk destination's configuration adjusted by {@code knobs} (tests: a background pull delay). */
-    public static DestinationStrategy destinationStrategy(Plan p, Path targetImage, String format, long diskSize, Path workDir,
+    public static DestinationStrategy destinationStrategy(Plan p, List<ChunkTransferDestination.TargetDisk> disks, Path workDir,
                                                           PeerChannel data, InetSocketAddress mirrorListen,
                                                           MigrationTimeline timeline,
                                                           UnaryOperator<ChunkTransferDestination.Config> knobs)
             throws java.io.IOException {
+        if (disks.size() != p.diskNodes().size())
+            throw new IllegalArgumentException(disks.size() + " target disks for the plan's " + p.diskNodes().size());
         if (p.chunkTransfer()) {
-            return new ChunkTransferDestination(knobs.apply(new ChunkTransferDestination.Config(p.migrationId(), targetImage, format,
-                    p.diskNode(), diskSize, p.chunkSize(), p.pullers(), workDir, p.timeout())),
+            return new ChunkTransferDestination(knobs.apply(new ChunkTransferDestination.Config(p.migrationId(), disks,
+                    p.chunkSize(), p.pullers(), workDir, p.timeout())),
                     Objects.requireNonNull(data, "a chunk transfer needs a data channel"), timeline);
         }
-        MirrorDestination.Config c = new MirrorDestination.Config(p.migrationId(), targetImage, format, p.diskNode(), workDir, p.timeout());
+        if (disks.size() != 1)
+            throw new IllegalArgumentException("mirror moves one disk per migration for now, not " + disks.size());
+        ChunkTransferDestination.TargetDisk t = disks.get(0);
+        MirrorDestination.Config c = new MirrorDestination.Config(p.migrationId(), t.image(), t.format(), t.node(), workDir, p.timeout());
         if (mirrorListen != null) c = c.withTcpListen(mirrorListen.getHostString(), mirrorListen.getPort());
         if (p.destinationTlsCreds() != null) c = c.withTls(p.destinationTlsCreds());
         return new MirrorDestination(c, timeline);

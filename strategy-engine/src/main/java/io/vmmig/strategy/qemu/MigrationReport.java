@@ -42,6 +42,12 @@ public record MigrationReport(String migrationId, Strategy strategy, String stra
                 qemuDowntimeMillis, storagePauseMillis, ramBytes, source, destination, timeline, millis);
     }
 
+    /** This report with the source's disks named {@code names} (in the migration's order). */
+    public MigrationReport withDiskNames(List<String> names) {
+        return new MigrationReport(migrationId, strategy, strategyName, totalMillis, preparingMillis, cutoverMillis,
+                qemuDowntimeMillis, storagePauseMillis, ramBytes, source.withDiskNames(names), destination, timeline, guestGapMillis);
+    }
+
     /** This report with the destination side's figures. */
     public MigrationReport withDestination(DestinationReport d) {
         return new MigrationReport(migrationId, strategy, strategyName, totalMillis, preparingMillis, cutoverMillis,
@@ -54,9 +60,9 @@ public record MigrationReport(String migrationId, Strategy strategy, String stra
                 qemuDowntimeMillis, storagePauseMillis, ramBytes, source, destination, t.marks(), guestGapMillis);
     }
 
-    /** Bytes of disk data that crossed from source to destination (pushes, pull answers, mirror). */
+    /** Bytes of disk data that crossed from source to destination (pushes, pull answers, mirror, dedup fingerprints). */
     public long diskBytesMoved() {
-        return source.chunkWireBytes() + source.mirroredBytes();
+        return source.chunkWireBytes() + source.mirroredBytes() + source.fingerprintWireBytes();
     }
 
     /** A one-screen summary for people. */
@@ -72,6 +78,14 @@ public record MigrationReport(String migrationId, Strategy strategy, String stra
                 bytes(source.pushedBytes()), source.pushedChunks(), bytes(source.pushedWireBytes()),
                 bytes(d.pulledBytes()), d.pulledOnDemand(), d.pulledBackground(),
                 bytes(source.zeroSkippedBytes()), bytes(source.unallocatedBytes()), bytes(source.mirroredBytes())));
+        if (source.fingerprintedChunks() > 0) {
+            b.append(String.format("  dedup %s local (copied at the destination from its own images, verified by SHA-256),"
+                            + " %d chunks fingerprinted, fingerprints %s on the wire%n",
+                    bytes(source.dedupBytes()), source.fingerprintedChunks(), bytes(source.fingerprintWireBytes())));
+        }
+        for (SourceReport.DiskFigures f : source.disks())
+            b.append(String.format("  disk %s (%s): pushed %s, handed over %s%n", f.name(), bytes(f.size()), bytes(f.pushedBytes()),
+                    f.handedOverBytes() < 0 ? "nothing yet" : bytes(f.handedOverBytes()) + " (pulled, or overwritten by the guest at the destination)"));
         SourceReport.Compression z = source.compression();
         if (!z.mode().equals("off")) {
             long raw = source.chunkRawBytes(), wire = source.chunkWireBytes();

@@ -15,13 +15,55 @@ package io.vmmig.strategy.qemu;
  * @param iterationLimitHit pre-copy stopped iterating without converging
  * @param mirroredBytes     bytes QEMU's mirror job copied (mirror only)
  * @param compression       how the chunk data was compressed and what that saved (never null)
+ * @param dedupBytes        chunk bytes the destination copied from its own images (their fingerprints matched): never crossed
+ * @param fingerprintedChunks pieces whose SHA-256 was sent first (dedup on)
+ * @param fingerprintWireBytes bytes the FINGERPRINTS frames took on the wire
+ * @param disks             each disk apart (in the migration's order), for a VM with more than one; empty otherwise
  */
 public record SourceReport(long pushedBytes, long pushedWireBytes, long pushedChunks, int rounds, long zeroSkippedBytes,
                            long unallocatedBytes, long servedPullBytes, int remainingChunks, long pauseMillis,
-                           boolean iterationLimitHit, long mirroredBytes, Compression compression) {
+                           boolean iterationLimitHit, long mirroredBytes, Compression compression, long dedupBytes,
+                           long fingerprintedChunks, long fingerprintWireBytes, java.util.List<DiskFigures> disks) {
 
     public SourceReport {
         if (compression == null) compression = Compression.NONE;
+        disks = disks == null ? java.util.List.of() : java.util.List.copyOf(disks);
+    }
+
+    /** Without dedup or per-disk figures. */
+    public SourceReport(long pushedBytes, long pushedWireBytes, long pushedChunks, int rounds, long zeroSkippedBytes,
+                        long unallocatedBytes, long servedPullBytes, int remainingChunks, long pauseMillis,
+                        boolean iterationLimitHit, long mirroredBytes, Compression compression) {
+        this(pushedBytes, pushedWireBytes, pushedChunks, rounds, zeroSkippedBytes, unallocatedBytes, servedPullBytes, remainingChunks,
+                pauseMillis, iterationLimitHit, mirroredBytes, compression, 0, 0, 0, null);
+    }
+
+    /** These figures with the disks named {@code names} (the guest's device names rather than node names), in order. */
+    public SourceReport withDiskNames(java.util.List<String> names) {
+        if (names.size() != disks.size()) return this;
+        java.util.List<DiskFigures> named = new java.util.ArrayList<>();
+        for (int i = 0; i < disks.size(); i++) {
+            DiskFigures f = disks.get(i);
+            named.add(new DiskFigures(names.get(i), f.size(), f.pushedBytes(), f.handedOverBytes()));
+        }
+        return new SourceReport(pushedBytes, pushedWireBytes, pushedChunks, rounds, zeroSkippedBytes, unallocatedBytes, servedPullBytes,
+                remainingChunks, pauseMillis, iterationLimitHit, mirroredBytes, compression, dedupBytes, fingerprintedChunks,
+                fingerprintWireBytes, named);
+    }
+
+    /**
+     * One disk's share: its name, size, bytes pushed before the cutover, and bytes handed over at the
+     * cutover (the destination pulls them, or the guest there overwrites them); -1 before the cutover.
+     */
+    public record DiskFigures(String name, long size, long pushedBytes, long handedOverBytes) {}
+
+    /** Without per-disk figures. */
+    public SourceReport(long pushedBytes, long pushedWireBytes, long pushedChunks, int rounds, long zeroSkippedBytes,
+                        long unallocatedBytes, long servedPullBytes, int remainingChunks, long pauseMillis,
+                        boolean iterationLimitHit, long mirroredBytes, Compression compression, long dedupBytes,
+                        long fingerprintedChunks, long fingerprintWireBytes) {
+        this(pushedBytes, pushedWireBytes, pushedChunks, rounds, zeroSkippedBytes, unallocatedBytes, servedPullBytes, remainingChunks,
+                pauseMillis, iterationLimitHit, mirroredBytes, compression, dedupBytes, fingerprintedChunks, fingerprintWireBytes, null);
     }
 
     /** No compression figures (mirror; nothing sent yet). */
@@ -29,7 +71,7 @@ public record SourceReport(long pushedBytes, long pushedWireBytes, long pushedCh
                         long unallocatedBytes, long servedPullBytes, int remainingChunks, long pauseMillis,
                         boolean iterationLimitHit, long mirroredBytes) {
         this(pushedBytes, pushedWireBytes, pushedChunks, rounds, zeroSkippedBytes, unallocatedBytes, servedPullBytes,
-                remainingChunks, pauseMillis, iterationLimitHit, mirroredBytes, null);
+                remainingChunks, pauseMillis, iterationLimitHit, mirroredBytes, null, 0, 0, 0, null);
     }
 
     /**

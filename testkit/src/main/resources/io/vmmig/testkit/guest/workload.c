@@ -4,6 +4,8 @@
  *
  * Parameters come from the kernel command line (/proc/cmdline), all optional:
  *   vmmig.dev=/dev/vda   vmmig.blocks=N (0 = whole disk)   vmmig.bs=4096 (multiple of 512)
+ *   vmmig.dev2=/dev/vdb  a second disk: the area is then blocks [0, N) on dev and [N, 2N) on dev2
+ *                        (block b at offset (b mod N) * bs of its disk); hot writes alternate the disks
  *   vmmig.mode=prefill,hot   phases run in order; prefill = one sequential pass (unthrottled),
  *                            seq = sequential passes forever, hot = random over the hot set forever,
  *                            random = random over the whole area forever, idle = no writes
@@ -43,6 +45,7 @@
 
 static struct {
     char dev[128];
+    char dev2[128];
     long blocks;
     long bs;
     char mode[128];
@@ -54,7 +57,7 @@ static struct {
     uint64_t seed;
     char marker[33];
     int text_fill;
-} cfg = {"/dev/vda", 0, 4096, "prefill,hot", 64, 0, 0, 0, 20, 1, "", 0};
+} cfg = {"/dev/vda", "", 0, 4096, "prefill,hot", 64, 0, 0, 0, 20, 1, "", 0};
 
 /* vmmig.fill=text: payload words from this vocabulary (compressible like text), else pseudo-random bytes */
 static const char WORDS[16][9] = {"migrate ", "the disk", " while  ", "a guest ", "writes, ", "chunks  ",
@@ -65,7 +68,11 @@ static const char WORDS[16][9] = {"migrate ", "the disk", " while  ", "a guest "
 static unsigned char marker_block[MARKER_BYTES];   /* the marker repeated: goes into every block's payload */
 static volatile unsigned char marker_ram[4096];    /* the marker repeated: stays in guest RAM */
 
-static int fd = -1;
+static int fds[2] = {-1, -1};
+static int ndevs = 1;
+static long per_dev;                   /* blocks of the area on each disk */
+#define FD_OF(b) fds[(b) / per_dev]
+#define OFF_OF(b) ((off_t)((b) % per_dev) * cfg.bs)
 static uint32_t *gens;                 /* latest generation written per block: lives in guest RAM */
 static pthread_mutex_t io_lock = PTHREAD_MUTEX_INITIALIZER;   /* held per write and for a verify */
 static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -163,7 +170,7 @@ static void write_block(long b) {
     pthread_mutex_lock(&io_lock);
     uint32_t g = gens[b] + 1;
     fill_block(wbuf, (uint64_t)b, g);
-    ssize_t w = pwrite(fd, wbuf, cfg.bs, (off_t)b * cfg.bs);
+    ssize_t w = pwrite(FD_OF(b), wbuf, cfg.bs, OFF_OF(b));
     if (w == cfg.bs) {
         gens[b] = g;
         __atomic_add_fetch(&writes_total, 1, __ATOMIC_RELAXED);
@@ -190,7 +197,10 @@ static void *writer(void *arg) {
         } else if (!strcmp(m, "seq")) {
             for (;;) for (long b = 0; b < cfg.blocks; b++) { throttle(); write_block(b); }
         } else if (!strcmp(m, "hot")) {
-            for (;;) { throttle(); write_block(cfg.hot_first + (long)(splitmix(&rng_state) % (uint64_t)cfg.hot)); }
+            for (uint64_t k = 0;; k++) {
+                throttle();
+                write_block((long)(k % (uint64_t)ndevs) * per_dev + cfg.hot_first + (long)(splitmix(&rng_state) % (uint64_t)cfg.hot));
+            }
         } else if (!strcmp(m, "random")) {
             for (;;) { throttle(); write_block((long)(splitmix(&rng_state) % (uint64_t)cfg.blocks)); }
         } else if (!strcmp(m, "idle")) {
@@ -216,12 +226,17 @@ static void verify(const char *why) {
     say("VERIFY START %s", why);
     unsigned char *expect = wbuf;  /* the writer is parked, its buffer is free */
     long checked = 0, unwritten = 0, failures = 0;
+    long dev_checked[2] = {0, 0}, dev_failures[2] = {0, 0};
     char first[200] = "";
     for (long base = 0; base < cfg.blocks; base += VERIFY_CHUNK_BLOCKS) {
         long n = cfg.blocks - base < VERIFY_CHUNK_BLOCKS ? cfg.blocks - base : VERIFY_CHUNK_BLOCKS;
-        ssize_t r = pread(fd, rbuf, n * cfg.bs, (off_t)base * cfg.bs);
+        long dev_end = (base / per_dev + 1) * per_dev;   /* one read never crosses into the next disk */
+        if (base + n > dev_end) n = dev_end - base;
+        int d = (int)(base / per_dev);
+        ssize_t r = pread(FD_OF(base), rbuf, n * cfg.bs, OFF_OF(base));
         if (r != n * cfg.bs) {
             failures++;
+            dev_failures[d]++;
             if (!first[0]) snprintf(first, sizeof first, "block=%ld expected-gen=%u found=read-error:%s",
                                     base, gens[base], r < 0 ? strerror(errno) : "short");
             continue;
@@ -231,6 +246,7 @@ static void verify(const char *why) {
             uint32_t g = gens[b];
             if (g == 0) { unwritten++; continue; }
             checked++;
+            dev_checked[d]++;
             unsigned char *got = rbuf + i * cfg.bs;
             uint64_t magic, blk, gen, sum;
             memcpy(&magic, got, 8); memcpy(&blk, got + 8, 8); memcpy(&gen, got + 16, 8); memcpy(&sum, got + 24, 8);
@@ -246,10 +262,15 @@ static void verify(const char *why) {
             }
             if (found[0]) {
                 failures++;
+                dev_failures[d]++;
                 if (!first[0]) snprintf(first, sizeof first, "block=%ld expected-gen=%u found=%s", b, g, found);
             }
         }
     }
+    if (ndevs > 1)   /* each disk apart, before the overall line */
+        for (int i = 0; i < ndevs; i++)
+            say("VERIFY DISK %s %s %ld failures=%ld", i == 0 ? cfg.dev : cfg.dev2, dev_failures[i] ? "FAIL" : "OK",
+                dev_checked[i], dev_failures[i]);
     if (failures)
         say("VERIFY FAIL %s failures=%ld checked=%ld", first, failures, checked);
     else
@@ -352,6 +373,7 @@ static void parse_cmdline(void) {
         *eq = 0;
         const char *k = tok + 6, *v = eq + 1;
         if (!strcmp(k, "dev")) snprintf(cfg.dev, sizeof cfg.dev, "%s", v);
+        else if (!strcmp(k, "dev2")) snprintf(cfg.dev2, sizeof cfg.dev2, "%s", v);
         else if (!strcmp(k, "mode")) snprintf(cfg.mode, sizeof cfg.mode, "%s", v);
         else if (!strcmp(k, "blocks")) cfg.blocks = atol(v);
         else if (!strcmp(k, "bs")) cfg.bs = atol(v);
@@ -376,10 +398,18 @@ int main(void) {
     start_ns = now_ns();
     parse_cmdline();
     if (cfg.bs < 512 || cfg.bs % 512 || cfg.hb_ms <= 0) { errno = EINVAL; return fail("vmmig.bs/hb_ms"); }
-    fd = open(cfg.dev, O_RDWR | O_DIRECT);
-    if (fd < 0) return fail(cfg.dev);
+    fds[0] = open(cfg.dev, O_RDWR | O_DIRECT);
+    if (fds[0] < 0) return fail(cfg.dev);
     uint64_t size = 0;
-    if (ioctl(fd, BLKGETSIZE64, &size) < 0) return fail("BLKGETSIZE64");
+    if (ioctl(fds[0], BLKGETSIZE64, &size) < 0) return fail("BLKGETSIZE64");
+    if (cfg.dev2[0]) {
+        uint64_t size2 = 0;
+        fds[1] = open(cfg.dev2, O_RDWR | O_DIRECT);
+        if (fds[1] < 0) return fail(cfg.dev2);
+        if (ioctl(fds[1], BLKGETSIZE64, &size2) < 0) return fail("BLKGETSIZE64");
+        if (size2 < size) size = size2;   /* the area is the same on both */
+        ndevs = 2;
+    }
     if (cfg.blocks == 0) cfg.blocks = (long)(size / (uint64_t)cfg.bs);
     if ((uint64_t)cfg.blocks * (uint64_t)cfg.bs > size || cfg.blocks <= 0) {
         say("VMMIG-ERROR area of %ld blocks of %ld bytes does not fit %s (%llu bytes)", cfg.blocks, cfg.bs,
@@ -390,6 +420,8 @@ int main(void) {
         cfg.hot_first = 0;
         cfg.hot = cfg.blocks < 64 ? cfg.blocks : 64;
     }
+    per_dev = cfg.blocks;          /* from here on cfg.blocks is the whole area, over every disk */
+    cfg.blocks = per_dev * ndevs;
     gens = calloc((size_t)cfg.blocks, sizeof *gens);
     if (!gens || posix_memalign((void **)&wbuf, 4096, cfg.bs)) { errno = ENOMEM; return fail("memory"); }
     rng_state = cfg.seed * 0x2545F4914F6CDD1DULL + 1;
@@ -400,8 +432,8 @@ int main(void) {
     }
     pthread_t t;
     pthread_create(&t, NULL, heartbeat, NULL);
-    say("VMMIG-READY blocks=%ld bs=%ld mode=%s hot=%ld hot_first=%ld rate=%ld dev=%s", cfg.blocks, cfg.bs,
-        cfg.mode, cfg.hot, cfg.hot_first, cfg.rate, cfg.dev);
+    say("VMMIG-READY blocks=%ld bs=%ld mode=%s hot=%ld hot_first=%ld rate=%ld dev=%s%s%s", cfg.blocks, cfg.bs,
+        cfg.mode, cfg.hot, cfg.hot_first, cfg.rate, cfg.dev, ndevs > 1 ? "," : "", ndevs > 1 ? cfg.dev2 : "");
     pthread_create(&t, NULL, writer, NULL);
     if (cfg.verify_after > 0) pthread_create(&t, NULL, verify_timer, NULL);
     read_commands();
