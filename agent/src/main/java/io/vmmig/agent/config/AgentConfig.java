@@ -31,15 +31,27 @@ import java.util.Set;
  * @param qemuPolicy      what a VM description may use at this destination, and its QEMU's confinement
  * @param qemuStreamsTls  QEMU's memory and mirror NBD streams between the hosts in TLS with this agent's
  *                        certificate, key and CA ({@code tls.qemu-streams}, default true; never when insecure)
+ * @param libvirt         the local libvirtd ({@code libvirt.uri}) and the URI a source's libvirtd reaches it by
+ *                        ({@code libvirt.migration-uri})
  */
 public record AgentConfig(String listenHost, int listenPort, String migrationHost, Path tlsKey, Path tlsCert, Path tlsCa,
                           Set<String> allowedClients, boolean insecure, Path stateDir, Path controlSocket,
                           List<Path> imageDirs, String qemuBinary, Map<String, Path> vms, Duration timeout,
                           Duration tokenTtl, long pullBandwidth, LogLevel logLevel, HostPort metricsListen,
-                          QemuPolicy qemuPolicy, boolean qemuStreamsTls) {
+                          QemuPolicy qemuPolicy, boolean qemuStreamsTls, LibvirtSettings libvirt) {
     public static final int DEFAULT_PORT = 7410;
     public static final Path DEFAULT_FILE = Path.of("/etc/vmmig/vmmig.conf");
     public static final Path DEFAULT_CONTROL_SOCKET = Path.of("/run/vmmig/control.sock");
+
+    /** libvirt's defaults. */
+    public AgentConfig(String listenHost, int listenPort, String migrationHost, Path tlsKey, Path tlsCert, Path tlsCa,
+                       Set<String> allowedClients, boolean insecure, Path stateDir, Path controlSocket,
+                       List<Path> imageDirs, String qemuBinary, Map<String, Path> vms, Duration timeout,
+                       Duration tokenTtl, long pullBandwidth, LogLevel logLevel, HostPort metricsListen,
+                       QemuPolicy qemuPolicy, boolean qemuStreamsTls) {
+        this(listenHost, listenPort, migrationHost, tlsKey, tlsCert, tlsCa, allowedClients, insecure, stateDir, controlSocket,
+                imageDirs, qemuBinary, vms, timeout, tokenTtl, pullBandwidth, logLevel, metricsListen, qemuPolicy, qemuStreamsTls, null);
+    }
 
     /** No pull limit, logging at INFO, no metrics. */
     public AgentConfig(String listenHost, int listenPort, String migrationHost, Path tlsKey, Path tlsCert, Path tlsCa,
@@ -84,12 +96,13 @@ public record AgentConfig(String listenHost, int listenPort, String migrationHos
         vms = Map.copyOf(vms);
         if (insecure) qemuStreamsTls = false;
         if (qemuPolicy == null) qemuPolicy = QemuPolicy.defaults();
+        if (libvirt == null) libvirt = LibvirtSettings.defaults(migrationHost);
     }
 
     /** This configuration with {@code level} (the agent's {@code --log-level}). */
     public AgentConfig withLogLevel(LogLevel level) {
         return new AgentConfig(listenHost, listenPort, migrationHost, tlsKey, tlsCert, tlsCa, allowedClients, insecure, stateDir,
                 controlSocket, imageDirs, qemuBinary, vms, timeout, tokenTtl, pullBandwidth, level, metricsListen, qemuPolicy,
-                qemuStreamsTls);
+                qemuStreamsTls, libvirt);
     }
 }

@@ -131,7 +131,9 @@ public final class AgentConfigFile {
                 control == null ? AgentConfig.DEFAULT_CONTROL_SOCKET : control, imageDirs,
                 r.nonEmpty("qemu", "qemu-system-x86_64"), vms, Duration.ofSeconds(timeout),
                 Duration.ofSeconds(tokenTtl), pullBandwidth, logLevel, metrics,
-                new QemuPolicy(kernelDirs, chardevDirs, taps, runas), r.bool("tls.qemu-streams", true));
+                new QemuPolicy(kernelDirs, chardevDirs, taps, runas), r.bool("tls.qemu-streams", true),
+                new LibvirtSettings(r.nonEmpty("libvirt.uri", LibvirtSettings.DEFAULT_URI),
+                        r.get("libvirt.migration-uri", LibvirtSettings.defaults(unbracketed(r.get("migration-address", host))).migrationUri())));
     }
 
     /** {@code [::1]} as an address alone: {@code ::1}. */
@@ -145,7 +147,7 @@ public final class AgentConfigFile {
     private static final List<String> KEYS = List.of("listen", "migration-address", "tls.key", "tls.cert", "tls.ca",
             "tls.allowed-clients", "tls.qemu-streams", "insecure", "state-dir", "control-socket", "image-dirs", "qemu", "timeout", "token-ttl",
             "pull-bandwidth", "log-level", "metrics.listen", "allowed.kernel-dirs", "allowed.chardev-dirs", "allowed.taps",
-            "qemu.runas");
+            "qemu.runas", "libvirt.uri", "libvirt.migration-uri");
 
     private static Path absolute(String where, String key, String value) throws ConfigException {
         Path p = Path.of(value);
