@@ -170,7 +170,9 @@ public final class LibvirtDomain {
     public void pivotTo(String target, String path, String format, Duration timeout) throws DomainException, InterruptedException {
         String xml = "<disk type='file'><driver type='" + format + "'/><source file='" + path + "'/></disk>";
         try (BlockJobEvents ev = new BlockJobEvents(domain, target)) {
-            domain.blockCopy(target, xml, new TypedParameter[0], Domain.BlockCopyFlags.REUSE_EXT | Domain.BlockCopyFlags.TRANSIENT_JOB);
+            // libvirt-java 0.5.4 fails on an empty parameter array (index 0 out of bounds): bandwidth 0 is "no limit"
+            TypedParameter[] params = {new org.libvirt.TypedUlongParameter(Domain.BlockCopyParameters.BANDWIDTH, 0)};
+            domain.blockCopy(target, xml, params, Domain.BlockCopyFlags.REUSE_EXT | Domain.BlockCopyFlags.TRANSIENT_JOB);
             ev.await(BlockJobStatus.READY, "copying " + target + " onto " + path, timeout);
             domain.blockJobAbort(target, Domain.BlockJobAbortFlags.PIVOT);
         } catch (LibvirtException e) {

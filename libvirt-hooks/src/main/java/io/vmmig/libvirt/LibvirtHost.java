@@ -68,6 +68,37 @@ public final class LibvirtHost implements AutoCloseable {
         return new LibvirtDomain(this, d);
     }
 
+    /**
+     * Runs {@code action} once when libvirt here reports the domain {@code uuid} started for an incoming
+     * migration (lifecycle STARTED/MIGRATED: libvirt emits it at the end of its Prepare phase, once the
+     * destination QEMU created its devices and waits for memory, before any memory was sent). The listener
+     * goes when the returned handle is closed.
+     */
+    public AutoCloseable onIncomingStarted(String uuid, Runnable action) throws DomainException {
+        org.libvirt.event.LifecycleListener l = (d, ev) -> {
+            try {
+                if (ev.getType() == org.libvirt.event.DomainEventType.STARTED
+                        && ev.getDetail() == org.libvirt.event.StartedDetail.MIGRATED && uuid.equalsIgnoreCase(d.getUUIDString()))
+                    action.run();
+            } catch (LibvirtException e) {
+                // a domain that went away
+            }
+            return 0;
+        };
+        try {
+            connect.addLifecycleListener(l);
+        } catch (LibvirtException e) {
+            throw new DomainException(DomainException.Reason.LIBVIRT, "libvirt at " + uri + ": cannot listen for lifecycle events: " + e.getMessage(), e);
+        }
+        return () -> {
+            try {
+                connect.removeLifecycleListener(l);
+            } catch (LibvirtException e) {
+                // the connection is closing
+            }
+        };
+    }
+
     /** Whether a domain of that name exists here (a failed lookup is "no"). */
     public boolean hasDomain(String name) {
         try {

@@ -124,6 +124,7 @@ public final class AgentConfigFile {
         for (String t : taps)
             if (!t.matches("[A-Za-z0-9_.-]{1,15}\\*?"))
                 throw new ConfigException(r.where("allowed.taps") + ": bad tap name '" + t + "' in 'allowed.taps' (letters, digits, _ . -, up to 15, optional trailing *)");
+        r.bool("libvirt.hook-refuse-unprepared", false);   // read by the libvirt hook (50-vmmig); checked here
         String runas = r.get("qemu.runas", null);
         if (runas != null && !runas.matches("[a-z_][a-z0-9_-]{0,31}"))
             throw new ConfigException(r.where("qemu.runas") + ": bad user name '" + runas + "' in 'qemu.runas'");
@@ -147,7 +148,7 @@ public final class AgentConfigFile {
     private static final List<String> KEYS = List.of("listen", "migration-address", "tls.key", "tls.cert", "tls.ca",
             "tls.allowed-clients", "tls.qemu-streams", "insecure", "state-dir", "control-socket", "image-dirs", "qemu", "timeout", "token-ttl",
             "pull-bandwidth", "log-level", "metrics.listen", "allowed.kernel-dirs", "allowed.chardev-dirs", "allowed.taps",
-            "qemu.runas", "libvirt.uri", "libvirt.migration-uri");
+            "qemu.runas", "libvirt.uri", "libvirt.migration-uri", "libvirt.hook-refuse-unprepared");
 
     private static Path absolute(String where, String key, String value) throws ConfigException {
         Path p = Path.of(value);

@@ -84,6 +84,9 @@ final class LibvirtDestinationSession {
         Path workDir = config.stateDir().resolve("m").resolve(id);
         CompletableFuture<String> cancelled = new CompletableFuture<>();
         LibvirtHost host = null;
+        Path incoming = null;
+        AutoCloseable startedWatch = null;
+        CompletableFuture<Void> incomingStarted = new CompletableFuture<>();
         try {
             try {
                 host = LibvirtHost.open(config.libvirt().uri());
@@ -118,6 +121,19 @@ final class LibvirtDestinationSession {
                 targets.add(new PeerMessage.DomainDiskTarget(d.target(), in.socket.toString(), in.image.toString(),
                         Base64.getEncoder().encodeToString(token)));
             }
+            // Reads before the final dirty set: QEMU's own probe of the disk while libvirt starts it (Prepare) is
+            // served from the source's frozen image, as the plain path serves it; from libvirt's STARTED/MIGRATED on
+            // (Prepare done, no memory sent yet, so the guest cannot run here yet) every read waits for the hand-over.
+            startedWatch = host.onIncomingStarted(p.uuid(), () -> {
+                for (IncomingDisk in : disks) {
+                    if (in.transfer != null) in.transfer.disk().holdReadsUntilHandover();
+                }
+                incomingStarted.complete(null);
+                LOG.info("migration {}: libvirt started {} here for the incoming migration: reads wait for the final dirty set", id, p.domain());
+            });
+            // what the libvirt hook (50-vmmig, libvirt.hook-refuse-unprepared) looks for at "migrate begin"
+            incoming = Files.createDirectories(config.stateDir().resolve("libvirt-incoming")).resolve(p.domain());
+            Files.writeString(incoming, id + "\n");
             link.send(new PeerMessage.PreparedDomain(config.libvirt().migrationUri(), targets));
             record.phase(MigrationPhase.PUSHING);
             Thread reader = new Thread(() -> {
@@ -139,7 +155,7 @@ final class LibvirtDestinationSession {
                 in.store = LocalFileBackend.open(in.work, false);
                 ChunkGeometry g = new ChunkGeometry(in.plan.virtualSize(), p.chunkSize());
                 in.transfer = new DestinationDiskTransfer(g, in.store, ch, io.vmmig.strategy.qemu.ChunkTransferDestination.DEFAULT_PULLERS);
-                in.transfer.disk().holdReadsUntilHandover();
+                if (incomingStarted.isDone()) in.transfer.disk().holdReadsUntilHandover();
                 in.transfer.puller().limitBackground(config.pullBandwidth());
                 in.server = NbdServer.start(UnixDomainSocketAddress.of(in.socket),
                         List.of(new NbdExport(ImageExport.EXPORT, "vmmig " + id + " " + in.plan.target(), in.transfer.disk())));
@@ -201,6 +217,16 @@ final class LibvirtDestinationSession {
             record.fail(kind, message, guestHere ? GuestLocation.of(null, here) : GuestLocation.neverArrived(here));
         } finally {
             for (IncomingDisk in : disks) tokens.revoke(id + "." + in.plan.target());
+            try {
+                if (startedWatch != null) startedWatch.close();
+            } catch (Exception e) {
+                LOG.debug("migration {}: {}", id, e.toString());
+            }
+            try {
+                if (incoming != null) Files.deleteIfExists(incoming);
+            } catch (IOException e) {
+                LOG.warn("migration {}: removing {}: {}", id, incoming, e.toString());
+            }
             if (host != null) host.close();
             link.close();
         }

@@ -43,9 +43,16 @@ class DomainMigrationLibvirtIT {
         // not under the harness directory: other JVMs sweep what has no owner file there
         dir = Files.createDirectories(Path.of(System.getProperty("java.io.tmpdir"), "vmmig-libvirt-it-" + ProcessHandle.current().pid()));
         lab = Path.of("").toAbsolutePath().getParent().resolve("lab/libvirt/libvirt-lab");
-        run(List.of(lab.toString(), "up"));
+        // vmmig's qemu hook in both libvirtd, reading the agents' configs below
+        ProcessBuilder upCmd = new ProcessBuilder(lab.toString(), "up").redirectErrorStream(true);
+        upCmd.environment().put("VMMIG_LIBVIRT_LAB_HOOK_CONF", dir.toString());
+        Process up = upCmd.start();
+        up.getOutputStream().close();
+        String upOut = new String(up.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(0, up.waitFor(), upOut);
         agentA = agent("a", "10.214.0.1", List.of());
-        agentB = agent("b", "10.214.0.2", List.of("libvirt.migration-uri = " + URI_B, "image-dirs = /srv/vmimg"));
+        agentB = agent("b", "10.214.0.2", List.of("libvirt.migration-uri = " + URI_B, "image-dirs = /srv/vmimg",
+                "libvirt.hook-refuse-unprepared = true"));
     }
 
     @AfterAll
@@ -90,6 +97,29 @@ class DomainMigrationLibvirtIT {
             virsh("a", "virsh", "-c", "qemu:///system", "start", DOMAIN);
             src.awaitLine(Pattern.compile("^PREFILL DONE"), Duration.ofSeconds(120));
             String sourceBefore = virsh("a", "virsh", "-c", "qemu:///system", "dumpxml", DOMAIN);
+            String inactiveBefore = virsh("a", "virsh", "-c", "qemu:///system", "dumpxml", "--inactive", DOMAIN);
+
+            // cancel during the push (held to 1 MiB/s so that there is a "during"): nothing changed, nothing left
+            String[] id = new String[1];
+            Path controlA = dir.resolve("a").resolve("control.sock");
+            Cli.Result c = Cli.run(controlA, List.of("migrate", DOMAIN, "10.214.0.2:7410", "--bandwidth", "1M"), line -> {
+                if (line.startsWith("migration ") && id[0] == null) id[0] = line.substring(10, line.indexOf(':'));
+                if (line.contains("phase pushing") && id[0] != null) {
+                    try {
+                        Cli.run(controlA, List.of("cancel", id[0]));
+                    } catch (Exception e) {
+                        throw new IllegalStateException(e);
+                    }
+                }
+            });
+            assertEquals(8, c.exitCode(), "cancelled: " + c.stdout() + "\n" + c.stderr() + "\nagent a:\n" + agentA.logTail());
+            assertEquals("running", virsh("a", "virsh", "-c", "qemu:///system", "domstate", DOMAIN).strip());
+            assertEquals(sourceBefore, virsh("a", "virsh", "-c", "qemu:///system", "dumpxml", DOMAIN), "source definition after the cancel");
+            assertEquals(inactiveBefore, virsh("a", "virsh", "-c", "qemu:///system", "dumpxml", "--inactive", DOMAIN));
+            assertFalse(virsh("b", "virsh", "-c", "qemu:///system", "list", "--all", "--name").contains(DOMAIN), "domain at the destination");
+            assertEquals("", virsh("b", "sh", "-c", "ls /srv/vmimg; ls " + dir.resolve("b/state/m") + " 2>/dev/null; ls "
+                    + dir.resolve("b/state/libvirt-incoming") + " 2>/dev/null").strip(), "left at the destination");
+            assertEquals(IMAGE.substring(IMAGE.lastIndexOf('/') + 1), virsh("a", "ls", "/srv/vmimg").strip(), "overlay left at the source");
 
             SerialConsole dst = src.successor("lv-b", dir.resolve("console-b.log"));
             Cli.Result r = Cli.run(dir.resolve("a").resolve("control.sock"), List.of("migrate", DOMAIN, "10.214.0.2:7410"));
@@ -108,12 +138,24 @@ class DomainMigrationLibvirtIT {
             assertFalse(virsh("a", "virsh", "-c", "qemu:///system", "list", "--all", "--name").contains(DOMAIN), "source domain left");
             assertFalse(sourceBefore.contains("nbd"));
 
+            // the guest-visible pause: its heartbeats' gap where they change console (printed, not asserted: a figure)
+            var change = io.vmmig.testkit.Heartbeats.of(src.lines(), dst.lines()).consoleChanges();
+            System.out.println("heartbeat gap at the switchover (host clock): " + change.stream().map(g -> g.host().toMillis() + " ms").toList()
+                    + ", guest clock: " + change.stream().map(g -> g.guest().toMillis() + " ms").toList());
             int mark = dst.lineCount();
             dst.send("verify");
             assertTrue(dst.awaitLine(Pattern.compile("^VERIFY (OK|FAIL)"), Duration.ofSeconds(60), mark).text().startsWith("VERIFY OK"),
                     dst.tailText(10));
 
-            // and back with libvirt's own block migration
+            // the hook at host a refuses an incoming libvirt migration while a's agent is down; the guest stays at b
+            agentA.close();
+            String refused = tryVirsh("b", "virsh", "-c", "qemu:///system", "migrate", "--live", "--copy-storage-all", "--p2p", "--persistent",
+                    "--undefinesource", DOMAIN, URI_A);
+            assertTrue(refused.contains("vmmig-hook: refusing incoming migration of " + DOMAIN) && refused.contains("does not exist"), refused);
+            assertEquals("running", virsh("b", "virsh", "-c", "qemu:///system", "domstate", DOMAIN).strip());
+            agentA = agent("a", "10.214.0.1", List.of());
+
+            // and back with libvirt's own block migration: the hook at a lets it in (agent up, refuse-unprepared off there)
             SerialConsole back = dst.successor("lv-a-again", dir.resolve("console-a2.log"));
             virsh("b", "virsh", "-c", "qemu:///system", "migrate", "--live", "--copy-storage-all", "--p2p", "--persistent",
                     "--undefinesource", DOMAIN, URI_A);
@@ -142,6 +184,18 @@ class DomainMigrationLibvirtIT {
         List<String> argv = new ArrayList<>(List.of(lab.toString(), "exec", h));
         argv.addAll(List.of(cmd));
         return run(argv);
+    }
+
+    /** Runs CMD in lab host {@code h}'s namespaces expecting it to fail; its output. */
+    private static String tryVirsh(String h, String... cmd) throws Exception {
+        List<String> argv = new ArrayList<>(List.of(lab.toString(), "exec", h));
+        argv.addAll(List.of(cmd));
+        Process p = new ProcessBuilder(argv).redirectErrorStream(true).start();
+        p.getOutputStream().close();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        p.waitFor(5, TimeUnit.MINUTES);
+        assertTrue(p.exitValue() != 0, argv + " should have failed: " + out);
+        return out;
     }
 
     private static String run(List<String> argv) throws Exception {
