@@ -75,10 +75,19 @@ public final class LibvirtHost implements AutoCloseable {
      * goes when the returned handle is closed.
      */
     public AutoCloseable onIncomingStarted(String uuid, Runnable action) throws DomainException {
+        return onLifecycle(uuid, org.libvirt.event.DomainEventType.STARTED, org.libvirt.event.StartedDetail.MIGRATED, action);
+    }
+
+    /** Runs {@code action} when libvirt here resumes the incoming domain {@code uuid} (RESUMED/MIGRATED: its Finish phase). */
+    public AutoCloseable onIncomingResumed(String uuid, Runnable action) throws DomainException {
+        return onLifecycle(uuid, org.libvirt.event.DomainEventType.RESUMED, org.libvirt.event.ResumedDetail.MIGRATED, action);
+    }
+
+    private AutoCloseable onLifecycle(String uuid, org.libvirt.event.DomainEventType type, Object detail, Runnable action)
+            throws DomainException {
         org.libvirt.event.LifecycleListener l = (d, ev) -> {
             try {
-                if (ev.getType() == org.libvirt.event.DomainEventType.STARTED
-                        && ev.getDetail() == org.libvirt.event.StartedDetail.MIGRATED && uuid.equalsIgnoreCase(d.getUUIDString()))
+                if (ev.getType() == type && ev.getDetail() == detail && uuid.equalsIgnoreCase(d.getUUIDString()))
                     action.run();
             } catch (LibvirtException e) {
                 // a domain that went away

@@ -86,6 +86,9 @@ final class LibvirtDestinationSession {
         LibvirtHost host = null;
         Path incoming = null;
         AutoCloseable startedWatch = null;
+        AutoCloseable resumedWatch = null;
+        java.util.concurrent.atomic.AtomicLong resumedNanos = new java.util.concurrent.atomic.AtomicLong();
+        java.util.concurrent.atomic.AtomicLong handedOverNanos = new java.util.concurrent.atomic.AtomicLong();
         CompletableFuture<Void> incomingStarted = new CompletableFuture<>();
         try {
             try {
@@ -131,6 +134,8 @@ final class LibvirtDestinationSession {
                 incomingStarted.complete(null);
                 LOG.info("migration {}: libvirt started {} here for the incoming migration: reads wait for the final dirty set", id, p.domain());
             });
+            // the guest-visible cost of having no hold point: from libvirt resuming the guest here to the hand-over
+            resumedWatch = host.onIncomingResumed(p.uuid(), () -> resumedNanos.compareAndSet(0, System.nanoTime()));
             // what the libvirt hook (50-vmmig, libvirt.hook-refuse-unprepared) looks for at "migrate begin"
             incoming = Files.createDirectories(config.stateDir().resolve("libvirt-incoming")).resolve(p.domain());
             Files.writeString(incoming, id + "\n");
@@ -159,6 +164,7 @@ final class LibvirtDestinationSession {
                 in.transfer.puller().limitBackground(config.pullBandwidth());
                 in.server = NbdServer.start(UnixDomainSocketAddress.of(in.socket),
                         List.of(new NbdExport(ImageExport.EXPORT, "vmmig " + id + " " + in.plan.target(), in.transfer.disk())));
+                in.transfer.disk().handover().thenRun(() -> handedOverNanos.accumulateAndGet(System.nanoTime(), Math::max));
                 in.transfer.start();
             }
             record.phase(MigrationPhase.MEMORY);
@@ -184,6 +190,8 @@ final class LibvirtDestinationSession {
                 release(in);
             }
             ObjectNode report = ControlCodec.mapper().createObjectNode();
+            if (resumedNanos.get() != 0 && handedOverNanos.get() != 0)
+                report.put("readsHeldAfterResumeMillis", Math.max(0, (handedOverNanos.get() - resumedNanos.get()) / 1_000_000));
             var arr = report.putArray("disks");
             for (IncomingDisk in : disks)
                 arr.addObject().put("target", in.plan.target()).put("image", in.image.toString()).put("receivedPushBytes", in.transfer.pushedBytes())
@@ -219,6 +227,7 @@ final class LibvirtDestinationSession {
             for (IncomingDisk in : disks) tokens.revoke(id + "." + in.plan.target());
             try {
                 if (startedWatch != null) startedWatch.close();
+                if (resumedWatch != null) resumedWatch.close();
             } catch (Exception e) {
                 LOG.debug("migration {}: {}", id, e.toString());
             }

@@ -286,6 +286,9 @@ public final class LibvirtSourceSession implements Runnable {
                     summary.append("; left alone: ").append(String.join(", ", leftAlone));
                 }
                 report.set("destination", f.report());
+                if (f.report().has("readsHeldAfterResumeMillis"))
+                    summary.append("; the destination guest's disk reads waited ").append(f.report().path("readsHeldAfterResumeMillis").asLong())
+                            .append(" ms from libvirt's resume for the final dirty set");
                 return new ControlEvent.Report(id, report, summary.toString());
             }
         } catch (Exception e) {

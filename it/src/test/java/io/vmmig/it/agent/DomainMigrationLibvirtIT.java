@@ -157,8 +157,13 @@ class DomainMigrationLibvirtIT {
 
             // and back with libvirt's own block migration: the hook at a lets it in (agent up, refuse-unprepared off there)
             SerialConsole back = dst.successor("lv-a-again", dir.resolve("console-a2.log"));
+            long t0 = System.nanoTime();
             virsh("b", "virsh", "-c", "qemu:///system", "migrate", "--live", "--copy-storage-all", "--p2p", "--persistent",
                     "--undefinesource", DOMAIN, URI_A);
+            var backChange = io.vmmig.testkit.Heartbeats.of(dst.lines(), back.lines()).consoleChanges();
+            System.out.println("virsh migrate --live --copy-storage-all back: " + (System.nanoTime() - t0) / 1_000_000 + " ms, heartbeat gap "
+                    + backChange.stream().map(g -> g.host().toMillis() + " ms").toList() + " (host clock), "
+                    + backChange.stream().map(g -> g.guest().toMillis() + " ms").toList() + " (guest clock)");
             int mark2 = back.lineCount();
             back.send("verify");
             assertTrue(back.awaitLine(Pattern.compile("^VERIFY (OK|FAIL)"), Duration.ofSeconds(60), mark2).text().startsWith("VERIFY OK"),
