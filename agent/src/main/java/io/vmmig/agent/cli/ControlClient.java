@@ -78,7 +78,7 @@ public final class ControlClient implements AutoCloseable {
         String message = String.valueOf(e.getMessage());
         if (message.contains("Permission denied") || message.contains("Operation not permitted")) {
             return new ControlClientException(ErrorKind.UNREACHABLE, "cannot connect to the vmmig agent at " + socket
-                    + ": permission denied (the control socket is root-only: vmmig needs root)", e);
+                    + ": permission denied (" + whoMay(socket) + ")", e);
         }
         if (message.contains("No such file") || !Files.exists(socket)) {
             return new ControlClientException(ErrorKind.UNREACHABLE,
@@ -89,6 +89,19 @@ public final class ControlClient implements AutoCloseable {
                     + ": the socket exists but nothing accepts connections on it (connection refused): is `vmmig agent` running?", e);
         }
         return new ControlClientException(ErrorKind.UNREACHABLE, "cannot connect to the vmmig agent at " + socket + ": " + message, e);
+    }
+
+    /** Who the socket's mode lets in, for the permission-denied message. */
+    static String whoMay(Path socket) {
+        try {
+            java.nio.file.attribute.PosixFileAttributes a = Files.readAttributes(socket, java.nio.file.attribute.PosixFileAttributes.class);
+            if (a.permissions().contains(java.nio.file.attribute.PosixFilePermission.GROUP_WRITE))
+                return "the control socket is for root and the members of group " + a.group().getName()
+                        + " (the agent's control-socket.group): run vmmig as root or as a member of " + a.group().getName();
+        } catch (IOException | RuntimeException e) {
+            // the directory may be closed to us too: the default holds
+        }
+        return "the control socket is root-only: vmmig needs root, or the agent's control-socket.group for a group of users";
     }
 
     /** The socket this client talks to. */
@@ -102,6 +115,8 @@ public final class ControlClient implements AutoCloseable {
         try {
             while (line.hasRemaining()) channel.write(line);
         } catch (IOException e) {
+            ControlEvent.Failure said = lastWords();   // an agent that refused us said why before it closed
+            if (said != null) throw new ControlClientException(said.kind(), said.message(), e);
             throw wentAway("while sending the " + request.op().name().toLowerCase(java.util.Locale.ROOT) + " request (" + e.getMessage() + ")", e);
         }
     }
@@ -154,10 +169,29 @@ public final class ControlClient implements AutoCloseable {
         closeQuietly(channel);
     }
 
+    /** A failure line the agent sent before it closed the connection, if one is there to read; else null. */
+    private ControlEvent.Failure lastWords() {
+        try {
+            channel.configureBlocking(false);
+            readAvailable();
+            byte[] line = takeLine();
+            return line != null && decode(line).event() instanceof ControlEvent.Failure f ? f : null;
+        } catch (IOException | RuntimeException e) {
+            return null;
+        }
+    }
+
     private void readAvailable() throws IOException {
         while (true) {
             readBuffer.clear();
-            int n = channel.read(readBuffer);
+            int n;
+            try {
+                n = channel.read(readBuffer);
+            } catch (IOException e) {
+                if (pendingLength == 0) throw e;
+                eof = true;   // reset after what the agent sent (it closed with our bytes unread): read that first
+                return;
+            }
             if (n < 0) {
                 eof = true;
                 return;

@@ -44,6 +44,8 @@ public final class MigrationTable {
         field(b, "role", m.role());
         field(b, "vm", m.vm());
         field(b, "peer", m.peer());
+        field(b, "peer cert", m.peerSubject());
+        field(b, "caller", m.caller());
         field(b, "strategy", m.strategy());
         field(b, "phase", m.phase() == null ? null : ProgressLine.name(m.phase()) + " (" + ProgressLine.meaning(m.phase()) + ")");
         field(b, "guest", m.guest() == null ? null : m.guest().describe());

@@ -18,7 +18,7 @@ import java.util.Set;
  * @param allowedClients  certificate names (CN or DNS SAN) of source agents allowed in; empty: any from the CA
  * @param insecure        plain TCP between agents (labs and tests only; logged loudly)
  * @param stateDir        per-migration files (destination QEMU sockets and logs)
- * @param controlSocket   the UNIX socket of the CLI (mode 0600)
+ * @param controlSocket   the UNIX socket of the CLI (mode 0600, or 0660 with {@code control-socket.group})
  * @param imageDirs       directories where destination images may be created (the first is the default)
  * @param qemuBinary      the QEMU the destination starts
  * @param vms             VM names this agent knows, to their QMP sockets
@@ -31,6 +31,8 @@ import java.util.Set;
  * @param qemuPolicy      what a VM description may use at this destination, and its QEMU's confinement
  * @param qemuStreamsTls  QEMU's memory and mirror NBD streams between the hosts in TLS with this agent's
  *                        certificate, key and CA ({@code tls.qemu-streams}, default true; never when insecure)
+ * @param journalRetention how many finished migrations stay written down ({@code journal.keep}, {@code journal.max-age-days})
+ * @param controlOptions  who may use the control socket, how many at once ({@code control-socket.*})
  * @param libvirt         the local libvirtd ({@code libvirt.uri}) and the URI a source's libvirtd reaches it by
  *                        ({@code libvirt.migration-uri})
  */
@@ -38,7 +40,8 @@ public record AgentConfig(String listenHost, int listenPort, String migrationHos
                           Set<String> allowedClients, boolean insecure, Path stateDir, Path controlSocket,
                           List<Path> imageDirs, String qemuBinary, Map<String, Path> vms, Duration timeout,
                           Duration tokenTtl, long pullBandwidth, LogLevel logLevel, HostPort metricsListen,
-                          QemuPolicy qemuPolicy, boolean qemuStreamsTls, LibvirtSettings libvirt) {
+                          QemuPolicy qemuPolicy, boolean qemuStreamsTls, JournalRetention journalRetention,
+                          ControlSocketOptions controlOptions, LibvirtSettings libvirt) {
     public static final int DEFAULT_PORT = 7410;
     public static final Path DEFAULT_FILE = Path.of("/etc/vmmig/vmmig.conf");
     public static final Path DEFAULT_CONTROL_SOCKET = Path.of("/run/vmmig/control.sock");
@@ -48,9 +51,11 @@ public record AgentConfig(String listenHost, int listenPort, String migrationHos
                        Set<String> allowedClients, boolean insecure, Path stateDir, Path controlSocket,
                        List<Path> imageDirs, String qemuBinary, Map<String, Path> vms, Duration timeout,
                        Duration tokenTtl, long pullBandwidth, LogLevel logLevel, HostPort metricsListen,
-                       QemuPolicy qemuPolicy, boolean qemuStreamsTls) {
+                       QemuPolicy qemuPolicy, boolean qemuStreamsTls, JournalRetention journalRetention,
+                       ControlSocketOptions controlOptions) {
         this(listenHost, listenPort, migrationHost, tlsKey, tlsCert, tlsCa, allowedClients, insecure, stateDir, controlSocket,
-                imageDirs, qemuBinary, vms, timeout, tokenTtl, pullBandwidth, logLevel, metricsListen, qemuPolicy, qemuStreamsTls, null);
+                imageDirs, qemuBinary, vms, timeout, tokenTtl, pullBandwidth, logLevel, metricsListen, qemuPolicy, qemuStreamsTls,
+                journalRetention, controlOptions, null);
     }
 
     /** No pull limit, logging at INFO, no metrics. */
@@ -68,6 +73,16 @@ public record AgentConfig(String listenHost, int listenPort, String migrationHos
                        long pullBandwidth) {
         this(listenHost, listenPort, migrationHost, tlsKey, tlsCert, tlsCa, allowedClients, insecure, stateDir, controlSocket,
                 imageDirs, qemuBinary, vms, timeout, tokenTtl, pullBandwidth, LogLevel.INFO, null, null, true);
+    }
+
+    /** The default journal retention and control socket options (root only). */
+    public AgentConfig(String listenHost, int listenPort, String migrationHost, Path tlsKey, Path tlsCert, Path tlsCa,
+                       Set<String> allowedClients, boolean insecure, Path stateDir, Path controlSocket,
+                       List<Path> imageDirs, String qemuBinary, Map<String, Path> vms, Duration timeout, Duration tokenTtl,
+                       long pullBandwidth, LogLevel logLevel, HostPort metricsListen, QemuPolicy qemuPolicy, boolean qemuStreamsTls) {
+        this(listenHost, listenPort, migrationHost, tlsKey, tlsCert, tlsCa, allowedClients, insecure, stateDir, controlSocket,
+                imageDirs, qemuBinary, vms, timeout, tokenTtl, pullBandwidth, logLevel, metricsListen, qemuPolicy, qemuStreamsTls,
+                null, null, null);
     }
 
     /** QEMU's streams in TLS (unless insecure). */
@@ -96,6 +111,8 @@ public record AgentConfig(String listenHost, int listenPort, String migrationHos
         vms = Map.copyOf(vms);
         if (insecure) qemuStreamsTls = false;
         if (qemuPolicy == null) qemuPolicy = QemuPolicy.defaults();
+        if (journalRetention == null) journalRetention = JournalRetention.DEFAULT;
+        if (controlOptions == null) controlOptions = ControlSocketOptions.defaults();
         if (libvirt == null) libvirt = LibvirtSettings.defaults(migrationHost);
     }
 
@@ -103,6 +120,6 @@ public record AgentConfig(String listenHost, int listenPort, String migrationHos
     public AgentConfig withLogLevel(LogLevel level) {
         return new AgentConfig(listenHost, listenPort, migrationHost, tlsKey, tlsCert, tlsCa, allowedClients, insecure, stateDir,
                 controlSocket, imageDirs, qemuBinary, vms, timeout, tokenTtl, pullBandwidth, level, metricsListen, qemuPolicy,
-                qemuStreamsTls, libvirt);
+                qemuStreamsTls, journalRetention, controlOptions, libvirt);
     }
 }

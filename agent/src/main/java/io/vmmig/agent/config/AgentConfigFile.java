@@ -28,6 +28,9 @@ import java.util.regex.Pattern;
  * insecure = false                     # true: plain TCP between agents (labs only)
  * state-dir = /var/lib/vmmig
  * control-socket = /run/vmmig/control.sock
+ * control-socket.group = vmmig         # members may use the socket too (mode 0660); default: root only (0600)
+ * control-socket.max-connections = 64  # control connections open at once
+ * control-socket.idle-timeout = 10     # seconds a control connection may wait before sending its request
  * image-dirs = /var/lib/vmmig/images, /srv/images
  * qemu = qemu-system-x86_64
  * timeout = 600                        # seconds, longest wait for one step
@@ -40,6 +43,8 @@ import java.util.regex.Pattern;
  * vm.web1 = /run/vms/web1/qmp.sock     # VM names the CLI may use
  * log-level = info                     # error, warn, info, debug, trace
  * metrics.listen = 127.0.0.1:9741      # serve /metrics (Prometheus text format); default: not served
+ * journal.keep = 100                   # finished migrations kept in the state dir (in flight: always)
+ * journal.max-age-days = 30            # finished migrations older than this are dropped
  * </pre>
  * Addresses may be IPv6 in brackets: {@code listen = [::]:7410}.
  */
@@ -128,13 +133,31 @@ public final class AgentConfigFile {
         String runas = r.get("qemu.runas", null);
         if (runas != null && !runas.matches("[a-z_][a-z0-9_-]{0,31}"))
             throw new ConfigException(r.where("qemu.runas") + ": bad user name '" + runas + "' in 'qemu.runas'");
+        String controlGroup = r.get("control-socket.group", null);
+        if (controlGroup != null && !controlGroup.matches("[A-Za-z_][A-Za-z0-9_.-]{0,31}"))
+            throw new ConfigException(r.where("control-socket.group") + ": bad group name '" + controlGroup + "' in 'control-socket.group'");
+        long maxControl = r.positiveLong("control-socket.max-connections", ControlSocketOptions.DEFAULT_MAX_CONNECTIONS);
+        if (maxControl > 10_000)
+            throw new ConfigException(r.where("control-socket.max-connections") + ": 'control-socket.max-connections' must be at most 10000, got "
+                    + maxControl);
+        long idle = r.positiveLong("control-socket.idle-timeout", ControlSocketOptions.DEFAULT_IDLE_TIMEOUT.toSeconds());
+        ControlSocketOptions controlOptions = new ControlSocketOptions(controlGroup, (int) maxControl, Duration.ofSeconds(idle));
         return new AgentConfig(host, port, unbracketed(r.get("migration-address", host)), key, cert, ca, allowed, insecure, state,
                 control == null ? AgentConfig.DEFAULT_CONTROL_SOCKET : control, imageDirs,
                 r.nonEmpty("qemu", "qemu-system-x86_64"), vms, Duration.ofSeconds(timeout),
                 Duration.ofSeconds(tokenTtl), pullBandwidth, logLevel, metrics,
-                new QemuPolicy(kernelDirs, chardevDirs, taps, runas), r.bool("tls.qemu-streams", true),
+                new QemuPolicy(kernelDirs, chardevDirs, taps, runas), r.bool("tls.qemu-streams", true), retention(r),
+                controlOptions,
                 new LibvirtSettings(r.nonEmpty("libvirt.uri", LibvirtSettings.DEFAULT_URI),
                         r.get("libvirt.migration-uri", LibvirtSettings.defaults(unbracketed(r.get("migration-address", host))).migrationUri())));
+    }
+
+    private static JournalRetention retention(Reader r) throws ConfigException {
+        long keep = r.positiveLong("journal.keep", JournalRetention.DEFAULT.keep());
+        long days = r.positiveLong("journal.max-age-days", JournalRetention.DEFAULT.maxAge().toDays());
+        if (keep > Integer.MAX_VALUE) throw new ConfigException(r.where("journal.keep") + ": 'journal.keep' is too large: " + keep);
+        if (days > 36_500) throw new ConfigException(r.where("journal.max-age-days") + ": 'journal.max-age-days' is too large: " + days);
+        return new JournalRetention((int) keep, Duration.ofDays(days));
     }
 
     /** {@code [::1]} as an address alone: {@code ::1}. */
@@ -146,12 +169,19 @@ public final class AgentConfigFile {
     private static final Pattern TRAILING_COMMENT = Pattern.compile("(^|\\s)#.*$");
 
     private static final List<String> KEYS = List.of("listen", "migration-address", "tls.key", "tls.cert", "tls.ca",
-            "tls.allowed-clients", "tls.qemu-streams", "insecure", "state-dir", "control-socket", "image-dirs", "qemu", "timeout", "token-ttl",
+            "tls.allowed-clients", "tls.qemu-streams", "insecure", "state-dir", "control-socket",
+            "control-socket.group", "control-socket.max-connections", "control-socket.idle-timeout", "image-dirs", "qemu", "timeout", "token-ttl",
             "pull-bandwidth", "log-level", "metrics.listen", "allowed.kernel-dirs", "allowed.chardev-dirs", "allowed.taps",
-            "qemu.runas", "libvirt.uri", "libvirt.migration-uri", "libvirt.hook-refuse-unprepared");
+            "qemu.runas", "journal.keep", "journal.max-age-days", "libvirt.uri", "libvirt.migration-uri",
+            "libvirt.hook-refuse-unprepared");
 
     private static Path absolute(String where, String key, String value) throws ConfigException {
-        Path p = Path.of(value);
+        Path p;
+        try {
+            p = Path.of(value);
+        } catch (java.nio.file.InvalidPathException e) {   // found by AgentConfigFuzzTest: a NUL in a path
+            throw new ConfigException(where + ": '" + key + "' is not a path: " + e.getReason());
+        }
         if (!p.isAbsolute()) throw new ConfigException(where + ": '" + key + "' must be an absolute path, got '" + value + "'");
         return p;
     }

@@ -51,7 +51,13 @@ public final class Agent implements AutoCloseable {
 
     private Agent(AgentConfig config) {
         this.config = config;
-        this.registry = new MigrationRegistry(metrics::track, new MigrationJournal(config.stateDir().resolve("journal")));
+        MigrationJournal journal = new MigrationJournal(config.stateDir().resolve("journal"));
+        this.registry = new MigrationRegistry(metrics::track, journal);
+        journal.retain(config.journalRetention(), e -> {   // a finished migration dropped: its record, and what it left
+            registry.forget(e.status().id());
+            RestartRecovery.removeIdleDir(e.facts().get(MigrationJournal.WORK_DIR));
+        });
+        journal.prune(java.time.Instant.now());
     }
 
     public static Agent start(AgentConfig config) throws AgentException {
@@ -113,7 +119,7 @@ public final class Agent implements AutoCloseable {
         }
         io.vmmig.agent.session.RestartedSourcePull.takeBack(config.stateDir(), registry, tokens);
         recoverJournal();
-        control = ControlServer.start(config.controlSocket(), this::handle);
+        control = ControlServer.start(config.controlSocket(), config.controlOptions(), LocalAccounts.system(), this::handle);
         LOG.info("vmmig agent up: peers on {}, control socket {}, images in {}", peerServer.address(), config.controlSocket(),
                 config.imageDirs());
     }
@@ -122,6 +128,8 @@ public final class Agent implements AutoCloseable {
      * Lists the migrations a previous run wrote down and settles those it left in flight that the
      * pull's own state did not take back (see {@link RestartRecovery}: before the switchover they are
      * cancelled cleanly, leaving nothing behind; after it they are reported with where the guest runs).
+     * The records are listed at once; each is settled on a thread of its own, so that the control
+     * socket opens whatever the QEMUs do (until settled, a record shows the phase it was left in).
      */
     private void recoverJournal() {
         for (MigrationJournal.Entry e : new MigrationJournal(config.stateDir().resolve("journal")).load()) {
@@ -139,7 +147,10 @@ public final class Agent implements AutoCloseable {
             }
             if (!r.phase().terminal()) {
                 LOG.info("migration {} ({} side) was {} when this agent stopped: settling it", r.id(), r.role(), r.phase());
-                RestartRecovery.recover(r);
+                // on a thread of its own: settling talks to QEMUs that may be slow or stuck, and the agent serves meanwhile
+                Thread t = new Thread(() -> RestartRecovery.recover(r), "vmmig-recover-" + r.id());
+                t.setDaemon(true);
+                t.start();
             }
         }
     }
@@ -175,10 +186,19 @@ public final class Agent implements AutoCloseable {
         }
     }
 
-    private void handle(ControlRequest r, ControlServer.EventSink out) throws InterruptedException {
+    private void handle(ControlCaller caller, ControlRequest r, ControlServer.EventSink out) throws InterruptedException {
         try {
             switch (r.op()) {
-                case MIGRATE -> stream(startMigration(r), out);
+                case MIGRATE -> {
+                    MigrationRecord m;
+                    try {
+                        m = startMigration(caller, r);
+                    } catch (AgentException e) {
+                        Audit.migrateRefused(caller, r.vm(), r.dest(), r.strategy(), e.getMessage());
+                        throw e;
+                    }
+                    stream(m, out);
+                }
                 case WATCH -> stream(registry.get(required(r.id(), "id")), out);
                 case STATUS -> out.send(new ControlEvent.Status(registry.get(required(r.id(), "id")).status()));
                 case LIST -> {
@@ -186,8 +206,15 @@ public final class Agent implements AutoCloseable {
                     out.send(new ControlEvent.Listing(all));
                 }
                 case CANCEL -> {
-                    MigrationRecord m = registry.get(required(r.id(), "id"));
-                    m.cancel("cancelled by the operator");
+                    MigrationRecord m = null;
+                    try {
+                        m = registry.get(required(r.id(), "id"));
+                        m.cancel("cancelled by the operator");
+                    } catch (AgentException e) {
+                        Audit.cancel(caller, r.id(), m, "refused: " + e.getMessage());
+                        throw e;
+                    }
+                    Audit.cancel(caller, r.id(), m, "cancelling");
                     out.send(new ControlEvent.Cancelling(m.id()));
                 }
             }
@@ -213,7 +240,7 @@ public final class Agent implements AutoCloseable {
         }
     }
 
-    private MigrationRecord startMigration(ControlRequest r) throws AgentException {
+    private MigrationRecord startMigration(ControlCaller caller, ControlRequest r) throws AgentException {
         StrategyChoice choice = StrategyChoice.parse(r.strategy());
         String vm = required(r.vm(), "vm");
         Path qmp;
@@ -259,6 +286,7 @@ public final class Agent implements AutoCloseable {
             leaving.remove(key);
             throw e;
         }
+        Audit.migrate(caller, m);
         SourceSession s = new SourceSession(config, connector, m, new SourceSession.Request(qmp, vmName, host, port, choice,
                 r.bandwidth(), r.threshold(), r.chunkSize(), r.target()), tokens, registry);
         Thread t = new Thread(() -> {

@@ -25,6 +25,9 @@ final class AgentAuthorizer implements MigrationAuthorizer {
     public Authorization authorize(String migrationId, byte[] token, ClientIdentity client) {
         if (isControl(migrationId, token)) return Authorization.granted();
         if (migrationId.isEmpty()) return Authorization.refused("a token without a migration id");
+        if (!io.vmmig.agent.session.PeerValues.isMigrationId(migrationId))
+            return Authorization.refused("'" + migrationId.substring(0, Math.min(64, migrationId.length())).replaceAll("\\p{Cntrl}", "?")
+                    + "' is not a migration id");
         return tokens.authorize(migrationId, token, client);
     }
 }

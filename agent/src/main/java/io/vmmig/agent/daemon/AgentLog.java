@@ -21,6 +21,7 @@ public final class AgentLog {
         System.setProperty(PREFIX + "defaultLogLevel", level.key());
         // Netty's own debug lines are for Netty's developers; its warnings and errors stay
         if (level != LogLevel.TRACE) setIfAbsent("log.io.netty", level.compareTo(LogLevel.WARN) <= 0 ? level.key() : "warn");
+        setIfAbsent("log." + Audit.LOGGER, "info");   // who asked for what: whatever the level
         setIfAbsent("logFile", "System.err");
         setIfAbsent("showThreadName", "false");
         setIfAbsent("showShortLogName", "true");

@@ -43,6 +43,9 @@ public final class MigrationRecord {
     private final java.util.Map<String, String> facts = new java.util.TreeMap<>();   // guarded by this
     private MigrationJournal journal;                                                // guarded by this
     private volatile String waitingFor;
+    private volatile String caller;        // who asked (source side), as Audit writes it
+    private volatile String peerSubject;   // the other agent's certificate subject
+    private volatile boolean audited;      // its start is in the audit log: so will its end be
 
     public MigrationRecord(String id, String role, String vm, String peer, String strategy) {
         this(id, role, vm, peer, strategy, Instant.now());
@@ -69,6 +72,8 @@ public final class MigrationRecord {
             r.error = s.error();
             r.guest = s.guest();
             r.facts.putAll(e.facts());
+            r.caller = s.caller();
+            r.peerSubject = s.peerSubject();
             if (r.phase == MigrationPhase.COMPLETED) r.outcome = new ControlEvent.Report(s.id(), null, "completed before the agent restarted");
             else if (r.phase.terminal()) r.outcome = new ControlEvent.Failure(s.id(),
                     r.phase == MigrationPhase.CANCELLED ? ErrorKind.CANCELLED : ErrorKind.FAILED, s.error(), s.guest());
@@ -197,6 +202,7 @@ public final class MigrationRecord {
         error = message;
         if (message == null) LOG.info("migration {}: {} after {} ms", id, p, elapsedMillis());
         else LOG.warn("migration {}: {} after {} ms: {}", id, p, elapsedMillis(), message.replace('\n', ' '));
+        if (audited) Audit.end(this, p, message);
         save();
         publish(new ControlEvent.PhaseChange(id, p, elapsedMillis()));
         publish(terminal);
@@ -254,7 +260,7 @@ public final class MigrationRecord {
 
     public synchronized MigrationStatus status() {
         return new MigrationStatus(id, role, vm, peer, strategy, phase, startedAt.toString(), progress, error,
-                phase.terminal() ? null : waitingFor, guest);
+                phase.terminal() ? null : waitingFor, guest, caller, peerSubject);
     }
 
     /**
@@ -278,5 +284,30 @@ public final class MigrationRecord {
 
     public String strategy() {
         return strategy;
+    }
+
+    /** Who asked for this migration (the source's caller, {@code uid=0(root) gid=0(root)}); null at a destination. */
+    public String caller() {
+        return caller;
+    }
+
+    synchronized void caller(String c) {
+        caller = c;
+        save();
+    }
+
+    /** The other agent's certificate subject (null before the connection, or between insecure agents). */
+    public String peerSubject() {
+        return peerSubject;
+    }
+
+    synchronized void peerSubject(String subject) {
+        peerSubject = subject;
+        save();
+    }
+
+    /** Its start is in the audit log ({@link Audit}): its end will be too. */
+    void audited() {
+        audited = true;
     }
 }

@@ -63,6 +63,14 @@ public final class MigrationRegistry {
         return r;
     }
 
+    /**
+     * Drops a finished migration whose journal entry was pruned (the journal prunes only finished
+     * entries, and a finished migration never runs again: no record lock is taken here).
+     */
+    public void forget(String id) {
+        migrations.remove(id);
+    }
+
     public List<MigrationRecord> all() {
         List<MigrationRecord> out = new ArrayList<>(migrations.values());
         // by instant, not as text (ISO text of "...:00Z" sorts after "...:00.5Z")

@@ -32,7 +32,8 @@ import java.util.function.UnaryOperator;
  * the TLS files readable and parseable, the key the one of the certificate (a signature made with
  * the key verifies with the certificate's public key), the certificate valid today, the QEMU
  * binaries executable, the ports of {@code listen} and {@code metrics.listen} free, {@code state-dir}
- * and {@code image-dirs} directories where they exist. A certificate not issued by the CA of
+ * and {@code image-dirs} directories where they exist, nothing but a socket at {@code control-socket} (a regular
+ * file, directory or symbolic link there is refused and left intact), {@code control-socket.group} a group. A certificate not issued by the CA of
  * {@code tls.ca} is only one of the {@link #warnings}: it can be right (peers that trust another CA).
  */
 public final class StartupChecks {
@@ -56,6 +57,7 @@ public final class StartupChecks {
             else port("metrics.listen", c.metricsListen(), out);
         }
         directory("state-dir", c.stateDir(), out);
+        controlSocket(c, out);
         for (Path d : c.imageDirs()) directory("image-dirs", d, out);
         return out;
     }
@@ -219,6 +221,23 @@ public final class StartupChecks {
             s.bind(new InetSocketAddress(a, at.port()));
         } catch (IOException e) {
             out.add(key + " = " + at + ": cannot listen: " + CauseChain.of(e));
+        }
+    }
+
+    /** Nothing or a socket at {@code control-socket} (never a file the agent would clobber), its group known. */
+    private static void controlSocket(AgentConfig c, List<String> out) {
+        String problem = ControlSocketFile.problem(c.controlSocket());
+        if (problem != null) out.add(problem);
+        Path parent = c.controlSocket().getParent();
+        if (parent != null && Files.exists(parent) && !Files.isDirectory(parent))
+            out.add("control-socket = " + c.controlSocket() + ": " + parent + " is not a directory");
+        String group = c.controlOptions().group();
+        if (group != null) {
+            try {
+                c.controlSocket().getFileSystem().getUserPrincipalLookupService().lookupPrincipalByGroupName(group);
+            } catch (IOException e) {
+                out.add("control-socket.group = " + group + ": no such group on this host");
+            }
         }
     }
 

@@ -10,14 +10,38 @@ import java.util.List;
 
 /**
  * Netty bytes to {@link io.vmmig.strategy.peer.Frame}s: the engine's {@link FrameDecoder} in a pipeline.
- * Every byte received is handed to the decoder at once (it keeps partial frames itself).
+ * Every byte received is handed to the decoder at once (it keeps partial frames itself, in buffers
+ * that grow with the bytes received), so Netty's cumulation buffer never holds more than one read.
+ * It starts with {@link FrameDecoder#PRE_AUTH_MAX_FRAME}; the hello gates raise it to the
+ * connection's largest frame once the peer is authorised ({@link #authorised}). It accepts no
+ * hand-over (REMAINING) until the session limits it to its disk's chunk count.
  */
 final class FrameByteDecoder extends ByteToMessageDecoder {
     private final FrameDecoder decoder;
     private List<Object> out;
 
+    private final int authorisedMaxFrame;
+
+    /** @param maxFrameLength the largest frame once the peer is authorised */
     FrameByteDecoder(int maxFrameLength) {
-        this.decoder = new FrameDecoder(maxFrameLength, f -> out.add(f));
+        this.authorisedMaxFrame = maxFrameLength;
+        this.decoder = new FrameDecoder(Math.min(maxFrameLength, FrameDecoder.PRE_AUTH_MAX_FRAME), f -> out.add(f));
+        // no hand-over until the session says which disk this connection carries (PeerChannel.limitHandOver)
+        this.decoder.limitHandOver(0);
+    }
+
+    /** The peer is authorised (its HELLO granted, or its WELCOME received): frames up to the big cap from now on. */
+    void authorised() {
+        decoder.limit(authorisedMaxFrame);
+    }
+
+    /** See {@link io.vmmig.strategy.peer.PeerChannel#limitHandOver}. */
+    void limitHandOver(int maxChunks) {
+        decoder.limitHandOver(maxChunks);
+    }
+
+    int maxFrameLength() {
+        return decoder.maxFrameLength();
     }
 
     @Override

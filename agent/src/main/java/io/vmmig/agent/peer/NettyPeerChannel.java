@@ -222,8 +222,19 @@ public final class NettyPeerChannel implements PeerChannel {
         }
     }
 
-    /** The HELLO/WELCOME exchange is over: from now on reading follows {@link #start} and the handler's pace. */
+    @Override
+    public void limitHandOver(int maxChunks) {
+        FrameByteDecoder d = channel.pipeline().get(FrameByteDecoder.class);
+        if (d != null) d.limitHandOver(Math.max(0, Math.min(maxChunks, io.vmmig.strategy.peer.FrameDecoder.MAX_CHUNKS)));
+    }
+
+    /**
+     * The HELLO/WELCOME exchange is over: frames up to the big cap are accepted, and from now on
+     * reading follows {@link #start} and the handler's pace.
+     */
     void admitted() {
+        FrameByteDecoder d = channel.pipeline().get(FrameByteDecoder.class);
+        if (d != null) d.authorised();
         synchronized (lock) {
             admitted = true;
             updateAutoRead();
@@ -318,5 +329,17 @@ public final class NettyPeerChannel implements PeerChannel {
     @Override
     public String toString() {
         return "NettyPeerChannel[" + remote + "]";
+    }
+
+    /** The subject of the certificate the other agent presented ({@code CN=host-b}), or null without TLS. */
+    public String peerSubject() {
+        io.netty.handler.ssl.SslHandler ssl = channel.pipeline().get(io.netty.handler.ssl.SslHandler.class);
+        if (ssl == null) return null;
+        try {
+            java.security.cert.Certificate[] chain = ssl.engine().getSession().getPeerCertificates();
+            return ((java.security.cert.X509Certificate) chain[0]).getSubjectX500Principal().getName();
+        } catch (javax.net.ssl.SSLPeerUnverifiedException e) {
+            return null;
+        }
     }
 }

@@ -33,8 +33,11 @@ public final class PeerServer implements AutoCloseable {
     private final EventLoopGroup workers;
     private final Channel listener;
     private final ChannelGroup connections;
+    private final ConnectionCounts counts;
 
-    private PeerServer(EventLoopGroup boss, EventLoopGroup workers, Channel listener, ChannelGroup connections) {
+    private PeerServer(EventLoopGroup boss, EventLoopGroup workers, Channel listener, ChannelGroup connections,
+                       ConnectionCounts counts) {
+        this.counts = counts;
         this.boss = boss;
         this.workers = workers;
         this.listener = listener;
@@ -52,6 +55,21 @@ public final class PeerServer implements AutoCloseable {
 
     public int port() {
         return address().getPort();
+    }
+
+    /** Connections open now (each counted until it closes). */
+    public int openConnections() {
+        return counts.open();
+    }
+
+    /** Connections open now whose HELLO was not yet granted. */
+    public int unauthorisedConnections() {
+        return counts.unauthorised();
+    }
+
+    /** Connections closed at once because a {@link PeerListenerLimits limit} was reached, since the start. */
+    public long refusedConnections() {
+        return counts.refused();
     }
 
     /** Stops listening and closes every connection. */
@@ -72,6 +90,7 @@ public final class PeerServer implements AutoCloseable {
         private MigrationAuthorizer authorizer;
         private PeerAcceptor acceptor;
         private PeerTransportOptions options = PeerTransportOptions.DEFAULT;
+        private PeerListenerLimits limits = PeerListenerLimits.DEFAULT;
         private Consumer<String> onRefused = reason -> { };
 
         private Builder() { }
@@ -110,6 +129,12 @@ public final class PeerServer implements AutoCloseable {
             return this;
         }
 
+        /** How many connections are held at once ({@link PeerListenerLimits#DEFAULT} if not set). */
+        public Builder limits(PeerListenerLimits limits) {
+            this.limits = Objects.requireNonNull(limits, "limits");
+            return this;
+        }
+
         /** Told (besides the WARN log) why each refused connection was refused. */
         public Builder onRefused(Consumer<String> onRefused) {
             this.onRefused = onRefused;
@@ -126,6 +151,7 @@ public final class PeerServer implements AutoCloseable {
             MigrationAuthorizer authorizer = this.authorizer;
             PeerAcceptor acceptor = this.acceptor;
             Consumer<String> onRefused = this.onRefused;
+            ConnectionCounts counts = new ConnectionCounts(this.limits);
             EventLoopGroup boss = new NioEventLoopGroup(1);
             EventLoopGroup workers = new NioEventLoopGroup(2);
             ChannelGroup connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
@@ -136,11 +162,20 @@ public final class PeerServer implements AutoCloseable {
                     .childOption(ChannelOption.MESSAGE_SIZE_ESTIMATOR, FrameSizeEstimator.INSTANCE)
                     .childHandler(new ChannelInitializer<SocketChannel>() {
                         @Override protected void initChannel(SocketChannel ch) {
-                            connections.add(ch);
                             InetSocketAddress r = ch.remoteAddress();
+                            ConnectionCounts.Slot slot = counts.open(r.getAddress());
+                            if (slot.refusal() != null) {   // before TLS: a connection over a limit costs nothing more
+                                ch.config().setAutoRead(false);
+                                ch.close();
+                                ConnectionCounts.logRefusal(log, r, slot);
+                                return;
+                            }
+                            ch.closeFuture().addListener(f -> slot.closed());
+                            connections.add(ch);
                             String remote = r.getAddress().getHostAddress() + ":" + r.getPort();
                             NettyPeerChannel peer = new NettyPeerChannel(ch, remote, options);
-                            ServerHelloGate gate = new ServerHelloGate(peer, authorizer, acceptor, options.handshakeTimeout());
+                            ServerHelloGate gate = new ServerHelloGate(peer, authorizer, acceptor, options.handshakeTimeout(),
+                                    slot::authorised);
                             ChannelPipeline p = ch.pipeline();
                             if (tls != null) {
                                 SslHandler ssl = tls.newHandler(ch.alloc(), r.getAddress().getHostAddress(), r.getPort());
@@ -162,7 +197,7 @@ public final class PeerServer implements AutoCloseable {
                     });
             try {
                 Channel listener = b.bind(host, port).syncUninterruptibly().channel();
-                PeerServer server = new PeerServer(boss, workers, listener, connections);
+                PeerServer server = new PeerServer(boss, workers, listener, connections, counts);
                 if (insecure) {
                     log.warn("*** INSECURE *** peer server on {} speaks plain TCP: no encryption, no peer certificates; anyone"
                             + " on the network can read and alter migrated disks. Use only in a lab.", server.address());

@@ -30,11 +30,19 @@ final class ServerHelloGate extends ChannelInboundHandlerAdapter {
     private final MigrationAuthorizer authorizer;
     private final PeerAcceptor acceptor;
     private final Duration helloTimeout;
+    private final Runnable onAdmitted;
     private volatile State state = State.WAITING;
     private volatile String refusal;
     private ScheduledFuture<?> timeout;
 
     ServerHelloGate(NettyPeerChannel peer, MigrationAuthorizer authorizer, PeerAcceptor acceptor, Duration helloTimeout) {
+        this(peer, authorizer, acceptor, helloTimeout, () -> { });
+    }
+
+    /** @param onAdmitted told (on the I/O thread) when the HELLO is granted */
+    ServerHelloGate(NettyPeerChannel peer, MigrationAuthorizer authorizer, PeerAcceptor acceptor, Duration helloTimeout,
+                    Runnable onAdmitted) {
+        this.onAdmitted = onAdmitted;
         this.peer = peer;
         this.authorizer = authorizer;
         this.acceptor = acceptor;
@@ -101,6 +109,7 @@ final class ServerHelloGate extends ChannelInboundHandlerAdapter {
         }
         state = State.ADMITTED;
         timeout.cancel(false);
+        onAdmitted.run();
         log.info("peer {} admitted to migration {}", client.describe(), hello.migrationId());
         ctx.writeAndFlush(new Frame.Welcome(Frame.PROTOCOL_VERSION));
         peer.admitted();

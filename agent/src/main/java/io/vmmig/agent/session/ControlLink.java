@@ -20,7 +20,11 @@ import java.util.concurrent.TimeUnit;
 public final class ControlLink implements AutoCloseable {
     private sealed interface Item permits Message, End { }
     private record Message(PeerMessage message) implements Item { }
-    private record End(String reason) implements Item { }
+    private record End(ErrorKind kind, String reason) implements Item {
+        End(String reason) {
+            this(ErrorKind.UNREACHABLE, reason);
+        }
+    }
 
     private final PeerChannel channel;
     private final BlockingQueue<Item> inbox = new LinkedBlockingQueue<>();
@@ -30,12 +34,18 @@ public final class ControlLink implements AutoCloseable {
         channel.start(new PeerChannel.Handler() {
             @Override public void onFrame(PeerChannel ch, Frame frame) {
                 if (frame instanceof Frame.Control c) {
+                    PeerMessage m;
                     try {
-                        inbox.add(new Message(ControlCodec.mapper().readValue(c.json(), PeerMessage.class)));
+                        m = ControlCodec.mapper().readValue(c.json(), PeerMessage.class);
+                        PeerValues.check(m);
                     } catch (JsonProcessingException e) {
-                        inbox.add(new End("unreadable control message from " + ch.remote() + ": " + e.getOriginalMessage()));
-                        ch.close();
+                        refuse(ch, "unreadable control message from " + ch.remote() + ": " + e.getOriginalMessage());
+                        return;
+                    } catch (AgentException e) {
+                        refuse(ch, e.getMessage() + " (" + ch.remote() + ")");
+                        return;
                     }
+                    inbox.add(new Message(m));
                 } else if (frame instanceof Frame.Error e) {
                     inbox.add(new End(ch.remote() + " reported: " + e.message()));
                 } else {
@@ -48,6 +58,13 @@ public final class ControlLink implements AutoCloseable {
                 inbox.add(new End(cause == null ? "control connection closed" : "connection to " + ch.remote() + " lost: " + cause.getMessage()));
             }
         });
+    }
+
+    /** A message that is not valid ends the link: the peer is told why (BAD_REQUEST), and so is our side. */
+    private void refuse(PeerChannel ch, String why) {
+        inbox.add(new End(ErrorKind.BAD_REQUEST, why));
+        ch.offer(new Frame.Control(ControlCodec.encode(new PeerMessage.Failed(ErrorKind.BAD_REQUEST, why))));
+        ch.close();
     }
 
     public String remote() {
@@ -77,7 +94,7 @@ public final class ControlLink implements AutoCloseable {
         if (i == null) throw new AgentException(ErrorKind.UNREACHABLE, "no word from " + channel.remote() + " within " + timeout.toSeconds() + " s");
         if (i instanceof End e) {
             inbox.add(e);   // every later receive sees the end too
-            throw new AgentException(ErrorKind.UNREACHABLE, e.reason());
+            throw new AgentException(e.kind(), e.reason());
         }
         return ((Message) i).message();
     }

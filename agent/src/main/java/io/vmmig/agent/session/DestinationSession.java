@@ -8,6 +8,7 @@ import io.vmmig.agent.control.GuestLocation;
 import io.vmmig.agent.control.MigrationPhase;
 import io.vmmig.agent.control.MigrationProgress;
 import io.vmmig.agent.daemon.AgentException;
+import io.vmmig.agent.daemon.Audit;
 import io.vmmig.agent.daemon.MigrationJournal;
 import io.vmmig.agent.daemon.CauseChain;
 import io.vmmig.agent.daemon.MigrationRecord;
@@ -111,6 +112,7 @@ public final class DestinationSession {
             link.trySend(new PeerMessage.Failed(e.kind(), e.getMessage()));
             return;
         }
+        Audit.incoming(record, client.subject() == null ? null : client.subject().getName());
         run(record, prepare);
     }
 
@@ -143,7 +145,7 @@ public final class DestinationSession {
             int[] v = QemuImgTool.version(config.qemuBinary());
             SourceVm.requireVersion("destination", v[0] + "." + v[1] + "." + v[2], v[0], v[1]);
             image = TargetImage.plan(config, p);
-            workDir = Files.createDirectories(config.stateDir().resolve("m").resolve(id));
+            workDir = WorkDir.create(config.stateDir(), PeerValues.migrationId("prepare", id));   // checked, and a new one: the only kind removed on failure
             record.fact(MigrationJournal.WORK_DIR, workDir.toString());
             image.create(p.format(), p.virtualSize(), p.backingFile());
             record.fact(MigrationJournal.IMAGE, image.path().toString());
@@ -255,10 +257,7 @@ public final class DestinationSession {
             record.phase(MigrationPhase.FINISHING);
             if (d instanceof ChunkTransferDestination c) {
                 // the source keeps its QEMU until it hears DONE: tell it, over a resumed connection if need be
-                while (!c.transfer().doneDelivered()) {
-                    if (rc != null && !c.transfer().connected()) rc.linkLost();
-                    Thread.sleep(200);
-                }
+                PullReconnector.awaitDone(c.transfer(), rc);
             }
             link.trySend(new PeerMessage.Finished(ControlCodec.tree(report)));
             DestinationPullFile.remove(workDir);   // the source heard DONE: nothing left to resume

@@ -32,8 +32,11 @@ final class PullReconnector {
     private final byte[] token;
     private final DestinationDiskTransfer transfer;
     private final MigrationRecord record;
+    /** How often {@link #awaitDone} looks whether the link is down while it waits for DONE to go out. */
+    private static final Duration LINK_CHECK = Duration.ofSeconds(1);
     private Thread loop;             // guarded by this
     private volatile boolean stopped;
+    private final java.util.concurrent.CountDownLatch stopping = new java.util.concurrent.CountDownLatch(1);
 
     PullReconnector(String id, PeerConnector connector, String host, int port, byte[] token,
                     DestinationDiskTransfer transfer, MigrationRecord record) {
@@ -62,8 +65,27 @@ final class PullReconnector {
         loop.start();
     }
 
+    /**
+     * Waits until {@code transfer} told the source DONE (the source keeps its QEMU until it hears it,
+     * so there is no deadline), making sure a reconnection runs whenever the link is down meanwhile
+     * ({@code reconnector} null: the transfer's own owner reconnects).
+     */
+    static void awaitDone(DestinationDiskTransfer transfer, PullReconnector reconnector) throws InterruptedException {
+        while (true) {
+            try {
+                transfer.doneSent().get(LINK_CHECK.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+                return;
+            } catch (java.util.concurrent.TimeoutException e) {
+                if (reconnector != null && !transfer.connected()) reconnector.linkLost();
+            } catch (java.util.concurrent.ExecutionException e) {
+                return;   // never completes exceptionally
+            }
+        }
+    }
+
     void stop() {
         stopped = true;
+        stopping.countDown();
         Thread t;
         synchronized (this) {
             t = loop;
@@ -76,7 +98,7 @@ final class PullReconnector {
         int attempt = 0;
         while (!stopped) {
             try {
-                Thread.sleep(delay);
+                if (stopping.await(delay, java.util.concurrent.TimeUnit.MILLISECONDS)) throw new InterruptedException("stopped");   // the backoff, cut short by stop()
             } catch (InterruptedException e) {
                 synchronized (this) {
                     loop = null;

@@ -20,6 +20,9 @@ final class QemuImgTool {
 
     /** Creates {@code image} ({@code format}, {@code size} bytes), over {@code backing} when not null. */
     static void create(Path image, String format, long size, String backing) throws AgentException {
+        // the peer's values were checked (PeerValues): these never reach qemu-img as options
+        if (size <= 0 || !image.isAbsolute() || backing != null && !backing.startsWith("/"))
+            throw new AgentException(ErrorKind.BAD_REQUEST, "refusing qemu-img create of " + image + " (" + size + " bytes, backing " + backing + ")");
         List<String> cmd = new ArrayList<>(List.of("qemu-img", "create", "-q", "-f", format));
         if (backing != null) {
             cmd.addAll(List.of("-b", backing, "-F", formatOf(backing)));

@@ -1,6 +1,7 @@
 package io.vmmig.agent.session;
 
 import io.vmmig.qmp.QmpClient;
+import io.vmmig.qmp.command.QmpCommands.QueryMigrate;
 import io.vmmig.qmp.command.QmpCommands.QueryStatus;
 import java.nio.file.Path;
 
@@ -29,6 +30,20 @@ public final class QemuRunState {
             return of(q);
         } catch (RuntimeException e) {
             return GONE;
+        }
+    }
+
+    /**
+     * Why QEMU's last outgoing memory migration failed ({@code query-migrate}'s {@code error-desc}, e.g. a
+     * TLS certificate it refused), over a fresh QMP connection to {@code socket}; null when it did not fail
+     * or cannot be asked.
+     */
+    public static String migrationError(Path socket) {
+        try (QmpClient q = QmpClient.connect(socket)) {
+            var m = q.call(new QueryMigrate());
+            return "failed".equals(m.status()) ? m.errorDesc() : null;
+        } catch (RuntimeException e) {
+            return null;
         }
     }
 }

@@ -28,6 +28,8 @@ import org.slf4j.LoggerFactory;
 public final class RestartRecovery {
     private static final Logger LOG = LoggerFactory.getLogger(RestartRecovery.class);
     private static final String RESTARTED = "the agent restarted while the migration was in flight";
+    /** How long a SIGKILLed waiting destination QEMU may take to exit. */
+    private static final java.time.Duration STOP_DEADLINE = java.time.Duration.ofSeconds(10);
 
     private RestartRecovery() {}
 
@@ -75,21 +77,21 @@ public final class RestartRecovery {
 
     private static void recoverDestination(MigrationRecord r) {
         String socket = r.fact(MigrationJournal.QEMU_QMP);
+        String dir = r.fact(MigrationJournal.WORK_DIR);
         String status = socket == null ? null : QemuRunState.at(Path.of(socket));
-        if ("running".equals(status) || "paused".equals(status) || "postmigrate".equals(status)) {
-            // the guest ran here: never stop it, never remove its image
+        boolean arrived = r.phase().switchedOver() || (dir != null && GuestFile.read(Path.of(dir)).isPresent());
+        if ("running".equals(status) || "paused".equals(status) || "postmigrate".equals(status) || arrived) {
+            // the guest ran here (QEMU says so, or the journal or guest.json does): never stop it, never remove its image
             r.fail(ErrorKind.FAILED, RESTARTED + " after the switchover; the destination QEMU was kept",
                     GuestLocation.of(null, status));
             return;
         }
-        if (socket != null && !QemuRunState.GONE.equals(status)) {
-            try (QmpClient q = QmpClient.connect(Path.of(socket))) {
-                QmpClient.join(q.execute("quit", JsonNodeFactory.instance.objectNode()));   // still waiting for memory: it never held the guest
-            } catch (RuntimeException e) {
-                LOG.debug("migration {}: quit of the waiting destination QEMU: {}", r.id(), e.toString());   // it may close first
-            }
+        String stopped = stopWaitingQemu(r);
+        if (stopped != null) {
+            r.fail(ErrorKind.FAILED, RESTARTED + " before the switchover; " + stopped + ": it needs the operator (the guest"
+                    + " runs at the source)", GuestLocation.neverArrived(status == null ? "not started" : status));
+            return;
         }
-        stopWaitingQemu(r);
         String image = r.fact(MigrationJournal.IMAGE);
         if (image != null) {
             try {
@@ -98,30 +100,34 @@ public final class RestartRecovery {
                 LOG.warn("migration {}: cannot remove {}: {}", r.id(), image, e.toString());
             }
         }
-        removeDir(r.fact(MigrationJournal.WORK_DIR));
+        removeDir(dir);
         r.fail(ErrorKind.CANCELLED, "cancelled by an agent restart before the switchover; the image and the waiting QEMU were removed",
                 GuestLocation.neverArrived(status == null ? "not started" : status));
     }
 
     /**
-     * Makes sure the destination QEMU the journal names is gone: waits for it to exit after the quit,
-     * and kills it if it did not (only the process whose command line names this migration's directory).
+     * Stops the destination QEMU the journal names, which still waits for memory (it never held the
+     * guest): SIGKILL, to the process its pidfile names when its command line has this migration's
+     * directory. Not {@code quit}: QEMU's shutdown flushes every disk, and its disk node is an NBD
+     * client of the killed agent's export with a {@code reconnect-delay} of minutes, so the flush, and
+     * the quit, would wait that long. Returns null when it is gone, else what is wrong.
      */
-    private static void stopWaitingQemu(MigrationRecord r) {
+    private static String stopWaitingQemu(MigrationRecord r) {
         String dir = r.fact(MigrationJournal.WORK_DIR);
-        if (dir == null) return;
+        if (dir == null) return null;
         java.util.Optional<ProcessHandle> p = DestinationQemu.running(Path.of(dir));   // its pidfile, checked against its command line
-        if (p.isEmpty()) return;
+        if (p.isEmpty()) return null;
+        LOG.info("migration {}: stopping the destination QEMU (pid {}) that waited for memory", r.id(), p.get().pid());
+        p.get().destroyForcibly();
         try {
-            p.get().onExit().get(10, java.util.concurrent.TimeUnit.SECONDS);
-        } catch (Exception e) {
-            LOG.warn("migration {}: the waiting destination QEMU (pid {}) did not quit: killing it", r.id(), p.get().pid());
-            p.get().destroyForcibly();
-            try {
-                p.get().onExit().get(10, java.util.concurrent.TimeUnit.SECONDS);
-            } catch (Exception ignored) {
-                // reported by the caller's checks
-            }
+            p.get().onExit().get(STOP_DEADLINE.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+            return null;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return "interrupted while stopping the waiting destination QEMU (pid " + p.get().pid() + ")";
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            return "the waiting destination QEMU (pid " + p.get().pid() + ") did not exit within " + STOP_DEADLINE.toSeconds()
+                    + " s of SIGKILL";
         }
     }
 
@@ -137,11 +143,24 @@ public final class RestartRecovery {
         return n.isMissingNode() || n.isNull() ? otherwise : n.asText();
     }
 
+    /**
+     * Removes a finished migration's directory unless a QEMU of it still runs (a guest that arrived
+     * here keeps its directory, with its monitor and pidfile, for as long as it runs).
+     */
+    public static void removeIdleDir(String dir) {
+        if (dir == null || DestinationQemu.running(Path.of(dir)).isPresent()) return;
+        removeDir(dir);
+    }
+
     /** Removes a migration's directory (sockets, logs) of this agent's state dir. */
     public static void removeDir(String dir) {
         if (dir == null) return;
         Path d = Path.of(dir);
-        if (!Files.isDirectory(d)) return;
+        if (!Files.isDirectory(d, java.nio.file.LinkOption.NOFOLLOW_LINKS)) return;
+        if (!WorkDir.isMigrationDir(d)) {
+            LOG.warn("{} is not a migration directory of this agent's state dir (STATE-DIR/m/ID): left as it is", d);
+            return;
+        }
         try (Stream<Path> all = Files.walk(d)) {
             all.sorted(Comparator.reverseOrder()).forEach(p -> {
                 try {

@@ -52,9 +52,8 @@ public final class RestartedDestinationPull {
                     tellDone(connector, dir, f.get());
                     continue;
                 }
-                Optional<DestinationQemu> qemu = DestinationQemu.find(dir);
+                Optional<ProcessHandle> qemu = DestinationQemu.running(dir);   // its pidfile and command line; QMP is asked later
                 if (qemu.isEmpty()) continue;
-                qemu.get().keep();
                 if (takeBack(config, registry, connector, dir, g.get(), f.get(), qemu.get())) taken.add(g.get().id());
             }
         } catch (java.io.IOException e) {
@@ -63,44 +62,54 @@ public final class RestartedDestinationPull {
         return taken;
     }
 
+    /** Retries of {@link #tellDone}, with the backoff of {@link PullReconnector}. */
+    private static final java.util.concurrent.ScheduledExecutorService DONE_RETRIES =
+            java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "vmmig-done-retries");
+                t.setDaemon(true);
+                return t;
+            });
+    /** How long the source may take to close the connection after DONE (it does once it read it). */
+    private static final java.time.Duration DONE_HEARD = java.time.Duration.ofSeconds(10);
+
     /**
-     * Connects to the source (retrying like {@link PullReconnector}, in the background) and sends
-     * RESUME (everything installed, nothing missing) and DONE; then the pull file goes.
+     * Connects to the source (retrying with {@link PullReconnector}'s backoff, in the background) and
+     * sends RESUME (everything installed, nothing missing) and DONE; then the pull file goes, and the
+     * connection once the source closed it (it does when it read DONE) or after {@link #DONE_HEARD}.
      */
     private static void tellDone(PeerConnector connector, Path dir, DestinationPullFile f) {
-        Thread t = new Thread(() -> {
-            long delay = PullReconnector.FIRST_DELAY.toMillis();
-            while (true) {
-                try {
-                    Thread.sleep(delay);
-                    io.vmmig.strategy.peer.PeerChannel ch = connector.connect(f.sourceHost(), f.sourcePort(), f.id(),
-                            Base64.getDecoder().decode(f.resumeToken()), java.time.Duration.ofSeconds(10));
-                    ch.start(new io.vmmig.strategy.peer.PeerChannel.Handler() {
-                        @Override public void onFrame(io.vmmig.strategy.peer.PeerChannel c, io.vmmig.strategy.peer.Frame frame) { }
-                        @Override public void onClosed(io.vmmig.strategy.peer.PeerChannel c, Throwable cause) { }
-                    });
-                    int chunks = (int) ((f.diskSize() + f.chunkSize() - 1) / f.chunkSize());
-                    ch.send(new io.vmmig.strategy.peer.Frame.Resume(chunks, 0));
-                    ch.send(new io.vmmig.strategy.peer.Frame.Done());
-                    DestinationPullFile.remove(dir);
-                    LOG.info("migration {}: told the source {}:{} DONE after a restart", f.id(), f.sourceHost(), f.sourcePort());
-                    Thread.sleep(1000);   // let it read DONE before the connection goes
-                    ch.close();
-                    return;
-                } catch (InterruptedException e) {
-                    return;
-                } catch (RuntimeException e) {
-                    LOG.info("migration {}: source {}:{} not told DONE yet: {}", f.id(), f.sourceHost(), f.sourcePort(), e.getMessage());
-                }
-                delay = Math.min(PullReconnector.MAX_DELAY.toMillis(), delay * 2);
-            }
-        }, "vmmig-done-" + f.id());
-        t.setDaemon(true);
-        t.start();
+        tellDone(connector, dir, f, PullReconnector.FIRST_DELAY.toMillis());
     }
 
+    private static void tellDone(PeerConnector connector, Path dir, DestinationPullFile f, long delayMillis) {
+        DONE_RETRIES.schedule(() -> {
+            try {
+                io.vmmig.strategy.peer.PeerChannel ch = connector.connect(f.sourceHost(), f.sourcePort(), f.id(),
+                        Base64.getDecoder().decode(f.resumeToken()), java.time.Duration.ofSeconds(10));
+                ch.start(new io.vmmig.strategy.peer.PeerChannel.Handler() {
+                    @Override public void onFrame(io.vmmig.strategy.peer.PeerChannel c, io.vmmig.strategy.peer.Frame frame) { }
+                    @Override public void onClosed(io.vmmig.strategy.peer.PeerChannel c, Throwable cause) { }
+                });
+                int chunks = (int) ((f.diskSize() + f.chunkSize() - 1) / f.chunkSize());
+                ch.send(new io.vmmig.strategy.peer.Frame.Resume(chunks, 0));
+                ch.send(new io.vmmig.strategy.peer.Frame.Done());
+                DestinationPullFile.remove(dir);
+                LOG.info("migration {}: told the source {}:{} DONE after a restart", f.id(), f.sourceHost(), f.sourcePort());
+                ch.closed().orTimeout(DONE_HEARD.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)
+                        .whenComplete((v, e) -> ch.close());   // let it read DONE before the connection goes
+            } catch (RuntimeException e) {
+                LOG.info("migration {}: source {}:{} not told DONE yet: {}", f.id(), f.sourceHost(), f.sourcePort(), e.getMessage());
+                tellDone(connector, dir, f, Math.min(PullReconnector.MAX_DELAY.toMillis(), delayMillis * 2));
+            }
+        }, delayMillis, java.util.concurrent.TimeUnit.MILLISECONDS);
+    }
+
+    /**
+     * Lists the migration at once (PULLING) and takes its pull back on a thread of its own: the QEMU's
+     * QMP, the export and the reconnection may take a while, and the agent serves meanwhile.
+     */
     private static boolean takeBack(AgentConfig config, MigrationRegistry registry, PeerConnector connector, Path dir, GuestFile g,
-                                    DestinationPullFile f, DestinationQemu qemu) {
+                                    DestinationPullFile f, ProcessHandle qemuProcess) {
         MigrationRecord record = new MigrationRecord(g.id(), "destination", g.vm(), g.peer(), g.strategy());
         try {
             registry.add(record);
@@ -109,6 +118,22 @@ public final class RestartedDestinationPull {
             return false;
         }
         record.phase(MigrationPhase.PULLING);
+        Thread t = new Thread(() -> resume(config, connector, dir, g, f, record, qemuProcess), "vmmig-dst-resumed-" + g.id());
+        t.setDaemon(true);
+        t.start();
+        return true;
+    }
+
+    private static void resume(AgentConfig config, PeerConnector connector, Path dir, GuestFile g, DestinationPullFile f,
+                               MigrationRecord record, ProcessHandle qemuProcess) {
+        Optional<DestinationQemu> found = DestinationQemu.find(dir);
+        if (found.isEmpty()) {
+            record.fail(ErrorKind.FAILED, "this agent restarted during the pull; the guest's QEMU (pid " + qemuProcess.pid()
+                    + ") does not answer on QMP, so its pull was not taken back: it needs the operator");
+            return;
+        }
+        DestinationQemu qemu = found.get();
+        qemu.keep();
         MigrationTimeline timeline = new MigrationTimeline();
         ChunkTransferDestination disk;
         try {
@@ -122,7 +147,7 @@ public final class RestartedDestinationPull {
         if (disk == null) {
             record.fail(ErrorKind.FAILED, "this agent restarted during the pull and could not take it back; the guest runs here (QEMU pid "
                     + qemu.pid() + ") and needs the operator");
-            return true;
+            return;
         }
         disk.limitBackgroundPull(config.pullBandwidth());
         PullReconnector reconnector = new PullReconnector(g.id(), connector, f.sourceHost(), f.sourcePort(),
@@ -131,11 +156,7 @@ public final class RestartedDestinationPull {
         reconnector.linkLost();
         LOG.info("migration {}: took the pull back after a restart (QEMU pid {}); reconnecting to the source {}:{}", g.id(), qemu.pid(),
                 f.sourceHost(), f.sourcePort());
-        ChunkTransferDestination d = disk;
-        Thread t = new Thread(() -> finish(d, record, reconnector, dir, qemu), "vmmig-dst-resumed-" + g.id());
-        t.setDaemon(true);
-        t.start();
-        return true;
+        finish(disk, record, reconnector, dir, qemu);
     }
 
     private static void finish(ChunkTransferDestination disk, MigrationRecord record, PullReconnector reconnector, Path dir,
@@ -154,10 +175,7 @@ public final class RestartedDestinationPull {
             disk.finish();
             GuestFile.write(dir, record, MigrationPhase.COMPLETED, qemu.pid());
             record.phase(MigrationPhase.FINISHING);
-            while (!disk.transfer().doneDelivered()) {
-                if (!disk.transfer().connected()) reconnector.linkLost();
-                Thread.sleep(200);
-            }
+            PullReconnector.awaitDone(disk.transfer(), reconnector);
             reconnector.stop();
             DestinationPullFile.remove(dir);   // the source heard DONE: nothing left to resume
             DestinationReport report = disk.report();

@@ -135,6 +135,8 @@ public final class RestartedSourcePull implements PeerChannel.Handler {
         }
         qmp.close();
         SourcePullFile.remove(dir);
+        PeerChannel ch = channel;
+        if (ch != null) ch.close();   // the destination waits for this close to know DONE was read
         record.complete(new ControlEvent.Report(file.id(), ControlCodec.tree(Map.of("servedPullBytes", responder.bytesSent(),
                 "takenBackAfterRestart", true)), "migration " + file.id() + ": pull served to its end after a source agent restart ("
                 + responder.bytesSent() + " bytes since); the guest runs at the destination"));

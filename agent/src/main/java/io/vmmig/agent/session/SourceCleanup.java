@@ -4,7 +4,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.vmmig.qmp.EventFilter;
 import io.vmmig.qmp.QmpClient;
+import io.vmmig.qmp.QmpEventListener;
+import io.vmmig.qmp.QmpTimeoutException;
 import java.util.ArrayList;
 import java.util.List;
 import org.slf4j.Logger;
@@ -19,6 +22,10 @@ import org.slf4j.LoggerFactory;
 final class SourceCleanup implements Runnable {
     private static final Logger LOG = LoggerFactory.getLogger(SourceCleanup.class);
     private static final JsonNodeFactory F = JsonNodeFactory.instance;
+    /** Migration states after which QEMU runs no memory migration. */
+    private static final java.util.Set<String> ENDED = java.util.Set.of("none", "failed", "cancelled", "completed");
+    private static final java.time.Duration CANCEL_DEADLINE = java.time.Duration.ofSeconds(30);
+    private static final java.time.Duration RECHECK = java.time.Duration.ofSeconds(1);
 
     private final QmpClient qmp;
     private final String prefix;
@@ -67,22 +74,34 @@ final class SourceCleanup implements Runnable {
         restoreCapabilities();
     }
 
+    /**
+     * Cancels the memory migration vmmig left running, and waits (up to {@link #CANCEL_DEADLINE}) for it
+     * to end: {@code migrate_cancel} is asynchronous and capabilities change only after it. The end is
+     * QEMU's MIGRATION event (vmmig runs its migrations with the {@code events} capability); the
+     * status is read again whenever no event came for {@link #RECHECK}, in case that capability was off.
+     */
     private void cancelMigration() {
-        String status = RestartRecovery.call(qmp, "query-migrate").path("status").asText("none");
-        if (List.of("none", "completed", "failed", "cancelled").contains(status)) return;
-        step("migrate_cancel (was " + status + ")", "migrate_cancel", F.objectNode());
-        long deadline = System.nanoTime() + 30_000_000_000L;
-        while (System.nanoTime() < deadline) {   // migrate_cancel is asynchronous; capabilities change only after it
-            String s = RestartRecovery.call(qmp, "query-migrate").path("status").asText("none");
-            if (List.of("none", "failed", "cancelled", "completed").contains(s)) return;
-            try {
-                Thread.sleep(20);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return;
+        try (QmpEventListener events = qmp.listen("end of the migration after migrate_cancel", EventFilter.named("MIGRATION"))) {
+            String status = migrationStatus();
+            if (ENDED.contains(status)) return;
+            step("migrate_cancel (was " + status + ")", "migrate_cancel", F.objectNode());
+            long deadline = System.nanoTime() + CANCEL_DEADLINE.toNanos();
+            while (!ENDED.contains(migrationStatus())) {
+                if (System.nanoTime() > deadline) {
+                    LOG.warn("{}: the memory migration did not end within {} s of migrate_cancel", prefix, CANCEL_DEADLINE.toSeconds());
+                    return;
+                }
+                try {
+                    events.await(e -> ENDED.contains(e.dataText("status")), RECHECK);
+                } catch (QmpTimeoutException e) {
+                    // no event: ask again
+                }
             }
         }
-        LOG.warn("{}: the memory migration did not end within 30 s of migrate_cancel", prefix);
+    }
+
+    private String migrationStatus() {
+        return RestartRecovery.call(qmp, "query-migrate").path("status").asText("none");
     }
 
     private void restoreCapabilities() {

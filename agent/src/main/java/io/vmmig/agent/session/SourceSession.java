@@ -9,9 +9,11 @@ import io.vmmig.agent.control.GuestLocation;
 import io.vmmig.agent.control.MigrationPhase;
 import io.vmmig.agent.control.MigrationProgress;
 import io.vmmig.agent.daemon.AgentException;
+import io.vmmig.agent.daemon.Audit;
 import io.vmmig.agent.daemon.MigrationJournal;
 import io.vmmig.agent.daemon.CauseChain;
 import io.vmmig.agent.daemon.MigrationRecord;
+import io.vmmig.agent.peer.NettyPeerChannel;
 import io.vmmig.agent.peer.PeerConnector;
 import io.vmmig.agent.peer.PeerTransportException;
 import io.vmmig.agent.peer.PeerUnauthorizedException;
@@ -119,6 +121,10 @@ public final class SourceSession implements Runnable {
             if (dst != null && !cancelled.isDone()) {   // the destination's reason is the migration's
                 kind = dst.kind();
                 message = dst.getMessage();
+                // the destination QEMU only saw its stream end: when ours failed first, QEMU's reason is here
+                // (a TLS certificate naming another host, say)
+                String ours = switched ? null : QemuRunState.migrationError(request.qmpSocket());
+                if (ours != null && !message.contains(ours)) message += "; the source QEMU's memory migration failed: " + ours;
             }
             if (cancelled.isDone()) kind = ErrorKind.CANCELLED;
             if (switched) kind = ErrorKind.FAILED;   // past the switchover nothing is cancelled
@@ -134,7 +140,7 @@ public final class SourceSession implements Runnable {
     private ControlEvent.Report migrate() throws Exception {
         String id = record.id();
         Duration timeout = config.timeout();
-        Path workDir = Files.createDirectories(config.stateDir().resolve("m").resolve(id));
+        Path workDir = WorkDir.create(config.stateDir(), id);
         record.fact(MigrationJournal.WORK_DIR, workDir.toString());
         record.fact(MigrationJournal.QMP_SOCKET, request.qmpSocket().toAbsolutePath().toString());   // before touching the VM
         QmpClient qmp;
@@ -148,7 +154,9 @@ public final class SourceSession implements Runnable {
             int chunk = request.chunkSize() != null ? request.chunkSize() : 256 * 1024;
             StrategyChoice choice = request.strategy();
             checkCancelled();
-            try (ControlLink control = new ControlLink(connect("", new byte[0]))) {
+            PeerChannel controlChannel = connect("", new byte[0]);
+            Audit.peer(record, controlChannel instanceof NettyPeerChannel n ? n.peerSubject() : null);
+            try (ControlLink control = new ControlLink(controlChannel)) {
                 link = control;
                 if (cancelled.isDone()) control.trySend(new PeerMessage.Cancel(cancelled.join()));
                 String imageName = Path.of(vm.disk().image()).getFileName().toString();

@@ -40,9 +40,9 @@ final class TargetImage {
         if (Files.exists(target))
             throw new AgentException(ErrorKind.BAD_REQUEST, "target " + target + " already exists at the destination; vmmig never"
                     + " overwrites an image");
-        if (p.backingFile() != null && !Files.exists(Path.of(p.backingFile())))
+        if (p.backingFile() != null && !Files.isRegularFile(Path.of(p.backingFile())))
             throw new AgentException(ErrorKind.ENVIRONMENT, "the disk's backing file " + p.backingFile() + " is missing at the"
-                    + " destination (only the top layer moves; copy the base image there first)");
+                    + " destination (or is not a regular file) (only the top layer moves; copy the base image there first)");
         try {
             Files.createDirectories(target.getParent());
             long free = Files.getFileStore(target.getParent()).getUsableSpace();

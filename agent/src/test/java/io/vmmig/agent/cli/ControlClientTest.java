@@ -149,8 +149,19 @@ class ControlClientTest {
         ControlClientException e = ControlClient.connectFailure(Path.of("/run/vmmig/control.sock"),
                 new SocketException("Permission denied"));
         assertEquals(ErrorKind.UNREACHABLE, e.kind());
-        assertTrue(e.getMessage().contains("/run/vmmig/control.sock") && e.getMessage().endsWith("vmmig needs root)"),
+        assertTrue(e.getMessage().contains("/run/vmmig/control.sock") && e.getMessage().contains("root-only: vmmig needs root"),
                 e.getMessage());
+    }
+
+    @Test
+    void permissionDeniedOnAGroupSocketNamesTheGroup(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        Path socket = java.nio.file.Files.createFile(dir.resolve("control.sock"));
+        java.nio.file.Files.setPosixFilePermissions(socket, java.nio.file.attribute.PosixFilePermissions.fromString("rw-rw----"));
+        String group = java.nio.file.Files.readAttributes(socket, java.nio.file.attribute.PosixFileAttributes.class).group().getName();
+        ControlClientException e = ControlClient.connectFailure(socket, new SocketException("Permission denied"));
+        assertEquals(ErrorKind.UNREACHABLE, e.kind());
+        assertTrue(e.getMessage().contains("permission denied (the control socket is for root and the members of group " + group
+                + " (the agent's control-socket.group)"), e.getMessage());
     }
 
     @Test

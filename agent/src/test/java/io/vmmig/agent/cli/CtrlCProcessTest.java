@@ -7,6 +7,7 @@ import io.vmmig.agent.control.ControlEvent;
 import io.vmmig.agent.control.ControlRequest;
 import io.vmmig.agent.control.ErrorKind;
 import io.vmmig.agent.control.MigrationPhase;
+import io.vmmig.testkit.InterruptibleCommand;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
@@ -31,8 +32,10 @@ class CtrlCProcessTest {
                 c.send(new ControlEvent.Failure("m-1", ErrorKind.CANCELLED, "migration m-1 cancelled"));
             });
             String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-            Process p = new ProcessBuilder(java, "-Xshare:auto", "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"),
-                    "io.vmmig.agent.Main", "migrate", "vm1", "b", "--socket", agent.socket().toString())
+            // SIGINT may be ignored in what the runner inherited (a background CI job): restore it for the CLI
+            Process p = new ProcessBuilder(InterruptibleCommand.of(List.of(java, "-Xshare:auto", "-XX:TieredStopAtLevel=1",
+                    "-cp", System.getProperty("java.class.path"),
+                    "io.vmmig.agent.Main", "migrate", "vm1", "b", "--socket", agent.socket().toString())))
                     .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(ProcessBuilder.Redirect.PIPE).start();
             try {
                 assertEquals(ControlRequest.Op.MIGRATE, agent.nextRequest().op(), "the client's request, sent after its SIGINT handler is set");

@@ -189,6 +189,16 @@ class AgentConfigFileTest {
     }
 
     @Test
+    void journalRetentionHasADefaultAndRefusesNonsense() throws Exception {
+        assertEquals(JournalRetention.DEFAULT, parseWithTls().journalRetention());
+        assertEquals(new JournalRetention(5, Duration.ofDays(2)), parseWithTls("journal.keep = 5", "journal.max-age-days = 2").journalRetention());
+        assertMentions(assertThrows(ConfigException.class, () -> parseWithTls("journal.keep = 0")).getMessage(),
+                "'journal.keep' must be a positive number, got '0'");
+        assertMentions(assertThrows(ConfigException.class, () -> parseWithTls("journal.max-age-days = soon")).getMessage(),
+                "'journal.max-age-days' must be a positive number");
+    }
+
+    @Test
     void theExampleConfigurationParses() throws Exception {
         Path example = Path.of(System.getProperty("user.dir")).resolveSibling("packaging").resolve("vmmig.conf.example");
         assertTrue(Files.exists(example), "missing " + example);
@@ -210,6 +220,7 @@ class AgentConfigFileTest {
         assertEquals(QemuPolicy.DEFAULT_CHARDEV_DIRS, c.qemuPolicy().chardevDirs(), "the example shows the default chardev dirs");
         assertTrue(c.qemuPolicy().allowsTap("vnet12") && c.qemuPolicy().allowsTap("tap-web1") && !c.qemuPolicy().allowsTap("eth0"));
         assertEquals("libvirt-qemu", c.qemuPolicy().runas());
+        assertEquals(JournalRetention.DEFAULT, c.journalRetention(), "the example shows the default retention");
     }
 
     @Test
@@ -287,5 +298,20 @@ class AgentConfigFileTest {
     @Test
     void vmDefinedTwice() {
         assertMentions(error("insecure = true", "vm.web1 = /run/a.sock", "vm.web1 = /run/b.sock"), FILE, "line 3", "VM 'web1' defined twice");
+    }
+
+    @Test
+    void controlSocketOptions() throws Exception {
+        AgentConfig d = parseWithTls();
+        assertEquals(ControlSocketOptions.defaults(), d.controlOptions(), "root only, 64 connections, 10 s");
+        AgentConfig c = parseWithTls("control-socket.group = vmmig", "control-socket.max-connections = 8",
+                "control-socket.idle-timeout = 3");
+        assertEquals(new ControlSocketOptions("vmmig", 8, Duration.ofSeconds(3)), c.controlOptions());
+        assertMentions(error("insecure = true", "control-socket.group = bad group"), FILE, "line 2", "bad group name 'bad group'");
+        assertMentions(error("insecure = true", "control-socket.max-connections = 0"), FILE, "line 2",
+                "'control-socket.max-connections' must be a positive number");
+        assertMentions(error("insecure = true", "control-socket.max-connections = 100000"), FILE, "line 2", "at most 10000");
+        assertMentions(error("insecure = true", "control-socket.idle-timeout = -1"), FILE, "line 2",
+                "'control-socket.idle-timeout' must be a positive number");
     }
 }

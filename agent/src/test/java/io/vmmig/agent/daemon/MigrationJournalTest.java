@@ -65,4 +65,64 @@ class MigrationJournalTest {
         Files.writeString(dir.resolve("journal/m-0000000d.json"), "{not json");
         assertEquals(List.of(), new MigrationJournal(dir.resolve("journal")).load());
     }
+
+    private static MigrationRecord finished(MigrationRegistry registry, String id) throws AgentException {
+        MigrationRecord r = new MigrationRecord(id, "source", "web1", "dst:7410", "hybrid");
+        registry.add(r);
+        r.phase(MigrationPhase.PUSHING);
+        r.fail(ErrorKind.CANCELLED, "cancelled by the operator", GuestLocation.of("running", null));
+        return r;
+    }
+
+    /** Rewrites the entry of {@code id} as if it had ended {@code ago} before now. */
+    private static void endedAgo(Path journal, String id, java.time.Duration ago) throws Exception {
+        Path f = journal.resolve(id + ".json");
+        MigrationJournal.Entry e = io.vmmig.agent.control.ControlCodec.mapper().readValue(Files.readString(f), MigrationJournal.Entry.class);
+        assertNotNull(e.endedAt(), "the journal writes when a migration ended: " + Files.readString(f));
+        Files.writeString(f, io.vmmig.agent.control.ControlCodec.mapper().writeValueAsString(
+                new MigrationJournal.Entry(e.status(), e.facts(), java.time.Instant.now().minus(ago).toString())));
+    }
+
+    @Test
+    void finishedMigrationsBeyondTheRetentionArePrunedAndThoseInFlightNever() throws Exception {
+        Path dir = this.dir.resolve("journal");
+        MigrationJournal journal = new MigrationJournal(dir);
+        MigrationRegistry registry = new MigrationRegistry(r -> { }, journal);
+        List<String> told = new ArrayList<>();
+        journal.retain(new io.vmmig.agent.config.JournalRetention(2, java.time.Duration.ofDays(30)), e -> {
+            told.add(e.status().id());
+            registry.forget(e.status().id());
+        });
+        MigrationRecord old = new MigrationRecord("m-00000001", "destination", "web0", "10.0.0.1:5000", "hybrid");
+        registry.add(old);
+        old.phase(MigrationPhase.MEMORY);   // in flight, and older than everything else
+        for (String id : List.of("m-00000002", "m-00000003", "m-00000004")) finished(registry, id);
+        // the third finished one pushed the first out: 2 finished kept, the one in flight kept
+        assertEquals(List.of("m-00000002"), told);
+        assertEquals(List.of("m-00000001", "m-00000003", "m-00000004"),
+                new MigrationJournal(dir).load().stream().map(e -> e.status().id()).toList());
+        assertEquals(List.of("m-00000001", "m-00000003", "m-00000004"), registry.all().stream().map(MigrationRecord::id).toList(),
+                "a pruned record is forgotten in memory too");
+
+        // by age: one that ended 31 days ago goes at the next start, however few there are
+        endedAgo(dir, "m-00000003", java.time.Duration.ofDays(31));
+        MigrationJournal restarted = new MigrationJournal(dir);
+        restarted.retain(new io.vmmig.agent.config.JournalRetention(100, java.time.Duration.ofDays(30)), e -> { });
+        assertEquals(List.of("m-00000003"), restarted.prune(java.time.Instant.now()).stream().map(e -> e.status().id()).toList());
+        List<MigrationJournal.Entry> left = restarted.load();
+        assertEquals(List.of("m-00000001", "m-00000004"), left.stream().map(e -> e.status().id()).toList());
+        assertEquals(MigrationPhase.MEMORY, left.get(0).status().phase(), "the one in flight survives, as it was");
+    }
+
+    @Test
+    void aRestartedAgentSavingItsRecordsAgainKeepsWhenTheyEnded() throws Exception {
+        Path dir = this.dir.resolve("journal");
+        finished(new MigrationRegistry(r -> { }, new MigrationJournal(dir)), "m-0000000e");
+        endedAgo(dir, "m-0000000e", java.time.Duration.ofDays(3));
+        String endedAt = new MigrationJournal(dir).load().get(0).endedAt();
+        // what a restart does: the entry comes back as a record, which is journalled (saved) again
+        MigrationJournal again = new MigrationJournal(dir);
+        new MigrationRegistry(r -> { }, again).add(MigrationRecord.restored(again.load().get(0)));
+        assertEquals(endedAt, new MigrationJournal(dir).load().get(0).endedAt());
+    }
 }

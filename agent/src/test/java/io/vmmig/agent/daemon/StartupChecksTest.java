@@ -135,4 +135,37 @@ class StartupChecksTest {
                 List.of(file), "qemu-system-x86_64", Map.of(), Duration.ofSeconds(1), Duration.ofSeconds(1));
         assertEquals(List.of("state-dir = " + file + ": not a directory", "image-dirs = " + file + ": not a directory"), problems(c));
     }
+
+    private static AgentConfig withControlSocket(Path socket, String group) {
+        return new AgentConfig("127.0.0.1", 0, "127.0.0.1", null, null, null, Set.of(), true, dir.resolve("state"), socket, List.of(),
+                "qemu-system-x86_64", Map.of(), Duration.ofSeconds(1), Duration.ofSeconds(1), 0, io.vmmig.agent.config.LogLevel.INFO,
+                null, null, false, null, new io.vmmig.agent.config.ControlSocketOptions(group, 64, Duration.ofSeconds(10)));
+    }
+
+    @Test
+    void aControlSocketPathThatIsAFileADirectoryOrALinkIsRefusedAndLeftIntact() throws Exception {
+        Path file = Files.writeString(dir.resolve("vmmig.conf.typo"), "keep me\n");
+        assertEquals(List.of("control-socket = " + file + ": a regular file is there, not a socket; the agent neither uses nor removes"
+                + " it (a typo? point control-socket at a path of its own)"), problems(withControlSocket(file, null)));
+        assertEquals("keep me\n", Files.readString(file));
+        Path d = Files.createDirectories(dir.resolve("sockdir"));
+        assertTrue(problems(withControlSocket(d, null)).get(0).contains(": a directory, not a socket path"));
+        Path link = dir.resolve("link.sock");
+        Files.deleteIfExists(link);
+        Files.createSymbolicLink(link, file);
+        assertTrue(problems(withControlSocket(link, null)).get(0).contains(": a symbolic link"));
+        assertEquals("keep me\n", Files.readString(file));
+        Path under = file.resolve("control.sock");
+        assertTrue(problems(withControlSocket(under, null)).contains("control-socket = " + under + ": " + file + " is not a directory"),
+                problems(withControlSocket(under, null)).toString());
+        assertEquals(List.of(), problems(withControlSocket(dir.resolve("fresh/control.sock"), null)), "nothing there: fine");
+    }
+
+    @Test
+    void aControlSocketGroupThatDoesNotExist() {
+        Path s = dir.resolve("g/control.sock");
+        assertEquals(List.of(), problems(withControlSocket(s, "root")));
+        assertEquals(List.of("control-socket.group = no-such-group-vmmig: no such group on this host"),
+                problems(withControlSocket(s, "no-such-group-vmmig")));
+    }
 }

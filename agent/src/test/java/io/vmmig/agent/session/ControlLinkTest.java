@@ -56,6 +56,9 @@ class ControlLinkTest {
         for (AutoCloseable c : toClose) c.close();
     }
 
+    /** 32 bytes, as TokenIssuer issues them. */
+    static final String TOKEN = java.util.Base64.getEncoder().encodeToString(new byte[32]);
+
     @Test
     void everyMessageCrossesInOrder() throws Exception {
         ControlLink[] l = links();
@@ -65,9 +68,9 @@ class ControlLinkTest {
                 "web1", "7.2.22");
         List<PeerMessage> toDestination = List.of(prepare, new PeerMessage.Cancel("operator"));
         List<PeerMessage> toSource = List.of(
-                new PeerMessage.Prepared("/srv/images/web1.qcow2", "dG9rZW4="),
-                new PeerMessage.Ready(45678, null, "/var/lib/vmmig/m/m-1/mirror.sock", "disk0", false),
-                new PeerMessage.Ready(45679, 10809, null, null, true),
+                new PeerMessage.Prepared("/srv/images/web1.qcow2", TOKEN),
+                new PeerMessage.Ready(45678, null, null, null, false),
+                new PeerMessage.Ready(45679, 10809, null, "disk0", true),
                 new PeerMessage.Progress(3L << 20, 30, 18, 5L << 20),
                 new PeerMessage.Failed(ErrorKind.NO_SPACE, "no room"));
         for (PeerMessage m : toDestination) l[0].send(m);
@@ -82,7 +85,7 @@ class ControlLinkTest {
     @Test
     void expectReturnsTheTypeOrThrowsTheFailureOrTheSurprise() throws Exception {
         ControlLink[] l = links();
-        l[1].send(new PeerMessage.Prepared("/img", "t"));
+        l[1].send(new PeerMessage.Prepared("/img", TOKEN));
         l[1].send(new PeerMessage.Failed(ErrorKind.UNAUTHORIZED, "client source-b is not allowed"));
         l[1].send(new PeerMessage.Progress(1, 1, 0, 0));
         assertEquals("/img", l[0].expect(PeerMessage.Prepared.class, WAIT).image());
@@ -169,5 +172,28 @@ class ControlLinkTest {
         assertTrue(f.getMessage().startsWith("unexpected ACK frame on the control connection"), f.getMessage());
         assertTrue(foreign.peer().closed().handle((v, t) -> true).get(WAIT.toMillis(), TimeUnit.MILLISECONDS),
                 "the link closes the connection");
+    }
+
+    @Test
+    void anInvalidMessageEndsTheLinkAndThePeerIsToldWhy() throws Exception {
+        Raw r = raw();
+        r.peer().send(new Frame.Control("{\"type\":\"prepare\",\"id\":\"../../../tmp/x\"}"));
+        AgentException e = assertThrows(AgentException.class, () -> r.link().receive(WAIT));
+        assertEquals(ErrorKind.BAD_REQUEST, e.kind());
+        assertTrue(e.getMessage().startsWith("invalid prepare from the peer: id '../../../tmp/x' is not a migration id"), e.getMessage());
+        Frame.Control told = assertInstanceOf(Frame.Control.class, r.received().poll(WAIT.toMillis(), TimeUnit.MILLISECONDS));
+        PeerMessage.Failed f = assertInstanceOf(PeerMessage.Failed.class, ControlCodec.mapper().readValue(told.json(), PeerMessage.class));
+        assertEquals(ErrorKind.BAD_REQUEST, f.kind());
+        assertTrue(f.message().contains("id '../../../tmp/x' is not a migration id"), f.message());
+
+        Raw socket = raw();
+        socket.peer().send(new Frame.Control("{\"type\":\"ready\",\"memoryPort\":4444,\"mirrorSocket\":\"/run/x.sock\"}"));
+        AgentException s = assertThrows(AgentException.class, () -> socket.link().receive(WAIT));
+        assertTrue(s.getMessage().startsWith("invalid ready from the peer: mirrorSocket"), s.getMessage());
+
+        Raw nothing = raw();
+        nothing.peer().send(new Frame.Control("null"));
+        AgentException n = assertThrows(AgentException.class, () -> nothing.link().receive(WAIT));
+        assertEquals(ErrorKind.BAD_REQUEST, n.kind());
     }
 }

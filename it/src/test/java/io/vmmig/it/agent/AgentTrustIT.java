@@ -217,6 +217,26 @@ class AgentTrustIT {
             ControlEvent.Failure f = refused(hosts.a.controlSocket, "127.0.0.1:" + old.port);
             assertEquals(ErrorKind.ENVIRONMENT, f.kind(), f.message());
             assertTrue(f.message().contains("QEMU 5.2.0 at the destination is too old: vmmig needs 6.1 or later"), f.message());
+            // who asked, and which agents: each side's audit log names the other's certificate, the source its caller
+            String id = f.id();
+            String caller = "caller=\"uid=0(root) gid=0(root)\"";
+            Poll.until("the source's audit lines of " + id, Duration.ofSeconds(10), () -> auditLine(hosts.a, "event=end migration=" + id) != null);
+            assertTrue(auditLine(hosts.a, "event=migrate migration=" + id).contains(caller + " dest=127.0.0.1:" + old.port + " strategy=hybrid"),
+                    hosts.a.logTail());
+            assertTrue(auditLine(hosts.a, "event=peer migration=" + id).contains("peer-subject=CN=host-b"), hosts.a.logTail());
+            String end = auditLine(hosts.a, "event=end migration=" + id);
+            assertTrue(end.contains("outcome=failed") && end.contains(caller) && end.contains("peer-subject=CN=host-b")
+                    && end.contains("too old"), end);
+            Poll.until("the destination's audit lines of " + id, Duration.ofSeconds(10), () -> auditLine(old, "event=end migration=" + id) != null);
+            assertTrue(auditLine(old, "event=incoming migration=" + id).contains("peer-subject=CN=host-a strategy=hybrid"), old.logTail());
+            assertTrue(auditLine(old, "event=end migration=" + id).contains("outcome=failed"), old.logTail());
+            // and vmmig list shows them
+            ControlEvent.Listing listing = (ControlEvent.Listing) exchange(hosts.a.controlSocket, ControlRequest.list()).get(0);
+            io.vmmig.agent.control.MigrationStatus s = listing.migrations().stream().filter(m -> m.id().equals(id)).findFirst().orElseThrow();
+            assertEquals("uid=0(root) gid=0(root)", s.caller());
+            assertEquals("CN=host-b", s.peerSubject());
+            ControlEvent.Listing there = (ControlEvent.Listing) exchange(old.controlSocket, ControlRequest.list()).get(0);
+            assertEquals("CN=host-a", there.migrations().stream().filter(m -> m.id().equals(id)).findFirst().orElseThrow().peerSubject());
         }
     }
 
@@ -230,5 +250,10 @@ class AgentTrustIT {
         ControlEvent.Failure u = refused(hosts.a.controlSocket, "127.0.0.1:" + AgentHosts.freePort());
         assertEquals(ErrorKind.UNREACHABLE, u.kind(), u.message());
         assertTrue(u.message().contains("cannot connect to 127.0.0.1:"), u.message());
+    }
+
+    /** The audit line of {@code agent}'s log that contains {@code what}, or null. */
+    private static String auditLine(AgentProcess agent, String what) {
+        return agent.logText().lines().filter(l -> l.contains(" audit - ") && l.contains(what)).findFirst().orElse(null);
     }
 }

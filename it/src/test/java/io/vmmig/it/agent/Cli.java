@@ -3,6 +3,7 @@ package io.vmmig.it.agent;
 import io.vmmig.agent.Main;
 import io.vmmig.agent.control.ControlCodec;
 import io.vmmig.agent.control.ControlEvent;
+import io.vmmig.testkit.InterruptibleCommand;
 import io.vmmig.testkit.net.JavaCommand;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
@@ -42,7 +43,7 @@ final class Cli {
         argv.addAll(List.of("--socket", socket.toString()));
         Path err = Files.createTempFile("vmmig-cli", ".err");
         try {
-            Process p = new ProcessBuilder(JavaCommand.of(Main.class, argv)).redirectError(err.toFile()).start();
+            Process p = new ProcessBuilder(InterruptibleCommand.of(JavaCommand.of(Main.class, argv))).redirectError(err.toFile()).start();
             p.getOutputStream().close();
             started.accept(p);
             List<String> out = new ArrayList<>();

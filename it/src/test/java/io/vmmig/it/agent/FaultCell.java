@@ -87,6 +87,22 @@ final class FaultCell implements AutoCloseable {
         return ((ControlEvent.Status) r.events().get(0)).migration();
     }
 
+    /**
+     * Waits (watching the migration's events over the agent's control socket, up to {@code within}) for
+     * its terminal event, then returns its status: for an agent that settles a migration in the background.
+     */
+    static MigrationStatus settled(AgentProcess agent, String id, Duration within) throws Exception {
+        java.time.Instant deadline = java.time.Instant.now().plus(within);
+        try (io.vmmig.agent.cli.ControlClient c = io.vmmig.agent.cli.ControlClient.connect(agent.controlSocket)) {
+            c.send(io.vmmig.agent.control.ControlRequest.watch(id));
+            while (true) {
+                io.vmmig.agent.cli.ReceivedEvent e = c.next(deadline);
+                if (e != null && (e.event() instanceof ControlEvent.Report || e.event() instanceof ControlEvent.Failure)) break;
+            }
+        }
+        return status(agent, id);
+    }
+
     /** The failure says, from QEMU, that the guest runs at the source. */
     static void saysRunningAtSource(GuestLocation g, String context) {
         assertNotNull(g, "no guest location: " + context);

@@ -178,7 +178,7 @@ final class BenchRun {
         awaitReports(dst[0].console(), mark, REPORTS_AFTER + 1, w);
         wire.close();
         InterfaceCounters bytes = wire.delta();
-        String verify = verify(dst[0]);
+        String verify = GuestIntegrity.verdict(verify(dst[0]), dst[0].console().lines().stream().map(ConsoleLine::text).toList());
 
         List<ConsoleLine> lines = Stream.concat(src.console().lines().stream(), dst[0].console().lines().stream())
                 .sorted(Comparator.comparingLong(ConsoleLine::nanoTime)).toList();

@@ -40,14 +40,17 @@ public record RunResult(BenchStrategy strategy, BenchWorkload workload, LinkProf
         return error == null && !corrupted();
     }
 
-    /** The migration completed but the guest's VERIFY failed (or never answered): marked, and excluded from every figure. */
+    /**
+     * The migration completed but the guest's VERIFY failed (or never answered), or its kernel faulted
+     * ({@link GuestIntegrity}): marked, and excluded from every figure.
+     */
     public boolean corrupted() {
         return error == null && (verify == null || !verify.startsWith("VERIFY OK"));
     }
 
     /** Why the run does not count, for the list of failed runs. */
     public String failure() {
-        return error != null ? error : "guest integrity check failed, run excluded: " + verify;
+        return error != null ? error : "guest integrity check failed, run excluded: " + verify + " (" + GuestIntegrity.diagnosis(verify) + ")";
     }
 
     /** Median on-demand pull round trip of this run in milliseconds, NaN if there was none. */

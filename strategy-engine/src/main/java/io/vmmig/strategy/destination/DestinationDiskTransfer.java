@@ -32,6 +32,7 @@ public final class DestinationDiskTransfer implements PeerChannel.Handler, AutoC
     private final RemoteSource source;
     private final DestinationDisk disk;
     private final ChunkPuller puller;
+    private final ChunkGeometry geometry;
     private final CompletableFuture<Void> complete = new CompletableFuture<>();
     private final AtomicLong pushedBytes = new AtomicLong();
     private final java.util.Set<CompletableFuture<Void>> pushesInStore = java.util.concurrent.ConcurrentHashMap.newKeySet();
@@ -47,6 +48,7 @@ public final class DestinationDiskTransfer implements PeerChannel.Handler, AutoC
             });
     private volatile boolean connected;
     private volatile boolean doneDelivered;
+    private final CompletableFuture<Void> doneSent = new CompletableFuture<>();
     private volatile Runnable onLinkLost = () -> { };
     private final java.util.concurrent.atomic.AtomicInteger resumes = new java.util.concurrent.atomic.AtomicInteger();
 
@@ -71,6 +73,7 @@ public final class DestinationDiskTransfer implements PeerChannel.Handler, AutoC
     private DestinationDiskTransfer(ChunkGeometry geometry, BlockBackend store, PeerChannel channel, int pullers,
                                     Duration backgroundPullDelay, PullQueue restored) {
         this.channel = channel;
+        this.geometry = geometry;
         this.connected = channel != null;
         this.store = store;
         this.source = new RemoteSource(channel);
@@ -98,7 +101,10 @@ public final class DestinationDiskTransfer implements PeerChannel.Handler, AutoC
     }
 
     public void start() {
-        if (channel != null) channel.start(this);
+        if (channel != null) {
+            channel.limitHandOver(Math.min(geometry.count(), io.vmmig.strategy.peer.FrameDecoder.MAX_CHUNKS));   // before any frame is read: the hand-over is of this disk
+            channel.start(this);
+        }
         WATCHDOG.scheduleWithFixedDelay(this::checkStall, 1, 1, java.util.concurrent.TimeUnit.SECONDS);
     }
 
@@ -124,6 +130,7 @@ public final class DestinationDiskTransfer implements PeerChannel.Handler, AutoC
         try {
             channel.send(new Frame.Done());
             doneDelivered = true;
+            doneSent.complete(null);
         } catch (PeerChannelClosedException ce) {
             LOG.warn("disk complete, but telling the source failed (told again on the next connection): {}", ce.getMessage());
         }
@@ -144,6 +151,11 @@ public final class DestinationDiskTransfer implements PeerChannel.Handler, AutoC
         return doneDelivered;
     }
 
+    /** Completes (never exceptionally) once the source was told DONE, on whichever connection was up then. */
+    public CompletableFuture<Void> doneSent() {
+        return doneSent;
+    }
+
     /** How many times the pull resumed on a new channel. */
     public int resumes() {
         return resumes.get();
@@ -158,6 +170,7 @@ public final class DestinationDiskTransfer implements PeerChannel.Handler, AutoC
         if (q == null) throw new IllegalStateException("resume before the hand-over");
         PeerChannel old = channel;
         channel = next;
+        next.limitHandOver(0);   // the hand-over happened: a REMAINING on a resumed connection is refused
         next.start(this);
         int missing = q.notPresentCount();
         next.send(new Frame.Resume(Math.max(0, q.handedOverCount() - missing), missing));
@@ -241,6 +254,9 @@ public final class DestinationDiskTransfer implements PeerChannel.Handler, AutoC
                 }
             });
         } else if (frame instanceof Frame.Remaining r) {
+            if (r.set().counts().chunks() != geometry.count())
+                throw new PeerProtocolException("hand-over of a " + r.set().counts().chunks() + "-chunk disk for this "
+                        + geometry.count() + "-chunk disk");
             // Pushes precede REMAINING on the channel; let their store writes land before the pull
             // can install newer bytes of the same chunks.
             CompletableFuture.allOf(pushesInStore.toArray(CompletableFuture[]::new))

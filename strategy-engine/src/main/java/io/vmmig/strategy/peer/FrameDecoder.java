@@ -11,6 +11,12 @@ import java.nio.charset.StandardCharsets;
  * Bytes to frames, fed in pieces of any size ({@code FrameReader(source, Handler)} style: the
  * transport pushes bytes in, complete frames come out to the handler). Any violation throws
  * {@link PeerProtocolException} and the decoder is then unusable.
+ *
+ * <p>What a peer can make it hold is bounded (agent/README-peer.md, "Bounds"): a frame longer than
+ * the current {@link #limit} is refused as soon as its length field is read; a frame's buffer grows
+ * with the bytes that actually arrived (never allocated by the declared length); a CHUNK_DATA
+ * range is at most the frame limit long (a sender must be able to send it raw); a hand-over
+ * describes at most {@link #limitHandOver} chunks and its storage grows with its runs.
  */
 public final class FrameDecoder {
 
@@ -21,11 +27,19 @@ public final class FrameDecoder {
 
     /** Largest disk, in chunks, a hand-over may describe (8 TiB at 64 KiB chunks; 512 MiB of write counts). */
     public static final int MAX_CHUNKS = 1 << 27;
+    /**
+     * Largest frame before the peer is authorised (its HELLO granted): a HELLO is at most
+     * 4 + 2 + 2 + 65535 + 2 + 65535 bytes by its format, but ours are under 200; an ERROR or WELCOME is small.
+     */
+    public static final int PRE_AUTH_MAX_FRAME = 64 * 1024;
+    /** A frame's buffer starts at most this big and doubles as its bytes arrive. */
+    static final int INITIAL_BUFFER = 64 * 1024;
 
-    private final int maxFrameLength;
+    private volatile int maxFrameLength;
     private final Handler handler;
     private final ByteBuffer lengthField = ByteBuffer.allocate(4);
     private ByteBuffer frame;
+    private int frameLength;
     private boolean failed;
     private final RemainingCodec.Assembly handOver = new RemainingCodec.Assembly(MAX_CHUNKS);
 
@@ -33,6 +47,29 @@ public final class FrameDecoder {
     public FrameDecoder(int maxFrameLength, Handler handler) {
         this.maxFrameLength = maxFrameLength;
         this.handler = handler;
+    }
+
+    /**
+     * Accepts frames up to {@code maxFrameLength} from now on (a frame already under way keeps the
+     * limit it was accepted with): small before the peer is authorised, the big cap afterwards.
+     */
+    public void limit(int maxFrameLength) {
+        if (maxFrameLength < Frame.HEADER_AFTER_LENGTH) throw new IllegalArgumentException("frame limit " + maxFrameLength);
+        this.maxFrameLength = maxFrameLength;
+    }
+
+    public int maxFrameLength() {
+        return maxFrameLength;
+    }
+
+    /** A hand-over may describe at most {@code maxChunks} chunks from now on (the session's disk: its chunk count). */
+    public void limitHandOver(int maxChunks) {
+        if (maxChunks < 0 || maxChunks > MAX_CHUNKS) throw new IllegalArgumentException("hand-over limit " + maxChunks);
+        handOver.limit(maxChunks);
+    }
+
+    public int handOverLimit() {
+        return handOver.maxChunks();
     }
 
     public void feed(ByteBuffer in) {
@@ -44,13 +81,16 @@ public final class FrameDecoder {
                     if (lengthField.hasRemaining()) return;
                     int length = lengthField.flip().getInt();
                     lengthField.clear();
-                    if (length < Frame.HEADER_AFTER_LENGTH || length > maxFrameLength)
+                    int max = maxFrameLength;
+                    if (length < Frame.HEADER_AFTER_LENGTH || length > max)
                         throw new PeerProtocolException("frame length " + Integer.toUnsignedString(length)
-                                + " outside " + Frame.HEADER_AFTER_LENGTH + ".." + maxFrameLength);
-                    frame = ByteBuffer.allocate(length);
+                                + " outside " + Frame.HEADER_AFTER_LENGTH + ".." + max);
+                    frameLength = length;
+                    frame = ByteBuffer.allocate(Math.min(length, INITIAL_BUFFER));
                 }
+                if (!frame.hasRemaining()) grow();
                 transfer(in, frame);
-                if (frame.hasRemaining()) return;
+                if (frame.position() < frameLength) continue;
                 ByteBuffer complete = frame.flip();
                 frame = null;
                 Frame f = decode(complete);
@@ -60,6 +100,19 @@ public final class FrameDecoder {
             failed = true;
             throw e;
         }
+    }
+
+    /** Bytes allocated for the frame under way (0 between frames): follows the bytes received, not the length field. */
+    public int bufferedCapacity() {
+        return frame == null ? 0 : frame.capacity();
+    }
+
+    /** Doubles the frame's buffer (up to its declared length): memory follows the bytes received, not the length field. */
+    private void grow() {
+        int size = (int) Math.min(frameLength, 2L * frame.capacity());
+        ByteBuffer bigger = ByteBuffer.allocate(size);
+        bigger.put(frame.flip());
+        frame = bigger;
     }
 
     /** Whether a frame (or a multi-part hand-over) is partly received (EOF now would cut it). */
@@ -86,7 +139,7 @@ public final class FrameDecoder {
             Frame f = switch (type == null ? FrameType.FINGERPRINTS : type) { // unknown codes: like a reserved type
                 case HELLO -> new Frame.Hello(b.getShort() & 0xFFFF, getString(b), getBytes(b));
                 case WELCOME -> new Frame.Welcome(b.getShort() & 0xFFFF);
-                case CHUNK_DATA -> chunkData(b);
+                case CHUNK_DATA -> chunkData(b, maxFrameLength);
                 case PULL -> pull(b);
                 case ACK -> new Frame.Ack(nonNegative(b.getLong(), "ack offset"), nonNegative(b.getInt(), "ack length"));
                 case REMAINING -> remaining(b);
@@ -117,10 +170,13 @@ public final class FrameDecoder {
         return u;
     }
 
-    private static Frame chunkData(ByteBuffer b) {
+    private static Frame chunkData(ByteBuffer b, int maxLength) {
         long requestId = b.getLong();
         long offset = nonNegative(b.getLong(), "chunk offset");
         int length = nonNegative(b.getInt(), "chunk length");
+        // a sender must be able to send any range raw, so no range is longer than a frame: this bounds
+        // what a ZERO or DEFLATE chunk of a few bytes makes the receiver allocate
+        if (length > maxLength) throw new PeerProtocolException("chunk length " + length + " over the frame limit " + maxLength);
         int encCode = b.get() & 0xFF;
         Frame.Encoding enc = Frame.Encoding.of(encCode);
         if (enc == null) throw new PeerProtocolException("unknown chunk encoding " + encCode);

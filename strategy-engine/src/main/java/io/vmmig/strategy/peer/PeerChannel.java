@@ -36,6 +36,12 @@ public interface PeerChannel extends AutoCloseable {
         }
     }
 
+    /**
+     * From now on a received hand-over (REMAINING) may describe at most {@code maxChunks} chunks: the
+     * session's disk geometry, which the transport's decoder does not know. This default does nothing.
+     */
+    default void limitHandOver(int maxChunks) { }
+
     /** Completes when the channel is closed, exceptionally with the cause if it broke. */
     CompletableFuture<Void> closed();
 

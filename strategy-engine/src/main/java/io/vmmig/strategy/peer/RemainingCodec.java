@@ -125,12 +125,31 @@ public final class RemainingCodec {
      * throws {@link PeerProtocolException}. The work is bounded by the disk's chunk count.
      */
     public static final class Assembly {
-        private final int maxChunks;
+        private volatile int maxChunks;
         private final List<ByteBuffer> data = new ArrayList<>();
+        private long dataBytes;
         private Part first;
 
         public Assembly(int maxChunks) {
             this.maxChunks = maxChunks;
+        }
+
+        /** From now on a hand-over may describe at most {@code maxChunks} chunks (the session's disk geometry). */
+        public void limit(int maxChunks) {
+            this.maxChunks = maxChunks;
+        }
+
+        public int maxChunks() {
+            return maxChunks;
+        }
+
+        /**
+         * The most compressed bytes a hand-over of {@code chunks} chunks may carry: each chunk its own run
+         * of three varints (at most 1 + 1 + 5 bytes before deflate's small expansion), plus slack. The
+         * parts are kept until the last one, so this bounds what a peer can make us hold.
+         */
+        static long maxDataBytes(int chunks) {
+            return 16L * chunks + 64 * 1024;
         }
 
         /** Whether a hand-over is partly received. */
@@ -147,9 +166,17 @@ public final class RemainingCodec {
                 if (p.remaining() > p.chunks())
                     throw new PeerProtocolException(p.remaining() + " remaining chunks on a disk of " + p.chunks());
                 first = p;
+                dataBytes = 0;
             } else if (p.part() != data.size() || p.chunks() != first.chunks() || p.remaining() != first.remaining()) {
                 throw new PeerProtocolException("remaining-set part " + p.part() + " (" + p.chunks() + " chunks, "
                         + p.remaining() + " remaining) does not follow part " + (data.size() - 1));
+            }
+            dataBytes += p.data().remaining();
+            if (dataBytes > maxDataBytes(first.chunks())) {
+                first = null;
+                data.clear();
+                throw new PeerProtocolException("remaining set of a " + p.chunks() + "-chunk disk carries more than "
+                        + maxDataBytes(p.chunks()) + " compressed bytes");
             }
             data.add(p.data());
             if (!p.last()) return null;
@@ -158,13 +185,15 @@ public final class RemainingCodec {
             } finally {
                 first = null;
                 data.clear();
+                dataBytes = 0;
             }
         }
     }
 
     static RemainingSet decode(int chunks, int remaining, List<ByteBuffer> parts) {
-        WriteCounts counts = new WriteCounts(chunks);
-        BitSet set = new BitSet(chunks);
+        // storage grows with the runs actually received, never by the declared chunk count alone
+        WriteCounts counts = WriteCounts.growing(chunks);
+        BitSet set = new BitSet();
         RunReader in = new RunReader(parts);
         int end = 0;
         long seen = 0;

@@ -29,6 +29,7 @@ public final class SocketPeerChannel implements PeerChannel {
     private final AtomicBoolean started = new AtomicBoolean();
     private volatile boolean closing;
     private volatile Thread reader;
+    private volatile int handOverLimit = FrameDecoder.MAX_CHUNKS;
     /** How long {@link #close()} waits for the peer to close its side after ours. */
     static final java.time.Duration LINGER = java.time.Duration.ofSeconds(1);
 
@@ -48,6 +49,11 @@ public final class SocketPeerChannel implements PeerChannel {
     }
 
     @Override
+    public void limitHandOver(int maxChunks) {
+        handOverLimit = maxChunks;
+    }
+
+    @Override
     public void start(Handler handler) {
         if (!started.compareAndSet(false, true)) throw new IllegalStateException("channel already started");
         Thread t = new Thread(() -> readLoop(handler), "vmmig-peer-" + remote);
@@ -58,6 +64,7 @@ public final class SocketPeerChannel implements PeerChannel {
 
     private void readLoop(Handler handler) {
         FrameDecoder decoder = new FrameDecoder(MAX_FRAME, f -> handler.onFrame(this, f));
+        decoder.limitHandOver(handOverLimit);
         ByteBuffer buf = ByteBuffer.allocate(256 * 1024);
         Throwable cause = null;
         try {
@@ -69,6 +76,7 @@ public final class SocketPeerChannel implements PeerChannel {
                     if (!closing) cause = new PeerChannelClosedException("peer " + remote + " closed the connection", null);
                     break;
                 }
+                if (decoder.handOverLimit() != handOverLimit) decoder.limitHandOver(handOverLimit);
                 decoder.feed(buf.flip());
             }
         } catch (IOException e) {

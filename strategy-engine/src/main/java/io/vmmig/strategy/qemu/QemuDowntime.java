@@ -23,13 +23,16 @@ public final class QemuDowntime {
 
     /**
      * query-migrate until the completed migration's figures are computed (a few ms at most), or the
-     * deadline; then the last answer as it is.
+     * deadline; then the last answer as it is. QEMU gives no event for this, and no clock is waited on
+     * either: each query is a round trip through QEMU's main loop, which the migration thread's
+     * {@code migration_iteration_finish} holds (the big lock) while it computes the figures, so the
+     * queries are few and the answer comes as soon as QEMU has them.
      */
     public static MigrationInfo completedInfo(QmpClient qmp, Duration deadline) throws InterruptedException {
         long end = System.nanoTime() + deadline.toNanos();
         MigrationInfo info = qmp.call(new QueryMigrate());
         while (!computed(info) && System.nanoTime() < end) {
-            Thread.sleep(2);   // QEMU gives no event for this; it takes microseconds to a few ms
+            if (Thread.interrupted()) throw new InterruptedException("waiting for QEMU's downtime figure");
             info = qmp.call(new QueryMigrate());
         }
         return info;
