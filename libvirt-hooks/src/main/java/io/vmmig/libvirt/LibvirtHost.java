@@ -83,6 +83,15 @@ public final class LibvirtHost implements AutoCloseable {
         return onLifecycle(uuid, org.libvirt.event.DomainEventType.RESUMED, org.libvirt.event.ResumedDetail.MIGRATED, action);
     }
 
+    /**
+     * Runs {@code action} when libvirt here reports the outgoing domain {@code uuid} paused for its migration
+     * (SUSPENDED/MIGRATED: QEMU stopped the vCPUs before the switchover, after draining and flushing its
+     * block devices, so its images hold every write the guest made here unless the migration fails and libvirt resumes it).
+     */
+    public AutoCloseable onPausedForMigration(String uuid, Runnable action) throws DomainException {
+        return onLifecycle(uuid, org.libvirt.event.DomainEventType.SUSPENDED, org.libvirt.event.SuspendedDetail.MIGRATED, action);
+    }
+
     private AutoCloseable onLifecycle(String uuid, org.libvirt.event.DomainEventType type, Object detail, Runnable action)
             throws DomainException {
         org.libvirt.event.LifecycleListener l = (d, ev) -> {

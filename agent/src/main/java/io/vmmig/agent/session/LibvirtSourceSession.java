@@ -238,12 +238,39 @@ public final class LibvirtSourceSession implements Runnable {
                 String persistXml = inactive == null ? null : DomainXml.parse(inactive).withFileDisks(files);
                 record.phase(MigrationPhase.MEMORY);
                 long memStart = System.nanoTime();
-                inLibvirtMigration = true;
-                try {
+                // libvirt migrates on a thread of its own; the hand-over comes at the first of: the source paused for
+                // the switchover (its images are flushed and no longer written), or libvirt's migration call returned
+                CompletableFuture<Long> paused = new CompletableFuture<>();
+                CompletableFuture<Void> migrated = new CompletableFuture<>();
+                long handStart;
+                long pausedAt;
+                try (AutoCloseable watch = host.onPausedForMigration(dom.uuid(), () -> paused.complete(System.nanoTime()))) {
+                    inLibvirtMigration = true;
                     checkCancelled();
-                    dom.migrate(prepared.libvirtUri(), destXml, persistXml, persistent);
-                } catch (DomainException e) {
-                    throw cancelled.isDone() ? new AgentException(ErrorKind.CANCELLED, "cancelled: " + cancelled.join(), e) : of(e);
+                    Thread mt = new Thread(() -> {
+                        try {
+                            dom.migrate(prepared.libvirtUri(), destXml, persistXml, persistent);
+                            migrated.complete(null);
+                        } catch (Throwable t) {
+                            migrated.completeExceptionally(t);
+                        }
+                    }, "vmmig-libvirt-migrate-" + id);
+                    mt.setDaemon(true);
+                    mt.start();
+                    CompletableFuture.anyOf(paused, migrated).exceptionally(t -> null).join();
+                    if (migrated.isCompletedExceptionally()) awaitMigrated(migrated);
+                    pausedAt = paused.getNow(System.nanoTime());
+                    record.phase(MigrationPhase.CUTOVER);
+                    handStart = System.nanoTime();
+                    for (MovingDisk m : disks) {
+                        String last = ImageExport.spec("qcow2", m.top.procPath(), m.disk.format(), m.base.procPath());
+                        BitSet dirty = ImageMap.of(last).topChunks(m.geometry);
+                        m.dirtyBytes = (long) dirty.cardinality() * chunk;
+                        m.last = ImageExport.start(last, workDir.resolve("last-" + m.disk.target() + ".sock"));
+                        m.backend.handOver(m.last.backend());
+                        m.transfer.cutover(dirty, timeout);
+                    }
+                    awaitMigrated(migrated);
                 } finally {
                     inLibvirtMigration = false;
                 }
@@ -251,28 +278,21 @@ public final class LibvirtSourceSession implements Runnable {
                 switched = true;
                 long migrateMillis = (System.nanoTime() - memStart) / 1_000_000;
                 record.phase(MigrationPhase.PULLING);
-                long handStart = System.nanoTime();
-                for (MovingDisk m : disks) {
-                    String last = ImageExport.spec("qcow2", m.top.procPath(), m.disk.format(), m.base.procPath());
-                    BitSet dirty = ImageMap.of(last).topChunks(m.geometry);
-                    m.dirtyBytes = (long) dirty.cardinality() * chunk;
-                    m.last = ImageExport.start(last, workDir.resolve("last-" + m.disk.target() + ".sock"));
-                    m.backend.handOver(m.last.backend());
-                    m.transfer.cutover(dirty, timeout);
-                }
-                long handOverMillis = (System.nanoTime() - handStart) / 1_000_000;
-                LOG.info("migration {}: libvirt migrated the domain in {} ms; final dirty sets handed over {} ms after its Confirm",
-                        id, migrateMillis, handOverMillis);
+                long handOverMillis = Math.max(0, (System.nanoTime() - handStart) / 1_000_000);
+                long handedAfterPause = Math.max(0, (handStart - pausedAt) / 1_000_000);
+                LOG.info("migration {}: libvirt migrated the domain in {} ms; final dirty sets handed over {} ms after the source paused"
+                        + " ({}: the pause event)", id, migrateMillis, handedAfterPause, paused.isDone() ? "after" : "no");
                 for (MovingDisk m : disks) m.transfer.finished().get();
                 PeerMessage.Finished f = control.expect(PeerMessage.Finished.class, Duration.ofDays(1));
                 record.phase(MigrationPhase.FINISHING);
                 ObjectNode report = ControlCodec.mapper().createObjectNode();
                 report.put("strategy", "hybrid").put("domain", dom.name()).put("totalMillis", record.elapsedMillis())
-                        .put("libvirtMigrateMillis", migrateMillis).put("handOverAfterConfirmMillis", handOverMillis);
+                        .put("libvirtMigrateMillis", migrateMillis).put("handOverAfterPauseMillis", handedAfterPause)
+                        .put("handOverToConfirmMillis", handOverMillis);
                 var arr = report.putArray("disks");
                 StringBuilder summary = new StringBuilder("migration " + id + " (hybrid, libvirt domain " + dom.name() + "): total "
-                        + record.elapsedMillis() + " ms, libvirt migrate " + migrateMillis + " ms, reads at the destination held "
-                        + handOverMillis + " ms after libvirt's Confirm");
+                        + record.elapsedMillis() + " ms, libvirt migrate " + migrateMillis + " ms, final dirty set sent "
+                        + handedAfterPause + " ms after the source paused");
                 for (MovingDisk m : disks) {
                     var c = m.transfer.counters();
                     arr.addObject().put("target", m.disk.target()).put("format", m.disk.format()).put("size", m.size)
@@ -298,6 +318,18 @@ public final class LibvirtSourceSession implements Runnable {
             for (MovingDisk m : disks) close(m, switched);
             host.close();
             RestartRecovery.removeDir(workDir.toString());
+        }
+    }
+
+    /** Waits for libvirt's migration call; its failure as the migration's (cancelled if the operator asked). */
+    private void awaitMigrated(CompletableFuture<Void> migrated) throws AgentException, InterruptedException {
+        try {
+            migrated.get();
+        } catch (java.util.concurrent.ExecutionException e) {
+            Throwable c = e.getCause();
+            if (cancelled.isDone()) throw new AgentException(ErrorKind.CANCELLED, "cancelled: " + cancelled.join(), c);
+            if (c instanceof DomainException d) throw of(d);
+            throw new AgentException(ErrorKind.FAILED, "libvirt's migration: " + c, c);
         }
     }
 
