@@ -118,8 +118,8 @@ installed_cli_lists() {
   echo "vmmig list against the running agent: $(( (e - s) / 1000000 )) ms"
 }
 
-# /usr/bin/vmmig writes its class-data-sharing archive on root's first successful `vmmig list` and
-# uses it afterwards; the answers are the same
+# /usr/bin/vmmig writes its class-data-sharing archive (from `vmmig cli-warm-up`) when it is missing,
+# on root's first client command, and uses it afterwards; the answers are the same
 installed_cli_cds_archive() {
   local sock=$work/agent/control.sock jsa=/var/cache/vmmig/cli.jsa s e
   rm -f "$jsa"

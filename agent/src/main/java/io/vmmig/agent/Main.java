@@ -12,7 +12,7 @@ import picocli.CommandLine.Command;
 @Command(name = "vmmig", mixinStandardHelpOptions = true, version = "vmmig 0.1.0",
         description = "Live migration of QEMU/KVM guests with their local disks.",
         subcommands = {MigrateCommand.class, StatusCommand.class, ListCommand.class, CancelCommand.class,
-                AgentCommand.class},
+                AgentCommand.class, io.vmmig.agent.cli.CliWarmUp.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:success", "1:the migration failed (the message says where the guest runs)",
                 "2:bad command line or request", "3:environment problem (QEMU missing or too old, a disk vmmig cannot handle)",

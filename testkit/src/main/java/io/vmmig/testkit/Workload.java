@@ -21,9 +21,12 @@ import java.util.stream.Collectors;
  *                          block (the first 64 bytes of the payload: the text repeated), for tests that look for
  *                          the guest's data where it must not be (a packet capture); null: none. 1-32 printable
  *                          ASCII characters without blanks
+ * @param textPayload       payloads of words from a 16-word vocabulary (compressible like text, ~5x with zstd)
+ *                          instead of pseudo-random bytes (incompressible); verified the same way
  */
 public record Workload(long blocks, int blockSize, List<Phase> phases, long hotBlocks, long hotFirst,
-                       long writesPerSecond, int verifyAfterSeconds, int heartbeatMs, long seed, String marker) {
+                       long writesPerSecond, int verifyAfterSeconds, int heartbeatMs, long seed, String marker,
+                       boolean textPayload) {
 
     /** A writer phase; PREFILL and IDLE end, the others run until the guest stops. */
     public enum Phase {
@@ -65,45 +68,50 @@ public record Workload(long blocks, int blockSize, List<Phase> phases, long hotB
 
     /** 4096 blocks of 4 KiB (16 MiB), prefill then hot writes over 64 blocks at 1000 writes/s, heartbeat 20 ms. */
     public static Workload defaults() {
-        return new Workload(4096, 4096, List.of(Phase.PREFILL, Phase.HOT), 64, 0, 1000, 0, 20, 1, null);
+        return new Workload(4096, 4096, List.of(Phase.PREFILL, Phase.HOT), 64, 0, 1000, 0, 20, 1, null, false);
     }
 
     public Workload withBlocks(long n) {
         return new Workload(n, blockSize, phases, Math.min(hotBlocks, n), Math.min(hotFirst, n - Math.min(hotBlocks, n)),
-                writesPerSecond, verifyAfterSeconds, heartbeatMs, seed, marker);
+                writesPerSecond, verifyAfterSeconds, heartbeatMs, seed, marker, textPayload);
     }
 
     public Workload withBlockSize(int bytes) {
-        return new Workload(blocks, bytes, phases, hotBlocks, hotFirst, writesPerSecond, verifyAfterSeconds, heartbeatMs, seed, marker);
+        return new Workload(blocks, bytes, phases, hotBlocks, hotFirst, writesPerSecond, verifyAfterSeconds, heartbeatMs, seed, marker, textPayload);
     }
 
     public Workload withPhases(Phase... p) {
-        return new Workload(blocks, blockSize, List.of(p), hotBlocks, hotFirst, writesPerSecond, verifyAfterSeconds, heartbeatMs, seed, marker);
+        return new Workload(blocks, blockSize, List.of(p), hotBlocks, hotFirst, writesPerSecond, verifyAfterSeconds, heartbeatMs, seed, marker, textPayload);
     }
 
     public Workload withHotSet(long first, long count) {
-        return new Workload(blocks, blockSize, phases, count, first, writesPerSecond, verifyAfterSeconds, heartbeatMs, seed, marker);
+        return new Workload(blocks, blockSize, phases, count, first, writesPerSecond, verifyAfterSeconds, heartbeatMs, seed, marker, textPayload);
     }
 
     public Workload withRate(long perSecond) {
-        return new Workload(blocks, blockSize, phases, hotBlocks, hotFirst, perSecond, verifyAfterSeconds, heartbeatMs, seed, marker);
+        return new Workload(blocks, blockSize, phases, hotBlocks, hotFirst, perSecond, verifyAfterSeconds, heartbeatMs, seed, marker, textPayload);
     }
 
     public Workload withVerifyAfter(int seconds) {
-        return new Workload(blocks, blockSize, phases, hotBlocks, hotFirst, writesPerSecond, seconds, heartbeatMs, seed, marker);
+        return new Workload(blocks, blockSize, phases, hotBlocks, hotFirst, writesPerSecond, seconds, heartbeatMs, seed, marker, textPayload);
     }
 
     public Workload withHeartbeatMs(int ms) {
-        return new Workload(blocks, blockSize, phases, hotBlocks, hotFirst, writesPerSecond, verifyAfterSeconds, ms, seed, marker);
+        return new Workload(blocks, blockSize, phases, hotBlocks, hotFirst, writesPerSecond, verifyAfterSeconds, ms, seed, marker, textPayload);
     }
 
     public Workload withSeed(long s) {
-        return new Workload(blocks, blockSize, phases, hotBlocks, hotFirst, writesPerSecond, verifyAfterSeconds, heartbeatMs, s, marker);
+        return new Workload(blocks, blockSize, phases, hotBlocks, hotFirst, writesPerSecond, verifyAfterSeconds, heartbeatMs, s, marker, textPayload);
     }
 
     /** This workload with the guest holding {@code text} in RAM and in every block it writes (see {@link #marker}). */
     public Workload withMarker(String text) {
-        return new Workload(blocks, blockSize, phases, hotBlocks, hotFirst, writesPerSecond, verifyAfterSeconds, heartbeatMs, seed, text);
+        return new Workload(blocks, blockSize, phases, hotBlocks, hotFirst, writesPerSecond, verifyAfterSeconds, heartbeatMs, seed, text, textPayload);
+    }
+
+    /** This workload with compressible (text-like) payloads, see {@link #textPayload}. */
+    public Workload withTextPayload(boolean on) {
+        return new Workload(blocks, blockSize, phases, hotBlocks, hotFirst, writesPerSecond, verifyAfterSeconds, heartbeatMs, seed, marker, on);
     }
 
     /** Bytes of disk the workload touches: the disk must be at least this big. */
@@ -117,6 +125,6 @@ public record Workload(long blocks, int blockSize, List<Phase> phases, long hotB
                 + " vmmig.mode=" + phases.stream().map(p -> p.name().toLowerCase(Locale.ROOT)).collect(Collectors.joining(","))
                 + " vmmig.hot=" + hotBlocks + " vmmig.hot_first=" + hotFirst + " vmmig.rate=" + writesPerSecond
                 + " vmmig.verify_after=" + verifyAfterSeconds + " vmmig.hb_ms=" + heartbeatMs + " vmmig.seed=" + seed
-                + (marker == null ? "" : " vmmig.marker=" + marker);
+                + (marker == null ? "" : " vmmig.marker=" + marker) + (textPayload ? " vmmig.fill=text" : "");
     }
 }

@@ -3,6 +3,7 @@ package io.vmmig.agent.cli;
 import io.vmmig.agent.config.AgentConfig;
 import io.vmmig.agent.config.HostPort;
 import io.vmmig.agent.control.ControlRequest;
+import io.vmmig.strategy.qemu.MemorySettings;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -35,6 +36,21 @@ public final class MigrateCommand implements Callable<Integer> {
     @Option(names = "--bandwidth", paramLabel = "RATE", converter = BandwidthConverter.class,
             description = "push limit in bytes/s: 100M, 12.5MiB/s, 1G; bits with 'bit': 100Mbit (default unlimited)")
     Long bandwidth;
+
+    @Option(names = "--memory-bandwidth", paramLabel = "RATE", converter = MemoryBandwidthConverter.class,
+            description = "QEMU's memory migration rate cap (max-bandwidth), as --bandwidth or 'unlimited'"
+                    + " (default: --bandwidth, else the agent's memory.max-bandwidth, else unlimited; QEMU alone caps it at 128 MiB/s)")
+    Long memoryBandwidth;
+
+    @Option(names = "--downtime-limit", paramLabel = "MS",
+            description = "QEMU's downtime target in milliseconds (downtime-limit), 1 to 2000000"
+                    + " (default: the agent's memory.downtime-limit, else 300)")
+    Long downtimeLimit;
+
+    @Option(names = "--auto-converge", negatable = true,
+            description = "let QEMU throttle the guest's vCPUs when its RAM is dirtied faster than the link carries it"
+                    + " (auto-converge; default: the agent's memory.auto-converge, else off)")
+    Boolean autoConverge;
 
     @Option(names = "--threshold", paramLabel = "N",
             description = "hybrid: writes to a chunk after which it is no longer pushed (default: the agent's)")
@@ -70,6 +86,10 @@ public final class MigrateCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(),
                     "Invalid value for option '--threshold': '" + threshold + "' is not a write count of 1 or more");
         }
+        if (downtimeLimit != null && (downtimeLimit < 1 || downtimeLimit > MemorySettings.MAX_DOWNTIME_LIMIT_MILLIS)) {
+            throw new ParameterException(spec.commandLine(), "Invalid value for option '--downtime-limit': '" + downtimeLimit
+                    + "' is not a number of milliseconds from 1 to " + MemorySettings.MAX_DOWNTIME_LIMIT_MILLIS);
+        }
         try {
             HostPort.parse(dest, AgentConfig.DEFAULT_PORT);
         } catch (IllegalArgumentException e) {
@@ -77,7 +97,8 @@ public final class MigrateCommand implements Callable<Integer> {
         }
         // a socket path is the caller's: relative to the directory vmmig runs in, not the agent's
         String vmArg = vm.contains("/") ? Path.of(vm).toAbsolutePath().normalize().toString() : vm;
-        ControlRequest request = ControlRequest.migrate(vmArg, dest.strip(), strategy, bandwidth, threshold, chunkSize, target);
+        ControlRequest request = ControlRequest.migrate(vmArg, dest.strip(), strategy, bandwidth, threshold, chunkSize, target)
+                .withMemory(new ControlRequest.Memory(memoryBandwidth, downtimeLimit, autoConverge));
         EventSink sink = options.json() ? new JsonLines(context.stdout())
                 : new ProgressDisplay(context.out(), context.tty(), System::nanoTime);
         return new MigrateSession(options.socket(context), request, sink, context, MigrateSession.CANCEL_WAIT).run();

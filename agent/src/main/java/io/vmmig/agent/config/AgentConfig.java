@@ -1,5 +1,6 @@
 package io.vmmig.agent.config;
 
+import io.vmmig.strategy.peer.ChunkCompression;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -33,6 +34,9 @@ import java.util.Set;
  *                        certificate, key and CA ({@code tls.qemu-streams}, default true; never when insecure)
  * @param journalRetention how many finished migrations stay written down ({@code journal.keep}, {@code journal.max-age-days})
  * @param controlOptions  who may use the control socket, how many at once ({@code control-socket.*})
+ * @param memory          as a source: the memory migration settings it sets on QEMU ({@code memory.*})
+ * @param compression     as a source: how chunk data is compressed ({@code compression}, default adaptive)
+ * @param afterSwitchover as a destination: announce-self and the post-switchover hook
  * @param libvirt         the local libvirtd ({@code libvirt.uri}) and the URI a source's libvirtd reaches it by
  *                        ({@code libvirt.migration-uri})
  */
@@ -41,12 +45,13 @@ public record AgentConfig(String listenHost, int listenPort, String migrationHos
                           List<Path> imageDirs, String qemuBinary, Map<String, Path> vms, Duration timeout,
                           Duration tokenTtl, long pullBandwidth, LogLevel logLevel, HostPort metricsListen,
                           QemuPolicy qemuPolicy, boolean qemuStreamsTls, JournalRetention journalRetention,
-                          ControlSocketOptions controlOptions, LibvirtSettings libvirt) {
+                          ControlSocketOptions controlOptions, MemoryPolicy memory,
+                          ChunkCompression compression, AfterSwitchover afterSwitchover, LibvirtSettings libvirt) {
     public static final int DEFAULT_PORT = 7410;
     public static final Path DEFAULT_FILE = Path.of("/etc/vmmig/vmmig.conf");
     public static final Path DEFAULT_CONTROL_SOCKET = Path.of("/run/vmmig/control.sock");
 
-    /** libvirt's defaults. */
+    /** The default memory migration settings (and the rest as they are below). */
     public AgentConfig(String listenHost, int listenPort, String migrationHost, Path tlsKey, Path tlsCert, Path tlsCa,
                        Set<String> allowedClients, boolean insecure, Path stateDir, Path controlSocket,
                        List<Path> imageDirs, String qemuBinary, Map<String, Path> vms, Duration timeout,
@@ -56,6 +61,18 @@ public record AgentConfig(String listenHost, int listenPort, String migrationHos
         this(listenHost, listenPort, migrationHost, tlsKey, tlsCert, tlsCa, allowedClients, insecure, stateDir, controlSocket,
                 imageDirs, qemuBinary, vms, timeout, tokenTtl, pullBandwidth, logLevel, metricsListen, qemuPolicy, qemuStreamsTls,
                 journalRetention, controlOptions, null);
+    }
+
+    /** libvirt's defaults ({@code qemu:///system}, {@code qemu+tls://MIGRATION-ADDRESS/system}). */
+    public AgentConfig(String listenHost, int listenPort, String migrationHost, Path tlsKey, Path tlsCert, Path tlsCa,
+                       Set<String> allowedClients, boolean insecure, Path stateDir, Path controlSocket,
+                       List<Path> imageDirs, String qemuBinary, Map<String, Path> vms, Duration timeout, Duration tokenTtl,
+                       long pullBandwidth, LogLevel logLevel, HostPort metricsListen, QemuPolicy qemuPolicy,
+                       boolean qemuStreamsTls, JournalRetention journalRetention, ControlSocketOptions controlOptions,
+                       MemoryPolicy memory, ChunkCompression compression, AfterSwitchover afterSwitchover) {
+        this(listenHost, listenPort, migrationHost, tlsKey, tlsCert, tlsCa, allowedClients, insecure, stateDir, controlSocket,
+                imageDirs, qemuBinary, vms, timeout, tokenTtl, pullBandwidth, logLevel, metricsListen, qemuPolicy, qemuStreamsTls,
+                journalRetention, controlOptions, memory, compression, afterSwitchover, null);
     }
 
     /** No pull limit, logging at INFO, no metrics. */
@@ -75,14 +92,14 @@ public record AgentConfig(String listenHost, int listenPort, String migrationHos
                 imageDirs, qemuBinary, vms, timeout, tokenTtl, pullBandwidth, LogLevel.INFO, null, null, true);
     }
 
-    /** The default journal retention and control socket options (root only). */
+    /** The default journal retention, control socket options (root only) and memory migration settings. */
     public AgentConfig(String listenHost, int listenPort, String migrationHost, Path tlsKey, Path tlsCert, Path tlsCa,
                        Set<String> allowedClients, boolean insecure, Path stateDir, Path controlSocket,
                        List<Path> imageDirs, String qemuBinary, Map<String, Path> vms, Duration timeout, Duration tokenTtl,
                        long pullBandwidth, LogLevel logLevel, HostPort metricsListen, QemuPolicy qemuPolicy, boolean qemuStreamsTls) {
         this(listenHost, listenPort, migrationHost, tlsKey, tlsCert, tlsCa, allowedClients, insecure, stateDir, controlSocket,
                 imageDirs, qemuBinary, vms, timeout, tokenTtl, pullBandwidth, logLevel, metricsListen, qemuPolicy, qemuStreamsTls,
-                null, null, null);
+                null, null, null, null, null, null);
     }
 
     /** QEMU's streams in TLS (unless insecure). */
@@ -92,6 +109,18 @@ public record AgentConfig(String listenHost, int listenPort, String migrationHos
                        long pullBandwidth, LogLevel logLevel, HostPort metricsListen, QemuPolicy qemuPolicy) {
         this(listenHost, listenPort, migrationHost, tlsKey, tlsCert, tlsCa, allowedClients, insecure, stateDir, controlSocket,
                 imageDirs, qemuBinary, vms, timeout, tokenTtl, pullBandwidth, logLevel, metricsListen, qemuPolicy, true);
+    }
+
+    /** Adaptive compression, the default announce-self and no post-switchover hook. */
+    public AgentConfig(String listenHost, int listenPort, String migrationHost, Path tlsKey, Path tlsCert, Path tlsCa,
+                       Set<String> allowedClients, boolean insecure, Path stateDir, Path controlSocket,
+                       List<Path> imageDirs, String qemuBinary, Map<String, Path> vms, Duration timeout, Duration tokenTtl,
+                       long pullBandwidth, LogLevel logLevel, HostPort metricsListen, QemuPolicy qemuPolicy,
+                       boolean qemuStreamsTls, JournalRetention journalRetention, ControlSocketOptions controlOptions,
+                       MemoryPolicy memory) {
+        this(listenHost, listenPort, migrationHost, tlsKey, tlsCert, tlsCa, allowedClients, insecure, stateDir, controlSocket,
+                imageDirs, qemuBinary, vms, timeout, tokenTtl, pullBandwidth, logLevel, metricsListen, qemuPolicy, qemuStreamsTls,
+                journalRetention, controlOptions, memory, null, null);
     }
 
     /** The default QEMU policy. */
@@ -113,6 +142,9 @@ public record AgentConfig(String listenHost, int listenPort, String migrationHos
         if (qemuPolicy == null) qemuPolicy = QemuPolicy.defaults();
         if (journalRetention == null) journalRetention = JournalRetention.DEFAULT;
         if (controlOptions == null) controlOptions = ControlSocketOptions.defaults();
+        if (memory == null) memory = MemoryPolicy.defaults();
+        if (compression == null) compression = ChunkCompression.ADAPTIVE;
+        if (afterSwitchover == null) afterSwitchover = AfterSwitchover.DEFAULTS;
         if (libvirt == null) libvirt = LibvirtSettings.defaults(migrationHost);
     }
 
@@ -120,6 +152,6 @@ public record AgentConfig(String listenHost, int listenPort, String migrationHos
     public AgentConfig withLogLevel(LogLevel level) {
         return new AgentConfig(listenHost, listenPort, migrationHost, tlsKey, tlsCert, tlsCa, allowedClients, insecure, stateDir,
                 controlSocket, imageDirs, qemuBinary, vms, timeout, tokenTtl, pullBandwidth, level, metricsListen, qemuPolicy,
-                qemuStreamsTls, journalRetention, controlOptions, libvirt);
+                qemuStreamsTls, journalRetention, controlOptions, memory, compression, afterSwitchover, libvirt);
     }
 }

@@ -1,5 +1,6 @@
 package io.vmmig.agent.config;
 
+import io.vmmig.strategy.peer.ChunkCompression;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -45,6 +46,14 @@ import java.util.regex.Pattern;
  * metrics.listen = 127.0.0.1:9741      # serve /metrics (Prometheus text format); default: not served
  * journal.keep = 100                   # finished migrations kept in the state dir (in flight: always)
  * journal.max-age-days = 30            # finished migrations older than this are dropped
+ * memory.max-bandwidth = unlimited     # as a source: QEMU's memory rate cap, bytes/s (default: --bandwidth, else unlimited)
+ * memory.downtime-limit = 300          # as a source: QEMU's downtime target, ms (default 300)
+ * memory.auto-converge = false         # as a source: let QEMU throttle the guest's vCPUs when RAM cannot converge
+ * compression = adaptive               # source: chunk data off, deflate, zstd, or adaptive (zstd while the link is the bottleneck)
+ * announce.rounds = 5                  # destination: QMP announce-self rounds right after the switchover (0: none)
+ * announce.initial = 50                # ms; announce.max = 550, announce.step = 100 (QEMU's AnnounceParameters)
+ * post-switchover = /etc/vmmig/post-switchover   # destination: run after the switchover (args VM SOURCE DEST; VMMIG_* env)
+ * post-switchover.timeout = 30         # seconds before the hook is killed
  * </pre>
  * Addresses may be IPv6 in brackets: {@code listen = [::]:7410}.
  */
@@ -147,9 +156,29 @@ public final class AgentConfigFile {
                 r.nonEmpty("qemu", "qemu-system-x86_64"), vms, Duration.ofSeconds(timeout),
                 Duration.ofSeconds(tokenTtl), pullBandwidth, logLevel, metrics,
                 new QemuPolicy(kernelDirs, chardevDirs, taps, runas), r.bool("tls.qemu-streams", true), retention(r),
-                controlOptions,
+                controlOptions, memory(r), compression(r), afterSwitchover(r),
                 new LibvirtSettings(r.nonEmpty("libvirt.uri", LibvirtSettings.DEFAULT_URI),
                         r.get("libvirt.migration-uri", LibvirtSettings.defaults(unbracketed(r.get("migration-address", host))).migrationUri())));
+    }
+
+    private static ChunkCompression compression(Reader r) throws ConfigException {
+        try {
+            return ChunkCompression.parse(r.nonEmpty("compression", "adaptive"));
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(r.where("compression") + ": 'compression': " + e.getMessage());
+        }
+    }
+
+    private static AfterSwitchover afterSwitchover(Reader r) throws ConfigException {
+        AfterSwitchover d = AfterSwitchover.DEFAULTS;
+        int rounds = r.values().containsKey("announce.rounds") && "0".equals(r.values().get("announce.rounds")) ? 0
+                : (int) Math.min(1000, r.positiveLong("announce.rounds", d.announceRounds()));
+        int initial = (int) Math.min(100_000, r.positiveLong("announce.initial", d.announceInitialMs()));
+        int max = (int) Math.min(100_000, r.positiveLong("announce.max", d.announceMaxMs()));
+        int step = (int) Math.min(100_000, r.positiveLong("announce.step", d.announceStepMs()));
+        Path hook = r.path("post-switchover");
+        long timeout = r.positiveLong("post-switchover.timeout", d.hookTimeout().toSeconds());
+        return new AfterSwitchover(rounds, initial, max, step, hook, Duration.ofSeconds(timeout));
     }
 
     private static JournalRetention retention(Reader r) throws ConfigException {
@@ -158,6 +187,18 @@ public final class AgentConfigFile {
         if (keep > Integer.MAX_VALUE) throw new ConfigException(r.where("journal.keep") + ": 'journal.keep' is too large: " + keep);
         if (days > 36_500) throw new ConfigException(r.where("journal.max-age-days") + ": 'journal.max-age-days' is too large: " + days);
         return new JournalRetention((int) keep, Duration.ofDays(days));
+
+    }
+
+    private static MemoryPolicy memory(Reader r) throws ConfigException {
+        String bw = r.nonEmpty("memory.max-bandwidth", "unset");
+        Long maxBandwidth = bw.equals("unset") ? null : bw.equals("unlimited") ? MemoryPolicy.UNLIMITED
+                : r.positiveLong("memory.max-bandwidth", 0);
+        long downtime = r.positiveLong("memory.downtime-limit", MemoryPolicy.DEFAULT_DOWNTIME_LIMIT_MILLIS);
+        if (downtime > MemoryPolicy.MAX_DOWNTIME_LIMIT_MILLIS)
+            throw new ConfigException(r.where("memory.downtime-limit") + ": 'memory.downtime-limit' must be at most "
+                    + MemoryPolicy.MAX_DOWNTIME_LIMIT_MILLIS + " ms (QEMU's limit), got " + downtime);
+        return new MemoryPolicy(maxBandwidth, downtime, r.bool("memory.auto-converge", false));
     }
 
     /** {@code [::1]} as an address alone: {@code ::1}. */
@@ -172,7 +213,9 @@ public final class AgentConfigFile {
             "tls.allowed-clients", "tls.qemu-streams", "insecure", "state-dir", "control-socket",
             "control-socket.group", "control-socket.max-connections", "control-socket.idle-timeout", "image-dirs", "qemu", "timeout", "token-ttl",
             "pull-bandwidth", "log-level", "metrics.listen", "allowed.kernel-dirs", "allowed.chardev-dirs", "allowed.taps",
-            "qemu.runas", "journal.keep", "journal.max-age-days", "libvirt.uri", "libvirt.migration-uri",
+            "qemu.runas", "journal.keep", "journal.max-age-days",
+            "memory.max-bandwidth", "memory.downtime-limit", "memory.auto-converge", "compression", "announce.rounds", "announce.initial",
+            "announce.max", "announce.step", "post-switchover", "post-switchover.timeout", "libvirt.uri", "libvirt.migration-uri",
             "libvirt.hook-refuse-unprepared");
 
     private static Path absolute(String where, String key, String value) throws ConfigException {

@@ -16,10 +16,38 @@ import com.fasterxml.jackson.annotation.JsonInclude;
  * @param chunkSize {@code migrate}: chunk size in bytes (null: default)
  * @param target    {@code migrate}: image path at the destination (null: the destination's image directory
  *                  and the source image's file name)
+ * @param memory    {@code migrate}: the memory migration's settings asked for (null: the agent's)
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record ControlRequest(Op op, String id, String vm, String dest, String strategy, Long bandwidth,
-                             Integer threshold, Integer chunkSize, String target) {
+                             Integer threshold, Integer chunkSize, String target, Memory memory) {
+
+    public ControlRequest(Op op, String id, String vm, String dest, String strategy, Long bandwidth,
+                          Integer threshold, Integer chunkSize, String target) {
+        this(op, id, vm, dest, strategy, bandwidth, threshold, chunkSize, target, null);
+    }
+
+    /**
+     * QEMU's memory migration settings a {@code migrate} asks for; each null one is the agent's
+     * ({@code memory.*} in its configuration).
+     *
+     * @param maxBandwidth  {@code max-bandwidth}, bytes per second ({@code 9223372036853727232}: unlimited)
+     * @param downtimeLimit {@code downtime-limit}, milliseconds
+     * @param autoConverge  the {@code auto-converge} capability
+     */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record Memory(Long maxBandwidth, Long downtimeLimit, Boolean autoConverge) {
+        /** Whether nothing is asked for. */
+        public boolean empty() {
+            return maxBandwidth == null && downtimeLimit == null && autoConverge == null;
+        }
+    }
+
+    /** This request with memory settings (null or empty: the agent's). */
+    public ControlRequest withMemory(Memory m) {
+        return new ControlRequest(op, id, vm, dest, strategy, bandwidth, threshold, chunkSize, target,
+                m == null || m.empty() ? null : m);
+    }
 
     /** The operations of the control socket. */
     public enum Op {

@@ -47,6 +47,7 @@ public final class Agent implements AutoCloseable {
     private final java.util.Map<Path, String> leaving = new java.util.concurrent.ConcurrentHashMap<>();
     private PeerServer peerServer;
     private PeerConnector connector;
+    private AgentWarmUp warmUp;
     private ControlServer control;
 
     private Agent(AgentConfig config) {
@@ -84,8 +85,11 @@ public final class Agent implements AutoCloseable {
                 b.insecure();
                 connector = PeerConnector.insecure(PeerTransportOptions.DEFAULT);
             } else {
-                b.tls(PeerTls.server(config.tlsKey(), config.tlsCert(), config.tlsCa(), config.allowedClients()));
-                connector = PeerConnector.tls(PeerTls.client(config.tlsKey(), config.tlsCert(), config.tlsCa()), PeerTransportOptions.DEFAULT);
+                PeerTls server = PeerTls.server(config.tlsKey(), config.tlsCert(), config.tlsCa(), config.allowedClients());
+                PeerTls client = PeerTls.client(config.tlsKey(), config.tlsCert(), config.tlsCa());
+                b.tls(server);
+                connector = PeerConnector.tls(client, PeerTransportOptions.DEFAULT);
+                warmUp = new AgentWarmUp(server, client, config.tlsCert());
             }
         } catch (PeerTransportException | IllegalArgumentException | IllegalStateException e) {
             throw new AgentMisconfigured("tls.key, tls.cert, tls.ca: " + CauseChain.of(e), e);
@@ -120,6 +124,7 @@ public final class Agent implements AutoCloseable {
         io.vmmig.agent.session.RestartedSourcePull.takeBack(config.stateDir(), registry, tokens);
         recoverJournal();
         control = ControlServer.start(config.controlSocket(), config.controlOptions(), LocalAccounts.system(), this::handle);
+        (warmUp != null ? warmUp : new AgentWarmUp(null, null, null)).startInBackground();
         LOG.info("vmmig agent up: peers on {}, control socket {}, images in {}", peerServer.address(), config.controlSocket(),
                 config.imageDirs());
     }
@@ -274,6 +279,14 @@ public final class Agent implements AutoCloseable {
             throw new AgentException(ErrorKind.BAD_REQUEST, "bandwidth " + r.bandwidth() + " must be positive");
         if (r.bandwidth() != null && !choice.chunkTransfer())
             throw new AgentException(ErrorKind.BAD_REQUEST, "--bandwidth applies to vmmig's own transfer, not to the " + choice.name() + " strategy");
+        io.vmmig.strategy.qemu.MemorySettings memory;
+        ControlRequest.Memory mr = r.memory() == null ? new ControlRequest.Memory(null, null, null) : r.memory();
+        try {
+            memory = config.memory().settingsFor(choice.chunkTransfer() ? r.bandwidth() : null, mr.maxBandwidth(), mr.downtimeLimit(),
+                    mr.autoConverge());
+        } catch (IllegalArgumentException e) {
+            throw new AgentException(ErrorKind.BAD_REQUEST, "memory migration settings: " + e.getMessage());
+        }
         String id = registry.newId();
         Path key = qmp.toAbsolutePath().normalize();
         String busy = leaving.putIfAbsent(key, id);
@@ -288,7 +301,7 @@ public final class Agent implements AutoCloseable {
         }
         Audit.migrate(caller, m);
         SourceSession s = new SourceSession(config, connector, m, new SourceSession.Request(qmp, vmName, host, port, choice,
-                r.bandwidth(), r.threshold(), r.chunkSize(), r.target()), tokens, registry);
+                r.bandwidth(), r.threshold(), r.chunkSize(), r.target(), memory), tokens, registry);
         Thread t = new Thread(() -> {
             try {
                 s.run();

@@ -209,6 +209,13 @@ public final class DestinationSession {
                     policy.runas());
             DestinationMigration incoming = new DestinationMigration(qemu.qmp(), disk,
                     "tcp:" + uriHost(config.migrationHost()) + ":" + memoryPort, tlsId, timeline);
+            SwitchoverNetwork network = new SwitchoverNetwork(config.afterSwitchover(), qemu.qmp(),
+                    new SwitchoverNetwork.Guest(id, p.vm(), PullReconnector.hostOf(client.remote()), config.migrationHost(),
+                            SwitchoverNetwork.macsOf(placed.description()), workDir.resolve("qmp.sock")), workDir);
+            java.util.concurrent.atomic.AtomicBoolean networkStarted = new java.util.concurrent.atomic.AtomicBoolean();
+            timeline.onEvent(e -> {
+                if (e == MigrationEvent.RUNNING_AT_DESTINATION && networkStarted.compareAndSet(false, true)) network.start();
+            });
             PeerMessage.Ready ready;
             if (disk instanceof MirrorDestination m) {
                 MirrorTarget t = await(m.exported(), cancelled, timeout, "the mirror export");
@@ -259,9 +266,10 @@ public final class DestinationSession {
                 // the source keeps its QEMU until it hears DONE: tell it, over a resumed connection if need be
                 PullReconnector.awaitDone(c.transfer(), rc);
             }
-            link.trySend(new PeerMessage.Finished(ControlCodec.tree(report)));
+            com.fasterxml.jackson.databind.JsonNode tree = network.result().addTo(ControlCodec.tree(report));
+            link.trySend(new PeerMessage.Finished(tree));
             DestinationPullFile.remove(workDir);   // the source heard DONE: nothing left to resume
-            record.complete(new ControlEvent.Report(id, ControlCodec.tree(report), "destination of " + id + ": " + report));
+            record.complete(new ControlEvent.Report(id, tree, "destination of " + id + ": " + report));
             LOG.info("migration {}: the guest runs here (QEMU pid {}) from {}", id, qemu.pid(), image.path());
         } catch (Exception caught) {
             Throwable e = caught instanceof java.util.concurrent.CompletionException && caught.getCause() != null ? caught.getCause() : caught;

@@ -44,8 +44,43 @@ final class QemuImgTool {
         return info.path("format").asText("raw");
     }
 
-    /** {@code major.minor.micro} of a QEMU binary, from its {@code --version}. */
+    /** Versions already read, by binary: its resolved path, size and modification time must still match. */
+    private static final java.util.concurrent.ConcurrentHashMap<String, KnownVersion> VERSIONS = new java.util.concurrent.ConcurrentHashMap<>();
+
+    private record KnownVersion(String stamp, int[] version) {}
+
+    /**
+     * {@code major.minor.micro} of a QEMU binary, from its {@code --version}; read once per binary file (a
+     * prepare does not pay for a process start while the file is unchanged; an upgraded binary is read again).
+     */
     static int[] version(String qemuBinary) throws AgentException {
+        String stamp = stampOf(qemuBinary);
+        KnownVersion known = VERSIONS.get(qemuBinary);
+        if (stamp != null && known != null && known.stamp().equals(stamp)) return known.version().clone();
+        int[] v = versionFromProcess(qemuBinary);
+        if (stamp != null) VERSIONS.put(qemuBinary, new KnownVersion(stamp, v.clone()));
+        return v;
+    }
+
+    /** The binary's resolved path, size and modification time (null if it cannot be found, e.g. not in PATH). */
+    private static String stampOf(String binary) {
+        List<Path> candidates = new ArrayList<>();
+        if (binary.contains("/")) candidates.add(Path.of(binary));
+        else for (String d : System.getenv().getOrDefault("PATH", "/usr/local/bin:/usr/bin:/bin").split(":"))
+            candidates.add(Path.of(d.isEmpty() ? "." : d).resolve(binary));
+        for (Path c : candidates) {
+            try {
+                if (!java.nio.file.Files.isExecutable(c)) continue;
+                Path real = c.toRealPath();
+                return real + ":" + java.nio.file.Files.size(real) + ":" + java.nio.file.Files.getLastModifiedTime(real).toMillis();
+            } catch (IOException e) {
+                // next
+            }
+        }
+        return null;
+    }
+
+    private static int[] versionFromProcess(String qemuBinary) throws AgentException {
         String out = run(List.of(qemuBinary, "--version"), "run " + qemuBinary);
         Matcher m = Pattern.compile("version (\\d+)\\.(\\d+)(?:\\.(\\d+))?").matcher(out);
         if (!m.find()) throw new AgentException(ErrorKind.ENVIRONMENT, qemuBinary + " --version said '" + out.strip() + "': no version in it");

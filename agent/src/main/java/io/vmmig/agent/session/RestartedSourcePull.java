@@ -53,7 +53,8 @@ public final class RestartedSourcePull implements PeerChannel.Handler {
         this.tokens = tokens;
         this.qmp = qmp;
         this.export = export;
-        this.responder = new PullResponder(new NbdExportBackend(export), null, file.compress(), 2);
+        this.responder = new PullResponder(new NbdExportBackend(export), null, new io.vmmig.strategy.source.ChunkSender(
+                file.compress() ? io.vmmig.strategy.peer.ChunkCompression.ADAPTIVE : io.vmmig.strategy.peer.ChunkCompression.OFF), 2);
     }
 
     /** Takes back every pull the earlier run of this agent served from {@code stateDir}. */

@@ -65,9 +65,10 @@ public final class SourceSession implements Runnable {
      */
     static final Duration RESUME_TOKEN_TTL = Duration.ofDays(365);
 
-    /** What the operator asked for. */
+    /** What the operator asked for; {@code memory}: the memory migration's settings (the agent's and the request's), null: QEMU's own. */
     public record Request(Path qmpSocket, String vmName, String destHost, int destPort, StrategyChoice strategy,
-                          Long bandwidth, Integer threshold, Integer chunkSize, String target) {}
+                          Long bandwidth, Integer threshold, Integer chunkSize, String target,
+                          io.vmmig.strategy.qemu.MemorySettings memory) {}
 
     private final AgentConfig config;
     private final PeerConnector connector;
@@ -154,6 +155,22 @@ public final class SourceSession implements Runnable {
             int chunk = request.chunkSize() != null ? request.chunkSize() : 256 * 1024;
             StrategyChoice choice = request.strategy();
             checkCancelled();
+            // QEMU's TLS credentials go in while the destination prepares (they depend on nothing it says)
+            CompletableFuture<QemuTlsCreds> creds = new CompletableFuture<>();
+            if (config.qemuStreamsTls()) {
+                Thread t = new Thread(() -> {
+                    try {
+                        creds.complete(QemuTlsFiles.install(config, qmp, id, QemuTlsCreds.Endpoint.CLIENT, workDir));
+                    } catch (Throwable e) {
+                        creds.completeExceptionally(e);
+                    }
+                }, "vmmig-tls-creds-" + id);
+                t.setDaemon(true);
+                t.start();
+            } else {
+                creds.complete(null);
+            }
+            boolean handed = false;
             PeerChannel controlChannel = connect("", new byte[0]);
             Audit.peer(record, controlChannel instanceof NettyPeerChannel n ? n.peerSubject() : null);
             try (ControlLink control = new ControlLink(controlChannel)) {
@@ -173,12 +190,15 @@ public final class SourceSession implements Runnable {
                     control.send(new PeerMessage.ResumeAt(config.listenPort(), Base64.getEncoder().encodeToString(resumeToken)));
                 }
                 try {
-                    return runWithControl(qmp, vm, choice, chunk, control, data, workDir, timeout);
+                    handed = true;   // runWithControl closes the credentials
+                    return runWithControl(qmp, vm, choice, chunk, control, data, workDir, timeout, creds);
                 } finally {
                     registry.forgetResumes(id);
                     tokens.revoke(id);
                     if (data != null) data.close();
                 }
+            } finally {
+                if (!handed) creds.thenAccept(c -> { if (c != null) c.close(); });
             }
         }
     }
@@ -197,7 +217,8 @@ public final class SourceSession implements Runnable {
     }
 
     private ControlEvent.Report runWithControl(QmpClient qmp, SourceVm vm, StrategyChoice choice, int chunk, ControlLink control,
-                                    PeerChannel data, Path workDir, Duration timeout) throws Exception {
+                                    PeerChannel data, Path workDir, Duration timeout,
+                                    CompletableFuture<QemuTlsCreds> installing) throws Exception {
         String id = record.id();
         MigrationTimeline timeline = new MigrationTimeline(record.startNanos());   // the report counts from the request
         CompletableFuture<PeerMessage.Ready> ready = new CompletableFuture<>();
@@ -245,7 +266,15 @@ public final class SourceSession implements Runnable {
                                 + "; the guest keeps running at the source"));
             return r;
         });
-        QemuTlsCreds creds = qemuTls ? QemuTlsFiles.install(config, qmp, id, QemuTlsCreds.Endpoint.CLIENT, workDir) : null;
+        QemuTlsCreds creds;
+        try {
+            creds = installing.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw e.getCause() instanceof Exception c ? c : e;
+        } catch (java.util.concurrent.TimeoutException e) {
+            installing.thenAccept(c -> { if (c != null) c.close(); });
+            throw new AgentException(ErrorKind.ENVIRONMENT, "QEMU's TLS credentials were not in place within " + timeout.toSeconds() + " s");
+        }
         // the destination's certificate must name the address we dialled its agent on (its QEMU listens there too)
         StreamTls tls = creds == null ? null : new StreamTls(creds.id(), request.destHost());
         LOG.info("migration {}: QEMU's streams to {} in {}", id, request.destHost(),
@@ -268,7 +297,7 @@ public final class SourceSession implements Runnable {
                 ? MirrorTarget.tcp(request.destHost(), r.mirrorPort(), r.mirrorExport())
                 : MirrorTarget.unix(Path.of(r.mirrorSocket()), r.mirrorExport()));
         MigrationAssembly.Plan plan = MigrationAssembly.Plan.of(id, choice.strategy(), choice.name(), choice.mirrorMode(),
-                vm.disk().node(), chunk, timeout).withPush(pushOptions()).withTls(tls, null);
+                vm.disk().node(), chunk, timeout).withPush(pushOptions()).withTls(tls, null).withMemory(request.memory());
         SourceStrategy strategy = MigrationAssembly.sourceStrategy(qmp, plan, workDir, data, mirrorTarget, timeline);
         if (strategy instanceof ChunkTransferSource cts) {
             registry.expectResumes(id, ch -> {
@@ -324,6 +353,7 @@ public final class SourceSession implements Runnable {
                 report = report.withDestination(dr);
             }
             QemuStreams streams = QemuStreams.of(tls, choice.chunkTransfer());
+            io.vmmig.strategy.qemu.MemorySettings memory = d.memorySettings();
             try {
                 qmp.call(new Quit());
                 LOG.info("migration {}: the destination holds the whole disk; source QEMU told to quit", id);
@@ -334,7 +364,14 @@ public final class SourceSession implements Runnable {
             report = report.endingAt(timeline);
             SourcePullFile.remove(workDir);
             progress.sample();
-            return new ControlEvent.Report(id, streams.addTo(ControlCodec.tree(report)), report.summary() + streams.summaryLine());
+            com.fasterxml.jackson.databind.JsonNode tree = MemoryReport.addTo(streams.addTo(ControlCodec.tree(report)), memory);
+            String afterSwitchover = "";
+            if (f != null && f.report() != null && f.report().has("afterSwitchover")) {
+                ((com.fasterxml.jackson.databind.node.ObjectNode) tree).set("afterSwitchover", f.report().get("afterSwitchover"));
+                afterSwitchover = SwitchoverNetwork.Result.summaryLine(f.report());
+            }
+            return new ControlEvent.Report(id, tree, report.summary() + streams.summaryLine() + MemoryReport.summaryLine(memory)
+                    + afterSwitchover);
         } finally {
             sampler.shutdownNow();
         }
@@ -344,7 +381,8 @@ public final class SourceSession implements Runnable {
     private static String capabilities(QmpClient qmp) {
         StringBuilder b = new StringBuilder();
         for (MigrationCapability c : qmp.call(new QueryMigrateCapabilities())) {
-            if (c.capability().equals("events") || c.capability().equals("pause-before-switchover"))
+            if (c.capability().equals("events") || c.capability().equals("pause-before-switchover")
+                    || c.capability().equals("auto-converge"))
                 b.append(b.length() == 0 ? "" : ",").append(c.capability()).append('=').append(c.state());
         }
         return b.toString();
@@ -364,7 +402,7 @@ public final class SourceSession implements Runnable {
     }
 
     private SourceOptions pushOptions() {
-        SourceOptions o = SourceOptions.defaults();
+        SourceOptions o = SourceOptions.defaults().withCompression(config.compression());
         if (request.threshold() != null) o = o.withThreshold(request.threshold());
         if (request.bandwidth() != null) o = o.withPushBytesPerSecond(request.bandwidth());
         return o;

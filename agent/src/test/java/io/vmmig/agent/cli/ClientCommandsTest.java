@@ -86,6 +86,32 @@ class ClientCommandsTest {
     }
 
     @Test
+    void memoryOptionsGoToTheAgentAsAsked() throws Exception {
+        scriptSuccess();
+        int exit = cli.run("migrate", "vm1", "hostb", "--socket", agent.socket().toString(),
+                "--memory-bandwidth", "1Gbit", "--downtime-limit", "150", "--auto-converge");
+        assertEquals(0, exit, cli.err.text());
+        assertEquals(ControlRequest.migrate("vm1", "hostb", "hybrid", null, null, null, null)
+                .withMemory(new ControlRequest.Memory(125_000_000L, 150L, true)), agent.nextRequest());
+    }
+
+    @Test
+    void memoryOptionsUnlimitedAndOff() throws Exception {
+        scriptSuccess();
+        assertEquals(0, cli.run("migrate", "vm1", "hostb", "--socket", agent.socket().toString(),
+                "--memory-bandwidth", "unlimited", "--no-auto-converge"), cli.err.text());
+        ControlRequest r = agent.nextRequest();
+        assertEquals(new ControlRequest.Memory(io.vmmig.strategy.qemu.MemorySettings.UNLIMITED, null, false), r.memory());
+    }
+
+    @Test
+    void noMemoryOptionsLeaveItToTheAgent() throws Exception {
+        scriptSuccess();
+        assertEquals(0, cli.run("migrate", "vm1", "hostb", "--socket", agent.socket().toString()), cli.err.text());
+        assertEquals(null, agent.nextRequest().memory(), "nothing asked: the request carries no memory member");
+    }
+
+    @Test
     void jsonPassesEveryLineThroughByteForByte() throws Exception {
         scriptSuccess();
         int exit = cli.run("migrate", "vm1", "hostb", "--json", "--socket", agent.socket().toString());
@@ -209,6 +235,9 @@ class ClientCommandsTest {
             "--chunk-size|32M|Invalid value for option '--chunk-size': '32M'",
             "--strategy|rsync|Invalid value for option '--strategy': unknown strategy 'rsync'",
             "--threshold|0|Invalid value for option '--threshold': '0' is not a write count",
+            "--downtime-limit|0|Invalid value for option '--downtime-limit': '0' is not a number of milliseconds from 1 to 2000000",
+            "--downtime-limit|2000001|Invalid value for option '--downtime-limit': '2000001' is not a number of milliseconds",
+            "--memory-bandwidth|fast|Invalid value for option '--memory-bandwidth': 'fast' is not a rate",
             "--threshold|many|Invalid value for option '--threshold': 'many' is not an int"})
     void badOptionValuesAreUsageErrors(String option, String value, String message) {
         assertEquals(2, cli.run("migrate", "vm1", "b", "--socket", agent.socket().toString(), option, value));

@@ -72,6 +72,36 @@ class AgentConfigFileTest {
     }
 
     @Test
+    void memorySettings() throws Exception {
+        assertEquals(MemoryPolicy.defaults(), parseWithTls().memory(), "nothing set: the link budget or unlimited, 300 ms, no throttling");
+        assertEquals(new MemoryPolicy(MemoryPolicy.UNLIMITED, 300, false), parseWithTls("memory.max-bandwidth = unlimited").memory());
+        assertEquals(new MemoryPolicy(125_000_000L, 120, true), parseWithTls("memory.max-bandwidth = 125000000",
+                "memory.downtime-limit = 120", "memory.auto-converge = yes").memory());
+        assertMentions(error("insecure = true", "memory.downtime-limit = 0"), "line 2", "'memory.downtime-limit' must be a positive number");
+        assertMentions(error("insecure = true", "memory.downtime-limit = 2000001"), "line 2", "at most 2000000 ms");
+        assertMentions(error("insecure = true", "memory.max-bandwidth = fast"), "line 2", "'memory.max-bandwidth' must be a positive number", "'fast'");
+        assertMentions(error("insecure = true", "memory.max-bandwidth ="), "line 2", "'memory.max-bandwidth' is empty");
+        assertMentions(error("insecure = true", "memory.auto-converge = maybe"), "line 2", "must be true or false");
+    }
+
+    @Test
+    void compressionAndTheNetworkAfterTheSwitchover() throws Exception {
+        AgentConfig d = parseWithTls();
+        assertEquals(io.vmmig.strategy.peer.ChunkCompression.ADAPTIVE, d.compression());
+        assertEquals(AfterSwitchover.DEFAULTS, d.afterSwitchover());
+        AgentConfig c = parseWithTls("compression = zstd", "announce.rounds = 0", "announce.step = 20",
+                "post-switchover = /usr/local/bin/reroute", "post-switchover.timeout = 5");
+        assertEquals(io.vmmig.strategy.peer.ChunkCompression.ZSTD, c.compression());
+        assertEquals(0, c.afterSwitchover().announceRounds());
+        assertEquals(20, c.afterSwitchover().announceStepMs());
+        assertEquals(java.nio.file.Path.of("/usr/local/bin/reroute"), c.afterSwitchover().hook());
+        assertEquals(java.time.Duration.ofSeconds(5), c.afterSwitchover().hookTimeout());
+        assertMentions(error("insecure = true", "compression = lz4"), FILE, "line 2", "'compression'", "'lz4'");
+        assertMentions(error("insecure = true", "post-switchover = reroute"), FILE, "line 2", "absolute path");
+        assertMentions(error("insecure = true", "announce.rounds = -1"), FILE, "line 2", "'announce.rounds' must be a positive number");
+    }
+
+    @Test
     void everyKey() throws Exception {
         AgentConfig c = parse(
                 "listen = 192.0.2.1:7500",

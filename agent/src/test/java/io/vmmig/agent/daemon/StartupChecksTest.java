@@ -139,7 +139,7 @@ class StartupChecksTest {
     private static AgentConfig withControlSocket(Path socket, String group) {
         return new AgentConfig("127.0.0.1", 0, "127.0.0.1", null, null, null, Set.of(), true, dir.resolve("state"), socket, List.of(),
                 "qemu-system-x86_64", Map.of(), Duration.ofSeconds(1), Duration.ofSeconds(1), 0, io.vmmig.agent.config.LogLevel.INFO,
-                null, null, false, null, new io.vmmig.agent.config.ControlSocketOptions(group, 64, Duration.ofSeconds(10)));
+                null, null, false, null, new io.vmmig.agent.config.ControlSocketOptions(group, 64, Duration.ofSeconds(10)), null);
     }
 
     @Test

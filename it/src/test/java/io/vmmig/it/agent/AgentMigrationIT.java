@@ -11,7 +11,11 @@ import io.vmmig.agent.control.ErrorKind;
 import io.vmmig.agent.control.MigrationPhase;
 import io.vmmig.agent.vm.DestinationCommandLine;
 import io.vmmig.it.migration.Poll;
+import io.vmmig.qmp.EventFilter;
 import io.vmmig.qmp.QmpClient;
+import io.vmmig.qmp.QmpEventListener;
+import io.vmmig.qmp.command.QmpCommands;
+import io.vmmig.qmp.command.QmpResults;
 import io.vmmig.qmp.command.QmpCommands.QueryStatus;
 import io.vmmig.qmp.command.QmpCommands.Quit;
 import io.vmmig.strategy.qemu.MigrationReport;
@@ -42,7 +46,14 @@ class AgentMigrationIT {
     @BeforeAll
     static void agents() throws Exception {
         TestPki pki = AgentHosts.pki(dir);
-        hosts = AgentHosts.start(dir, pki, List.of(), List.of());
+        // the source compresses every chunk with zstd (the default, adaptive, mostly turns it off on loopback);
+        // the destination runs a post-switchover hook that records its arguments and environment
+        Path hook = dir.resolve("post-switchover.sh");
+        Files.writeString(hook, "#!/bin/sh\n{ echo \"args: $*\"; env | grep '^VMMIG_' | sort; } > "
+                + dir.resolve("hook-") + "\"$VMMIG_MIGRATION_ID\".txt\n");
+        Files.setPosixFilePermissions(hook, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        hosts = AgentHosts.start(dir, pki, List.of("compression = zstd"),
+                List.of("post-switchover = " + hook, "post-switchover.timeout = 20", "announce.rounds = 3"));
     }
 
     @AfterAll
@@ -97,6 +108,10 @@ class AgentMigrationIT {
             assertEquals("tls", report.report().path("qemuStreams").path("memory").asText(), report.summary());
             assertEquals(strategy.startsWith("mirror") ? "tls" : "none", report.report().path("qemuStreams").path("nbd").asText());
             assertTrue(report.summary().contains("QEMU streams: memory TLS"), report.summary());
+            // nothing asked: memory is not held at QEMU's own 128 MiB/s
+            assertTrue(report.report().path("memorySettings").path("unlimited").asBoolean(), report.summary());
+            assertTrue(report.summary().contains("QEMU memory migration: max-bandwidth unlimited, downtime-limit 300 ms,"
+                    + " auto-converge off"), report.summary());
             assertTrue(engine.totalMillis() >= engine.cutoverMillis() && engine.cutoverMillis() > 0, engine.summary());
             assertTrue(engine.ramBytes() > 0, engine.summary());
             assertEquals(strategy, engine.strategyName(), "named as typed");
@@ -181,6 +196,44 @@ class AgentMigrationIT {
         }
     }
 
+    /**
+     * A guest writing compressible (text-like) blocks: with zstd the chunks take less than half their bytes
+     * on the wire, the guest verifies at the destination, and the destination's post-switchover hook ran once
+     * with the VM's name and both hosts' addresses (arguments and VMMIG_* environment), after announce-self.
+     */
+    @Test
+    void zstdShrinksCompressibleChunksAndThePostSwitchoverHookRuns() throws Exception {
+        io.vmmig.testkit.Workload w = TestVm.workload(16, 1000).withTextPayload(true);
+        try (TestVm vm = TestVm.boot(dir, "vm-text", w, io.vmmig.testkit.QemuProcess.DEFAULT_BINARY)) {
+            List<ControlEvent> events = migrate(vm, "hybrid");
+            String id = assertLanded(vm, events);
+            ControlEvent.Report report = (ControlEvent.Report) events.get(events.size() - 1);
+            MigrationReport engine = ControlCodec.mapper().treeToValue(report.report(), MigrationReport.class);
+            System.out.print(report.summary());
+            io.vmmig.strategy.qemu.SourceReport s = engine.source();
+            assertEquals("zstd", s.compression().mode(), report.summary());
+            assertTrue(s.chunkRawBytes() >= 16L << 20, "the 16 MiB written crossed as chunks: " + report.summary());
+            assertTrue(s.chunkWireBytes() * 2 < s.chunkRawBytes(), "zstd: wire < raw / 2 for text-like data: " + report.summary());
+            assertTrue(s.compression().compressedChunks() > 0, report.summary());
+            assertTrue(report.summary().contains("compression zstd: chunks raw"), report.summary());
+            // the hook
+            com.fasterxml.jackson.databind.JsonNode after = report.report().path("afterSwitchover");
+            assertTrue(after.path("announce").asText().startsWith("ok"), report.summary());
+            assertEquals("exited", after.path("hookState").asText(), report.summary());
+            assertEquals(0, after.path("hookExitStatus").asInt(-1), report.summary());
+            assertTrue(report.summary().contains("post-switchover " + dir.resolve("post-switchover.sh") + ": exited 0"), report.summary());
+            Path out = dir.resolve("hook-" + id + ".txt");
+            List<String> lines = Files.readAllLines(out);
+            String vmName = lines.stream().filter(l -> l.startsWith("VMMIG_VM=")).findFirst().orElseThrow().substring(9);
+            assertFalse(vmName.isEmpty(), "VMMIG_VM: " + lines);
+            assertEquals("args: " + vmName + " 127.0.0.1 127.0.0.1", lines.get(0), "COMMAND VM SOURCE DEST: " + lines);
+            assertTrue(lines.contains("VMMIG_MIGRATION_ID=" + id), lines.toString());
+            assertTrue(lines.contains("VMMIG_SOURCE_HOST=127.0.0.1") && lines.contains("VMMIG_DESTINATION_HOST=127.0.0.1"), lines.toString());
+            assertTrue(lines.contains("VMMIG_QMP_SOCKET=" + dir.resolve("b/state/m").resolve(id).resolve("qmp.sock")), lines.toString());
+            assertTrue(lines.contains("VMMIG_MACS="), "the test guest has no NIC: " + lines);
+        }
+    }
+
     @Test
     void twoMigrationsAtOnceBothLand() throws Exception {
         try (TestVm one = TestVm.boot(dir, "vm-one", 8, 500); TestVm two = TestVm.boot(dir, "vm-two", 8, 500)) {
@@ -189,6 +242,49 @@ class AgentMigrationIT {
             String idA = assertLanded(one, a.get(3, TimeUnit.MINUTES));
             String idB = assertLanded(two, b.get(3, TimeUnit.MINUTES));
             assertFalse(idA.equals(idB));
+        }
+    }
+
+    /**
+     * The memory migration settings asked for on the command line are the ones the source QEMU migrates
+     * with: {@code query-migrate-parameters} and {@code query-migrate-capabilities} on a second monitor of
+     * the source while its memory moves; the report says them too, and the guest still reads back its disk.
+     */
+    @Test
+    void memorySettingsAreAppliedOnTheSourceQemu() throws Exception {
+        Path monitor = dir.resolve("vm-memory-monitor.sock");
+        java.util.function.Function<io.vmmig.testkit.DiskImage, List<String>> attach = d -> {
+            List<String> args = new java.util.ArrayList<>(d.qemuArgs());
+            args.addAll(List.of("-qmp", "unix:" + monitor + ",server=on,wait=off"));
+            return args;
+        };
+        try (TestVm vm = TestVm.boot(dir, "vm-memory", 16, 1000, attach); QmpClient watch = QmpClient.connect(monitor);
+             QmpEventListener migration = watch.listen("memory-settings", EventFilter.named("MIGRATION"))) {
+            CompletableFuture<Cli.Result> cli = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return Cli.run(hosts.a.controlSocket, List.of("migrate", vm.qmpSocket().toString(), hosts.destB(), "--json",
+                            "--memory-bandwidth", "1G", "--downtime-limit", "250", "--auto-converge"));
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            // vmmig sets them before migrate: by the time memory moves they are in force
+            migration.await(e -> "active".equals(e.dataText("status")), Duration.ofMinutes(2));
+            QmpResults.MigrationParameters p = watch.call(new QmpCommands.QueryMigrateParameters());
+            assertEquals(1L << 30, p.maxBandwidth(), "max-bandwidth: " + p);
+            assertEquals(250L, p.downtimeLimit(), "downtime-limit: " + p);
+            assertTrue(watch.call(new QmpCommands.QueryMigrateCapabilities()).stream()
+                    .anyMatch(c -> c.capability().equals("auto-converge") && c.state()), "auto-converge on");
+            Cli.Result r = cli.get(3, TimeUnit.MINUTES);
+            List<ControlEvent> events = r.events();
+            assertEquals(0, r.exitCode(), r.stderr());
+            assertLanded(vm, events);
+            ControlEvent.Report report = (ControlEvent.Report) events.get(events.size() - 1);
+            assertEquals(1L << 30, report.report().path("memorySettings").path("maxBandwidth").asLong(), report.summary());
+            assertEquals(250, report.report().path("memorySettings").path("downtimeLimitMillis").asLong());
+            assertTrue(report.report().path("memorySettings").path("autoConverge").asBoolean());
+            assertTrue(report.summary().contains("QEMU memory migration: max-bandwidth 1024.0 MiB/s, downtime-limit 250 ms,"
+                    + " auto-converge on"), report.summary());
         }
     }
 

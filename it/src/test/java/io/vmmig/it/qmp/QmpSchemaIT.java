@@ -84,6 +84,7 @@ class QmpSchemaIT {
                 new QmpCommands.QueryBlockExports(),
                 new QmpCommands.QueryMigrate(),
                 new QmpCommands.QueryMigrateCapabilities(),
+                new QmpCommands.QueryMigrateParameters(),
                 // blockdev-add options as vmmig builds them (flat union, nested BlockdevRef alternates)
                 new QmpCommands.BlockdevAdd(json("{\"driver\":\"qcow2\",\"node-name\":\"fmt\",\"discard\":\"unmap\","
                         + "\"cache\":{\"direct\":false,\"no-flush\":false},\"read-only\":false,"

@@ -26,11 +26,22 @@ import picocli.CommandLine.Option;
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Benchmark hybrid, pre-copy, mirror (background, write-blocking) and post-copy side by side "
                 + "on a real guest over a shaped link (needs root: network namespaces and tbf). Without options: "
-                + "the whole matrix (3 workloads x 5 strategies x 3 links x 3 repeats, about 25 min on 2 cores).")
+                + "the whole matrix (3 workloads x 5 strategies x 4 links x 3 repeats, about 35 min on 2 cores).")
 public final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--quick", description = "one repeat, 100 Mbit/s only: a smoke test")
     boolean quick;
+
+    @Option(names = "--compression", defaultValue = "off", split = ",",
+            description = "chunk compression of the source: off, deflate, zstd, adaptive; several: each run once per mode"
+                    + " (default ${DEFAULT-VALUE})")
+    List<String> compression;
+
+    @Option(names = "--area-mib", description = "the guest's written area in MiB (default 16; the disk is twice that, at least 32)")
+    Integer areaMib;
+
+    @Option(names = "--text-payload", description = "the guest writes compressible (text-like) blocks instead of random ones")
+    boolean textPayload;
 
     @Option(names = "--repeats", defaultValue = "3", description = "runs per cell (default ${DEFAULT-VALUE})")
     int repeats;
@@ -44,14 +55,15 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--workloads", split = ",", description = "subset of idle, steady, heavy")
     List<String> workloadNames;
 
-    @Option(names = "--links", split = ",", description = "subset of unshaped, 100mbit, 100mbit-50ms")
+    @Option(names = "--links", split = ",", description = "subset of unshaped, 100mbit, 100mbit-50ms, 100mbit-200ms")
     List<String> linkNames;
 
     @Override
     public Integer call() throws Exception {
         List<BenchStrategy> strategies = pick(Arrays.asList(BenchStrategy.values()), strategyNames, BenchStrategy::label);
         List<BenchWorkload> workloads = pick(Arrays.asList(BenchWorkload.values()), workloadNames, BenchWorkload::label);
-        List<LinkProfile> allLinks = List.of(LinkProfile.UNSHAPED, LinkProfile.MBIT_100, LinkProfile.MBIT_100_RTT_50);
+        List<LinkProfile> allLinks = List.of(LinkProfile.UNSHAPED, LinkProfile.MBIT_100, LinkProfile.MBIT_100_RTT_50,
+                LinkProfile.MBIT_100_RTT_200);
         List<LinkProfile> links = pick(quick && linkNames == null ? List.of(LinkProfile.MBIT_100) : allLinks, linkNames,
                 LinkProfile::label);
         int n = quick ? 1 : repeats;
@@ -71,15 +83,21 @@ public final class BenchCommand implements Callable<Integer> {
             System.err.println("vmmig bench: cannot build the test guest: " + e.getMessage());
             return Main.EXIT_ENVIRONMENT;
         }
-        BenchSizes sizes = BenchSizes.defaults();
+        BenchSizes d = BenchSizes.defaults();
+        BenchSizes sizes = areaMib == null ? d
+                : new BenchSizes(d.ramMib(), Math.max(d.diskMib(), 2 * areaMib), areaMib, d.hotMib(), d.steadyRate());
+        List<io.vmmig.strategy.peer.ChunkCompression> modes = new ArrayList<>();
+        for (String c : compression) modes.add(io.vmmig.strategy.peer.ChunkCompression.parse(c));
         Path folder = out != null ? out
                 : Path.of("bench-results", LocalDate.now(ZoneOffset.UTC).toString(), quick ? "quick" : "matrix");
         Files.createDirectories(folder);
         String command = "vmmig bench" + (quick ? " --quick" : n != 3 ? " --repeats " + n : "")
                 + (strategyNames != null ? " --strategies " + String.join(",", strategyNames) : "")
                 + (workloadNames != null ? " --workloads " + String.join(",", workloadNames) : "")
-                + (linkNames != null ? " --links " + String.join(",", linkNames) : "");
-        int total = links.size() * workloads.size() * n * strategies.size();
+                + (linkNames != null ? " --links " + String.join(",", linkNames) : "")
+                + (!List.of("off").equals(compression) ? " --compression " + String.join(",", compression) : "")
+                + (textPayload ? " --text-payload" : "") + (areaMib != null ? " --area-mib " + areaMib : "");
+        int total = links.size() * workloads.size() * n * strategies.size() * compression.size();
         long t0 = System.nanoTime();
         Instant started = Instant.now();
         System.out.printf("%s: %d runs into %s%n", command, total, folder);
@@ -88,7 +106,7 @@ public final class BenchCommand implements Callable<Integer> {
         Map<BenchWorkload, GuestSnapshot> snapshots = new EnumMap<>(BenchWorkload.class);
         try (NetworkLab lab = NetworkLab.create()) {
             for (BenchWorkload w : workloads) {
-                GuestSnapshot g = GuestSnapshot.prepare(guest, w.workload(sizes), sizes.ramMib(),
+                GuestSnapshot g = GuestSnapshot.prepare(guest, w.workload(sizes).withTextPayload(textPayload), sizes.ramMib(),
                         (long) sizes.diskMib() << 20, Files.createDirectories(workRoot.resolve("snapshot-" + w.label())));
                 snapshots.put(w, g);
                 System.out.printf("[%5.0fs] %s guest booted, prefilled and saved in %.1f s%n",
@@ -106,11 +124,13 @@ public final class BenchCommand implements Callable<Integer> {
                     for (BenchWorkload w : workloads) {
                         for (int r = 1; r <= n; r++) {
                             for (BenchStrategy s : strategies) {
-                                RunResult res = runner.run(s, w, link, r);
-                                results.add(res);
-                                System.out.printf("[%5.0fs] %d/%d %s%n", (System.nanoTime() - t0) / 1e9, results.size(),
-                                        total, oneLine(res));
-                                write(folder, results, sizes, workloads, links, command, started, t0, false);
+                                for (io.vmmig.strategy.peer.ChunkCompression mode : modes) {
+                                    RunResult res = runner.withCompression(mode).run(s, w, link, r);
+                                    results.add(res);
+                                    System.out.printf("[%5.0fs] %d/%d %s%n", (System.nanoTime() - t0) / 1e9, results.size(),
+                                            total, oneLine(res));
+                                    write(folder, results, sizes, workloads, links, command, started, t0, false);
+                                }
                             }
                         }
                     }

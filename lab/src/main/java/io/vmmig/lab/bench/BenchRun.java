@@ -70,6 +70,13 @@ final class BenchRun {
     private final Map<BenchWorkload, GuestSnapshot> snapshots;
     private final BenchSizes sizes;
     private final Path workRoot;
+    /** How the source compresses chunk data (the bench's {@code --compression}; off by default). */
+    private io.vmmig.strategy.peer.ChunkCompression compression = io.vmmig.strategy.peer.ChunkCompression.OFF;
+
+    BenchRun withCompression(io.vmmig.strategy.peer.ChunkCompression c) {
+        this.compression = c;
+        return this;
+    }
 
     BenchRun(NetworkLab lab, CrossLinks links, TestGuest guest, Map<BenchWorkload, GuestSnapshot> snapshots,
              BenchSizes sizes, Path workRoot) {
@@ -79,6 +86,15 @@ final class BenchRun {
         this.snapshots = snapshots;
         this.sizes = sizes;
         this.workRoot = workRoot;
+    }
+
+    /** The 1-minute load average (/proc/loadavg), beside each figure: the machine is shared. */
+    static String loadAverage() {
+        try {
+            return Files.readString(Path.of("/proc/loadavg")).split(" ")[0];
+        } catch (java.io.IOException e) {
+            return "?";
+        }
     }
 
     RunResult run(BenchStrategy s, BenchWorkload w, LinkProfile link, int repeat) {
@@ -136,7 +152,7 @@ final class BenchRun {
                     dstTimeline);
             cleanup.push(d);
             ChunkTransferSource c = new ChunkTransferSource(srcQmp, new ChunkTransferSource.Config(s.strategy(), ID, NODE,
-                    CHUNK, SourceOptions.defaults().withThreshold(THRESHOLD), Duration.ofMillis(300), dir, TIMEOUT,
+                    CHUNK, SourceOptions.defaults().withThreshold(THRESHOLD).withCompression(compression), Duration.ofMillis(300), dir, TIMEOUT,
                     ChunkTransferSource.PrecopyLimits.defaults()), ends[0], srcTimeline);
             cleanup.push(c);
             source = c;
@@ -192,6 +208,12 @@ final class BenchRun {
         long pause = Heartbeats.of(src.console().lines(), dst[0].console().lines()).consoleChanges().stream()
                 .findFirst().map(g -> g.host().toMillis()).orElse(-1L);
         long onDemand = report.destination() == null ? 0 : report.destination().pulledOnDemand();
+        io.vmmig.strategy.qemu.SourceReport sr = report.source();
+        System.out.printf("    %s %s %s: chunks raw %.1f MiB, wire %.1f MiB, compression %s (%d compressed, %d sent raw,"
+                        + " %d ms compressing, adaptive %d/%d windows on); total %.2f s; load %s%n", s.label(), w.label(), link.label(),
+                sr.chunkRawBytes() / 1048576.0, sr.chunkWireBytes() / 1048576.0, sr.compression().mode(),
+                sr.compression().compressedChunks(), sr.compression().incompressibleChunks(), sr.compression().compressMillis(),
+                sr.compression().windowsOn(), sr.compression().windows(), total / 1000.0, loadAverage());
         return new RunResult(s, w, link, repeat, total, cutover, report.totalMillis(), report.cutoverMillis(),
                 report.qemuDowntimeMillis(),
                 pause, bytes.txBytes(), bytes.rxBytes(), report.diskBytesMoved(), report.ramBytes(),

@@ -59,7 +59,19 @@ public final class DirtyBitmapRotation implements AutoCloseable {
      * Ends the current epoch and returns the byte ranges written during it (at bitmap granularity);
      * the next epoch is recording from the same instant.
      */
-    public synchronized List<ByteRange> rotate() throws NbdException {
+    public List<ByteRange> rotate() throws NbdException {
+        try (FrozenEpoch e = rotateAndHold()) {
+            return e.ranges();
+        }
+    }
+
+    /**
+     * Like {@link #rotate}, but the ended epoch's export and bitmap stay until the answer is closed: the
+     * ranges are known after one transaction, one export and one scan, and the removal (a
+     * {@code block-export-del} that waits for {@code BLOCK_EXPORT_DELETED}, a {@code block-dirty-bitmap-remove})
+     * can wait, e.g. until a paused guest runs again.
+     */
+    public synchronized FrozenEpoch rotateAndHold() throws NbdException {
         if (closed) throw new IllegalStateException("rotation closed");
         String frozen = bitmap(epoch);
         String next = bitmap(epoch + 1);
@@ -67,15 +79,49 @@ public final class DirtyBitmapRotation implements AutoCloseable {
                 TransactionAction.bitmapAdd(new BlockDirtyBitmapAdd(node, next, granularity, false, null)),
                 TransactionAction.bitmapDisable(node, frozen))));
         epoch++;
-        try (QemuNbdServer.Export export = server.exportBitmap(prefix + "-ep" + (epoch - 1), node, frozen)) {
+        FrozenEpoch held = new FrozenEpoch(frozen);
+        try {
+            held.export = server.exportBitmap(prefix + "-ep" + (epoch - 1), node, frozen);
             String context = NbdReplyType.META_DIRTY_BITMAP_PREFIX + frozen;
             try (NbdClient client = NbdClient.connect(server.socket(),
-                    NbdClientOptions.of(export.name()).withMetaContexts(context).withRequestTimeout(timeout))) {
+                    NbdClientOptions.of(held.export.name()).withMetaContexts(context).withRequestTimeout(timeout))) {
                 // qemu:dirty-bitmap flag 1 = dirty
-                return ExtentScan.ranges(client, context, flags -> (flags & 1) != 0);
+                held.ranges = ExtentScan.ranges(client, context, flags -> (flags & 1) != 0);
             }
-        } finally {
-            qmp.call(new BlockDirtyBitmapRemove(node, frozen));
+            return held;
+        } catch (RuntimeException | Error e) {
+            held.close();
+            throw e;
+        }
+    }
+
+    /** An ended epoch, its dirty ranges read; closing removes its export and bitmap from QEMU. Idempotent. */
+    public final class FrozenEpoch implements AutoCloseable {
+        private final String bitmap;
+        private QemuNbdServer.Export export;
+        private List<ByteRange> ranges;
+        private boolean removed;
+
+        private FrozenEpoch(String bitmap) {
+            this.bitmap = bitmap;
+        }
+
+        /** The byte ranges written during the epoch (at bitmap granularity). */
+        public List<ByteRange> ranges() {
+            return ranges;
+        }
+
+        @Override
+        public void close() {
+            synchronized (DirtyBitmapRotation.this) {
+                if (removed) return;
+                removed = true;
+                try {
+                    if (export != null) export.close();
+                } finally {
+                    qmp.call(new BlockDirtyBitmapRemove(node, bitmap));
+                }
+            }
         }
     }
 

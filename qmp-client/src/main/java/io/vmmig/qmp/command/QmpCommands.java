@@ -10,6 +10,7 @@ import io.vmmig.qmp.command.QmpResults.BlockDeviceInfo;
 import io.vmmig.qmp.command.QmpResults.BlockExportInfo;
 import io.vmmig.qmp.command.QmpResults.BlockInfo;
 import io.vmmig.qmp.command.QmpResults.BlockJobInfo;
+import io.vmmig.qmp.command.QmpResults.MigrationParameters;
 import io.vmmig.qmp.command.QmpResults.MigrationCapability;
 import io.vmmig.qmp.command.QmpResults.MigrationInfo;
 import io.vmmig.qmp.command.QmpResults.StatusInfo;
@@ -85,6 +86,13 @@ public final class QmpCommands {
     public record QueryMigrateCapabilities() implements QmpCommand<List<MigrationCapability>> {
         public String commandName() { return "query-migrate-capabilities"; }
         public JavaType resultType(TypeFactory t) { return listOf(t, MigrationCapability.class); }
+        public Object arguments() { return null; }
+    }
+
+    /** query-migrate-parameters. */
+    public record QueryMigrateParameters() implements QmpCommand<MigrationParameters> {
+        public String commandName() { return "query-migrate-parameters"; }
+        public JavaType resultType(TypeFactory t) { return t.constructType(MigrationParameters.class); }
         public Object arguments() { return null; }
     }
 
@@ -354,6 +362,14 @@ public final class QmpCommands {
     /** migrate-continue, e.g. from state {@code pre-switchover}. */
     public record MigrateContinue(String state) implements QmpVoidCommand {
         public String commandName() { return "migrate-continue"; }
+    }
+
+    /**
+     * announce-self (qapi/net.json, QEMU 4.0+): gratuitous ARP/RARP from every NIC, {@code rounds} times,
+     * {@code initial} ms after the call, then each gap {@code step} ms longer up to {@code max} ms.
+     */
+    public record AnnounceSelf(int initial, int max, int rounds, int step) implements QmpVoidCommand {
+        public String commandName() { return "announce-self"; }
     }
 
     /** migrate_cancel (underscore in QEMU's name). */

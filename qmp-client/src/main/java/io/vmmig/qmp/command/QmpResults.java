@@ -97,6 +97,15 @@ public final class QmpResults {
                                  @JsonProperty("postcopy-bytes") long postcopyBytes) {
     }
 
+    /** query-migrate-parameters: the memory migration's rate, downtime and throttling settings vmmig sets and reports. */
+    @JsonIgnoreProperties(ignoreUnknown = true)
+    public record MigrationParameters(@JsonProperty("max-bandwidth") Long maxBandwidth,
+                                      @JsonProperty("downtime-limit") Long downtimeLimit,
+                                      @JsonProperty("cpu-throttle-initial") Integer cpuThrottleInitial,
+                                      @JsonProperty("cpu-throttle-increment") Integer cpuThrottleIncrement,
+                                      @JsonProperty("max-cpu-throttle") Integer maxCpuThrottle) {
+    }
+
     /** A migration capability and its state (query-migrate-capabilities and migrate-set-capabilities). */
     @JsonIgnoreProperties(ignoreUnknown = true)
     @JsonInclude(JsonInclude.Include.NON_NULL)

@@ -45,7 +45,9 @@ public sealed interface Frame {
         /** The range is all zero; no payload. */
         ZERO(1),
         /** Payload is the data deflated (java.util.zip). */
-        DEFLATE(2);
+        DEFLATE(2),
+        /** Payload is one zstd frame (RFC 8878) that decompresses to exactly {@code length} bytes. */
+        ZSTD(3);
 
         public final int code;
         Encoding(int code) { this.code = code; }

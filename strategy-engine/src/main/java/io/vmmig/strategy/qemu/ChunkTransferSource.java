@@ -68,6 +68,8 @@ public final class ChunkTransferSource implements SourceStrategy {
     private final MigrationTimeline timeline;
     private QemuNbdServer server;
     private DirtyBitmapRotation rotation;
+    /** Epochs read while the guest is paused, whose exports and bitmaps are removed after the pause. */
+    private final List<DirtyBitmapRotation.FrozenEpoch> heldEpochs = new java.util.concurrent.CopyOnWriteArrayList<>();
     private QemuNbdServer.Export dataExport;
     private NbdClient data;
     private SourceDiskTransfer transfer;
@@ -140,12 +142,20 @@ public final class ChunkTransferSource implements SourceStrategy {
     private void epochLoop() {
         try {
             while (!stopEpochs) {
+                DirtyBitmapRotation.FrozenEpoch e;
                 synchronized (this) {
                     wait(config.epochInterval().toMillis());
                     if (stopEpochs) return;
-                    transfer.onEpoch(chunks(rotation.rotate()));
+                    e = rotation.rotateAndHold();
+                    transfer.onEpoch(chunks(e.ranges()));
                     rounds++;
+                    if (stopEpochs) {
+                        // the pause came while this epoch was read: its removal waits until the guest runs again
+                        heldEpochs.add(e);
+                        return;
+                    }
                 }
+                e.close();
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -227,7 +237,9 @@ public final class ChunkTransferSource implements SourceStrategy {
     private void finalRound() throws Exception {
         timeline.mark(MigrationEvent.PAUSED);
         stopEpochLoop();
-        long sent = transfer.finalRound(chunks(rotation.rotate()), config.timeout());
+        DirtyBitmapRotation.FrozenEpoch last = rotation.rotateAndHold();
+        heldEpochs.add(last);   // removed after migrate-continue
+        long sent = transfer.finalRound(chunks(last.ranges()), config.timeout());
         rounds++;
         timeline.mark(MigrationEvent.FINAL_ROUND_SENT);
         LOG.info("pre-copy {}: final round sent {} bytes while paused", config.migrationId(), sent);
@@ -239,7 +251,10 @@ public final class ChunkTransferSource implements SourceStrategy {
         TransferCounters c = transfer.counters();
         return new SourceReport(c.pushedBytes.get(), c.pushedWireBytes.get(), c.pushedChunks.get(), rounds,
                 c.zeroSkippedBytes.get(), c.unallocatedBytes.get(), c.pulledBytes.get(), c.remainingAtCutover.get(),
-                pauseNanos / 1_000_000, iterationLimitHit, 0);
+                pauseNanos / 1_000_000, iterationLimitHit, 0,
+                new SourceReport.Compression(config.push().compression().label(), c.pulledWireBytes.get(),
+                        c.compressedChunks.get(), c.incompressibleChunks.get(), c.compressMillis.get(),
+                        c.compressionWindows.get(), c.compressionWindowsOn.get(), c.compressionSwitches.get()));
     }
 
     private BitSet chunks(List<ByteRange> ranges) {
@@ -255,11 +270,36 @@ public final class ChunkTransferSource implements SourceStrategy {
      */
     public RemainingSet handOver() throws Exception {
         timeline.mark(MigrationEvent.PAUSED);
+        long t0 = System.nanoTime();
+        transfer.stopPushingSoon();   // the pusher winds down while the last epoch is read
         stopEpochLoop();
-        RemainingSet rs = transfer.cutover(chunks(rotation.rotate()), config.timeout());
+        long t1 = System.nanoTime();
+        DirtyBitmapRotation.FrozenEpoch last = rotation.rotateAndHold();
+        heldEpochs.add(last);   // its export and bitmap go after migrate-continue (afterPause), or with release()
+        long t2 = System.nanoTime();
+        RemainingSet rs = transfer.cutover(chunks(last.ranges()), config.timeout());
         timeline.mark(MigrationEvent.REMAINING_SENT);
-        LOG.info("migration {}: handed over {} remaining chunks", config.migrationId(), rs.size());
+        long t3 = System.nanoTime();
+        LOG.info("migration {}: handed over {} remaining chunks in {} ms (epoch loop stopped {} ms, final epoch read {} ms,"
+                        + " push stopped and remaining set sent {} ms)", config.migrationId(), rs.size(), (t3 - t0) / 1_000_000,
+                (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000, (t3 - t2) / 1_000_000);
         return rs;
+    }
+
+    @Override
+    public void afterPause() {
+        removeFinalEpoch();
+    }
+
+    private void removeFinalEpoch() {
+        for (DirtyBitmapRotation.FrozenEpoch e : heldEpochs) {
+            try {
+                e.close();
+            } catch (RuntimeException ex) {
+                LOG.warn("migration {}: removing an epoch's export and bitmap after the pause: {}", config.migrationId(), ex.toString());
+            }
+            heldEpochs.remove(e);
+        }
     }
 
     /** Completes when the destination has every chunk. */
@@ -286,6 +326,7 @@ public final class ChunkTransferSource implements SourceStrategy {
         if (data != null) data.close();
         Runnable[] steps = {
             () -> { if (dataExport != null) dataExport.delete(config.timeout()); },
+            this::removeFinalEpoch,
             () -> { if (rotation != null) rotation.close(); },
             () -> { if (server != null) server.close(); },
         };

@@ -34,6 +34,7 @@ public final class Cutover implements AutoCloseable {
     private final QmpClient qmp;
     private final QmpEventListener events;
     private final Action atPause;
+    private final Runnable afterContinue;
     private final CompletableFuture<Void> paused = new CompletableFuture<>();
     private final CompletableFuture<Void> completed = new CompletableFuture<>();
     private final Thread watcher;
@@ -48,8 +49,14 @@ public final class Cutover implements AutoCloseable {
      * migration is running: then whoever started it must have enabled them) and starts watching.
      */
     public Cutover(QmpClient qmp, Action atPause) {
+        this(qmp, atPause, () -> { });
+    }
+
+    /** The same, running {@code afterContinue} once {@code migrate-continue} returned (off the guest's paused time). */
+    public Cutover(QmpClient qmp, Action atPause, Runnable afterContinue) {
         this.qmp = qmp;
         this.atPause = atPause;
+        this.afterContinue = afterContinue;
         String status = qmp.call(new QueryMigrate()).status();
         if (status == null || status.equals("none") || status.equals("completed") || status.equals("failed")
                 || status.equals("cancelled")) {
@@ -124,6 +131,11 @@ public final class Cutover implements AutoCloseable {
         }
         qmp.call(new MigrateContinue("pre-switchover"));
         resumedAtNanos = System.nanoTime();
+        try {
+            afterContinue.run();
+        } catch (RuntimeException e) {
+            LOG.warn("storage clean-up after the switchover's pause: {}", e.toString());
+        }
     }
 
     /**

@@ -31,11 +31,13 @@ public final class MigrationAssembly {
      * @param push         source push knobs (threshold, bandwidth); the strategy adjusts them
      * @param sourceTls    the source's memory stream and mirror NBD client in TLS, or null for plain
      * @param destinationTlsCreds the destination's mirror NBD server {@code tls-creds} id, or null for plain
+     * @param memory       the source QEMU's memory migration settings vmmig sets before {@code migrate}, or null to
+     *                     leave QEMU's own (its defaults cap memory at 128 MiB/s)
      */
     public record Plan(String migrationId, Strategy strategy, String strategyName, MirrorSource.Mode mirrorMode,
                        String diskNode, int chunkSize, Duration timeout, SourceOptions push,
                        ChunkTransferSource.PrecopyLimits precopyLimits, int pullers, StreamTls sourceTls,
-                       String destinationTlsCreds) {
+                       String destinationTlsCreds, MemorySettings memory) {
         public Plan {
             Objects.requireNonNull(migrationId, "migrationId");
             Objects.requireNonNull(strategy, "strategy");
@@ -49,25 +51,31 @@ public final class MigrationAssembly {
         /** The product's defaults for everything not named. */
         public static Plan of(String migrationId, Strategy strategy, String strategyName, MirrorSource.Mode mirrorMode,
                               String diskNode, int chunkSize, Duration timeout) {
-            return new Plan(migrationId, strategy, strategyName, mirrorMode, diskNode, chunkSize, timeout, null, null, 0, null, null);
+            return new Plan(migrationId, strategy, strategyName, mirrorMode, diskNode, chunkSize, timeout, null, null, 0, null, null, null);
         }
 
         public Plan withPush(SourceOptions p) {
-            return new Plan(migrationId, strategy, strategyName, mirrorMode, diskNode, chunkSize, timeout, p, precopyLimits, pullers, sourceTls, destinationTlsCreds);
+            return new Plan(migrationId, strategy, strategyName, mirrorMode, diskNode, chunkSize, timeout, p, precopyLimits, pullers, sourceTls, destinationTlsCreds, memory);
         }
 
         public Plan withPrecopyLimits(ChunkTransferSource.PrecopyLimits l) {
-            return new Plan(migrationId, strategy, strategyName, mirrorMode, diskNode, chunkSize, timeout, push, l, pullers, sourceTls, destinationTlsCreds);
+            return new Plan(migrationId, strategy, strategyName, mirrorMode, diskNode, chunkSize, timeout, push, l, pullers, sourceTls, destinationTlsCreds, memory);
         }
 
         public Plan withPullers(int n) {
-            return new Plan(migrationId, strategy, strategyName, mirrorMode, diskNode, chunkSize, timeout, push, precopyLimits, n, sourceTls, destinationTlsCreds);
+            return new Plan(migrationId, strategy, strategyName, mirrorMode, diskNode, chunkSize, timeout, push, precopyLimits, n, sourceTls, destinationTlsCreds, memory);
         }
 
         /** With QEMU's streams in TLS: {@code source} at the source, {@code destinationCreds} at the destination. */
         public Plan withTls(StreamTls source, String destinationCreds) {
             return new Plan(migrationId, strategy, strategyName, mirrorMode, diskNode, chunkSize, timeout, push, precopyLimits, pullers,
-                    source, destinationCreds);
+                    source, destinationCreds, memory);
+        }
+
+        /** With the memory migration's settings ({@code max-bandwidth}, {@code downtime-limit}, auto-converge) set before {@code migrate}. */
+        public Plan withMemory(MemorySettings m) {
+            return new Plan(migrationId, strategy, strategyName, mirrorMode, diskNode, chunkSize, timeout, push, precopyLimits, pullers,
+                    sourceTls, destinationTlsCreds, m);
         }
 
         /** Whether vmmig moves the chunks itself (hybrid, pre-copy, post-copy) rather than QEMU's mirror job. */
@@ -95,7 +103,7 @@ public final class MigrationAssembly {
     public static SourceMigration sourceDriver(QmpClient qmp, SourceStrategy disk, Plan p, String migrateUri,
                                                MigrationTimeline timeline) {
         return new SourceMigration(qmp, disk, new SourceMigration.Options(p.migrationId(), p.strategy(), p.strategyName(),
-                migrateUri, p.timeout(), p.sourceTls()), timeline);
+                migrateUri, p.timeout(), p.sourceTls(), p.memory()), timeline);
     }
 
     /**

@@ -56,7 +56,7 @@ public record MigrationReport(String migrationId, Strategy strategy, String stra
 
     /** Bytes of disk data that crossed from source to destination (pushes, pull answers, mirror). */
     public long diskBytesMoved() {
-        return source.pushedWireBytes() + source.servedPullBytes() + source.mirroredBytes();
+        return source.chunkWireBytes() + source.mirroredBytes();
     }
 
     /** A one-screen summary for people. */
@@ -72,6 +72,15 @@ public record MigrationReport(String migrationId, Strategy strategy, String stra
                 bytes(source.pushedBytes()), source.pushedChunks(), bytes(source.pushedWireBytes()),
                 bytes(d.pulledBytes()), d.pulledOnDemand(), d.pulledBackground(),
                 bytes(source.zeroSkippedBytes()), bytes(source.unallocatedBytes()), bytes(source.mirroredBytes())));
+        SourceReport.Compression z = source.compression();
+        if (!z.mode().equals("off")) {
+            long raw = source.chunkRawBytes(), wire = source.chunkWireBytes();
+            b.append(String.format("  compression %s: chunks raw %s, on the wire %s (%.1f %%); %d chunks compressed, %d sent raw"
+                            + " (did not shrink), %d ms compressing%s%n", z.mode(), bytes(raw), bytes(wire),
+                    raw == 0 ? 100.0 : 100.0 * wire / raw, z.compressedChunks(), z.incompressibleChunks(), z.compressMillis(),
+                    z.mode().equals("adaptive") ? String.format("; adaptive: %d windows, %d on, %d switches", z.windows(),
+                            z.windowsOn(), z.switches()) : ""));
+        }
         if (d.pulledBytes() > 0 || d.onDemandLatencyCount() > 0 || d.writesWaited() > 0 || d.writesTakenAtOnce() > 0) {
             b.append(String.format("  on-demand pulls %d (median %.1f ms, max %.1f ms demand to installed);"
                             + " guest writes into missing chunks taken at once %d, writes that waited %d (%.1f ms in all)%n",

@@ -31,11 +31,19 @@ public final class SourceMigration {
      * @param memoryTls  the memory stream in TLS ({@code migrate-set-parameters tls-creds/tls-hostname} before
      *                   {@code migrate}, both reset to {@code ""} if the migration fails before the switchover),
      *                   or null for plain
+     * @param memory     the memory migration's settings, set right before {@code migrate} (and put back as they were
+     *                   if the migration fails before the switchover), or null to leave QEMU's own
      */
     public record Options(String migrationId, Strategy strategy, String strategyName, String migrateUri, Duration timeout,
-                          StreamTls memoryTls) {
+                          StreamTls memoryTls, MemorySettings memory) {
         public Options {
             if (strategyName == null) strategyName = strategy.cliName();
+        }
+
+        /** QEMU's own memory settings. */
+        public Options(String migrationId, Strategy strategy, String strategyName, String migrateUri, Duration timeout,
+                       StreamTls memoryTls) {
+            this(migrationId, strategy, strategyName, migrateUri, timeout, memoryTls, null);
         }
 
         /** Plain memory stream. */
@@ -55,6 +63,7 @@ public final class SourceMigration {
     private final MigrationTimeline timeline;
     private final CompletableFuture<Void> cancelRequested = new CompletableFuture<>();
     private volatile boolean switchedOver;
+    private volatile MemorySettings.Applied memoryApplied;
 
     public SourceMigration(QmpClient qmp, SourceStrategy disk, Options options, MigrationTimeline timeline) {
         this.qmp = qmp;
@@ -71,6 +80,12 @@ public final class SourceMigration {
     /** Whether QEMU's switchover happened (from then on the migration can only finish forward). */
     public boolean switchedOver() {
         return switchedOver;
+    }
+
+    /** The memory settings as the source QEMU reported them once set before {@code migrate}; null if vmmig left QEMU's own. */
+    public MemorySettings memorySettings() {
+        MemorySettings.Applied a = memoryApplied;
+        return a == null ? null : a.now();
     }
 
     /** Runs the migration to its end and reports; throws (after cancelling cleanly) if it failed before the switchover. */
@@ -99,7 +114,7 @@ public final class SourceMigration {
         boolean memoryStarted = false;
         boolean tlsSet = false;
         Cutover cutover = null;
-        try (Cutover c = new Cutover(qmp, disk::atPause)) {
+        try (Cutover c = new Cutover(qmp, disk::atPause, disk::afterPause)) {
             cutover = c;
             disk.start();
             timeline.mark(MigrationEvent.DISK_STARTED);
@@ -112,6 +127,11 @@ public final class SourceMigration {
                 if (tls != null) {
                     tlsSet = true;
                     qmp.call(MigrateSetParameters.tls(tls.credsId(), tls.hostname()));
+                }
+                MemorySettings memory = options.memory();
+                if (memory != null) {
+                    memoryApplied = memory.apply(qmp);
+                    LOG.info("migration {}: memory migration with {}", options.migrationId(), memoryApplied.now().describe());
                 }
                 qmp.call(new Migrate(uri, null, null));
                 memoryStarted = true;
@@ -143,7 +163,10 @@ public final class SourceMigration {
                     }
                 }
                 disk.cancel(e.getMessage() == null ? e.toString() : e.getMessage());
-                if (cutover != null) cutover.restoreCapabilities();
+                if (cutover != null) cutover.restoreCapabilities();   // waits until migrate_cancel is over
+                MemorySettings.Applied applied = memoryApplied;
+                if (applied != null && !applied.restore(qmp))
+                    LOG.warn("could not put the source's memory migration settings back to {}", applied.before().describe());
                 if (tlsSet) {
                     try {
                         qmp.call(MigrateSetParameters.tls("", ""));

@@ -14,7 +14,48 @@ package io.vmmig.strategy.qemu;
  * @param pauseMillis       time the source guest stayed paused for storage at switchover
  * @param iterationLimitHit pre-copy stopped iterating without converging
  * @param mirroredBytes     bytes QEMU's mirror job copied (mirror only)
+ * @param compression       how the chunk data was compressed and what that saved (never null)
  */
 public record SourceReport(long pushedBytes, long pushedWireBytes, long pushedChunks, int rounds, long zeroSkippedBytes,
                            long unallocatedBytes, long servedPullBytes, int remainingChunks, long pauseMillis,
-                           boolean iterationLimitHit, long mirroredBytes) {}
+                           boolean iterationLimitHit, long mirroredBytes, Compression compression) {
+
+    public SourceReport {
+        if (compression == null) compression = Compression.NONE;
+    }
+
+    /** No compression figures (mirror; nothing sent yet). */
+    public SourceReport(long pushedBytes, long pushedWireBytes, long pushedChunks, int rounds, long zeroSkippedBytes,
+                        long unallocatedBytes, long servedPullBytes, int remainingChunks, long pauseMillis,
+                        boolean iterationLimitHit, long mirroredBytes) {
+        this(pushedBytes, pushedWireBytes, pushedChunks, rounds, zeroSkippedBytes, unallocatedBytes, servedPullBytes,
+                remainingChunks, pauseMillis, iterationLimitHit, mirroredBytes, null);
+    }
+
+    /**
+     * What compression did to the chunks the source sent (pushes and pull answers).
+     *
+     * @param mode                 off, deflate, zstd or adaptive
+     * @param servedPullWireBytes  payload bytes the pull answers took on the wire (-1: not counted)
+     * @param compressedChunks     chunks sent compressed
+     * @param incompressibleChunks chunks compressed for nothing and sent RAW (did not shrink by 1/64)
+     * @param compressMillis       time spent compressing, all threads
+     * @param windows              adaptive: measurement windows closed
+     * @param windowsOn            adaptive: of them, with compression on
+     * @param switches             adaptive: times the mode changed
+     */
+    public record Compression(String mode, long servedPullWireBytes, long compressedChunks, long incompressibleChunks,
+                              long compressMillis, long windows, long windowsOn, int switches) {
+        public static final Compression NONE = new Compression("off", -1, 0, 0, 0, 0, 0, 0);
+    }
+
+    /** Disk bytes sent as chunks (pushes and pull answers), before compression. */
+    public long chunkRawBytes() {
+        return pushedBytes + servedPullBytes;
+    }
+
+    /** Payload bytes those took on the wire (pull answers counted raw where their wire size is unknown). */
+    public long chunkWireBytes() {
+        return pushedWireBytes + (compression.servedPullWireBytes() >= 0 ? compression.servedPullWireBytes() : servedPullBytes);
+    }
+}

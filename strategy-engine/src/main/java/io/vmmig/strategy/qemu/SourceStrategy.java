@@ -20,6 +20,14 @@ public interface SourceStrategy extends AutoCloseable {
     /** Runs while the source guest is paused before switchover. Throwing makes the driver cancel the migration. */
     void atPause() throws Exception;
 
+    /**
+     * Runs once the paused source was told to continue ({@code migrate-continue}) after {@link #atPause}:
+     * storage work that must follow the hand-over but need not hold the guest (removing the final
+     * epoch's export and bitmap). Best effort: it must not throw.
+     */
+    default void afterPause() {
+    }
+
     /** Completes when the destination holds the whole disk and needs nothing more from the source. */
     CompletableFuture<Void> finished();
 

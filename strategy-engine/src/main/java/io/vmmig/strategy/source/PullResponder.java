@@ -1,7 +1,6 @@
 package io.vmmig.strategy.source;
 
 import io.vmmig.nbd.backend.BlockBackend;
-import io.vmmig.strategy.peer.ChunkPayloads;
 import io.vmmig.strategy.peer.Frame;
 import io.vmmig.strategy.peer.PeerChannel;
 import io.vmmig.strategy.peer.PeerChannelClosedException;
@@ -27,17 +26,24 @@ public final class PullResponder implements AutoCloseable {
 
     private final BlockBackend disk;
     private volatile PeerChannel channel;
-    private final boolean compress;
+    private final ChunkSender sender;
     private final PriorityBlockingQueue<Request> requests = new PriorityBlockingQueue<>();
     private final AtomicLong seq = new AtomicLong();
     private final AtomicLong bytesSent = new AtomicLong();
+    private final AtomicLong wireBytesSent = new AtomicLong();
     private final Thread[] workers;
     private volatile boolean closed;
 
     public PullResponder(BlockBackend disk, PeerChannel channel, boolean compress, int workers) {
+        this(disk, channel, new ChunkSender(compress ? io.vmmig.strategy.peer.ChunkCompression.DEFLATE
+                : io.vmmig.strategy.peer.ChunkCompression.OFF), workers);
+    }
+
+    /** Answers with {@code sender} (shared with the push: one compression decision, one count). */
+    public PullResponder(BlockBackend disk, PeerChannel channel, ChunkSender sender, int workers) {
         this.disk = disk;
         this.channel = channel;
-        this.compress = compress;
+        this.sender = sender;
         this.workers = new Thread[workers];
         for (int i = 0; i < workers; i++) {
             Thread t = new Thread(this::serve, "vmmig-pull-responder-" + i);
@@ -64,6 +70,15 @@ public final class PullResponder implements AutoCloseable {
         return bytesSent.get();
     }
 
+    /** Payload bytes those answers took on the wire (after zero elision and compression). */
+    public long wireBytesSent() {
+        return wireBytesSent.get();
+    }
+
+    public ChunkSender sender() {
+        return sender;
+    }
+
     private void serve() {
         try {
             while (!closed) {
@@ -78,8 +93,9 @@ public final class PullResponder implements AutoCloseable {
                                 + " at the source failed: " + e.getMessage()));
                         continue;
                     }
-                    ch.send(ChunkPayloads.encode(p.requestId(), p.offset(), buf.flip(), compress));
+                    Frame.ChunkData sent = sender.send(ch, p.requestId(), p.offset(), buf.flip());
                     bytesSent.addAndGet(p.length());
+                    wireBytesSent.addAndGet(sent.payload().remaining());
                 } catch (PeerChannelClosedException e) {
                     // the link broke: the destination asks again on its next connection
                 }

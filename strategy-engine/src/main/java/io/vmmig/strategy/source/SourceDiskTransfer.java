@@ -30,6 +30,13 @@ public final class SourceDiskTransfer implements PeerChannel.Handler, AutoClosea
     private final SourceOptions options;
     private final PushScheduler scheduler;
     private final PullResponder responder;
+    private final ChunkSender sender;
+    /** The push window beyond {@code maxInFlightBytes} when the link's bandwidth-delay product needs more. */
+    private final io.vmmig.strategy.InFlightWindow pushWindow;
+    private final java.util.Map<Long, Long> pushSentAt = new java.util.concurrent.ConcurrentHashMap<>();
+    private volatile long peakInFlightBytes;
+    /** Most bytes pushed and not yet acknowledged, whatever the link (256 MiB). */
+    public static final long MAX_PUSH_WINDOW_BYTES = 256L << 20;
     private final BitSet everSent = new BitSet();
     private final Object window = new Object();
     private final CompletableFuture<Void> finished = new CompletableFuture<>();
@@ -54,7 +61,9 @@ public final class SourceDiskTransfer implements PeerChannel.Handler, AutoClosea
         this.channel = channel;
         this.options = options;
         this.scheduler = new PushScheduler(geometry, allocated, options.threshold());
-        this.responder = new PullResponder(disk, channel, options.compress(), 2);
+        this.sender = new ChunkSender(options.compression());
+        this.pushWindow = new io.vmmig.strategy.InFlightWindow(geometry.chunkSize(), 1, MAX_PUSH_WINDOW_BYTES);
+        this.responder = new PullResponder(disk, channel, sender, 2);
         this.bandwidth = new PushBandwidth(options.pushBytesPerSecond());
         counters.unallocatedBytes.set(geometry.diskSize() - bytesOf(allocated));
         this.pusher = new Thread(this::pushLoop, "vmmig-push");
@@ -114,11 +123,19 @@ public final class SourceDiskTransfer implements PeerChannel.Handler, AutoClosea
         return counters.pushedBytes.get() - before;
     }
 
-    private void stopPusher(Duration timeout) throws TimeoutException, InterruptedException {
+    /**
+     * Tells the pusher to stop after the chunk it is on, without waiting for it (the guest is paused: the
+     * pusher winds down while the last epoch is read); {@link #cutover} then waits for it.
+     */
+    public void stopPushingSoon() {
         stopPushing = true;
         synchronized (window) {
             window.notifyAll();
         }
+    }
+
+    private void stopPusher(Duration timeout) throws TimeoutException, InterruptedException {
+        stopPushingSoon();
         if (pusher.isAlive()) pusher.join(Math.max(1, timeout.toMillis()));
         if (pusher.isAlive()) throw new TimeoutException("push did not stop within " + timeout);
         checkFailed();
@@ -145,6 +162,13 @@ public final class SourceDiskTransfer implements PeerChannel.Handler, AutoClosea
 
     public TransferCounters counters() {
         counters.pulledBytes.set(responder.bytesSent());
+        counters.pulledWireBytes.set(responder.wireBytesSent());
+        counters.compressedChunks.set(sender.compressedChunks());
+        counters.incompressibleChunks.set(sender.rawFallbacks());
+        counters.compressMillis.set(sender.compressNanos() / 1_000_000);
+        counters.compressionWindows.set(sender.adaptive().windows());
+        counters.compressionWindowsOn.set(sender.adaptive().windowsOn());
+        counters.compressionSwitches.set(sender.adaptive().switches());
         return counters;
     }
 
@@ -187,6 +211,8 @@ public final class SourceDiskTransfer implements PeerChannel.Handler, AutoClosea
             org.slf4j.LoggerFactory.getLogger(SourceDiskTransfer.class).info("destination {} resumed the pull: {} chunks installed, {} missing",
                     ch.remote(), r.installedChunks(), r.missingChunks());
         } else if (frame instanceof Frame.Ack a) {
+            Long sentAt = pushSentAt.remove(a.offset());
+            if (sentAt != null) pushWindow.answered(a.length(), sentAt, System.nanoTime());
             synchronized (window) {
                 inFlightBytes -= a.length();
                 window.notifyAll();
@@ -272,13 +298,14 @@ public final class SourceDiskTransfer implements PeerChannel.Handler, AutoClosea
                 counters.zeroSkippedBytes.addAndGet(chunkLength);
                 continue;
             }
+            long waitStart = System.nanoTime();
             if (!acquire(chunkLength, stoppable)) {
                 // Cutover came: what was not sent stays remaining.
                 scheduler.pushFailed(new ChunkRun(c, run.last() - c + 1));
                 return;
             }
-            Frame.ChunkData frame = ChunkPayloads.encode(0, geometry.offsetOf(c), data, options.compress());
-            channel.send(frame);
+            pushSentAt.put(geometry.offsetOf(c), System.nanoTime());
+            Frame.ChunkData frame = sender.send(channel, 0, geometry.offsetOf(c), data, System.nanoTime() - waitStart);
             if (!zero) everSent.set(c);
             counters.pushedBytes.addAndGet(chunkLength);
             counters.pushedWireBytes.addAndGet(frame.payload().remaining());
@@ -292,7 +319,7 @@ public final class SourceDiskTransfer implements PeerChannel.Handler, AutoClosea
      */
     private boolean acquire(int bytes, boolean stoppable) throws InterruptedException {
         synchronized (window) {
-            while (inFlightBytes > 0 && inFlightBytes + bytes > options.maxInFlightBytes()) {
+            while (inFlightBytes > 0 && inFlightBytes + bytes > pushWindowBytes()) {
                 checkFailed();
                 if (stoppable && stopPushing) return false;
                 window.wait(100);
@@ -305,8 +332,27 @@ public final class SourceDiskTransfer implements PeerChannel.Handler, AutoClosea
             }
             if (stoppable && stopPushing) return false;
             inFlightBytes += bytes;
+            if (inFlightBytes > peakInFlightBytes) peakInFlightBytes = inFlightBytes;
             return true;
         }
+    }
+
+    /**
+     * Bytes that may be pushed and not yet acknowledged: the configured window, or twice the measured
+     * bandwidth-delay product when that is more ({@link io.vmmig.strategy.InFlightWindow}).
+     */
+    public long pushWindowBytes() {
+        return Math.max(options.maxInFlightBytes(), (long) pushWindow.depth() * geometry.chunkSize());
+    }
+
+    /** Most bytes pushed and not yet acknowledged at once so far. */
+    public long peakInFlightBytes() {
+        return peakInFlightBytes;
+    }
+
+    /** The pushes' shortest round trip (CHUNK_DATA to ACK) in microseconds, -1 if none yet. */
+    public long pushRttMicros() {
+        return pushWindow.minRttMicros();
     }
 
     private long bytesOf(BitSet chunks) {

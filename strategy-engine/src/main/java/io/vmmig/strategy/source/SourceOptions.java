@@ -1,18 +1,20 @@
 package io.vmmig.strategy.source;
 
+import io.vmmig.strategy.peer.ChunkCompression;
+
 /**
  * Knobs of the source's push.
  *
  * @param threshold       written epochs from which a chunk is no longer pushed (seed 002's Threshold)
  * @param maxRunChunks    most consecutive chunks read and sent as one push
  * @param maxInFlightBytes pushed bytes not yet acknowledged by the destination (the push window)
- * @param compress        deflate chunk data when it helps
+ * @param compression     how chunk data is compressed (push and pull answers; {@link ChunkCompression})
  * @param targetIsZero    the destination image starts all zero: all-zero chunks never pushed need no transfer
  * @param push            push before cutover at all (false: post-copy, everything is pulled)
  * @param pushBytesPerSecond most disk bytes pushed per second (token bucket, one second of burst);
  *                        0 = unlimited. Pull answers after cutover are not limited.
  */
-public record SourceOptions(int threshold, int maxRunChunks, long maxInFlightBytes, boolean compress,
+public record SourceOptions(int threshold, int maxRunChunks, long maxInFlightBytes, ChunkCompression compression,
                             boolean targetIsZero, boolean push, long pushBytesPerSecond) {
     /** Largest single pull or push frame payload. */
     public static final int MAX_PULL = 32 * 1024 * 1024;
@@ -21,8 +23,16 @@ public record SourceOptions(int threshold, int maxRunChunks, long maxInFlightByt
         if (threshold < 1) throw new IllegalArgumentException("threshold must be >= 1, got " + threshold);
         if (maxRunChunks < 1) throw new IllegalArgumentException("maxRunChunks must be >= 1, got " + maxRunChunks);
         if (maxInFlightBytes < 1) throw new IllegalArgumentException("maxInFlightBytes must be >= 1");
+        if (compression == null) compression = ChunkCompression.OFF;
         if (pushBytesPerSecond < 0)
             throw new IllegalArgumentException("pushBytesPerSecond must be >= 0 (0 = unlimited), got " + pushBytesPerSecond);
+    }
+
+    /** {@code compress}: deflate (the former option). */
+    public SourceOptions(int threshold, int maxRunChunks, long maxInFlightBytes, boolean compress, boolean targetIsZero,
+                         boolean push, long pushBytesPerSecond) {
+        this(threshold, maxRunChunks, maxInFlightBytes, compress ? ChunkCompression.DEFLATE : ChunkCompression.OFF,
+                targetIsZero, push, pushBytesPerSecond);
     }
 
     public SourceOptions(int threshold, int maxRunChunks, long maxInFlightBytes, boolean compress, boolean targetIsZero,
@@ -32,6 +42,11 @@ public record SourceOptions(int threshold, int maxRunChunks, long maxInFlightByt
 
     public SourceOptions(int threshold, int maxRunChunks, long maxInFlightBytes, boolean compress, boolean targetIsZero) {
         this(threshold, maxRunChunks, maxInFlightBytes, compress, targetIsZero, true, 0);
+    }
+
+    /** Whether chunk data may be compressed at all. */
+    public boolean compress() {
+        return compression != ChunkCompression.OFF;
     }
 
     /**
@@ -44,23 +59,28 @@ public record SourceOptions(int threshold, int maxRunChunks, long maxInFlightByt
      * 4 chunks of 256 KiB per push: 64 KiB to 1 MiB chunks moved the same bytes for the same times.
      */
     public static SourceOptions defaults() {
-        return new SourceOptions(2, 4, 16L * 1024 * 1024, false, true, true, 0);
+        return new SourceOptions(2, 4, 16L * 1024 * 1024, ChunkCompression.OFF, true, true, 0);
     }
 
     public SourceOptions withThreshold(int t) {
-        return new SourceOptions(t, maxRunChunks, maxInFlightBytes, compress, targetIsZero, push, pushBytesPerSecond);
+        return new SourceOptions(t, maxRunChunks, maxInFlightBytes, compression, targetIsZero, push, pushBytesPerSecond);
     }
 
     public SourceOptions withPush(boolean on) {
-        return new SourceOptions(threshold, maxRunChunks, maxInFlightBytes, compress, targetIsZero, on, pushBytesPerSecond);
+        return new SourceOptions(threshold, maxRunChunks, maxInFlightBytes, compression, targetIsZero, on, pushBytesPerSecond);
     }
 
+    /** {@code on}: deflate, as the former option. */
     public SourceOptions withCompression(boolean on) {
-        return new SourceOptions(threshold, maxRunChunks, maxInFlightBytes, on, targetIsZero, push, pushBytesPerSecond);
+        return withCompression(on ? ChunkCompression.DEFLATE : ChunkCompression.OFF);
+    }
+
+    public SourceOptions withCompression(ChunkCompression mode) {
+        return new SourceOptions(threshold, maxRunChunks, maxInFlightBytes, mode, targetIsZero, push, pushBytesPerSecond);
     }
 
     /** The same options with the push limited to {@code bytesPerSecond} (0 = unlimited). */
     public SourceOptions withPushBytesPerSecond(long bytesPerSecond) {
-        return new SourceOptions(threshold, maxRunChunks, maxInFlightBytes, compress, targetIsZero, push, bytesPerSecond);
+        return new SourceOptions(threshold, maxRunChunks, maxInFlightBytes, compression, targetIsZero, push, bytesPerSecond);
     }
 }

@@ -17,5 +17,15 @@ public final class TransferCounters {
     public final AtomicLong unallocatedBytes = new AtomicLong();
     /** Bytes served to the destination's pulls after cutover. */
     public final AtomicLong pulledBytes = new AtomicLong();
+    /** Payload bytes those answers took on the wire (after zero elision and compression). */
+    public final AtomicLong pulledWireBytes = new AtomicLong();
+    /** Chunks sent compressed (push and pull), and chunks tried but sent RAW because they did not shrink. */
+    public final AtomicLong compressedChunks = new AtomicLong();
+    public final AtomicLong incompressibleChunks = new AtomicLong();
+    public final AtomicLong compressMillis = new AtomicLong();
+    /** Adaptive compression: windows measured, of them with compression on, switches of mode. */
+    public final AtomicLong compressionWindows = new AtomicLong();
+    public final AtomicLong compressionWindowsOn = new AtomicLong();
+    public final AtomicInteger compressionSwitches = new AtomicInteger();
     public final AtomicInteger remainingAtCutover = new AtomicInteger();
 }

@@ -11,6 +11,7 @@
  *   vmmig.rate=W  writes per second for seq/hot/random (0 = unlimited)
  *   vmmig.verify_after=S   verify once S seconds after start (0 = never)
  *   vmmig.hb_ms=20   vmmig.seed=1
+ *   vmmig.fill=text    payload words from a 16-word vocabulary (compressible) instead of pseudo-random bytes
  *   vmmig.marker=TEXT   (1-32 chars) held in RAM (a 4 KiB buffer of TEXT repeated) and written into every
  *                       block (the first 64 bytes of the payload: TEXT repeated), for tests that look for
  *                       the guest's data where it must not be
@@ -52,7 +53,13 @@ static struct {
     long hb_ms;
     uint64_t seed;
     char marker[33];
-} cfg = {"/dev/vda", 0, 4096, "prefill,hot", 64, 0, 0, 0, 20, 1, ""};
+    int text_fill;
+} cfg = {"/dev/vda", 0, 4096, "prefill,hot", 64, 0, 0, 0, 20, 1, "", 0};
+
+/* vmmig.fill=text: payload words from this vocabulary (compressible like text), else pseudo-random bytes */
+static const char WORDS[16][9] = {"migrate ", "the disk", " while  ", "a guest ", "writes, ", "chunks  ",
+                                  "go over ", "a link. ", "memory  ", "follows,", " then   ", "the pull",
+                                  "ends.\n  ", "zstd or ", "deflate ", "or none "};
 
 #define MARKER_BYTES 64
 static unsigned char marker_block[MARKER_BYTES];   /* the marker repeated: goes into every block's payload */
@@ -120,7 +127,8 @@ static void fill_block(unsigned char *buf, uint64_t block, uint64_t gen) {
     uint64_t s = cfg.seed ^ (block * 0xD1B54A32D192ED03ULL) ^ (gen * 0x8CB92BA72F3D8DD7ULL);
     for (long off = HEADER; off < cfg.bs; off += 8) {
         uint64_t v = splitmix(&s);
-        memcpy(buf + off, &v, 8);
+        if (cfg.text_fill) memcpy(buf + off, WORDS[v & 15], 8);
+        else memcpy(buf + off, &v, 8);
     }
     if (cfg.marker[0] && cfg.bs >= HEADER + MARKER_BYTES) memcpy(buf + HEADER, marker_block, MARKER_BYTES);
     uint64_t magic = MAGIC, sum = checksum(block, gen, buf + HEADER, cfg.bs - HEADER);
@@ -354,6 +362,7 @@ static void parse_cmdline(void) {
         else if (!strcmp(k, "hb_ms")) cfg.hb_ms = atol(v);
         else if (!strcmp(k, "seed")) cfg.seed = strtoull(v, NULL, 0);
         else if (!strcmp(k, "marker")) snprintf(cfg.marker, sizeof cfg.marker, "%s", v);
+        else if (!strcmp(k, "fill")) cfg.text_fill = !strcmp(v, "text");
         else say("VMMIG-ERROR unknown parameter vmmig.%s", k);
     }
 }
