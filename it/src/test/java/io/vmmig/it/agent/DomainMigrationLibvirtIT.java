@@ -147,6 +147,16 @@ class DomainMigrationLibvirtIT {
             assertTrue(dst.awaitLine(Pattern.compile("^VERIFY (OK|FAIL)"), Duration.ofSeconds(60), mark).text().startsWith("VERIFY OK"),
                     dst.tailText(10));
 
+            // libvirt's own disk operations work on the migrated guest: a disk-only snapshot, then a block job
+            // (active commit) that folds it back, then libvirt sees the disk on its file again
+            virsh("b", "virsh", "-c", "qemu:///system", "snapshot-create-as", DOMAIN, "--disk-only", "--no-metadata", "--atomic",
+                    "--diskspec", "vda,file=/srv/vmimg/" + DOMAIN + ".snap1");
+            assertTrue(virsh("b", "virsh", "-c", "qemu:///system", "domblklist", DOMAIN).contains(DOMAIN + ".snap1"));
+            virsh("b", "virsh", "-c", "qemu:///system", "blockcommit", DOMAIN, "vda", "--active", "--pivot", "--wait");
+            assertTrue(virsh("b", "virsh", "-c", "qemu:///system", "domblklist", DOMAIN).contains(IMAGE), "back on the image after blockcommit");
+            assertTrue(virsh("b", "virsh", "-c", "qemu:///system", "blockjob", DOMAIN, "vda", "--info").contains("No current block job"));
+            virsh("b", "rm", "/srv/vmimg/" + DOMAIN + ".snap1");
+
             // the hook at host a refuses an incoming libvirt migration while a's agent is down; the guest stays at b
             agentA.close();
             String refused = tryVirsh("b", "virsh", "-c", "qemu:///system", "migrate", "--live", "--copy-storage-all", "--p2p", "--persistent",
