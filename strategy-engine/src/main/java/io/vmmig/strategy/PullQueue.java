@@ -306,6 +306,29 @@ public final class PullQueue {
         release(released);
     }
 
+    /**
+     * Takes this particular chunk for a local copy (dedup: its fingerprint matched one of this host's
+     * images) if it is missing and nobody pulls it: it is then in flight as a background pull would be
+     * ({@link #pullArrivedSkipping}, {@link #installed}), or given back with {@link #unclaim}.
+     */
+    public synchronized boolean claim(int chunk) {
+        if (chunk < 0 || chunk >= states.length || states[chunk] != State.MISSING) return false;
+        states[chunk] = State.PULLING;
+        return true;
+    }
+
+    /** A {@link #claim}ed chunk had no local copy after all: it is pulled as before. */
+    public synchronized void unclaim(int chunk) {
+        if (states[chunk] != State.PULLING) return;
+        states[chunk] = State.MISSING;
+        if (waiters.containsKey(chunk) && !urgentQueued.get(chunk)) {
+            urgent.addFirst(chunk);
+            urgentQueued.set(chunk);
+        }
+        background.add(chunk);   // (a duplicate in the queue is skipped by take)
+        notifyAll();
+    }
+
     /** The pull of the chunk failed before anything was written: it is queued again. */
     public synchronized void pullFailed(int chunk) {
         if (states[chunk] != State.PULLING) return;

@@ -33,6 +33,27 @@ class PullQueueTest {
     }
 
     @Test
+    void aChunkClaimedForALocalCopyIsNotPulledAndAnUnclaimedOneIs() {
+        PullQueue q = queue(3, 2, 1, -1);
+        assertTrue(q.claim(0), "missing and nobody pulls it");
+        assertFalse(q.claim(0), "already claimed");
+        assertFalse(q.claim(3), "present (not remaining)");
+        assertTrue(q.claim(1));
+        q.unclaim(1);   // no local copy after all
+        List<Integer> order = new ArrayList<>();
+        OptionalInt c;
+        while ((c = q.next()).isPresent()) order.add(c.getAsInt());
+        assertEquals(List.of(1, 2), order, "the claimed chunk is left out, the unclaimed one pulled");
+        CompletableFuture<Void> read = q.demand(0);
+        assertFalse(read.isDone(), "a guest read of the claimed chunk waits for its install");
+        pullAndInstall(q, 0);
+        assertTrue(read.isDone());
+        pullAndInstall(q, 1);
+        pullAndInstall(q, 2);
+        assertTrue(q.isComplete());
+    }
+
+    @Test
     void backgroundOrderIsHottestFirstThenDiskOrder() {
         PullQueue q = queue(0, 5, -1, 2, 5, 9);
         List<Integer> order = new ArrayList<>();

@@ -37,6 +37,7 @@ import java.util.Set;
  * @param memory          as a source: the memory migration settings it sets on QEMU ({@code memory.*})
  * @param compression     as a source: how chunk data is compressed ({@code compression}, default adaptive)
  * @param afterSwitchover as a destination: announce-self and the post-switchover hook
+ * @param dedup           neighbourhood dedup ({@code dedup*} keys; null: {@link DedupConfig#defaults()})
  * @param libvirt         the local libvirtd ({@code libvirt.uri}) and the URI a source's libvirtd reaches it by
  *                        ({@code libvirt.migration-uri})
  */
@@ -46,7 +47,8 @@ public record AgentConfig(String listenHost, int listenPort, String migrationHos
                           Duration tokenTtl, long pullBandwidth, LogLevel logLevel, HostPort metricsListen,
                           QemuPolicy qemuPolicy, boolean qemuStreamsTls, JournalRetention journalRetention,
                           ControlSocketOptions controlOptions, MemoryPolicy memory,
-                          ChunkCompression compression, AfterSwitchover afterSwitchover, LibvirtSettings libvirt) {
+                          ChunkCompression compression, AfterSwitchover afterSwitchover, DedupConfig dedup,
+                          LibvirtSettings libvirt) {
     public static final int DEFAULT_PORT = 7410;
     public static final Path DEFAULT_FILE = Path.of("/etc/vmmig/vmmig.conf");
     public static final Path DEFAULT_CONTROL_SOCKET = Path.of("/run/vmmig/control.sock");
@@ -69,10 +71,10 @@ public record AgentConfig(String listenHost, int listenPort, String migrationHos
                        List<Path> imageDirs, String qemuBinary, Map<String, Path> vms, Duration timeout, Duration tokenTtl,
                        long pullBandwidth, LogLevel logLevel, HostPort metricsListen, QemuPolicy qemuPolicy,
                        boolean qemuStreamsTls, JournalRetention journalRetention, ControlSocketOptions controlOptions,
-                       MemoryPolicy memory, ChunkCompression compression, AfterSwitchover afterSwitchover) {
+                       MemoryPolicy memory, ChunkCompression compression, AfterSwitchover afterSwitchover, DedupConfig dedup) {
         this(listenHost, listenPort, migrationHost, tlsKey, tlsCert, tlsCa, allowedClients, insecure, stateDir, controlSocket,
                 imageDirs, qemuBinary, vms, timeout, tokenTtl, pullBandwidth, logLevel, metricsListen, qemuPolicy, qemuStreamsTls,
-                journalRetention, controlOptions, memory, compression, afterSwitchover, null);
+                journalRetention, controlOptions, memory, compression, afterSwitchover, dedup, null);
     }
 
     /** No pull limit, logging at INFO, no metrics. */
@@ -132,6 +134,19 @@ public record AgentConfig(String listenHost, int listenPort, String migrationHos
                 imageDirs, qemuBinary, vms, timeout, tokenTtl, pullBandwidth, logLevel, metricsListen, null);
     }
 
+    /** Dedup with its defaults. */
+    public AgentConfig(String listenHost, int listenPort, String migrationHost, Path tlsKey, Path tlsCert, Path tlsCa,
+                       Set<String> allowedClients, boolean insecure, Path stateDir, Path controlSocket,
+                       List<Path> imageDirs, String qemuBinary, Map<String, Path> vms, Duration timeout,
+                       Duration tokenTtl, long pullBandwidth, LogLevel logLevel, HostPort metricsListen,
+                       QemuPolicy qemuPolicy, boolean qemuStreamsTls, JournalRetention journalRetention,
+                       ControlSocketOptions controlOptions, MemoryPolicy memory,
+                       ChunkCompression compression, AfterSwitchover afterSwitchover) {
+        this(listenHost, listenPort, migrationHost, tlsKey, tlsCert, tlsCa, allowedClients, insecure, stateDir, controlSocket,
+                imageDirs, qemuBinary, vms, timeout, tokenTtl, pullBandwidth, logLevel, metricsListen, qemuPolicy, qemuStreamsTls,
+                journalRetention, controlOptions, memory, compression, afterSwitchover, null);
+    }
+
     public AgentConfig {
         if (pullBandwidth < 0) throw new IllegalArgumentException("pull bandwidth must be >= 0, got " + pullBandwidth);
         java.util.Objects.requireNonNull(logLevel, "logLevel");
@@ -145,6 +160,7 @@ public record AgentConfig(String listenHost, int listenPort, String migrationHos
         if (memory == null) memory = MemoryPolicy.defaults();
         if (compression == null) compression = ChunkCompression.ADAPTIVE;
         if (afterSwitchover == null) afterSwitchover = AfterSwitchover.DEFAULTS;
+        if (dedup == null) dedup = DedupConfig.defaults();
         if (libvirt == null) libvirt = LibvirtSettings.defaults(migrationHost);
     }
 
@@ -152,6 +168,18 @@ public record AgentConfig(String listenHost, int listenPort, String migrationHos
     public AgentConfig withLogLevel(LogLevel level) {
         return new AgentConfig(listenHost, listenPort, migrationHost, tlsKey, tlsCert, tlsCa, allowedClients, insecure, stateDir,
                 controlSocket, imageDirs, qemuBinary, vms, timeout, tokenTtl, pullBandwidth, level, metricsListen, qemuPolicy,
-                qemuStreamsTls, journalRetention, controlOptions, memory, compression, afterSwitchover, libvirt);
+                qemuStreamsTls, journalRetention, controlOptions, memory, compression, afterSwitchover, dedup, libvirt);
+    }
+
+    /** Where the dedup index is kept. */
+    public Path dedupIndexDir() {
+        return dedup.indexDir() != null ? dedup.indexDir() : stateDir.resolve("dedup");
+    }
+
+    /** This configuration with {@code d} as its dedup settings. */
+    public AgentConfig withDedup(DedupConfig d) {
+        return new AgentConfig(listenHost, listenPort, migrationHost, tlsKey, tlsCert, tlsCa, allowedClients, insecure, stateDir,
+                controlSocket, imageDirs, qemuBinary, vms, timeout, tokenTtl, pullBandwidth, logLevel, metricsListen, qemuPolicy,
+                qemuStreamsTls, journalRetention, controlOptions, memory, compression, afterSwitchover, d, libvirt);
     }
 }

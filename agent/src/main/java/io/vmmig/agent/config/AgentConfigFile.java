@@ -54,6 +54,12 @@ import java.util.regex.Pattern;
  * announce.initial = 50                # ms; announce.max = 550, announce.step = 100 (QEMU's AnnounceParameters)
  * post-switchover = /etc/vmmig/post-switchover   # destination: run after the switchover (args VM SOURCE DEST; VMMIG_* env)
  * post-switchover.timeout = 30         # seconds before the hook is killed
+ * dedup = on                           # neighbourhood dedup: fingerprints first, local copies of matching chunks (on|off)
+ * dedup.neighbour-dirs = /srv/images   # more images to index as a destination (besides image-dirs)
+ * dedup.index-dir = /var/lib/vmmig/dedup   # where the fingerprint index is kept (default: state-dir/dedup)
+ * dedup.chunk-size = 65536             # the index's chunk size (migrations at another size send everything)
+ * dedup.rescan = 300                   # seconds between checks of the image directories
+ * dedup.settle = 60                    # seconds a changed file is left alone before it is indexed (0: at once)
  * </pre>
  * Addresses may be IPv6 in brackets: {@code listen = [::]:7410}.
  */
@@ -151,12 +157,13 @@ public final class AgentConfigFile {
                     + maxControl);
         long idle = r.positiveLong("control-socket.idle-timeout", ControlSocketOptions.DEFAULT_IDLE_TIMEOUT.toSeconds());
         ControlSocketOptions controlOptions = new ControlSocketOptions(controlGroup, (int) maxControl, Duration.ofSeconds(idle));
+        DedupConfig dedup = dedup(r);
         return new AgentConfig(host, port, unbracketed(r.get("migration-address", host)), key, cert, ca, allowed, insecure, state,
                 control == null ? AgentConfig.DEFAULT_CONTROL_SOCKET : control, imageDirs,
                 r.nonEmpty("qemu", "qemu-system-x86_64"), vms, Duration.ofSeconds(timeout),
                 Duration.ofSeconds(tokenTtl), pullBandwidth, logLevel, metrics,
                 new QemuPolicy(kernelDirs, chardevDirs, taps, runas), r.bool("tls.qemu-streams", true), retention(r),
-                controlOptions, memory(r), compression(r), afterSwitchover(r),
+                controlOptions, memory(r), compression(r), afterSwitchover(r), dedup,
                 new LibvirtSettings(r.nonEmpty("libvirt.uri", LibvirtSettings.DEFAULT_URI),
                         r.get("libvirt.migration-uri", LibvirtSettings.defaults(unbracketed(r.get("migration-address", host))).migrationUri())));
     }
@@ -201,6 +208,20 @@ public final class AgentConfigFile {
         return new MemoryPolicy(maxBandwidth, downtime, r.bool("memory.auto-converge", false));
     }
 
+    private static DedupConfig dedup(Reader r) throws ConfigException {
+        String on = r.get("dedup", "on");
+        boolean enabled;
+        if (on.equals("on") || on.equals("true") || on.equals("yes")) enabled = true;
+        else if (on.equals("off") || on.equals("false") || on.equals("no")) enabled = false;
+        else throw new ConfigException(r.where("dedup") + ": 'dedup' must be on or off, got '" + on + "'");
+        long chunk = r.positiveLong("dedup.chunk-size", DedupConfig.DEFAULT_CHUNK);
+        if (chunk < 4096 || chunk > (1 << 26) || Long.bitCount(chunk) != 1)
+            throw new ConfigException(r.where("dedup.chunk-size") + ": 'dedup.chunk-size' must be a power of two from 4096 to 64 MiB, got " + chunk);
+        long settle = "0".equals(r.get("dedup.settle", "60")) ? 0 : r.positiveLong("dedup.settle", 60);
+        return new DedupConfig(enabled, r.paths("dedup.neighbour-dirs", java.util.List.of()), r.path("dedup.index-dir"), (int) chunk,
+                Duration.ofSeconds(r.positiveLong("dedup.rescan", 300)), Duration.ofSeconds(settle));
+    }
+
     /** {@code [::1]} as an address alone: {@code ::1}. */
     private static String unbracketed(String host) {
         return host.startsWith("[") && host.endsWith("]") ? host.substring(1, host.length() - 1) : host;
@@ -215,8 +236,9 @@ public final class AgentConfigFile {
             "pull-bandwidth", "log-level", "metrics.listen", "allowed.kernel-dirs", "allowed.chardev-dirs", "allowed.taps",
             "qemu.runas", "journal.keep", "journal.max-age-days",
             "memory.max-bandwidth", "memory.downtime-limit", "memory.auto-converge", "compression", "announce.rounds", "announce.initial",
-            "announce.max", "announce.step", "post-switchover", "post-switchover.timeout", "libvirt.uri", "libvirt.migration-uri",
-            "libvirt.hook-refuse-unprepared");
+            "announce.max", "announce.step", "post-switchover", "post-switchover.timeout",
+            "dedup", "dedup.neighbour-dirs", "dedup.index-dir", "dedup.chunk-size", "dedup.rescan", "dedup.settle",
+            "libvirt.uri", "libvirt.migration-uri", "libvirt.hook-refuse-unprepared");
 
     private static Path absolute(String where, String key, String value) throws ConfigException {
         Path p;

@@ -41,6 +41,7 @@ public final class Agent implements AutoCloseable {
 
     private final AgentConfig config;
     private final AgentMetrics metrics = new AgentMetrics();
+    private volatile io.vmmig.agent.session.NeighbourhoodIndex neighbourhood = io.vmmig.agent.session.NeighbourhoodIndex.none();
     private final MigrationRegistry registry;
     private final TokenIssuer tokens = new TokenIssuer();
     /** QMP sockets of the VMs this agent is migrating away (one migration per VM at a time). */
@@ -108,6 +109,7 @@ public final class Agent implements AutoCloseable {
                 throw new AgentMisconfigured("metrics.listen = " + config.metricsListen() + ": cannot listen: " + CauseChain.of(e), e);
             }
         }
+        neighbourhood = io.vmmig.agent.session.NeighbourhoodIndex.start(config);   // indexes in the background
         java.util.Set<String> pulling = io.vmmig.agent.session.RestartedDestinationPull.takeBack(config, registry, connector);
         for (io.vmmig.agent.session.GuestFile g : io.vmmig.agent.session.GuestFile.running(config.stateDir())) {
             if (pulling.contains(g.id())) continue;
@@ -160,6 +162,11 @@ public final class Agent implements AutoCloseable {
         }
     }
 
+    /** The destination's fingerprint index of its images (dedup). */
+    public io.vmmig.agent.session.NeighbourhoodIndex neighbourhood() {
+        return neighbourhood;
+    }
+
     /** The port {@code /metrics} is served on, or -1 without {@code metrics.listen}. */
     public int metricsPort() {
         return metrics.port();
@@ -180,7 +187,7 @@ public final class Agent implements AutoCloseable {
         public void accept(String migrationId, ClientIdentity client, PeerChannel channel) {
             if (migrationId.isEmpty()) {
                 Thread t = new Thread(() -> new DestinationSession(config, tokens, registry, new ControlLink(channel), client, connector,
-                        metrics).serve(),
+                        metrics, neighbourhood).serve(),
                         "vmmig-destination");
                 t.setDaemon(true);
                 t.start();
@@ -372,5 +379,6 @@ public final class Agent implements AutoCloseable {
         if (peerServer != null) peerServer.close();
         if (connector != null) connector.close();
         metrics.close();
+        neighbourhood.close();
     }
 }

@@ -18,6 +18,7 @@ final class FrameSizeEstimator implements MessageSizeEstimator {
         if (f instanceof Frame.ChunkData d) return 37 + d.payload().remaining();
         if (f instanceof Frame.Remaining r) return 64 + r.set().size() / 4; // compressed runs: a rough bound
         if (f instanceof Frame.Unknown u) return 8 + u.body().remaining();
+        if (f instanceof Frame.Fingerprints p) return 16 + p.count() * (8 + 4 + Frame.FINGERPRINT_BYTES);
         return 64;
     }
 

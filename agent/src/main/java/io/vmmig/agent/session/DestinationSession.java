@@ -69,8 +69,17 @@ public final class DestinationSession {
     private final io.vmmig.agent.peer.PeerConnector connector;
     private final AgentMetrics metrics;
 
+    private final NeighbourhoodIndex neighbourhood;
+
     public DestinationSession(AgentConfig config, TokenIssuer tokens, MigrationRegistry registry, ControlLink link,
                               ClientIdentity client, io.vmmig.agent.peer.PeerConnector connector, AgentMetrics metrics) {
+        this(config, tokens, registry, link, client, connector, metrics, NeighbourhoodIndex.none());
+    }
+
+    public DestinationSession(AgentConfig config, TokenIssuer tokens, MigrationRegistry registry, ControlLink link,
+                              ClientIdentity client, io.vmmig.agent.peer.PeerConnector connector, AgentMetrics metrics,
+                              NeighbourhoodIndex neighbourhood) {
+        this.neighbourhood = neighbourhood;
         this.connector = connector;
         this.metrics = metrics;
         this.config = config;
@@ -151,7 +160,10 @@ public final class DestinationSession {
             record.fact(MigrationJournal.IMAGE, image.path().toString());
             byte[] token = tokens.issue(id, client.subject(), config.tokenTtl());
             CompletableFuture<PeerChannel> data = registry.expectData(id);
-            link.send(new PeerMessage.Prepared(image.path().toString(), Base64.getEncoder().encodeToString(token)));
+            java.util.Optional<io.vmmig.strategy.dedup.LocalChunkMatcher> localChunks =
+                    StrategyChoice.parse(p.strategy()).chunkTransfer() ? neighbourhood.matcher(p.chunkSize()) : java.util.Optional.empty();
+            link.send(new PeerMessage.Prepared(image.path().toString(), Base64.getEncoder().encodeToString(token),
+                    localChunks.map(io.vmmig.strategy.dedup.LocalChunkMatcher::chunkSize).orElse(null)));
             record.phase(MigrationPhase.PUSHING);
             Thread reader = new Thread(() -> {
                 try {
@@ -181,7 +193,7 @@ public final class DestinationSession {
             }
             disk = MigrationAssembly.destinationStrategy(plan, image.path(), p.format(), p.virtualSize(), workDir, channel,
                     choice.chunkTransfer() ? null : new InetSocketAddress(config.migrationHost(), freePort(config.migrationHost())),
-                    timeline);
+                    timeline, c -> localChunks.map(c::withLocalChunks).orElse(c));
             if (disk instanceof ChunkTransferDestination ctd) {
                 ctd.limitBackgroundPull(config.pullBandwidth());
                 PullReconnector rc = resumeAt.isDone()
@@ -266,6 +278,8 @@ public final class DestinationSession {
                 // the source keeps its QEMU until it hears DONE: tell it, over a resumed connection if need be
                 PullReconnector.awaitDone(c.transfer(), rc);
             }
+            localChunks.ifPresent(m -> LOG.info("migration {}: dedup: {} fingerprints looked up, {} found here ({} all-zero), {} candidates refused",
+                    id, m.lookups(), m.hits(), m.zeroHits(), m.rejected()));
             com.fasterxml.jackson.databind.JsonNode tree = network.result().addTo(ControlCodec.tree(report));
             link.trySend(new PeerMessage.Finished(tree));
             DestinationPullFile.remove(workDir);   // the source heard DONE: nothing left to resume

@@ -40,8 +40,17 @@ public sealed interface PeerMessage {
                    long allocatedBytes, String backingFile, String imageName, String target, JsonNode description,
                    String vm, String sourceVersion) implements PeerMessage {}
 
-    /** The destination agreed: the image it created and the token for the data connection (base64). */
-    record Prepared(String image, String token) implements PeerMessage {}
+    /**
+     * The destination agreed: the image it created and the token for the data connection (base64).
+     * {@code dedupChunk}: it keeps a fingerprint index of its images at this chunk size (which divides the
+     * migration's) and answers FINGERPRINTS of pieces of that size (the source then sends them before the
+     * data, if its own {@code dedup} is on); null or absent: send the data.
+     */
+    record Prepared(String image, String token, Integer dedupChunk) implements PeerMessage {
+        public Prepared(String image, String token) {
+            this(image, token, null);
+        }
+    }
 
     /**
      * The destination QEMU runs in {@code -incoming defer} and listens for memory on {@code memoryPort};

@@ -52,6 +52,8 @@ public final class PeerValues {
         } else if (m instanceof PeerMessage.Prepared p) {
             path("prepared", "image", p.image(), true);
             token("prepared", "token", p.token());
+            if (p.dedupChunk() != null && (p.dedupChunk() < 4096 || Integer.bitCount(p.dedupChunk()) != 1 || p.dedupChunk() > MAX_CHUNK))
+                throw bad("prepared", "dedupChunk", "must be a power of two from 4096 to " + MAX_CHUNK + ", got " + p.dedupChunk());
         } else if (m instanceof PeerMessage.Ready r) {
             port("ready", "memoryPort", r.memoryPort());
             if (r.mirrorPort() != null) port("ready", "mirrorPort", r.mirrorPort());

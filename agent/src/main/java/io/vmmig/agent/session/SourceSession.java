@@ -84,6 +84,11 @@ public final class SourceSession implements Runnable {
     /** Why the destination failed, as it said (its kind: NO_SPACE, ...), before our own error. */
     private volatile AgentException destinationFailure;
     private volatile byte[] resumeToken;
+    /**
+     * Fingerprints before data, in pieces of this size: this agent's {@code dedup} is on and the destination
+     * has an index at a size dividing the chunk (its PREPARED); 0: off.
+     */
+    private volatile int dedupPiece;
 
     public SourceSession(AgentConfig config, PeerConnector connector, MigrationRecord record, Request request,
                          io.vmmig.agent.peer.TokenIssuer tokens, io.vmmig.agent.daemon.MigrationRegistry registry) {
@@ -181,7 +186,11 @@ public final class SourceSession implements Runnable {
                         vm.disk().virtualSize(), vm.disk().allocatedBytes(), vm.disk().backingFile(), imageName, request.target(),
                         vm.description().toJson(), request.vmName(), vm.qemuVersion()));
                 PeerMessage.Prepared prepared = control.expect(PeerMessage.Prepared.class, timeout);
-                LOG.info("migration {}: destination {} prepared {}", id, control.remote(), prepared.image());
+                Integer piece = prepared.dedupChunk();
+                dedupPiece = config.dedup().enabled() && piece != null && piece > 0 && Integer.bitCount(piece) == 1
+                        && chunk % piece == 0 && chunk / piece <= io.vmmig.strategy.peer.Frame.MAX_FINGERPRINTS ? piece : 0;
+                LOG.info("migration {}: destination {} prepared {}{}", id, control.remote(), prepared.image(),
+                        dedupPiece > 0 ? "; dedup: fingerprints of " + dedupPiece + "-byte pieces before the data" : "");
                 checkCancelled();
                 PeerChannel data = choice.chunkTransfer() ? connect(id, Base64.getDecoder().decode(prepared.token())) : null;
                 if (data != null) {
@@ -405,7 +414,7 @@ public final class SourceSession implements Runnable {
         SourceOptions o = SourceOptions.defaults().withCompression(config.compression());
         if (request.threshold() != null) o = o.withThreshold(request.threshold());
         if (request.bandwidth() != null) o = o.withPushBytesPerSecond(request.bandwidth());
-        return o;
+        return o.withDedup(dedupPiece);
     }
 
     private static String uriHost(String host) {

@@ -283,8 +283,9 @@ public final class DescriptionValidator {
                 String p = at + ".props." + k;
                 if (!DEVICE_PROPS.contains(k)) refuse(p, RefusedDescriptionException.property(k));
                 Object v = e.getValue();
+                // a number is a path to QEMU too (romfile=-1 opens the file "-1")
+                if (k.equals("romfile") && !"".equals(v)) refuse(p, "a ROM file opens a host path: only romfile=\"\" (no ROM)");
                 if (v instanceof String s) {
-                    if (k.equals("romfile") && !s.isEmpty()) refuse(p, "a ROM file opens a host path: only romfile=\"\" (no ROM)");
                     if (!VALUE.matcher(s).matches()) refuse(p, "'" + abbreviate(s) + "' is not a plain value (letters, digits, _ . : + -)");
                 } else if (!(v instanceof Boolean) && !(v instanceof Integer) && !(v instanceof Long)) {
                     refuse(p, "not a string, number or boolean");

@@ -85,6 +85,26 @@ class AgentConfigFileTest {
     }
 
     @Test
+    void dedupKeys() throws Exception {
+        AgentConfig d = parseWithTls("state-dir = /data/vmmig");
+        assertTrue(d.dedup().enabled(), "on by default");
+        assertEquals(Path.of("/data/vmmig/dedup"), d.dedupIndexDir());
+        assertEquals(64 * 1024, d.dedup().chunkSize());
+        assertEquals(java.time.Duration.ofMinutes(1), d.dedup().settle());
+        AgentConfig c = parseWithTls("dedup = off", "dedup.neighbour-dirs = /srv/images, /srv/base", "dedup.index-dir = /idx",
+                "dedup.chunk-size = 262144", "dedup.rescan = 30", "dedup.settle = 0");
+        assertFalse(c.dedup().enabled());
+        assertEquals(java.util.List.of(Path.of("/srv/images"), Path.of("/srv/base")), c.dedup().neighbourDirs());
+        assertEquals(Path.of("/idx"), c.dedupIndexDir());
+        assertEquals(262144, c.dedup().chunkSize());
+        assertEquals(java.time.Duration.ofSeconds(30), c.dedup().rescan());
+        assertEquals(java.time.Duration.ZERO, c.dedup().settle());
+        assertMentions(error("insecure = true", "dedup = maybe"), FILE, "line 2", "'dedup' must be on or off", "'maybe'");
+        assertMentions(error("insecure = true", "dedup.chunk-size = 65535"), FILE, "line 2", "power of two");
+        assertMentions(error("insecure = true", "dedup.neighbour-dirs = images"), FILE, "line 2", "absolute path");
+    }
+
+    @Test
     void compressionAndTheNetworkAfterTheSwitchover() throws Exception {
         AgentConfig d = parseWithTls();
         assertEquals(io.vmmig.strategy.peer.ChunkCompression.ADAPTIVE, d.compression());

@@ -102,6 +102,8 @@ class PeerValuesTest {
         assertDoesNotThrow(() -> PeerValues.check(new PeerMessage.Prepared("/srv/images/web1.qcow2", TOKEN)));
         assertTrue(refused(new PeerMessage.Prepared(null, TOKEN)).contains("prepared from the peer: image is missing"));
         assertTrue(refused(new PeerMessage.Prepared("/x", null)).contains("token is missing"));
+        assertDoesNotThrow(() -> PeerValues.check(new PeerMessage.Prepared("/srv/images/web1.qcow2", TOKEN, 65536)));
+        assertTrue(refused(new PeerMessage.Prepared("/srv/images/web1.qcow2", TOKEN, 65535)).contains("dedupChunk"));
         assertTrue(refused(new PeerMessage.Prepared("/x", "!!")).contains("token is not base64"));
         assertTrue(refused(new PeerMessage.Prepared("/x", "AAAA")).contains("token is 3 bytes"));
         assertDoesNotThrow(() -> PeerValues.check(new PeerMessage.Ready(4444, 10809, null, "disk0", true)));

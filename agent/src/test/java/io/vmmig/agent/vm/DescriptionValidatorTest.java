@@ -108,6 +108,7 @@ class DescriptionValidatorTest {
         refused("boot.initrd", "does not exist", d -> ((ObjectNode) d.get("boot")).put("initrd", boot + "/missing"));
         refused("objects[0].props.filename", "only", d -> ((ObjectNode) at(d, "objects", 0).get("props")).put("filename", "/etc/shadow"));
         refused("devices[1].props.romfile", "opens a host path", d -> ((ObjectNode) at(d, "devices", 1).get("props")).put("romfile", "x.rom"));
+        refused("devices[1].props.romfile", "opens a host path", d -> ((ObjectNode) at(d, "devices", 1).get("props")).put("romfile", -1));
     }
 
     @Test

@@ -38,6 +38,7 @@ public final class ChunkPuller implements AutoCloseable {
     private final ExecutorService workers;
     private final CompletableFuture<Void> done = new CompletableFuture<>();
     private final AtomicLong bytesPulled = new AtomicLong();
+    private final AtomicLong bytesLocal = new AtomicLong();
     private final java.util.Map<Integer, Integer> attempts = new java.util.concurrent.ConcurrentHashMap<>();
     private volatile boolean closed;
     private volatile io.vmmig.strategy.source.PushBandwidth backgroundLimit = new io.vmmig.strategy.source.PushBandwidth(0);
@@ -116,6 +117,45 @@ public final class ChunkPuller implements AutoCloseable {
     /** Holds the background pull to {@code bytesPerSecond} (0: no limit); demanded chunks are never held back. */
     public void limitBackground(long bytesPerSecond) {
         backgroundLimit = new io.vmmig.strategy.source.PushBandwidth(bytesPerSecond);
+    }
+
+    /**
+     * After the hand-over, the source's fingerprint of a missing chunk: if nobody pulls it yet and
+     * {@code local} finds it among this host's images (verified), it is installed from there instead of
+     * pulled. Blocks for the store write; true if the local bytes were installed.
+     */
+    public boolean installLocal(int chunk, java.util.function.Supplier<ByteBuffer> local) {
+        PullQueue q = handover.getNow(null);
+        if (q == null || closed || !q.claim(chunk)) return false;
+        ByteBuffer buf;
+        try {
+            buf = local.get();
+        } catch (RuntimeException e) {
+            buf = null;
+        }
+        if (buf == null || buf.remaining() != geometry.lengthOf(chunk)) {
+            q.unclaim(chunk);
+            demanded();   // a guest read that came meanwhile is pulled now, not when the background gets to it
+            return false;
+        }
+        BitSet guestWritten = q.pullArrivedSkipping(chunk);
+        if (guestWritten == null) return false;   // the guest wrote the whole chunk meanwhile
+        try {
+            installSkipping(geometry.offsetOf(chunk), buf, guestWritten).join();
+            bytesLocal.addAndGet(geometry.lengthOf(chunk));
+        } catch (RuntimeException e) {
+            done.completeExceptionally(new IllegalStateException("storing local copy of chunk " + chunk + " failed", e));
+            return false;
+        } finally {
+            q.installed(chunk);
+        }
+        if (q.isComplete()) done.complete(null);
+        return true;
+    }
+
+    /** Bytes installed from this host's own images instead of pulled ({@link #installLocal}). */
+    public long bytesLocal() {
+        return bytesLocal.get();
     }
 
     public long bytesPulled() {

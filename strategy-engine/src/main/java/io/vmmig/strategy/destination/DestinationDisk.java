@@ -127,13 +127,17 @@ public final class DestinationDisk implements BlockBackend {
             if (overwrittenEarly.nextSetBit(first) >= 0 && overwrittenEarly.nextSetBit(first) <= last) {
                 return CompletableFuture.completedFuture(null);
             }
-            for (int c = first; c <= last; c++) pushesInFlight.put(c, stored);
+            // (pieces of one chunk, dedup: a guest write of the chunk waits for all of them)
+            for (int c = first; c <= last; c++) pushesInFlight.merge(c, stored, (a, b) -> CompletableFuture.allOf(a, b));
         }
         // The store write is issued outside the monitor: it may block on the store's backpressure,
         // and its completion (on the store's I/O thread) takes the monitor.
         store.write(offset, data, false).whenComplete((v, e) -> {
             synchronized (this) {
-                for (int c = first; c <= last; c++) pushesInFlight.remove(c, stored);
+                for (int c = first; c <= last; c++) {
+                    pushesInFlight.remove(c, stored);
+                    pushesInFlight.computeIfPresent(c, (k, f) -> f.isDone() || f == stored ? null : f);
+                }
             }
             if (e != null) stored.completeExceptionally(e);
             else stored.complete(null);

@@ -35,6 +35,21 @@ public final class DestinationDiskTransfer implements PeerChannel.Handler, AutoC
     private final ChunkGeometry geometry;
     private final CompletableFuture<Void> complete = new CompletableFuture<>();
     private final AtomicLong pushedBytes = new AtomicLong();
+    private final AtomicLong dedupBytes = new AtomicLong();
+    private final AtomicLong fingerprinted = new AtomicLong();
+    private volatile io.vmmig.strategy.dedup.LocalChunkMatcher localChunks;
+    /** REMAINING was read (delivery thread only): fingerprints from now on are of the hand-over's chunks. */
+    private boolean remainingReceived;
+    /**
+     * Works off the source's fingerprints after the hand-over, one frame at a time, off the delivery
+     * thread; when 64 frames wait, the delivery thread takes the next itself (the source's stream slows down).
+     */
+    private final java.util.concurrent.ThreadPoolExecutor pullFingerprints = new java.util.concurrent.ThreadPoolExecutor(
+            1, 1, 0, java.util.concurrent.TimeUnit.MILLISECONDS, new java.util.concurrent.ArrayBlockingQueue<>(64), r -> {
+                Thread t = new Thread(r, "vmmig-pull-fingerprints");
+                t.setDaemon(true);
+                return t;
+            }, new java.util.concurrent.ThreadPoolExecutor.CallerRunsPolicy());
     private final java.util.Set<CompletableFuture<Void>> pushesInStore = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private volatile boolean cancelled;
     private volatile boolean closed;
@@ -200,6 +215,30 @@ public final class DestinationDiskTransfer implements PeerChannel.Handler, AutoC
         return pushedBytes.get();
     }
 
+    /**
+     * Answer the source's FINGERPRINTS from these local images (seed 003): a chunk found and verified
+     * here is copied from the local image instead of crossing. Without it every fingerprint is a miss.
+     */
+    public void dedupFrom(io.vmmig.strategy.dedup.LocalChunkMatcher matcher) {
+        this.localChunks = matcher;
+    }
+
+    /** Pushed bytes copied from the local images (their fingerprints matched, verified by SHA-256). */
+    public long dedupBytes() {
+        return dedupBytes.get();
+    }
+
+    /** Local candidates refused because their SHA-256 differed from the source's. */
+    public long dedupRejected() {
+        io.vmmig.strategy.dedup.LocalChunkMatcher m = localChunks;
+        return m == null ? 0 : m.rejected();
+    }
+
+    /** Chunks the source fingerprinted. */
+    public long fingerprintedChunks() {
+        return fingerprinted.get();
+    }
+
     public long pulledBytes() {
         return puller.bytesPulled();
     }
@@ -253,10 +292,13 @@ public final class DestinationDiskTransfer implements PeerChannel.Handler, AutoC
                     fail(ce);
                 }
             });
+        } else if (frame instanceof Frame.Fingerprints f) {
+            onFingerprints(ch, f);
         } else if (frame instanceof Frame.Remaining r) {
             if (r.set().counts().chunks() != geometry.count())
                 throw new PeerProtocolException("hand-over of a " + r.set().counts().chunks() + "-chunk disk for this "
                         + geometry.count() + "-chunk disk");
+            remainingReceived = true;
             // Pushes precede REMAINING on the channel; let their store writes land before the pull
             // can install newer bytes of the same chunks.
             CompletableFuture.allOf(pushesInStore.toArray(CompletableFuture[]::new))
@@ -272,6 +314,102 @@ public final class DestinationDiskTransfer implements PeerChannel.Handler, AutoC
             fail(new IllegalStateException("source " + ch.remote() + " failed: " + e.message()));
         } else if (!(frame instanceof Frame.Unknown)) {
             throw new PeerProtocolException("unexpected " + frame.type() + " frame at the destination");
+        }
+    }
+
+    /**
+     * Looks every fingerprinted chunk up among the local images; a verified match is stored like a push
+     * (in frame order, so a later CHUNK_DATA of the same chunk lands after it). HAVE goes back once the
+     * matches are stored, the way an ACK follows a push.
+     */
+    private void onFingerprints(PeerChannel ch, Frame.Fingerprints f) {
+        for (int i = 0; i < f.count(); i++)
+            if (f.offset(i) + f.length(i) > geometry.diskSize() || f.length(i) > geometry.chunkSize())
+                throw new PeerProtocolException("fingerprinted range " + f.offset(i) + "+" + f.length(i) + " outside this "
+                        + geometry.diskSize() + "-byte disk or longer than a chunk (" + geometry.chunkSize() + ")");
+        if (remainingReceived) {
+            // after REMAINING (its hand-over may still wait for the last pushes' stores): pull-phase fingerprints
+            pullFingerprints.execute(() -> {
+                disk.handover().join();
+                onPullFingerprints(ch, f);
+            });
+            return;
+        }
+        io.vmmig.strategy.dedup.LocalChunkMatcher m = localChunks;
+        java.util.BitSet have = new java.util.BitSet(f.count());
+        java.util.List<CompletableFuture<Void>> stores = new java.util.ArrayList<>();
+        fingerprinted.addAndGet(f.count());
+        for (int i = 0; i < f.count() && m != null; i++) {
+            ByteBuffer local = m.find(f.digest(i), f.length(i));
+            if (local == null) continue;
+            have.set(i);
+            CompletableFuture<Void> stored = disk.storePush(f.offset(i), local);
+            pushesInStore.add(stored);
+            stores.add(stored);
+            int len = f.length(i);
+            stored.whenComplete((v, e) -> {
+                pushesInStore.remove(stored);
+                if (e == null) dedupBytes.addAndGet(len);
+            });
+        }
+        CompletableFuture.allOf(stores.toArray(CompletableFuture[]::new)).whenComplete((v, e) -> {
+            if (e != null) {
+                fail(e);
+                return;
+            }
+            try {
+                ch.send(new Frame.Have(f.batch(), f.count(), have));
+            } catch (PeerChannelClosedException ce) {
+                fail(ce);
+            }
+        });
+    }
+
+    /**
+     * After the hand-over the source fingerprints the chunks still missing (its disk no longer changes):
+     * each one nobody pulls yet and found here is installed from the local image ({@link ChunkPuller#installLocal});
+     * the others are pulled as before. HAVE tells the source which (for its report).
+     */
+    private void onPullFingerprints(PeerChannel ch, Frame.Fingerprints f) {
+        io.vmmig.strategy.dedup.LocalChunkMatcher m = localChunks;
+        java.util.BitSet have = new java.util.BitSet(f.count());
+        fingerprinted.addAndGet(f.count());
+        // The entries are the pieces of whole chunks, in order: a chunk is installed locally only if every piece is found.
+        for (int i = 0; i < f.count() && m != null; ) {
+            long offset = f.offset(i);
+            int chunk = offset % geometry.chunkSize() == 0 && offset < geometry.diskSize() ? (int) (offset / geometry.chunkSize()) : -1;
+            int j = i;
+            long end = offset;
+            while (j < f.count() && f.offset(j) == end && end < offset + (chunk < 0 ? 0 : geometry.lengthOf(chunk))) {
+                end += f.length(j);
+                j++;
+            }
+            if (chunk < 0 || j == i || end != offset + geometry.lengthOf(chunk)) {
+                i = Math.max(j, i + 1);   // not the pieces of one whole chunk: left to the pull
+                continue;
+            }
+            int from = i;
+            int to = j;
+            int len = geometry.lengthOf(chunk);
+            boolean installed = puller.installLocal(chunk, () -> {
+                ByteBuffer whole = ByteBuffer.allocate(len);
+                for (int k = from; k < to; k++) {
+                    ByteBuffer piece = m.find(f.digest(k), f.length(k));
+                    if (piece == null) return null;
+                    whole.put(piece);
+                }
+                return whole.flip();
+            });
+            if (installed) {
+                have.set(from, to);
+                dedupBytes.addAndGet(len);
+            }
+            i = j;
+        }
+        try {
+            ch.send(new Frame.Have(f.batch(), f.count(), have));
+        } catch (PeerChannelClosedException ce) {
+            // the pull goes on over the next connection; the source's report just counts fewer local copies
         }
     }
 
@@ -296,6 +434,7 @@ public final class DestinationDiskTransfer implements PeerChannel.Handler, AutoC
     @Override
     public void close() {
         closed = true;
+        pullFingerprints.shutdownNow();
         puller.close();
         if (channel != null) channel.close();
     }

@@ -120,6 +120,60 @@ public sealed interface Frame {
         @Override public FrameType type() { return FrameType.RESUME; }
     }
 
+    /** Largest number of chunks one FINGERPRINTS frame may list. */
+    int MAX_FINGERPRINTS = 4096;
+    /** Bytes of one SHA-256 fingerprint. */
+    int FINGERPRINT_BYTES = 32;
+
+    /**
+     * Source, before a chunk's bytes cross (dedup, seed 003): the SHA-256 of each chunk it is about to
+     * send, {@code count} entries of (offset, length, 32-byte digest); answered by HAVE with the same
+     * {@code batch}. Only the chunks the destination does not have locally follow as CHUNK_DATA.
+     */
+    record Fingerprints(int batch, long[] offsets, int[] lengths, byte[] sha256) implements Frame {
+        public Fingerprints {
+            if (offsets.length != lengths.length || sha256.length != offsets.length * FINGERPRINT_BYTES)
+                throw new IllegalArgumentException("fingerprint arrays disagree: " + offsets.length + " offsets, "
+                        + lengths.length + " lengths, " + sha256.length + " digest bytes");
+            if (offsets.length > MAX_FINGERPRINTS)
+                throw new IllegalArgumentException(offsets.length + " fingerprints, at most " + MAX_FINGERPRINTS);
+            for (int i = 0; i < offsets.length; i++)
+                if (offsets[i] < 0 || lengths[i] <= 0) throw new IllegalArgumentException("bad range " + offsets[i] + "+" + lengths[i]);
+            offsets = offsets.clone();
+            lengths = lengths.clone();
+            sha256 = sha256.clone();
+        }
+        public int count() { return offsets.length; }
+        public long offset(int i) { return offsets[i]; }
+        public int length(int i) { return lengths[i]; }
+        public byte[] digest(int i) { return Arrays.copyOfRange(sha256, i * FINGERPRINT_BYTES, (i + 1) * FINGERPRINT_BYTES); }
+        @Override public long[] offsets() { return offsets.clone(); }
+        @Override public int[] lengths() { return lengths.clone(); }
+        @Override public byte[] sha256() { return sha256.clone(); }
+        @Override public FrameType type() { return FrameType.FINGERPRINTS; }
+        @Override public boolean equals(Object o) {
+            return o instanceof Fingerprints f && f.batch == batch && Arrays.equals(f.offsets, offsets)
+                    && Arrays.equals(f.lengths, lengths) && Arrays.equals(f.sha256, sha256);
+        }
+        @Override public int hashCode() { return Objects.hash(batch, Arrays.hashCode(offsets)); }
+        @Override public String toString() { return "Fingerprints[batch " + batch + ", " + offsets.length + " chunks]"; }
+    }
+
+    /**
+     * Destination's answer to FINGERPRINTS {@code batch}: bit i of {@code have} set = it found the
+     * i-th chunk locally, verified its full SHA-256 and stored it; the rest must be sent as CHUNK_DATA.
+     */
+    record Have(int batch, int count, java.util.BitSet have) implements Frame {
+        public Have {
+            if (count < 0 || count > MAX_FINGERPRINTS) throw new IllegalArgumentException("HAVE for " + count + " chunks");
+            if (have.length() > count) throw new IllegalArgumentException("HAVE bit " + (have.length() - 1) + " beyond " + count + " chunks");
+            have = (java.util.BitSet) have.clone();
+        }
+        @Override public java.util.BitSet have() { return (java.util.BitSet) have.clone(); }
+        public boolean has(int i) { return have.get(i); }
+        @Override public FrameType type() { return FrameType.HAVE; }
+    }
+
     record Error(int code, String message) implements Frame {
         public static final int PROTOCOL = 1;
         public static final int UNAUTHORIZED = 2;

@@ -148,7 +148,8 @@ public final class FrameDecoder {
                 case CANCEL -> new Frame.Cancel(getString(b));
                 case CONTROL -> new Frame.Control(utf8(b, b.remaining()));
                 case RESUME -> new Frame.Resume(nonNegative(b.getInt(), "installed chunks"), nonNegative(b.getInt(), "missing chunks"));
-                case FINGERPRINTS, HAVE -> unknown(code, flags, b);
+                case FINGERPRINTS -> type == null ? unknown(code, flags, b) : fingerprints(b);
+                case HAVE -> have(b);
             };
             if (f == null) return null;
             if (b.hasRemaining())
@@ -186,6 +187,38 @@ public final class FrameDecoder {
         ByteBuffer payload = b.slice(b.position(), payloadLength);
         b.position(b.position() + payloadLength);
         return new Frame.ChunkData(requestId, offset, length, enc, payload);
+    }
+
+    private static Frame fingerprints(ByteBuffer b) {
+        int batch = b.getInt();
+        int n = nonNegative(b.getInt(), "fingerprint count");
+        int entry = 8 + 4 + Frame.FINGERPRINT_BYTES;
+        if (n > Frame.MAX_FINGERPRINTS) throw new PeerProtocolException(n + " fingerprints in one frame, at most " + Frame.MAX_FINGERPRINTS);
+        if ((long) n * entry != b.remaining())
+            throw new PeerProtocolException("FINGERPRINTS of " + n + " entries needs " + (long) n * entry + " bytes, has " + b.remaining());
+        long[] offsets = new long[n];
+        int[] lengths = new int[n];
+        byte[] sha = new byte[n * Frame.FINGERPRINT_BYTES];
+        for (int i = 0; i < n; i++) {
+            offsets[i] = nonNegative(b.getLong(), "fingerprinted offset");
+            lengths[i] = b.getInt();
+            if (lengths[i] <= 0) throw new PeerProtocolException("fingerprinted length " + lengths[i]);
+            b.get(sha, i * Frame.FINGERPRINT_BYTES, Frame.FINGERPRINT_BYTES);
+        }
+        return new Frame.Fingerprints(batch, offsets, lengths, sha);
+    }
+
+    private static Frame have(ByteBuffer b) {
+        int batch = b.getInt();
+        int n = nonNegative(b.getInt(), "HAVE count");
+        if (n > Frame.MAX_FINGERPRINTS) throw new PeerProtocolException("HAVE for " + n + " chunks, at most " + Frame.MAX_FINGERPRINTS);
+        if ((n + 7) / 8 != b.remaining())
+            throw new PeerProtocolException("HAVE for " + n + " chunks needs " + (n + 7) / 8 + " bitmap bytes, has " + b.remaining());
+        byte[] bits = new byte[b.remaining()];
+        b.get(bits);
+        java.util.BitSet have = java.util.BitSet.valueOf(bits);
+        if (have.length() > n) throw new PeerProtocolException("HAVE bit " + (have.length() - 1) + " set beyond " + n + " chunks");
+        return new Frame.Have(batch, n, have);
     }
 
     private static Frame pull(ByteBuffer b) {

@@ -35,7 +35,7 @@ public final class FrameEncoder {
     }
 
     private static boolean isIgnorable(FrameType t) {
-        return t == FrameType.FINGERPRINTS || t == FrameType.HAVE;
+        return false;   // FINGERPRINTS/HAVE are only sent when the peer said it speaks them: never skipped silently
     }
 
     private static int bodyLength(Frame frame) {
@@ -46,6 +46,8 @@ public final class FrameEncoder {
         if (frame instanceof Frame.Ack) return 8 + 4;
         if (frame instanceof Frame.Done) return 0;
         if (frame instanceof Frame.Resume) return 4 + 4;
+        if (frame instanceof Frame.Fingerprints f) return 4 + 4 + f.count() * (8 + 4 + Frame.FINGERPRINT_BYTES);
+        if (frame instanceof Frame.Have h) return 4 + 4 + (h.count() + 7) / 8;
         if (frame instanceof Frame.Error e) return 2 + str(e.message());
         if (frame instanceof Frame.Cancel c) return str(c.reason());
         if (frame instanceof Frame.Control c) return c.json().getBytes(StandardCharsets.UTF_8).length;
@@ -71,6 +73,15 @@ public final class FrameEncoder {
             out.putLong(a.offset()).putInt(a.length());
         } else if (frame instanceof Frame.Resume r) {
             out.putInt(r.installedChunks()).putInt(r.missingChunks());
+        } else if (frame instanceof Frame.Fingerprints f) {
+            out.putInt(f.batch()).putInt(f.count());
+            for (int i = 0; i < f.count(); i++) out.putLong(f.offset(i)).putInt(f.length(i)).put(f.digest(i));
+        } else if (frame instanceof Frame.Have h) {
+            out.putInt(h.batch()).putInt(h.count());
+            byte[] bits = new byte[(h.count() + 7) / 8];
+            byte[] set = h.have().toByteArray();   // little-endian bit order: bit i in byte i/8, bit i%8
+            System.arraycopy(set, 0, bits, 0, set.length);
+            out.put(bits);
         } else if (frame instanceof Frame.Error e) {
             out.putShort((short) e.code());
             putString(out, e.message());

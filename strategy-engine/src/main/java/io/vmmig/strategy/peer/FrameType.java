@@ -27,9 +27,9 @@ public enum FrameType {
     CANCEL(9),
     /** Agent-to-agent control message (JSON): prepare, ready, progress, finished. Not used by the engine. */
     CONTROL(10),
-    /** Reserved: source offers chunk fingerprints first (WAN, seed 003). */
+    /** Source: the SHA-256 of the chunks it is about to push (dedup, seed 003); answered by HAVE. */
     FINGERPRINTS(16),
-    /** Reserved: destination answers which fingerprinted chunks it has locally. */
+    /** Destination: which fingerprinted chunks it found locally (verified and stored); the others follow as CHUNK_DATA. */
     HAVE(17),
     /**
      * Destination, first frame after WELCOME on a connection it opened to the source after the pull's

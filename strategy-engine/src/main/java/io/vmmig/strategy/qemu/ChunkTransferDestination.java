@@ -58,12 +58,26 @@ public final class ChunkTransferDestination implements DestinationStrategy {
      * @param diskNode    node name of the disk node the guest device uses
      * @param backgroundPullDelay how long after the hand-over the background pull begins (zero: at
      *                    once); the guest's demands are pulled at once regardless
+     * @param localChunks where the source's fingerprints are looked up (dedup), or null: every one is a miss.
+     *                    Set before the first frame is read (the source may fingerprint its whole window at once)
      */
     public record Config(String migrationId, Path targetImage, String format, String diskNode, long diskSize,
-                         int chunkSize, int pullers, Path workDir, Duration timeout, Duration backgroundPullDelay) {
+                         int chunkSize, int pullers, Path workDir, Duration timeout, Duration backgroundPullDelay,
+                         io.vmmig.strategy.dedup.LocalChunkMatcher localChunks) {
         public Config {
             if (backgroundPullDelay == null || backgroundPullDelay.isNegative())
                 throw new IllegalArgumentException("backgroundPullDelay must be >= 0, got " + backgroundPullDelay);
+        }
+
+        public Config(String migrationId, Path targetImage, String format, String diskNode, long diskSize,
+                      int chunkSize, int pullers, Path workDir, Duration timeout, Duration backgroundPullDelay) {
+            this(migrationId, targetImage, format, diskNode, diskSize, chunkSize, pullers, workDir, timeout, backgroundPullDelay, null);
+        }
+
+        /** This config answering the source's fingerprints from {@code m}. */
+        public Config withLocalChunks(io.vmmig.strategy.dedup.LocalChunkMatcher m) {
+            return new Config(migrationId, targetImage, format, diskNode, diskSize, chunkSize, pullers, workDir, timeout,
+                    backgroundPullDelay, m);
         }
 
         public Config(String migrationId, Path targetImage, String format, String diskNode, long diskSize,
@@ -73,7 +87,8 @@ public final class ChunkTransferDestination implements DestinationStrategy {
 
         /** This config with the background pull starting {@code delay} after the hand-over. */
         public Config withBackgroundPullDelay(Duration delay) {
-            return new Config(migrationId, targetImage, format, diskNode, diskSize, chunkSize, pullers, workDir, timeout, delay);
+            return new Config(migrationId, targetImage, format, diskNode, diskSize, chunkSize, pullers, workDir, timeout, delay,
+                    localChunks);
         }
     }
 
@@ -136,6 +151,7 @@ public final class ChunkTransferDestination implements DestinationStrategy {
                 ? DestinationDiskTransfer.restored(geometry, store, restored, config.pullers())
                 : new DestinationDiskTransfer(geometry, store, channel, config.pullers(), config.backgroundPullDelay());
         if (restored == null) transfer.disk().journalIn(pullStateDir(config.workDir()));
+        if (config.localChunks() != null) transfer.dedupFrom(config.localChunks());
         this.agentSocket = config.workDir().resolve("agent-nbd.sock");
         Files.deleteIfExists(agentSocket);
         this.agentServer = NbdServer.start(UnixDomainSocketAddress.of(agentSocket),
@@ -211,7 +227,8 @@ public final class ChunkTransferDestination implements DestinationStrategy {
                 stats == null ? 0 : stats.cancelledByWrite(), pivotNanos / 1_000_000,
                 latency.count(), latency.medianMicros(), latency.maxMicros(),
                 writes.waited(), writes.totalWaitMicros(), writes.takenAtOnce(),
-                transfer.resumes(), transfer.source().resentPulls(), transfer.puller().refetchedChunks());
+                transfer.resumes(), transfer.source().resentPulls(), transfer.puller().refetchedChunks(),
+                transfer.dedupBytes(), transfer.dedupRejected());
     }
 
     public void pivot() {

@@ -254,7 +254,8 @@ public final class ChunkTransferSource implements SourceStrategy {
                 pauseNanos / 1_000_000, iterationLimitHit, 0,
                 new SourceReport.Compression(config.push().compression().label(), c.pulledWireBytes.get(),
                         c.compressedChunks.get(), c.incompressibleChunks.get(), c.compressMillis.get(),
-                        c.compressionWindows.get(), c.compressionWindowsOn.get(), c.compressionSwitches.get()));
+                        c.compressionWindows.get(), c.compressionWindowsOn.get(), c.compressionSwitches.get()),
+                c.dedupBytes.get(), c.fingerprintedChunks.get(), c.fingerprintWireBytes.get());
     }
 
     private BitSet chunks(List<ByteRange> ranges) {

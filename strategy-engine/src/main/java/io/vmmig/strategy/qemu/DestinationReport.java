@@ -18,13 +18,26 @@ package io.vmmig.strategy.qemu;
  * @param resumes                times the pull went on over a new connection after its link broke
  * @param resentPulls            pulls in flight at a cut, asked again on the next connection (never answered before)
  * @param refetchedChunks        chunks whose bytes came from the source more than once (a resume keeps it 0)
+ * @param dedupBytes             pushed bytes copied from this host's own images (fingerprints matched and verified)
+ * @param dedupRejected          local candidates whose SHA-256 did not match the source's (never used)
  */
 @com.fasterxml.jackson.annotation.JsonIgnoreProperties(ignoreUnknown = true)
 public record DestinationReport(long receivedPushBytes, long pulledBytes, long pulledOnDemand, long pulledBackground,
                                 long cancelledByWrite, long pivotMillis,
                                 long onDemandLatencyCount, long onDemandMedianMicros, long onDemandMaxMicros,
                                 long writesWaited, long writeWaitMicros, long writesTakenAtOnce,
-                                int resumes, long resentPulls, long refetchedChunks) {
+                                int resumes, long resentPulls, long refetchedChunks, long dedupBytes, long dedupRejected) {
+
+    /** Without dedup. */
+    public DestinationReport(long receivedPushBytes, long pulledBytes, long pulledOnDemand, long pulledBackground,
+                             long cancelledByWrite, long pivotMillis,
+                             long onDemandLatencyCount, long onDemandMedianMicros, long onDemandMaxMicros,
+                             long writesWaited, long writeWaitMicros, long writesTakenAtOnce,
+                             int resumes, long resentPulls, long refetchedChunks) {
+        this(receivedPushBytes, pulledBytes, pulledOnDemand, pulledBackground, cancelledByWrite, pivotMillis,
+                onDemandLatencyCount, onDemandMedianMicros, onDemandMaxMicros, writesWaited, writeWaitMicros, writesTakenAtOnce,
+                resumes, resentPulls, refetchedChunks, 0, 0);
+    }
 
     /** Without the resume figures (a pull that never lost its link). */
     public DestinationReport(long receivedPushBytes, long pulledBytes, long pulledOnDemand, long pulledBackground,

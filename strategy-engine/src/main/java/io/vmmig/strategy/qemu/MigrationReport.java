@@ -54,9 +54,9 @@ public record MigrationReport(String migrationId, Strategy strategy, String stra
                 qemuDowntimeMillis, storagePauseMillis, ramBytes, source, destination, t.marks(), guestGapMillis);
     }
 
-    /** Bytes of disk data that crossed from source to destination (pushes, pull answers, mirror). */
+    /** Bytes of disk data that crossed from source to destination (pushes, pull answers, mirror, dedup fingerprints). */
     public long diskBytesMoved() {
-        return source.chunkWireBytes() + source.mirroredBytes();
+        return source.chunkWireBytes() + source.mirroredBytes() + source.fingerprintWireBytes();
     }
 
     /** A one-screen summary for people. */
@@ -72,6 +72,11 @@ public record MigrationReport(String migrationId, Strategy strategy, String stra
                 bytes(source.pushedBytes()), source.pushedChunks(), bytes(source.pushedWireBytes()),
                 bytes(d.pulledBytes()), d.pulledOnDemand(), d.pulledBackground(),
                 bytes(source.zeroSkippedBytes()), bytes(source.unallocatedBytes()), bytes(source.mirroredBytes())));
+        if (source.fingerprintedChunks() > 0) {
+            b.append(String.format("  dedup %s local (copied at the destination from its own images, verified by SHA-256),"
+                            + " %d chunks fingerprinted, fingerprints %s on the wire%n",
+                    bytes(source.dedupBytes()), source.fingerprintedChunks(), bytes(source.fingerprintWireBytes())));
+        }
         SourceReport.Compression z = source.compression();
         if (!z.mode().equals("off")) {
             long raw = source.chunkRawBytes(), wire = source.chunkWireBytes();

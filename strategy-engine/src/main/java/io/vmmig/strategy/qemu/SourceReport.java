@@ -15,13 +15,25 @@ package io.vmmig.strategy.qemu;
  * @param iterationLimitHit pre-copy stopped iterating without converging
  * @param mirroredBytes     bytes QEMU's mirror job copied (mirror only)
  * @param compression       how the chunk data was compressed and what that saved (never null)
+ * @param dedupBytes        chunk bytes the destination copied from its own images (their fingerprints matched): never crossed
+ * @param fingerprintedChunks pieces whose SHA-256 was sent first (dedup on)
+ * @param fingerprintWireBytes bytes the FINGERPRINTS frames took on the wire
  */
 public record SourceReport(long pushedBytes, long pushedWireBytes, long pushedChunks, int rounds, long zeroSkippedBytes,
                            long unallocatedBytes, long servedPullBytes, int remainingChunks, long pauseMillis,
-                           boolean iterationLimitHit, long mirroredBytes, Compression compression) {
+                           boolean iterationLimitHit, long mirroredBytes, Compression compression, long dedupBytes,
+                           long fingerprintedChunks, long fingerprintWireBytes) {
 
     public SourceReport {
         if (compression == null) compression = Compression.NONE;
+    }
+
+    /** Without dedup. */
+    public SourceReport(long pushedBytes, long pushedWireBytes, long pushedChunks, int rounds, long zeroSkippedBytes,
+                        long unallocatedBytes, long servedPullBytes, int remainingChunks, long pauseMillis,
+                        boolean iterationLimitHit, long mirroredBytes, Compression compression) {
+        this(pushedBytes, pushedWireBytes, pushedChunks, rounds, zeroSkippedBytes, unallocatedBytes, servedPullBytes,
+                remainingChunks, pauseMillis, iterationLimitHit, mirroredBytes, compression, 0, 0, 0);
     }
 
     /** No compression figures (mirror; nothing sent yet). */

@@ -51,6 +51,13 @@ public final class SourceDiskTransfer implements PeerChannel.Handler, AutoClosea
     private volatile boolean handedOver;
     private volatile boolean connected = true;
     private final java.util.concurrent.atomic.AtomicInteger resumes = new java.util.concurrent.atomic.AtomicInteger();
+    /** Dedup (the pusher's own state): fingerprint batches waiting for their HAVE, and the chunks in them. */
+    private final java.util.Map<Integer, PushBatch> awaitingHave = new java.util.HashMap<>();
+    private final BitSet chunksAwaitingHave = new BitSet();
+    /** HAVE frames received, for the pusher to act on (the delivery thread never sends data). */
+    private final java.util.concurrent.ConcurrentLinkedQueue<Frame.Have> haves = new java.util.concurrent.ConcurrentLinkedQueue<>();
+    private final java.security.MessageDigest digest = io.vmmig.strategy.dedup.ChunkDigest.sha256();
+    private int nextBatch = 1;   // push batches: 1 .. 2^30-1; pull-phase batches from 2^30 on
 
     public SourceDiskTransfer(ChunkGeometry geometry, BlockBackend disk, BitSet allocated, PeerChannel channel,
                               SourceOptions options) {
@@ -98,6 +105,11 @@ public final class SourceDiskTransfer implements PeerChannel.Handler, AutoClosea
         handedOver = true;   // before the send: once REMAINING may be out, a cut waits for a resume
         channel.send(new Frame.Remaining(rs));
         counters.remainingAtCutover.set(rs.size());
+        if (options.dedup() && rs.size() > 0) {
+            Thread t = new Thread(() -> fingerprintRemaining(rs), "vmmig-pull-fingerprints");
+            t.setDaemon(true);
+            t.start();
+        }
         return rs;
     }
 
@@ -114,7 +126,7 @@ public final class SourceDiskTransfer implements PeerChannel.Handler, AutoClosea
         Optional<ChunkRun> run;
         while ((run = scheduler.nextRun(options.maxRunChunks())).isPresent()) {
             if (System.nanoTime() > deadline) throw new TimeoutException("final pre-copy round took longer than " + timeout);
-            pushRun(run.get(), false);
+            pushRun(run.get(), false, false);   // the guest is paused: no round trip for fingerprints now
         }
         RemainingSet rs = scheduler.remainingSet();
         if (rs.size() != 0) throw new IllegalStateException(rs.size() + " chunks left after the final round (threshold too low?)");
@@ -217,6 +229,20 @@ public final class SourceDiskTransfer implements PeerChannel.Handler, AutoClosea
                 inFlightBytes -= a.length();
                 window.notifyAll();
             }
+        } else if (frame instanceof Frame.Have h && h.batch() >= (1 << 30)) {
+            int[] lengths = pullBatches.remove(h.batch());
+            if (lengths == null || lengths.length != h.count())
+                throw new PeerProtocolException("HAVE for unknown pull-phase batch " + h.batch());
+            for (int i = 0; i < lengths.length; i++) {
+                if (!h.has(i)) continue;
+                counters.dedupBytes.addAndGet(lengths[i]);
+                counters.dedupChunks.incrementAndGet();
+            }
+        } else if (frame instanceof Frame.Have h) {
+            haves.add(h);
+            synchronized (window) {
+                window.notifyAll();
+            }
         } else if (frame instanceof Frame.Pull p) {
             responder.onPull(p);
         } else if (frame instanceof Frame.Done) {
@@ -258,27 +284,193 @@ public final class SourceDiskTransfer implements PeerChannel.Handler, AutoClosea
     private void pushLoop() {
         try {
             while (!stopPushing) {
+                takeHaves(false);
                 Optional<ChunkRun> next = scheduler.nextRun(options.maxRunChunks());
                 if (next.isEmpty()) {
                     synchronized (window) {
-                        if (!stopPushing && scheduler.pushableCount() == 0) {
-                            caughtUp = inFlightBytes == 0;
+                        if (!stopPushing && scheduler.pushableCount() == 0 && haves.isEmpty()) {
+                            caughtUp = inFlightBytes == 0 && awaitingHave.isEmpty();
                             window.notifyAll();
                             window.wait(100);
                         }
                     }
                     continue;
                 }
-                pushRun(next.get(), true);
+                pushRun(next.get(), true, options.dedup());
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (RuntimeException | Error e) {
             fail(e);        // an Error too: a silently dead pusher would leave pre-copy waiting for its timeout
+        } finally {
+            returnUnanswered();
         }
     }
 
-    private void pushRun(ChunkRun run, boolean stoppable) throws InterruptedException {
+    /**
+     * A batch of fingerprinted pieces waiting for the destination's HAVE: per entry its chunk, disk offset
+     * and bytes (kept to send the misses).
+     */
+    private record PushBatch(int[] chunks, long[] offsets, ByteBuffer[] data) { }
+
+    /** The pieces a batch is being filled with (pusher thread only). */
+    private static final class BatchBuilder {
+        final java.util.List<Integer> chunks = new java.util.ArrayList<>();
+        final java.util.List<Long> offsets = new java.util.ArrayList<>();
+        final java.util.List<ByteBuffer> data = new java.util.ArrayList<>();
+        int size() { return chunks.size(); }
+        void add(int chunk, long offset, ByteBuffer piece) {
+            chunks.add(chunk);
+            offsets.add(offset);
+            data.add(piece);
+        }
+        void clear() {
+            chunks.clear();
+            offsets.clear();
+            data.clear();
+        }
+    }
+
+    /**
+     * Acts on the HAVE frames received: a chunk the destination copied locally is done (its room in the
+     * window is given back), the others are sent now as CHUNK_DATA, or, once the push stopped
+     * ({@code stopping}), go back to the remaining set. Pusher thread only.
+     */
+    private void takeHaves(boolean stopping) throws InterruptedException {
+        Frame.Have h;
+        while ((h = haves.poll()) != null) {
+            PushBatch b = awaitingHave.remove(h.batch());
+            if (b == null || h.count() != b.chunks().length)
+                throw new PeerProtocolException("HAVE for " + (b == null ? "unknown batch " + h.batch()
+                        : h.count() + " chunks, batch " + h.batch() + " had " + b.chunks().length));
+            long released = 0;
+            for (int i = 0; i < b.chunks().length; i++) {
+                int c = b.chunks()[i];
+                chunksAwaitingHave.clear(c);
+                int len = b.data()[i].remaining();
+                if (h.has(i)) {
+                    released += len;
+                    counters.dedupBytes.addAndGet(len);
+                    counters.dedupChunks.incrementAndGet();
+                } else if (stopping || stopPushing) {
+                    released += len;
+                    scheduler.pushFailed(new ChunkRun(c, 1));
+                } else {
+                    sendData(b.offsets()[i], b.data()[i]);
+                }
+            }
+            synchronized (window) {
+                inFlightBytes -= released;
+                window.notifyAll();
+            }
+        }
+    }
+
+    /** The push stopped (cutover, failure): chunks whose fingerprints are unanswered, or whose data was not sent, stay remaining. */
+    private void returnUnanswered() {
+        try {
+            takeHaves(true);
+        } catch (RuntimeException | InterruptedException e) {
+            // a bad HAVE at the stop: every chunk still listed below is returned anyway
+        }
+        for (PushBatch b : awaitingHave.values())
+            for (int c : b.chunks()) scheduler.pushFailed(new ChunkRun(c, 1));
+        awaitingHave.clear();
+        chunksAwaitingHave.clear();
+    }
+
+    /** Pull-phase fingerprint batches waiting for their HAVE: the chunk lengths, by batch. */
+    private final java.util.Map<Integer, int[]> pullBatches = new java.util.concurrent.ConcurrentHashMap<>();
+    private final java.util.concurrent.atomic.AtomicInteger pullBatchIds = new java.util.concurrent.atomic.AtomicInteger(1 << 30);
+
+    /**
+     * After the hand-over (the disk here no longer changes): the SHA-256 of every remaining chunk with
+     * data, hottest first as the destination pulls, so it copies those it holds instead of pulling them.
+     * Ends quietly when the connection goes (the rest is pulled).
+     */
+    private void fingerprintRemaining(RemainingSet rs) {
+        java.security.MessageDigest md = io.vmmig.strategy.dedup.ChunkDigest.sha256();
+        BitSet set = rs.chunks();
+        Integer[] order = set.stream().boxed().toArray(Integer[]::new);
+        java.util.Arrays.sort(order, (a, b) -> {
+            int byCount = Integer.compare(rs.counts().get(b), rs.counts().get(a));
+            return byCount != 0 ? byCount : Integer.compare(a, b);
+        });
+        int piece = options.dedupPiece();
+        if (geometry.chunkSize() / piece > Frame.MAX_FINGERPRINTS) return;
+        int batchMax = Math.min(Frame.MAX_FINGERPRINTS, Math.max(256, 2 * geometry.chunkSize() / piece));   // a chunk's pieces stay in one batch
+        PeerChannel ch = channel;
+        try {
+            for (int next = 0; next < order.length && !finished.isDone(); ) {
+                long[] offsets = new long[batchMax];
+                int[] lengths = new int[batchMax];
+                byte[] sha = new byte[batchMax * Frame.FINGERPRINT_BYTES];
+                int k = 0;
+                while (next < order.length) {
+                    int c = order[next];
+                    int len = geometry.lengthOf(c);
+                    if (k + (len + piece - 1) / piece > batchMax) break;
+                    next++;
+                    ByteBuffer buf = ByteBuffer.allocate(len);
+                    disk.read(geometry.offsetOf(c), buf).join();
+                    buf.flip();
+                    if (ChunkPayloads.isZero(buf)) continue;   // a zero chunk crosses as a few bytes anyway
+                    for (int at = 0; at < len; at += piece) {
+                        ByteBuffer p = buf.slice(at, Math.min(piece, len - at));
+                        offsets[k] = geometry.offsetOf(c) + at;
+                        lengths[k] = p.remaining();
+                        System.arraycopy(io.vmmig.strategy.dedup.ChunkDigest.of(md, p), 0, sha, k * Frame.FINGERPRINT_BYTES, Frame.FINGERPRINT_BYTES);
+                        k++;
+                    }
+                }
+                if (k == 0) continue;
+                int batch = pullBatchIds.getAndIncrement();
+                pullBatches.put(batch, java.util.Arrays.copyOf(lengths, k));
+                ch.send(new Frame.Fingerprints(batch, java.util.Arrays.copyOf(offsets, k), java.util.Arrays.copyOf(lengths, k),
+                        java.util.Arrays.copyOf(sha, k * Frame.FINGERPRINT_BYTES)));
+                counters.fingerprintedChunks.addAndGet(k);
+                counters.fingerprintWireBytes.addAndGet(4 + Frame.HEADER_AFTER_LENGTH + 8 + (long) k * (8 + 4 + Frame.FINGERPRINT_BYTES));
+            }
+        } catch (RuntimeException e) {
+            org.slf4j.LoggerFactory.getLogger(SourceDiskTransfer.class).info(
+                    "fingerprints of the remaining chunks stopped ({}): the rest is pulled", e.toString());
+        }
+    }
+
+    private void sendData(long offset, ByteBuffer data) throws PeerChannelClosedException {
+        sendData(offset, data, 0);
+    }
+
+    private void sendData(long offset, ByteBuffer data, long waitedNanos) throws PeerChannelClosedException {
+        pushSentAt.put(offset, System.nanoTime());
+        Frame.ChunkData frame = sender.send(channel, 0, offset, data, waitedNanos);
+        counters.pushedBytes.addAndGet(data.remaining());
+        counters.pushedWireBytes.addAndGet(frame.payload().remaining());
+        counters.pushedChunks.incrementAndGet();
+    }
+
+    private void sendFingerprints(BatchBuilder b) throws PeerChannelClosedException {
+        int n = b.size();
+        if (n == 0) return;
+        long[] offsets = new long[n];
+        int[] lengths = new int[n];
+        byte[] sha = new byte[n * Frame.FINGERPRINT_BYTES];
+        for (int i = 0; i < n; i++) {
+            offsets[i] = b.offsets.get(i);
+            lengths[i] = b.data.get(i).remaining();
+            System.arraycopy(io.vmmig.strategy.dedup.ChunkDigest.of(digest, b.data.get(i)), 0, sha, i * Frame.FINGERPRINT_BYTES, Frame.FINGERPRINT_BYTES);
+        }
+        int batch = nextBatch++;
+        awaitingHave.put(batch, new PushBatch(b.chunks.stream().mapToInt(Integer::intValue).toArray(), offsets,
+                b.data.toArray(ByteBuffer[]::new)));
+        for (int c : b.chunks) chunksAwaitingHave.set(c);
+        b.clear();
+        channel.send(new Frame.Fingerprints(batch, offsets, lengths, sha));
+        counters.fingerprintedChunks.addAndGet(n);
+        counters.fingerprintWireBytes.addAndGet(4 + Frame.HEADER_AFTER_LENGTH + 8 + (long) n * (8 + 4 + Frame.FINGERPRINT_BYTES));
+    }
+
+    private void pushRun(ChunkRun run, boolean stoppable, boolean dedup) throws InterruptedException {
         long offset = geometry.offsetOf(run.first());
         int length = (int) (geometry.offsetOf(run.last()) + geometry.lengthOf(run.last()) - offset);
         ByteBuffer buf = ByteBuffer.allocate(length);
@@ -290,26 +482,56 @@ public final class SourceDiskTransfer implements PeerChannel.Handler, AutoClosea
         }
         buf.flip();
         counters.pushRuns.incrementAndGet();
-        for (int c = run.first(); c <= run.last(); c++) {
+        BatchBuilder batch = new BatchBuilder();
+        try {
+            for (int c = run.first(); c <= run.last(); c++) {
+                if (!pushChunk(c, buf, offset, stoppable, dedup, batch)) {
+                    scheduler.pushFailed(new ChunkRun(c, run.last() - c + 1));   // cutover came: what was not sent stays remaining
+                    return;
+                }
+            }
+        } finally {
+            sendFingerprints(batch);
+        }
+    }
+
+    /** One chunk of a push run: skipped (zero), fingerprinted into the batch, or sent; false if the push stopped first. */
+    private boolean pushChunk(int c, ByteBuffer buf, long offset, boolean stoppable, boolean dedup,
+                              BatchBuilder batch) throws InterruptedException {
+        {
             int chunkLength = geometry.lengthOf(c);
             ByteBuffer data = buf.slice((int) (geometry.offsetOf(c) - offset), chunkLength);
             boolean zero = ChunkPayloads.isZero(data);
             if (zero && options.targetIsZero() && !everSent.get(c)) {
                 counters.zeroSkippedBytes.addAndGet(chunkLength);
-                continue;
+                return true;
+            }
+            if (dedup && !zero) {
+                // An older version of this chunk is still waiting for its HAVE: its data (if it is a miss)
+                // must cross before these newer bytes are fingerprinted, or it would land after them.
+                while (chunksAwaitingHave.get(c)) {
+                    synchronized (window) {
+                        if (stoppable && stopPushing) return false;
+                        checkFailed();
+                        if (haves.isEmpty()) window.wait(100);
+                    }
+                    takeHaves(false);
+                }
             }
             long waitStart = System.nanoTime();
-            if (!acquire(chunkLength, stoppable)) {
-                // Cutover came: what was not sent stays remaining.
-                scheduler.pushFailed(new ChunkRun(c, run.last() - c + 1));
-                return;
-            }
-            pushSentAt.put(geometry.offsetOf(c), System.nanoTime());
-            Frame.ChunkData frame = sender.send(channel, 0, geometry.offsetOf(c), data, System.nanoTime() - waitStart);
+            if (!acquire(chunkLength, stoppable)) return false;
+            long waited = System.nanoTime() - waitStart;
             if (!zero) everSent.set(c);
-            counters.pushedBytes.addAndGet(chunkLength);
-            counters.pushedWireBytes.addAndGet(frame.payload().remaining());
-            counters.pushedChunks.incrementAndGet();
+            if (dedup && !zero) {
+                // In pieces of the destination index's chunk size; a zero piece too (it is copied from nothing there).
+                int piece = options.dedupPiece();
+                if (batch.size() + (chunkLength + piece - 1) / piece > Frame.MAX_FINGERPRINTS) sendFingerprints(batch);
+                for (int at = 0; at < chunkLength; at += piece)
+                    batch.add(c, geometry.offsetOf(c) + at, data.slice(at, Math.min(piece, chunkLength - at)));
+                return true;
+            }
+            sendData(geometry.offsetOf(c), data, waited);
+            return true;
         }
     }
 
@@ -318,22 +540,24 @@ public final class SourceDiskTransfer implements PeerChannel.Handler, AutoClosea
      * pushing stopped meanwhile (a stop wakes both waits at once).
      */
     private boolean acquire(int bytes, boolean stoppable) throws InterruptedException {
-        synchronized (window) {
-            while (inFlightBytes > 0 && inFlightBytes + bytes > pushWindowBytes()) {
+        for (;;) {
+            takeHaves(false);   // HAVEs give room back and send the misses; never under the window's lock
+            synchronized (window) {
                 checkFailed();
                 if (stoppable && stopPushing) return false;
-                window.wait(100);
+                if (inFlightBytes > 0 && inFlightBytes + bytes > pushWindowBytes()) {
+                    if (haves.isEmpty()) window.wait(100);
+                    continue;
+                }
+                long waitNanos = bandwidth.tryTake(bytes, System.nanoTime());
+                if (waitNanos > 0) {
+                    if (haves.isEmpty()) window.wait(Math.max(1, (waitNanos + 999_999) / 1_000_000));
+                    continue;
+                }
+                inFlightBytes += bytes;
+                if (inFlightBytes > peakInFlightBytes) peakInFlightBytes = inFlightBytes;
+                return true;
             }
-            long waitNanos;
-            while ((waitNanos = bandwidth.tryTake(bytes, System.nanoTime())) > 0) {
-                checkFailed();
-                if (stoppable && stopPushing) return false;
-                window.wait(Math.max(1, (waitNanos + 999_999) / 1_000_000));
-            }
-            if (stoppable && stopPushing) return false;
-            inFlightBytes += bytes;
-            if (inFlightBytes > peakInFlightBytes) peakInFlightBytes = inFlightBytes;
-            return true;
         }
     }
 

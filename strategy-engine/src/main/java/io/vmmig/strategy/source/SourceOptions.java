@@ -13,9 +13,13 @@ import io.vmmig.strategy.peer.ChunkCompression;
  * @param push            push before cutover at all (false: post-copy, everything is pulled)
  * @param pushBytesPerSecond most disk bytes pushed per second (token bucket, one second of burst);
  *                        0 = unlimited. Pull answers after cutover are not limited.
+ * @param dedupPiece      0: no dedup. Otherwise fingerprint chunks first (FINGERPRINTS/HAVE, seed 003) in
+ *                        pieces of this many bytes (the destination index's chunk size, which divides the
+ *                        transfer chunk): the destination copies the pieces it holds locally and only the
+ *                        others cross; only when the destination said it has an index
  */
 public record SourceOptions(int threshold, int maxRunChunks, long maxInFlightBytes, ChunkCompression compression,
-                            boolean targetIsZero, boolean push, long pushBytesPerSecond) {
+                            boolean targetIsZero, boolean push, long pushBytesPerSecond, int dedupPiece) {
     /** Largest single pull or push frame payload. */
     public static final int MAX_PULL = 32 * 1024 * 1024;
 
@@ -24,8 +28,16 @@ public record SourceOptions(int threshold, int maxRunChunks, long maxInFlightByt
         if (maxRunChunks < 1) throw new IllegalArgumentException("maxRunChunks must be >= 1, got " + maxRunChunks);
         if (maxInFlightBytes < 1) throw new IllegalArgumentException("maxInFlightBytes must be >= 1");
         if (compression == null) compression = ChunkCompression.OFF;
+        if (dedupPiece < 0 || dedupPiece > 0 && Integer.bitCount(dedupPiece) != 1)
+            throw new IllegalArgumentException("dedupPiece must be 0 or a power of two, got " + dedupPiece);
         if (pushBytesPerSecond < 0)
             throw new IllegalArgumentException("pushBytesPerSecond must be >= 0 (0 = unlimited), got " + pushBytesPerSecond);
+    }
+
+    /** No dedup. */
+    public SourceOptions(int threshold, int maxRunChunks, long maxInFlightBytes, ChunkCompression compression,
+                         boolean targetIsZero, boolean push, long pushBytesPerSecond) {
+        this(threshold, maxRunChunks, maxInFlightBytes, compression, targetIsZero, push, pushBytesPerSecond, 0);
     }
 
     /** {@code compress}: deflate (the former option). */
@@ -63,11 +75,11 @@ public record SourceOptions(int threshold, int maxRunChunks, long maxInFlightByt
     }
 
     public SourceOptions withThreshold(int t) {
-        return new SourceOptions(t, maxRunChunks, maxInFlightBytes, compression, targetIsZero, push, pushBytesPerSecond);
+        return new SourceOptions(t, maxRunChunks, maxInFlightBytes, compression, targetIsZero, push, pushBytesPerSecond, dedupPiece);
     }
 
     public SourceOptions withPush(boolean on) {
-        return new SourceOptions(threshold, maxRunChunks, maxInFlightBytes, compression, targetIsZero, on, pushBytesPerSecond);
+        return new SourceOptions(threshold, maxRunChunks, maxInFlightBytes, compression, targetIsZero, on, pushBytesPerSecond, dedupPiece);
     }
 
     /** {@code on}: deflate, as the former option. */
@@ -76,11 +88,23 @@ public record SourceOptions(int threshold, int maxRunChunks, long maxInFlightByt
     }
 
     public SourceOptions withCompression(ChunkCompression mode) {
-        return new SourceOptions(threshold, maxRunChunks, maxInFlightBytes, mode, targetIsZero, push, pushBytesPerSecond);
+        return new SourceOptions(threshold, maxRunChunks, maxInFlightBytes, mode, targetIsZero, push, pushBytesPerSecond, dedupPiece);
     }
 
     /** The same options with the push limited to {@code bytesPerSecond} (0 = unlimited). */
     public SourceOptions withPushBytesPerSecond(long bytesPerSecond) {
-        return new SourceOptions(threshold, maxRunChunks, maxInFlightBytes, compression, targetIsZero, push, bytesPerSecond);
+        return new SourceOptions(threshold, maxRunChunks, maxInFlightBytes, compression, targetIsZero, push, bytesPerSecond, dedupPiece);
+    }
+
+    /**
+     * The same options with fingerprints of {@code pieceBytes} pieces sent before data (0: off; the
+     * destination must have said it dedups, and at which piece size).
+     */
+    public SourceOptions withDedup(int pieceBytes) {
+        return new SourceOptions(threshold, maxRunChunks, maxInFlightBytes, compression, targetIsZero, push, pushBytesPerSecond, pieceBytes);
+    }
+
+    public boolean dedup() {
+        return dedupPiece > 0;
     }
 }

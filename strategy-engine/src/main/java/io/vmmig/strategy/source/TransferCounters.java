@@ -17,6 +17,12 @@ public final class TransferCounters {
     public final AtomicLong unallocatedBytes = new AtomicLong();
     /** Bytes served to the destination's pulls after cutover. */
     public final AtomicLong pulledBytes = new AtomicLong();
+    /** Pushed chunks the destination copied from its own images after their fingerprint matched (never crossed). */
+    public final AtomicLong dedupBytes = new AtomicLong();
+    public final AtomicLong dedupChunks = new AtomicLong();
+    /** Chunks whose fingerprint was sent, and the bytes the FINGERPRINTS frames took. */
+    public final AtomicLong fingerprintedChunks = new AtomicLong();
+    public final AtomicLong fingerprintWireBytes = new AtomicLong();
     /** Payload bytes those answers took on the wire (after zero elision and compression). */
     public final AtomicLong pulledWireBytes = new AtomicLong();
     /** Chunks sent compressed (push and pull), and chunks tried but sent RAW because they did not shrink. */

@@ -35,8 +35,37 @@ class FrameCodecTest {
                 new Frame.Remaining(new RemainingSet(remaining, WriteCounts.of(counts))),
                 new Frame.Done(),
                 new Frame.Resume(12, 7),
+                new Frame.Fingerprints(5, new long[] {0, 1L << 36}, new int[] {65536, 4096}, sha(2)),
+                new Frame.Have(5, 10, bits(0, 9)),
+                new Frame.Have(6, 0, new BitSet()),
                 new Frame.Error(Frame.Error.UNAUTHORIZED, "token refused for migration mig-1 ✓"),
                 new Frame.Cancel("operator"), new Frame.Control("{\"type\":\"prepare\",\"vm\":\"h\u00e9\"}"));
+    }
+
+    private static byte[] sha(int n) {
+        byte[] b = new byte[n * Frame.FINGERPRINT_BYTES];
+        new Random(n).nextBytes(b);
+        return b;
+    }
+
+    private static BitSet bits(int... set) {
+        BitSet b = new BitSet();
+        for (int i : set) b.set(i);
+        return b;
+    }
+
+    @Test
+    void fingerprintsAndHaveOfWrongShapeAreProtocolErrors() {
+        byte[] tooFew = ByteBuffer.allocate(8 + 20).putInt(1).putInt(1).putLong(0).putInt(65536).array();
+        assertTrue(rejects(frame(16, 0, 0, tooFew)).getMessage().contains("needs 44 bytes"));
+        byte[] tooMany = ByteBuffer.allocate(8).putInt(1).putInt(Frame.MAX_FINGERPRINTS + 1).array();
+        assertTrue(rejects(frame(16, 0, 0, tooMany)).getMessage().contains("at most"));
+        byte[] zeroLength = ByteBuffer.allocate(8 + 44).putInt(1).putInt(1).putLong(0).putInt(0).array();
+        assertTrue(rejects(frame(16, 0, 0, zeroLength)).getMessage().contains("fingerprinted length 0"));
+        byte[] bitBeyond = ByteBuffer.allocate(9).putInt(1).putInt(3).put((byte) 0x08).array();
+        assertTrue(rejects(frame(17, 0, 0, bitBeyond)).getMessage().contains("beyond 3 chunks"));
+        byte[] shortBitmap = ByteBuffer.allocate(9).putInt(1).putInt(9).put((byte) 1).array();
+        assertTrue(rejects(frame(17, 0, 0, shortBitmap)).getMessage().contains("needs 2 bitmap bytes"));
     }
 
     private ByteBuffer stream(List<Frame> frames) {
@@ -148,13 +177,13 @@ class FrameCodecTest {
 
     @Test
     void unknownIgnorableFrameIsDeliveredAsUnknownAndTheStreamGoesOn() {
-        byte[] fingerprints = frame(16, Frame.FLAG_IGNORABLE, 0, "abc".getBytes(StandardCharsets.US_ASCII));
+        byte[] fingerprints = frame(19, Frame.FLAG_IGNORABLE, 0, "abc".getBytes(StandardCharsets.US_ASCII));
         byte[] future = frame(200, Frame.FLAG_IGNORABLE, 0, new byte[] {1});
         ByteBuffer all = ByteBuffer.allocate(fingerprints.length + future.length + 64);
         all.put(fingerprints).put(future).put(encoder.encode(new Frame.Done())).flip();
         List<Frame> out = decode(all);
         assertEquals(3, out.size());
-        assertEquals(16, ((Frame.Unknown) out.get(0)).code());
+        assertEquals(19, ((Frame.Unknown) out.get(0)).code());
         assertEquals(200, ((Frame.Unknown) out.get(1)).code());
         assertEquals(new Frame.Done(), out.get(2));
     }
