@@ -1,6 +1,5 @@
 package io.vmmig.agent.session;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import io.vmmig.agent.control.ErrorKind;
 import io.vmmig.agent.daemon.AgentException;
 import io.vmmig.strategy.peer.FrameDecoder;
@@ -146,9 +145,7 @@ public final class PeerValues {
         if (p.backingFile() != null) path(m, "backingFile", p.backingFile(), true);
         matches(m, "imageName", p.imageName(), IMAGE_NAME);
         if (p.target() != null) path(m, "target", p.target(), true);
-        JsonNode d = p.description();
-        if (d == null || d.isNull()) throw bad(m, "description", "is missing");
-        if (!d.isObject()) throw bad(m, "description", "is not a JSON object but " + d.getNodeType());
+        // description: VmDescription.read and DescriptionValidator judge it whole (REFUSED, naming the field)
         text(m, "vm", p.vm(), MAX_NAME, true);
         if (p.sourceVersion() != null) text(m, "sourceVersion", p.sourceVersion(), 64, true);
     }

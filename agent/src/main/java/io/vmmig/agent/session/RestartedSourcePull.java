@@ -57,7 +57,11 @@ public final class RestartedSourcePull implements PeerChannel.Handler {
                 file.compress() ? io.vmmig.strategy.peer.ChunkCompression.ADAPTIVE : io.vmmig.strategy.peer.ChunkCompression.OFF), 2);
     }
 
-    /** Takes back every pull the earlier run of this agent served from {@code stateDir}. */
+    /**
+     * Takes back every pull the earlier run of this agent served from {@code stateDir}: each is listed
+     * at once and taken back on a thread of its own (it asks the source QEMU, which may be slow; the
+     * destination retries its resume meanwhile).
+     */
     public static void takeBack(Path stateDir, MigrationRegistry registry, TokenIssuer tokens) {
         for (Map.Entry<Path, SourcePullFile> e : SourcePullFile.all(stateDir)) {
             SourcePullFile f = e.getValue();
@@ -68,30 +72,36 @@ public final class RestartedSourcePull implements PeerChannel.Handler {
                 LOG.warn("pull of {}: {}", f.id(), ex.getMessage());
                 continue;
             }
-            QmpClient qmp = null;
-            try {
-                qmp = QmpClient.connect(Path.of(f.qmpSocket()));
-                String status = qmp.call(new QueryStatus()).status();
-                if (!status.equals("postmigrate")) {
-                    qmp.close();
-                    record.fail(ErrorKind.FAILED, "this agent restarted during the pull of " + f.id() + ", but the source QEMU is "
-                            + status + ", not postmigrate: the guest did not switch over to the destination; not taken back");
-                    SourcePullFile.remove(e.getKey());
-                    continue;
-                }
-                NbdClient export = NbdClient.connect(Path.of(f.exportSocket()), NbdClientOptions.of(f.exportName()));
-                RestartedSourcePull p = new RestartedSourcePull(e.getKey(), f, record, registry, tokens, qmp, export);
-                tokens.restore(f.id(), null, Instant.parse(f.tokenExpiry()), Base64.getDecoder().decode(f.resumeToken()));
-                registry.expectResumes(f.id(), p::resumeOn);
-                record.phase(MigrationPhase.PULLING);
-                record.waitingFor("destination");
-                LOG.info("migration {}: took the pull back after a restart; the source QEMU is in postmigrate with its export up;"
-                        + " waiting for the destination {} to resume", f.id(), f.destination());
-            } catch (Exception ex) {
-                if (qmp != null) qmp.close();
-                record.fail(ErrorKind.FAILED, "this agent restarted during the pull of " + f.id() + " and cannot serve it again: "
-                        + ex.getMessage() + "; the guest runs at the destination, whose pull waits: it needs the operator");
+            Thread t = new Thread(() -> takeBack(e.getKey(), f, record, registry, tokens), "vmmig-src-resumed-" + f.id());
+            t.setDaemon(true);
+            t.start();
+        }
+    }
+
+    private static void takeBack(Path dir, SourcePullFile f, MigrationRecord record, MigrationRegistry registry, TokenIssuer tokens) {
+        QmpClient qmp = null;
+        try {
+            qmp = QmpClient.connect(Path.of(f.qmpSocket()));
+            String status = qmp.call(new QueryStatus()).status();
+            if (!status.equals("postmigrate")) {
+                qmp.close();
+                record.fail(ErrorKind.FAILED, "this agent restarted during the pull of " + f.id() + ", but the source QEMU is "
+                        + status + ", not postmigrate: the guest did not switch over to the destination; not taken back");
+                SourcePullFile.remove(dir);
+                return;
             }
+            NbdClient export = NbdClient.connect(Path.of(f.exportSocket()), NbdClientOptions.of(f.exportName()));
+            RestartedSourcePull p = new RestartedSourcePull(dir, f, record, registry, tokens, qmp, export);
+            tokens.restore(f.id(), null, Instant.parse(f.tokenExpiry()), Base64.getDecoder().decode(f.resumeToken()));
+            registry.expectResumes(f.id(), p::resumeOn);
+            record.phase(MigrationPhase.PULLING);
+            record.waitingFor("destination");
+            LOG.info("migration {}: took the pull back after a restart; the source QEMU is in postmigrate with its export up;"
+                    + " waiting for the destination {} to resume", f.id(), f.destination());
+        } catch (Exception ex) {
+            if (qmp != null) qmp.close();
+            record.fail(ErrorKind.FAILED, "this agent restarted during the pull of " + f.id() + " and cannot serve it again: "
+                    + ex.getMessage() + "; the guest runs at the destination, whose pull waits: it needs the operator");
         }
     }
 

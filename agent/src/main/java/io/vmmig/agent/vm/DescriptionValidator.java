@@ -283,7 +283,7 @@ public final class DescriptionValidator {
                 String p = at + ".props." + k;
                 if (!DEVICE_PROPS.contains(k)) refuse(p, RefusedDescriptionException.property(k));
                 Object v = e.getValue();
-                // a number is a path to QEMU too (romfile=-1 opens the file "-1")
+                // any romfile but "" is a host path, a number too (QEMU reads romfile=-1 as the file "-1"; found by jqwik)
                 if (k.equals("romfile") && !"".equals(v)) refuse(p, "a ROM file opens a host path: only romfile=\"\" (no ROM)");
                 if (v instanceof String s) {
                     if (!VALUE.matcher(s).matches()) refuse(p, "'" + abbreviate(s) + "' is not a plain value (letters, digits, _ . : + -)");

@@ -49,7 +49,7 @@ final class FaultCell implements AutoCloseable {
     /** {@code vmmig migrate} in the background; returns the migration id once disk bytes are being pushed. */
     String migrateAndAwaitPush(String... extra) throws Exception {
         List<String> args = new java.util.ArrayList<>(List.of("migrate", vm.qmpSocket().toString(), hosts.destB(),
-                "--strategy", "precopy", "--bandwidth", "1M", "--json"));
+                "--strategy", "precopy", "--bandwidth", "1M", "--memory-bandwidth", "unlimited", "--json"));   // slow push, memory as fast as it goes
         args.addAll(List.of(extra));
         run = CompletableFuture.supplyAsync(() -> {
             try {

@@ -57,7 +57,7 @@ class PullFaultIT {
 
         Run(LabAgents hosts, TestVm vm, String... extra) {
             List<String> args = new java.util.ArrayList<>(List.of("migrate", vm.qmpSocket().toString(), hosts.destB(),
-                    "--strategy", "hybrid", "--bandwidth", "1M", "--json"));
+                    "--strategy", "hybrid", "--bandwidth", "1M", "--memory-bandwidth", "unlimited", "--json"));   // slow push, memory as fast as it goes
             args.addAll(List.of(extra));
             result = CompletableFuture.supplyAsync(() -> {
                 try {
@@ -131,7 +131,9 @@ class PullFaultIT {
         try (QmpClient dst = QmpClient.connect(hosts.stateOfB(id).resolve("qmp.sock"))) {
             assertEquals("running", dst.call(new QueryStatus()).status());
             String verdict = vm.verifyAtDestination();
-            assertTrue(verdict.startsWith("VERIFY OK") && verdict.endsWith(" ioerrors=0"), "at the destination: " + verdict);
+            assertTrue(verdict.startsWith("VERIFY OK") && verdict.endsWith(" ioerrors=0"), () -> "at the destination: " + verdict
+                    + "\nguest console at the destination:\n" + vm.destinationConsoleTail(30) + "\nagent a:\n" + hosts.a.logTail()
+                    + "\nagent b:\n" + hosts.b.logTail());
             dst.call(new Quit());
             return verdict;
         }

@@ -106,6 +106,13 @@ final class TestVm implements AutoCloseable {
         return destinationConsole.awaitLine(Pattern.compile("^VERIFY (OK|FAIL)"), Duration.ofMinutes(2), mark).text();
     }
 
+    /** The last {@code n} lines of the guest's console at the destination (kernel messages included), for failure messages. */
+    String destinationConsoleTail(int n) {
+        List<io.vmmig.testkit.ConsoleLine> lines = destinationConsole.lines();
+        return String.join("\n", lines.subList(Math.max(0, lines.size() - n), lines.size()).stream().map(io.vmmig.testkit.ConsoleLine::text)
+                .toList());
+    }
+
     /** Same at the source (a cancelled migration). */
     String verifyAtSource() {
         int mark = qemu.console().lineCount();
