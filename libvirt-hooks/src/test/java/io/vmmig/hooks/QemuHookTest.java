@@ -98,6 +98,33 @@ class QemuHookTest {
     }
 
     @Test
+    void withRefuseUnpreparedOnlyAMigrationTheAgentPreparedPasses() throws Exception {
+        Path state = Files.createDirectories(dir.resolve("state"));
+        Files.writeString(conf, "control-socket = " + socket + "\nstate-dir = " + state + "\nlibvirt.hook-refuse-unprepared = true\n");
+        try (ServerSocketChannel ch = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+            ch.bind(UnixDomainSocketAddress.of(socket));
+            Run refused = run(XML, "web1", "migrate", "begin", "-");
+            assertEquals(1, refused.exit, refused.stderr);
+            assertTrue(refused.stderr.contains("refusing incoming migration of web1: the vmmig agent prepared no incoming migration of web1"),
+                    refused.stderr);
+            Files.createDirectories(state.resolve("libvirt-incoming"));
+            Files.writeString(state.resolve("libvirt-incoming").resolve("web1"), "m-1\n");
+            Run passed = run(XML, "web1", "migrate", "begin", "-");
+            assertEquals(0, passed.exit, passed.stderr);
+            assertEquals(1, run(XML, "../web1", "migrate", "begin", "-").exit, "a name with a slash is never looked up");
+        }
+    }
+
+    @Test
+    void withoutRefuseUnpreparedAnUnpreparedMigrationPassesWhenTheAgentListens() throws Exception {
+        Files.writeString(conf, "control-socket = " + socket + "\nstate-dir = " + dir.resolve("nothing-here") + "\n");
+        try (ServerSocketChannel ch = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+            ch.bind(UnixDomainSocketAddress.of(socket));
+            assertEquals(0, run(XML, "web1", "migrate", "begin", "-").exit);
+        }
+    }
+
+    @Test
     void theDefaultSocketIsUsedWhenTheConfigDoesNotNameOne() throws Exception {
         Files.writeString(conf, "# control-socket = /run/vmmig/control.sock\nlisten = 0.0.0.0:7410  # set up\n");
         Run r = run(XML, "web1", "migrate", "begin", "-");

@@ -54,8 +54,11 @@ public final class SerialConsole implements AutoCloseable {
         this.reader.setDaemon(true);
     }
 
-    /** Listens on {@code socketPath} (QEMU connects later) and logs lines to {@code logFile}. */
-    static SerialConsole listen(String source, Path socketPath, Path logFile) {
+    /**
+     * Listens on {@code socketPath} (QEMU connects later) and logs lines to {@code logFile}; public for a QEMU
+     * this harness does not start (a libvirt domain's {@code <serial type='unix'><source mode='connect'>}).
+     */
+    public static SerialConsole listen(String source, Path socketPath, Path logFile) {
         try {
             ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
             server.bind(UnixDomainSocketAddress.of(socketPath));

@@ -38,6 +38,8 @@ import java.util.Set;
  * @param compression     as a source: how chunk data is compressed ({@code compression}, default adaptive)
  * @param afterSwitchover as a destination: announce-self and the post-switchover hook
  * @param dedup           neighbourhood dedup ({@code dedup*} keys; null: {@link DedupConfig#defaults()})
+ * @param libvirt         the local libvirtd ({@code libvirt.uri}) and the URI a source's libvirtd reaches it by
+ *                        ({@code libvirt.migration-uri})
  */
 public record AgentConfig(String listenHost, int listenPort, String migrationHost, Path tlsKey, Path tlsCert, Path tlsCa,
                           Set<String> allowedClients, boolean insecure, Path stateDir, Path controlSocket,
@@ -45,10 +47,35 @@ public record AgentConfig(String listenHost, int listenPort, String migrationHos
                           Duration tokenTtl, long pullBandwidth, LogLevel logLevel, HostPort metricsListen,
                           QemuPolicy qemuPolicy, boolean qemuStreamsTls, JournalRetention journalRetention,
                           ControlSocketOptions controlOptions, MemoryPolicy memory,
-                          ChunkCompression compression, AfterSwitchover afterSwitchover, DedupConfig dedup) {
+                          ChunkCompression compression, AfterSwitchover afterSwitchover, DedupConfig dedup,
+                          LibvirtSettings libvirt) {
     public static final int DEFAULT_PORT = 7410;
     public static final Path DEFAULT_FILE = Path.of("/etc/vmmig/vmmig.conf");
     public static final Path DEFAULT_CONTROL_SOCKET = Path.of("/run/vmmig/control.sock");
+
+    /** The default memory migration settings (and the rest as they are below). */
+    public AgentConfig(String listenHost, int listenPort, String migrationHost, Path tlsKey, Path tlsCert, Path tlsCa,
+                       Set<String> allowedClients, boolean insecure, Path stateDir, Path controlSocket,
+                       List<Path> imageDirs, String qemuBinary, Map<String, Path> vms, Duration timeout,
+                       Duration tokenTtl, long pullBandwidth, LogLevel logLevel, HostPort metricsListen,
+                       QemuPolicy qemuPolicy, boolean qemuStreamsTls, JournalRetention journalRetention,
+                       ControlSocketOptions controlOptions) {
+        this(listenHost, listenPort, migrationHost, tlsKey, tlsCert, tlsCa, allowedClients, insecure, stateDir, controlSocket,
+                imageDirs, qemuBinary, vms, timeout, tokenTtl, pullBandwidth, logLevel, metricsListen, qemuPolicy, qemuStreamsTls,
+                journalRetention, controlOptions, null);
+    }
+
+    /** libvirt's defaults ({@code qemu:///system}, {@code qemu+tls://MIGRATION-ADDRESS/system}). */
+    public AgentConfig(String listenHost, int listenPort, String migrationHost, Path tlsKey, Path tlsCert, Path tlsCa,
+                       Set<String> allowedClients, boolean insecure, Path stateDir, Path controlSocket,
+                       List<Path> imageDirs, String qemuBinary, Map<String, Path> vms, Duration timeout, Duration tokenTtl,
+                       long pullBandwidth, LogLevel logLevel, HostPort metricsListen, QemuPolicy qemuPolicy,
+                       boolean qemuStreamsTls, JournalRetention journalRetention, ControlSocketOptions controlOptions,
+                       MemoryPolicy memory, ChunkCompression compression, AfterSwitchover afterSwitchover, DedupConfig dedup) {
+        this(listenHost, listenPort, migrationHost, tlsKey, tlsCert, tlsCa, allowedClients, insecure, stateDir, controlSocket,
+                imageDirs, qemuBinary, vms, timeout, tokenTtl, pullBandwidth, logLevel, metricsListen, qemuPolicy, qemuStreamsTls,
+                journalRetention, controlOptions, memory, compression, afterSwitchover, dedup, null);
+    }
 
     /** No pull limit, logging at INFO, no metrics. */
     public AgentConfig(String listenHost, int listenPort, String migrationHost, Path tlsKey, Path tlsCert, Path tlsCa,
@@ -74,7 +101,7 @@ public record AgentConfig(String listenHost, int listenPort, String migrationHos
                        long pullBandwidth, LogLevel logLevel, HostPort metricsListen, QemuPolicy qemuPolicy, boolean qemuStreamsTls) {
         this(listenHost, listenPort, migrationHost, tlsKey, tlsCert, tlsCa, allowedClients, insecure, stateDir, controlSocket,
                 imageDirs, qemuBinary, vms, timeout, tokenTtl, pullBandwidth, logLevel, metricsListen, qemuPolicy, qemuStreamsTls,
-                null, null, null, null, null);
+                null, null, null, null, null, null);
     }
 
     /** QEMU's streams in TLS (unless insecure). */
@@ -134,13 +161,14 @@ public record AgentConfig(String listenHost, int listenPort, String migrationHos
         if (compression == null) compression = ChunkCompression.ADAPTIVE;
         if (afterSwitchover == null) afterSwitchover = AfterSwitchover.DEFAULTS;
         if (dedup == null) dedup = DedupConfig.defaults();
+        if (libvirt == null) libvirt = LibvirtSettings.defaults(migrationHost);
     }
 
     /** This configuration with {@code level} (the agent's {@code --log-level}). */
     public AgentConfig withLogLevel(LogLevel level) {
         return new AgentConfig(listenHost, listenPort, migrationHost, tlsKey, tlsCert, tlsCa, allowedClients, insecure, stateDir,
                 controlSocket, imageDirs, qemuBinary, vms, timeout, tokenTtl, pullBandwidth, level, metricsListen, qemuPolicy,
-                qemuStreamsTls, journalRetention, controlOptions, memory, compression, afterSwitchover, dedup);
+                qemuStreamsTls, journalRetention, controlOptions, memory, compression, afterSwitchover, dedup, libvirt);
     }
 
     /** Where the dedup index is kept. */
@@ -152,6 +180,6 @@ public record AgentConfig(String listenHost, int listenPort, String migrationHos
     public AgentConfig withDedup(DedupConfig d) {
         return new AgentConfig(listenHost, listenPort, migrationHost, tlsKey, tlsCert, tlsCa, allowedClients, insecure, stateDir,
                 controlSocket, imageDirs, qemuBinary, vms, timeout, tokenTtl, pullBandwidth, logLevel, metricsListen, qemuPolicy,
-                qemuStreamsTls, journalRetention, controlOptions, memory, compression, afterSwitchover, d);
+                qemuStreamsTls, journalRetention, controlOptions, memory, compression, afterSwitchover, d, libvirt);
     }
 }

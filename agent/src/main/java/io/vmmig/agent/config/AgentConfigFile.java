@@ -144,6 +144,7 @@ public final class AgentConfigFile {
         for (String t : taps)
             if (!t.matches("[A-Za-z0-9_.-]{1,15}\\*?"))
                 throw new ConfigException(r.where("allowed.taps") + ": bad tap name '" + t + "' in 'allowed.taps' (letters, digits, _ . -, up to 15, optional trailing *)");
+        r.bool("libvirt.hook-refuse-unprepared", false);   // read by the libvirt hook (50-vmmig); checked here
         String runas = r.get("qemu.runas", null);
         if (runas != null && !runas.matches("[a-z_][a-z0-9_-]{0,31}"))
             throw new ConfigException(r.where("qemu.runas") + ": bad user name '" + runas + "' in 'qemu.runas'");
@@ -162,7 +163,9 @@ public final class AgentConfigFile {
                 r.nonEmpty("qemu", "qemu-system-x86_64"), vms, Duration.ofSeconds(timeout),
                 Duration.ofSeconds(tokenTtl), pullBandwidth, logLevel, metrics,
                 new QemuPolicy(kernelDirs, chardevDirs, taps, runas), r.bool("tls.qemu-streams", true), retention(r),
-                controlOptions, memory(r), compression(r), afterSwitchover(r), dedup);
+                controlOptions, memory(r), compression(r), afterSwitchover(r), dedup,
+                new LibvirtSettings(r.nonEmpty("libvirt.uri", LibvirtSettings.DEFAULT_URI),
+                        r.get("libvirt.migration-uri", LibvirtSettings.defaults(unbracketed(r.get("migration-address", host))).migrationUri())));
     }
 
     private static ChunkCompression compression(Reader r) throws ConfigException {
@@ -234,7 +237,8 @@ public final class AgentConfigFile {
             "qemu.runas", "journal.keep", "journal.max-age-days",
             "memory.max-bandwidth", "memory.downtime-limit", "memory.auto-converge", "compression", "announce.rounds", "announce.initial",
             "announce.max", "announce.step", "post-switchover", "post-switchover.timeout",
-            "dedup", "dedup.neighbour-dirs", "dedup.index-dir", "dedup.chunk-size", "dedup.rescan", "dedup.settle");
+            "dedup", "dedup.neighbour-dirs", "dedup.index-dir", "dedup.chunk-size", "dedup.rescan", "dedup.settle",
+            "libvirt.uri", "libvirt.migration-uri", "libvirt.hook-refuse-unprepared");
 
     private static Path absolute(String where, String key, String value) throws ConfigException {
         Path p;

@@ -19,6 +19,7 @@ import io.vmmig.agent.session.ControlLink;
 import io.vmmig.agent.session.DestinationSession;
 import io.vmmig.agent.session.RestartRecovery;
 import io.vmmig.agent.session.SourceSession;
+import io.vmmig.agent.session.LibvirtSourceSession;
 import io.vmmig.agent.session.StrategyChoice;
 import io.vmmig.strategy.peer.PeerChannel;
 import java.nio.file.Files;
@@ -263,12 +264,11 @@ public final class Agent implements AutoCloseable {
                         + " the caller's (vmmig migrate sends absolute paths)");
             if (!Files.exists(qmp)) throw new AgentException(ErrorKind.NOT_FOUND, "no QMP socket at " + vm);
             vmName = qmp.getParent() != null && qmp.getParent().getFileName() != null ? qmp.getParent().getFileName().toString() : vm;
-        } else {
+        } else if (config.vms().containsKey(vm)) {
             qmp = config.vms().get(vm);
-            if (qmp == null)
-                throw new AgentException(ErrorKind.NOT_FOUND, "unknown VM '" + vm + "': not a QMP socket path and not among this agent's"
-                        + " vm.* entries " + config.vms().keySet());
             vmName = vm;
+        } else {
+            return startDomainMigration(r, choice, vm);
         }
         HostPort dest;
         try {
@@ -309,6 +309,58 @@ public final class Agent implements AutoCloseable {
         Audit.migrate(caller, m);
         SourceSession s = new SourceSession(config, connector, m, new SourceSession.Request(qmp, vmName, host, port, choice,
                 r.bandwidth(), r.threshold(), r.chunkSize(), r.target(), memory, r.disks()), tokens, registry);
+        Thread t = new Thread(() -> {
+            try {
+                s.run();
+            } finally {
+                leaving.remove(key);
+            }
+        }, "vmmig-source-" + id);
+        t.setDaemon(true);
+        t.start();
+        return m;
+    }
+
+    /**
+     * A VM that is neither a QMP socket nor a {@code vm.NAME}: a domain of the local libvirtd ({@code libvirt.uri}),
+     * migrated by libvirt with vmmig moving its disks (hybrid only).
+     */
+    private MigrationRecord startDomainMigration(ControlRequest r, StrategyChoice choice, String domain) throws AgentException {
+        if (!choice.name().equals("hybrid"))
+            throw new AgentException(ErrorKind.BAD_REQUEST, "libvirt domain " + domain + ": only --strategy hybrid is done through libvirt"
+                    + " (for libvirt's own mirror use virsh migrate --copy-storage-all)");
+        if (r.target() != null)
+            throw new AgentException(ErrorKind.BAD_REQUEST, "--target names one image; a libvirt domain's disks go to the destination's image directory");
+        HostPort dest;
+        try {
+            dest = HostPort.parse(required(r.dest(), "dest"), AgentConfig.DEFAULT_PORT);
+        } catch (IllegalArgumentException e) {
+            throw new AgentException(ErrorKind.BAD_REQUEST, "bad destination: " + e.getMessage());
+        }
+        if (r.chunkSize() != null && (Integer.bitCount(r.chunkSize()) != 1 || r.chunkSize() < 64 << 10 || r.chunkSize() > 16 << 20))
+            throw new AgentException(ErrorKind.BAD_REQUEST, "chunk size " + r.chunkSize() + " must be a power of two from 64 KiB to 16 MiB");
+        if (r.threshold() != null && r.threshold() < 1)
+            throw new AgentException(ErrorKind.BAD_REQUEST, "threshold " + r.threshold() + " must be at least 1");
+        // asked here, so that a name nobody knows is refused at once, as before libvirt domains were accepted
+        try (io.vmmig.libvirt.LibvirtHost h = io.vmmig.libvirt.LibvirtHost.open(config.libvirt().uri())) {
+            h.domain(domain);
+        } catch (io.vmmig.libvirt.DomainException e) {
+            throw new AgentException(ErrorKind.NOT_FOUND, "unknown VM '" + domain + "': not a QMP socket path, not among this agent's"
+                    + " vm.* entries " + config.vms().keySet() + ", and not a libvirt domain: " + e.getMessage());
+        }
+        Path key = Path.of("libvirt", domain);
+        String id = registry.newId();
+        String busy = leaving.putIfAbsent(key, id);
+        if (busy != null) throw new AgentException(ErrorKind.BAD_REQUEST, "domain " + domain + " is already being migrated (" + busy + ")");
+        MigrationRecord m = new MigrationRecord(id, "source", domain, dest.toString(), choice.name());
+        try {
+            registry.add(m);
+        } catch (AgentException e) {
+            leaving.remove(key);
+            throw e;
+        }
+        LibvirtSourceSession s = new LibvirtSourceSession(config, connector, m, new LibvirtSourceSession.Request(domain, dest.host(), dest.port(),
+                r.chunkSize(), r.bandwidth(), r.threshold()));
         Thread t = new Thread(() -> {
             try {
                 s.run();

@@ -94,6 +94,17 @@ public final class DestinationSession {
         PeerMessage.Prepare prepare;
         try {
             PeerMessage first = link.receive(Duration.ofSeconds(30));
+            if (first instanceof PeerMessage.PrepareDomain pd) {
+                MigrationRecord record = new MigrationRecord(pd.id(), "destination", pd.domain(), client.remote(), "hybrid");
+                try {
+                    registry.add(record);
+                } catch (AgentException e) {
+                    link.trySend(new PeerMessage.Failed(e.kind(), e.getMessage()));
+                    return;
+                }
+                new LibvirtDestinationSession(config, tokens, registry, link, client).run(record, pd);
+                return;
+            }
             if (!(first instanceof PeerMessage.Prepare p)) {
                 link.trySend(new PeerMessage.Failed(ErrorKind.BAD_REQUEST, "expected prepare first"));
                 return;

@@ -21,7 +21,9 @@ import io.vmmig.agent.control.ErrorKind;
         @JsonSubTypes.Type(value = PeerMessage.Finished.class, name = "finished"),
         @JsonSubTypes.Type(value = PeerMessage.Failed.class, name = "failed"),
         @JsonSubTypes.Type(value = PeerMessage.Cancel.class, name = "cancel"),
-        @JsonSubTypes.Type(value = PeerMessage.ResumeAt.class, name = "resume-at")})
+        @JsonSubTypes.Type(value = PeerMessage.ResumeAt.class, name = "resume-at"),
+        @JsonSubTypes.Type(value = PeerMessage.PrepareDomain.class, name = "prepare-domain"),
+        @JsonSubTypes.Type(value = PeerMessage.PreparedDomain.class, name = "prepared-domain")})
 public sealed interface PeerMessage {
 
     /**
@@ -119,4 +121,24 @@ public sealed interface PeerMessage {
 
     /** The source cancels before the switchover. */
     record Cancel(String reason) implements PeerMessage {}
+
+    /**
+     * The source asks the destination to prepare the disks of a libvirt domain that libvirt itself will
+     * migrate (libvirt starts the destination QEMU): for each disk the destination serves an NBD export on a
+     * UNIX socket (the destination definition's disk source) and creates the final local image.
+     */
+    record PrepareDomain(String id, String domain, String uuid, int chunkSize, boolean persistent, java.util.List<DomainDiskPlan> disks)
+            implements PeerMessage {}
+
+    /** One disk of a {@link PrepareDomain}: target (vda), format, virtual size, the source image's file name. */
+    record DomainDiskPlan(String target, String format, long virtualSize, String imageName) {}
+
+    /**
+     * The destination is ready for libvirt: the URI the source's libvirtd migrates to, and per disk the NBD
+     * socket, the final image and the token of that disk's data connection (migration id {@code ID.TARGET}).
+     */
+    record PreparedDomain(String libvirtUri, java.util.List<DomainDiskTarget> disks) implements PeerMessage {}
+
+    /** Where one disk of a {@link PreparedDomain} goes. */
+    record DomainDiskTarget(String target, String nbdSocket, String image, String token) {}
 }

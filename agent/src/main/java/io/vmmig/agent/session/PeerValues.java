@@ -89,6 +89,52 @@ public final class PeerValues {
             token("resume-at", "token", r.token());
         } else if (m instanceof PeerMessage.Cancel c) {
             text("cancel", "reason", c.reason(), MAX_TEXT, false);
+        } else if (m instanceof PeerMessage.PrepareDomain p) {
+            prepareDomain(p);
+        } else if (m instanceof PeerMessage.PreparedDomain p) {
+            String n = "prepared-domain";
+            text(n, "libvirtUri", p.libvirtUri(), 1024, true);
+            if (!p.libvirtUri().matches("[a-z0-9+]+:/[\\x21-\\x7e]*")) throw bad(n, "libvirtUri", show(p.libvirtUri()) + " is not a libvirt URI");
+            if (p.disks() == null || p.disks().isEmpty() || p.disks().size() > MAX_DOMAIN_DISKS)
+                throw bad(n, "disks", "must name 1 to " + MAX_DOMAIN_DISKS + " disks");
+            for (PeerMessage.DomainDiskTarget t : p.disks()) {
+                if (t == null) throw bad(n, "disks", "has a null entry");
+                matches(n, "target", t.target(), DISK_TARGET);
+                path(n, "nbdSocket", t.nbdSocket(), true);
+                path(n, "image", t.image(), true);
+                token(n, "token", t.token());
+            }
+        }
+    }
+
+    /** Guest-side disk names of libvirt ({@code <target dev>}: vda, sdb, hdc, nvme0n1): they name files at the destination. */
+    static final Pattern DISK_TARGET = Pattern.compile("[a-z][a-z0-9]{0,31}");
+    /** libvirt domain names (they name a file in the state dir for the hook): no separators, not hidden. */
+    static final Pattern DOMAIN_NAME = Pattern.compile("[A-Za-z0-9_+][A-Za-z0-9_.+:-]{0,199}");
+    static final Pattern UUID = Pattern.compile("[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}");
+    static final int MAX_DOMAIN_DISKS = 64;
+
+    /** A PREPARE-DOMAIN's fields: ids, names and sizes, each disk's target, format, size and image name, all distinct. */
+    static void prepareDomain(PeerMessage.PrepareDomain p) throws AgentException {
+        String m = "prepare-domain";
+        migrationId(m, p.id());
+        matches(m, "domain", p.domain(), DOMAIN_NAME);
+        matches(m, "uuid", p.uuid(), UUID);
+        int chunk = p.chunkSize();
+        if (Integer.bitCount(chunk) != 1 || chunk < MIN_CHUNK || chunk > MAX_CHUNK)
+            throw bad(m, "chunkSize", chunk + " is not a power of two from " + MIN_CHUNK + " to " + MAX_CHUNK + " bytes");
+        if (p.disks() == null || p.disks().isEmpty() || p.disks().size() > MAX_DOMAIN_DISKS)
+            throw bad(m, "disks", "must name 1 to " + MAX_DOMAIN_DISKS + " disks");
+        java.util.Set<String> targets = new java.util.HashSet<>();
+        java.util.Set<String> images = new java.util.HashSet<>();
+        for (PeerMessage.DomainDiskPlan d : p.disks()) {
+            if (d == null) throw bad(m, "disks", "has a null entry");
+            matches(m, "target", d.target(), DISK_TARGET);
+            if (d.format() == null || !FORMATS.contains(d.format())) throw bad(m, "format", show(d.format()) + " is not one of " + FORMATS);
+            diskSize(m, d.virtualSize(), chunk);
+            matches(m, "imageName", d.imageName(), IMAGE_NAME);
+            if (!targets.add(d.target())) throw bad(m, "target", show(d.target()) + " is named twice");
+            if (!images.add(d.imageName())) throw bad(m, "imageName", show(d.imageName()) + " is named twice");
         }
     }
 

@@ -54,6 +54,8 @@ public final class DestinationDisk implements BlockBackend {
     /** Pushed bytes on their way into the store, by chunk (guarded by this). */
     private final java.util.Map<Integer, CompletableFuture<Void>> pushesInFlight = new java.util.HashMap<>();
     private final GuestWriteStats writeStats = new GuestWriteStats();
+    /** Reads before the hand-over wait for it instead of going to the source (see {@link #holdReadsUntilHandover}). */
+    private volatile boolean holdReads;
 
     public DestinationDisk(ChunkGeometry geometry, BlockBackend store, ChunkSource source) {
         if (store.size() < geometry.diskSize())
@@ -173,12 +175,22 @@ public final class DestinationDisk implements BlockBackend {
         return new BackendCapabilities(true, true, false, false, false, false, false);
     }
 
+    /**
+     * From now on a read before the hand-over waits for it: for a source that cannot serve the truth before
+     * its final dirty set is known (a libvirt migration: the source's disk is a frozen image under an overlay
+     * the running source guest writes, and libvirt resumes the guest here without a hold point).
+     */
+    public void holdReadsUntilHandover() {
+        holdReads = true;
+    }
+
     @Override
     public CompletableFuture<Void> read(long offset, ByteBuffer dst) {
         int length = dst.remaining();
         if (length == 0) return CompletableFuture.completedFuture(null);
         PullQueue q = handover.getNow(null);
         if (q != null) return resume(afterDemand(q, offset, length), () -> store.read(offset, dst));
+        if (holdReads) return handover.thenCompose(h -> resume(afterDemand(h, offset, length), () -> store.read(offset, dst)));
         return readBeforeHandover(offset, dst);
     }
 
