@@ -75,8 +75,10 @@ class PeerListenerLimitsTest {
 
         for (AutoCloseable c : toClose) c.close();
         toClose.clear();
+        until("the admitted connection handed to the acceptor", () -> !accepted.isEmpty());
         for (PeerChannel c : accepted) c.close();   // admitted but never started: it does not read, so it would not see the close
-        until("every close counted", () -> server.openConnections() == 0 && server.unauthorisedConnections() == 0);
+        until("every close counted (open " + server.openConnections() + ", not yet authorised " + server.unauthorisedConnections() + ")",
+                () -> server.openConnections() == 0 && server.unauthorisedConnections() == 0);
     }
 
     @Test
