@@ -38,6 +38,7 @@ import java.util.regex.Pattern;
  * token-ttl = 600                      # seconds a migration's token admits connections (default: timeout)
  * pull-bandwidth = 0                   # bytes/s the destination's background pull may take (0: no limit)
  * allowed.kernel-dirs = /var/lib/vmmig/boot   # where -kernel/-initrd/-bios of incoming VMs may be
+ * allowed.backing-dirs = /var/lib/images/base # where an incoming top layer's backing file may be (besides image-dirs)
  * allowed.chardev-dirs = /run/vms      # where incoming VMs' chardev sockets/files (consoles, monitors) may be
  * allowed.taps = vnet*, tap0           # tap interfaces incoming NICs may use
  * qemu.runas = libvirt-qemu            # the user destination QEMUs drop to (-runas)
@@ -141,6 +142,7 @@ public final class AgentConfigFile {
         List<Path> kernelDirs = r.paths("allowed.kernel-dirs", QemuPolicy.DEFAULT_KERNEL_DIRS);
         List<Path> chardevDirs = r.paths("allowed.chardev-dirs", QemuPolicy.DEFAULT_CHARDEV_DIRS);
         List<String> taps = r.list("allowed.taps");
+        List<Path> backingDirs = r.paths("allowed.backing-dirs", List.of());
         for (String t : taps)
             if (!t.matches("[A-Za-z0-9_.-]{1,15}\\*?"))
                 throw new ConfigException(r.where("allowed.taps") + ": bad tap name '" + t + "' in 'allowed.taps' (letters, digits, _ . -, up to 15, optional trailing *)");
@@ -162,7 +164,7 @@ public final class AgentConfigFile {
                 control == null ? AgentConfig.DEFAULT_CONTROL_SOCKET : control, imageDirs,
                 r.nonEmpty("qemu", "qemu-system-x86_64"), vms, Duration.ofSeconds(timeout),
                 Duration.ofSeconds(tokenTtl), pullBandwidth, logLevel, metrics,
-                new QemuPolicy(kernelDirs, chardevDirs, taps, runas), r.bool("tls.qemu-streams", true), retention(r),
+                new QemuPolicy(kernelDirs, chardevDirs, taps, runas, backingDirs), r.bool("tls.qemu-streams", true), retention(r),
                 controlOptions, memory(r), compression(r), afterSwitchover(r), dedup,
                 new LibvirtSettings(r.nonEmpty("libvirt.uri", LibvirtSettings.DEFAULT_URI),
                         r.get("libvirt.migration-uri", LibvirtSettings.defaults(unbracketed(r.get("migration-address", host))).migrationUri())));
@@ -233,7 +235,7 @@ public final class AgentConfigFile {
     private static final List<String> KEYS = List.of("listen", "migration-address", "tls.key", "tls.cert", "tls.ca",
             "tls.allowed-clients", "tls.qemu-streams", "insecure", "state-dir", "control-socket",
             "control-socket.group", "control-socket.max-connections", "control-socket.idle-timeout", "image-dirs", "qemu", "timeout", "token-ttl",
-            "pull-bandwidth", "log-level", "metrics.listen", "allowed.kernel-dirs", "allowed.chardev-dirs", "allowed.taps",
+            "pull-bandwidth", "log-level", "metrics.listen", "allowed.kernel-dirs", "allowed.chardev-dirs", "allowed.taps", "allowed.backing-dirs",
             "qemu.runas", "journal.keep", "journal.max-age-days",
             "memory.max-bandwidth", "memory.downtime-limit", "memory.auto-converge", "compression", "announce.rounds", "announce.initial",
             "announce.max", "announce.step", "post-switchover", "post-switchover.timeout",

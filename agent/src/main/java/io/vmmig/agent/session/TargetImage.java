@@ -76,6 +76,7 @@ final class TargetImage {
         if (p.backingFile() != null && !Files.isRegularFile(Path.of(p.backingFile())))
             throw new AgentException(ErrorKind.ENVIRONMENT, "the disk's backing file " + p.backingFile() + " is missing at the"
                     + " destination (or is not a regular file) (only the top layer moves; copy the base image there first)");
+        if (p.backingFile() != null) requireAllowedBacking(config, Path.of(p.backingFile()));
         try {
             Files.createDirectories(target.getParent());
             long free = Files.getFileStore(target.getParent()).getUsableSpace();
@@ -87,6 +88,31 @@ final class TargetImage {
             throw new AgentException(ErrorKind.NO_SPACE, "cannot use " + target.getParent() + " at the destination: " + e.getMessage(), e);
         }
         return new TargetImage(target);
+    }
+
+    /**
+     * A backing file comes from the peer and the destination opens it (qemu-img, then QEMU): only one whose
+     * real path (links resolved) is in {@code image-dirs} or {@code allowed.backing-dirs}.
+     */
+    static void requireAllowedBacking(AgentConfig config, Path backing) throws AgentException {
+        Path real;
+        try {
+            real = backing.toRealPath();
+        } catch (IOException e) {
+            throw new AgentException(ErrorKind.ENVIRONMENT, "cannot resolve the disk's backing file " + backing + ": " + e.getMessage(), e);
+        }
+        java.util.List<Path> allowed = new java.util.ArrayList<>(config.imageDirs());
+        allowed.addAll(config.qemuPolicy().backingDirs());
+        for (Path d : allowed) {
+            try {
+                if (real.startsWith(d.toRealPath())) return;
+            } catch (IOException ignored) {
+                // a configured directory that does not exist holds nothing
+            }
+        }
+        throw new AgentException(ErrorKind.REFUSED, "the disk's backing file " + backing + (real.equals(backing) ? "" : " (" + real + ")")
+                + " is outside this destination's image-dirs and allowed.backing-dirs " + allowed
+                + ": a peer may not make this host open it (add its directory to allowed.backing-dirs)");
     }
 
     void create(String format, long size, String backing) throws AgentException {

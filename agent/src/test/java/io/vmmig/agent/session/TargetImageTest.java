@@ -89,9 +89,9 @@ class TargetImageTest {
 
     @Test
     void missingBackingFileIsRefused() throws Exception {
-        String base = tmp.resolve("base/debian.qcow2").toString();
+        String base = other.resolve("base/debian.qcow2").toString();   // in an image dir (or allowed.backing-dirs)
         refused(prepare("web1.qcow2", null, 1 << 20, base), ErrorKind.ENVIRONMENT, base, "missing at the destination");
-        Files.createDirectories(tmp.resolve("base"));
+        Files.createDirectories(other.resolve("base"));
         Files.writeString(Path.of(base), "");
         assertEquals(images.resolve("web1.qcow2"), TargetImage.planAll(config, prepare("web1.qcow2", null, 1 << 20, base)).get(0).path());
     }
@@ -127,7 +127,7 @@ class TargetImageTest {
 
     @Test
     void createdOverABackingFileOfItsFormat() throws Exception {
-        Path base = tmp.resolve("base.raw");
+        Path base = Files.createDirectories(other).resolve("base.raw");
         QemuImgTool.create(base, "raw", 32L << 20, null);
         assertEquals("raw", QemuImgTool.formatOf(base.toString()));
         TargetImage t = TargetImage.planAll(config, prepare("top.qcow2", null, 1 << 20, base.toString())).get(0);
@@ -136,6 +136,24 @@ class TargetImageTest {
         assertEquals(base.toString(), info.path("backing-filename").asText());
         assertEquals("raw", info.path("backing-filename-format").asText());
         assertEquals("qcow2", QemuImgTool.formatOf(t.path().toString()));
+    }
+
+    @Test
+    void aBackingFileOutsideTheImageAndBackingDirsIsRefused() throws Exception {
+        Path outside = Files.writeString(tmp.resolve("shadow"), "secret");   // as /etc/shadow would be
+        refused(prepare("top.qcow2", null, 1 << 20, outside.toString()), ErrorKind.REFUSED, outside.toString(),
+                "outside this destination's image-dirs and allowed.backing-dirs");
+        Path link = Files.createSymbolicLink(Files.createDirectories(other).resolve("base.raw"), outside);   // a link out of an image dir
+        refused(prepare("top.qcow2", null, 1 << 20, link.toString()), ErrorKind.REFUSED, link.toString(), "(" + outside + ")");
+
+        Path bases = Files.createDirectories(tmp.resolve("bases"));
+        Path base = Files.writeString(bases.resolve("base.raw"), "");
+        config = new AgentConfig("127.0.0.1", 0, "127.0.0.1", null, null, null, Set.of(), true, tmp.resolve("state"),
+                tmp.resolve("control.sock"), List.of(images, other), "qemu-system-x86_64", Map.of(), Duration.ofSeconds(30),
+                Duration.ofSeconds(30), 0, io.vmmig.agent.config.LogLevel.INFO, null,
+                new io.vmmig.agent.config.QemuPolicy(List.of(), List.of(), List.of(), null, List.of(bases)), true);
+        assertEquals(images.resolve("top.qcow2"), TargetImage.planAll(config, prepare("top.qcow2", null, 1 << 20, base.toString())).get(0).path(),
+                "allowed.backing-dirs lets it in");
     }
 
     @Test

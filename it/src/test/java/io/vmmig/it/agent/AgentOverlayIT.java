@@ -46,7 +46,8 @@ class AgentOverlayIT {
         QemuImg.fill(base, 0x5a, BASE_DATA_OFFSET, BASE_DATA);
         Path vmDir = Files.createDirectories(dir.resolve("vm-overlay"));
         DiskImage overlay = QemuImg.overlay(vmDir.resolve("vm-overlay.qcow2"), base);
-        try (AgentHosts hosts = AgentHosts.start(dir, pki, List.of(), List.of());
+        try (AgentHosts hosts = AgentHosts.start(dir, pki, List.of(),
+                     List.of("allowed.backing-dirs = " + base.path().getParent()));
              TestVm vm = TestVm.boot(dir, "vm-overlay", overlay, 8, 500)) {
             Cli.Result r = Cli.run(hosts.a.controlSocket, List.of("migrate", vm.qmpSocket().toString(), hosts.destB(),
                     "--strategy", strategy, "--json"));
