@@ -268,20 +268,12 @@ public final class Agent implements AutoCloseable {
             qmp = config.vms().get(vm);
             vmName = vm;
         } else {
-            return startDomainMigration(r, choice, vm);
+            return startDomainMigration(caller, r, choice, vm);
         }
-        HostPort dest;
-        try {
-            dest = HostPort.parse(required(r.dest(), "dest"), AgentConfig.DEFAULT_PORT);
-        } catch (IllegalArgumentException e) {
-            throw new AgentException(ErrorKind.BAD_REQUEST, "bad destination: " + e.getMessage());
-        }
+        HostPort dest = destination(r);
         String host = dest.host();
         int port = dest.port();
-        if (r.chunkSize() != null && (Integer.bitCount(r.chunkSize()) != 1 || r.chunkSize() < 64 << 10 || r.chunkSize() > 16 << 20))
-            throw new AgentException(ErrorKind.BAD_REQUEST, "chunk size " + r.chunkSize() + " must be a power of two from 64 KiB to 16 MiB");
-        if (r.threshold() != null && r.threshold() < 1)
-            throw new AgentException(ErrorKind.BAD_REQUEST, "threshold " + r.threshold() + " must be at least 1");
+        checkTransferOptions(r);
         if (r.bandwidth() != null && r.bandwidth() <= 0)
             throw new AgentException(ErrorKind.BAD_REQUEST, "bandwidth " + r.bandwidth() + " must be positive");
         if (r.bandwidth() != null && !choice.chunkTransfer())
@@ -294,53 +286,24 @@ public final class Agent implements AutoCloseable {
         } catch (IllegalArgumentException e) {
             throw new AgentException(ErrorKind.BAD_REQUEST, "memory migration settings: " + e.getMessage());
         }
-        String id = registry.newId();
-        Path key = qmp.toAbsolutePath().normalize();
-        String busy = leaving.putIfAbsent(key, id);
-        if (busy != null)
-            throw new AgentException(ErrorKind.BAD_REQUEST, "VM " + vmName + " is already being migrated (" + busy + ")");
-        MigrationRecord m = new MigrationRecord(id, "source", vmName, dest.toString(), choice.name());
-        try {
-            registry.add(m);
-        } catch (AgentException e) {
-            leaving.remove(key);
-            throw e;
-        }
-        Audit.migrate(caller, m);
-        SourceSession s = new SourceSession(config, connector, m, new SourceSession.Request(qmp, vmName, host, port, choice,
-                r.bandwidth(), r.threshold(), r.chunkSize(), r.target(), memory, r.disks()), tokens, registry);
-        Thread t = new Thread(() -> {
-            try {
-                s.run();
-            } finally {
-                leaving.remove(key);
-            }
-        }, "vmmig-source-" + id);
-        t.setDaemon(true);
-        t.start();
-        return m;
+        Path qmpSocket = qmp;
+        return launch(caller, qmp.toAbsolutePath().normalize(), "VM " + vmName, vmName, dest, choice,
+                m -> new SourceSession(config, connector, m, new SourceSession.Request(qmpSocket, vmName, host, port, choice,
+                        r.bandwidth(), r.threshold(), r.chunkSize(), r.target(), memory, r.disks()), tokens, registry)::run);
     }
 
     /**
      * A VM that is neither a QMP socket nor a {@code vm.NAME}: a domain of the local libvirtd ({@code libvirt.uri}),
      * migrated by libvirt with vmmig moving its disks (hybrid only).
      */
-    private MigrationRecord startDomainMigration(ControlRequest r, StrategyChoice choice, String domain) throws AgentException {
+    private MigrationRecord startDomainMigration(ControlCaller caller, ControlRequest r, StrategyChoice choice, String domain) throws AgentException {
         if (!choice.name().equals("hybrid"))
             throw new AgentException(ErrorKind.BAD_REQUEST, "libvirt domain " + domain + ": only --strategy hybrid is done through libvirt"
                     + " (for libvirt's own mirror use virsh migrate --copy-storage-all)");
         if (r.target() != null)
             throw new AgentException(ErrorKind.BAD_REQUEST, "--target names one image; a libvirt domain's disks go to the destination's image directory");
-        HostPort dest;
-        try {
-            dest = HostPort.parse(required(r.dest(), "dest"), AgentConfig.DEFAULT_PORT);
-        } catch (IllegalArgumentException e) {
-            throw new AgentException(ErrorKind.BAD_REQUEST, "bad destination: " + e.getMessage());
-        }
-        if (r.chunkSize() != null && (Integer.bitCount(r.chunkSize()) != 1 || r.chunkSize() < 64 << 10 || r.chunkSize() > 16 << 20))
-            throw new AgentException(ErrorKind.BAD_REQUEST, "chunk size " + r.chunkSize() + " must be a power of two from 64 KiB to 16 MiB");
-        if (r.threshold() != null && r.threshold() < 1)
-            throw new AgentException(ErrorKind.BAD_REQUEST, "threshold " + r.threshold() + " must be at least 1");
+        HostPort dest = destination(r);
+        checkTransferOptions(r);
         // asked here, so that a name nobody knows is refused at once, as before libvirt domains were accepted
         try (io.vmmig.libvirt.LibvirtHost h = io.vmmig.libvirt.LibvirtHost.open(config.libvirt().uri())) {
             h.domain(domain);
@@ -348,22 +311,48 @@ public final class Agent implements AutoCloseable {
             throw new AgentException(ErrorKind.NOT_FOUND, "unknown VM '" + domain + "': not a QMP socket path, not among this agent's"
                     + " vm.* entries " + config.vms().keySet() + ", and not a libvirt domain: " + e.getMessage());
         }
-        Path key = Path.of("libvirt", domain);
+        return launch(caller, Path.of("libvirt", domain), "domain " + domain, domain, dest, choice,
+                m -> new LibvirtSourceSession(config, connector, m, new LibvirtSourceSession.Request(domain, dest.host(), dest.port(),
+                        r.chunkSize(), r.bandwidth(), r.threshold()))::run);
+    }
+
+    private static HostPort destination(ControlRequest r) throws AgentException {
+        try {
+            return HostPort.parse(required(r.dest(), "dest"), AgentConfig.DEFAULT_PORT);
+        } catch (IllegalArgumentException e) {
+            throw new AgentException(ErrorKind.BAD_REQUEST, "bad destination: " + e.getMessage());
+        }
+    }
+
+    private static void checkTransferOptions(ControlRequest r) throws AgentException {
+        if (r.chunkSize() != null && (Integer.bitCount(r.chunkSize()) != 1 || r.chunkSize() < 64 << 10 || r.chunkSize() > 16 << 20))
+            throw new AgentException(ErrorKind.BAD_REQUEST, "chunk size " + r.chunkSize() + " must be a power of two from 64 KiB to 16 MiB");
+        if (r.threshold() != null && r.threshold() < 1)
+            throw new AgentException(ErrorKind.BAD_REQUEST, "threshold " + r.threshold() + " must be at least 1");
+    }
+
+    /**
+     * Reserves {@code key} (one migration per VM at a time), registers and audits the migration (plain QEMU
+     * and libvirt domains alike), and runs its source session on a thread of its own.
+     */
+    private MigrationRecord launch(ControlCaller caller, Path key, String what, String vm, HostPort dest, StrategyChoice choice,
+                                   java.util.function.Function<MigrationRecord, Runnable> session) throws AgentException {
         String id = registry.newId();
         String busy = leaving.putIfAbsent(key, id);
-        if (busy != null) throw new AgentException(ErrorKind.BAD_REQUEST, "domain " + domain + " is already being migrated (" + busy + ")");
-        MigrationRecord m = new MigrationRecord(id, "source", domain, dest.toString(), choice.name());
+        if (busy != null) throw new AgentException(ErrorKind.BAD_REQUEST, what + " is already being migrated (" + busy + ")");
+        MigrationRecord m = new MigrationRecord(id, "source", vm, dest.toString(), choice.name());
+        Runnable run;
         try {
             registry.add(m);
-        } catch (AgentException e) {
+            Audit.migrate(caller, m);
+            run = session.apply(m);
+        } catch (AgentException | RuntimeException e) {
             leaving.remove(key);
             throw e;
         }
-        LibvirtSourceSession s = new LibvirtSourceSession(config, connector, m, new LibvirtSourceSession.Request(domain, dest.host(), dest.port(),
-                r.chunkSize(), r.bandwidth(), r.threshold()));
         Thread t = new Thread(() -> {
             try {
-                s.run();
+                run.run();
             } finally {
                 leaving.remove(key);
             }
