@@ -53,100 +53,6 @@ public record AgentConfig(String listenHost, int listenPort, String migrationHos
     public static final Path DEFAULT_FILE = Path.of("/etc/vmmig/vmmig.conf");
     public static final Path DEFAULT_CONTROL_SOCKET = Path.of("/run/vmmig/control.sock");
 
-    /** The default memory migration settings (and the rest as they are below). */
-    public AgentConfig(String listenHost, int listenPort, String migrationHost, Path tlsKey, Path tlsCert, Path tlsCa,
-                       Set<String> allowedClients, boolean insecure, Path stateDir, Path controlSocket,
-                       List<Path> imageDirs, String qemuBinary, Map<String, Path> vms, Duration timeout,
-                       Duration tokenTtl, long pullBandwidth, LogLevel logLevel, HostPort metricsListen,
-                       QemuPolicy qemuPolicy, boolean qemuStreamsTls, JournalRetention journalRetention,
-                       ControlSocketOptions controlOptions) {
-        this(listenHost, listenPort, migrationHost, tlsKey, tlsCert, tlsCa, allowedClients, insecure, stateDir, controlSocket,
-                imageDirs, qemuBinary, vms, timeout, tokenTtl, pullBandwidth, logLevel, metricsListen, qemuPolicy, qemuStreamsTls,
-                journalRetention, controlOptions, null);
-    }
-
-    /** libvirt's defaults ({@code qemu:///system}, {@code qemu+tls://MIGRATION-ADDRESS/system}). */
-    public AgentConfig(String listenHost, int listenPort, String migrationHost, Path tlsKey, Path tlsCert, Path tlsCa,
-                       Set<String> allowedClients, boolean insecure, Path stateDir, Path controlSocket,
-                       List<Path> imageDirs, String qemuBinary, Map<String, Path> vms, Duration timeout, Duration tokenTtl,
-                       long pullBandwidth, LogLevel logLevel, HostPort metricsListen, QemuPolicy qemuPolicy,
-                       boolean qemuStreamsTls, JournalRetention journalRetention, ControlSocketOptions controlOptions,
-                       MemoryPolicy memory, ChunkCompression compression, AfterSwitchover afterSwitchover, DedupConfig dedup) {
-        this(listenHost, listenPort, migrationHost, tlsKey, tlsCert, tlsCa, allowedClients, insecure, stateDir, controlSocket,
-                imageDirs, qemuBinary, vms, timeout, tokenTtl, pullBandwidth, logLevel, metricsListen, qemuPolicy, qemuStreamsTls,
-                journalRetention, controlOptions, memory, compression, afterSwitchover, dedup, null);
-    }
-
-    /** No pull limit, logging at INFO, no metrics. */
-    public AgentConfig(String listenHost, int listenPort, String migrationHost, Path tlsKey, Path tlsCert, Path tlsCa,
-                       Set<String> allowedClients, boolean insecure, Path stateDir, Path controlSocket,
-                       List<Path> imageDirs, String qemuBinary, Map<String, Path> vms, Duration timeout, Duration tokenTtl) {
-        this(listenHost, listenPort, migrationHost, tlsKey, tlsCert, tlsCa, allowedClients, insecure, stateDir, controlSocket,
-                imageDirs, qemuBinary, vms, timeout, tokenTtl, 0);
-    }
-
-    /** Logging at INFO, no metrics. */
-    public AgentConfig(String listenHost, int listenPort, String migrationHost, Path tlsKey, Path tlsCert, Path tlsCa,
-                       Set<String> allowedClients, boolean insecure, Path stateDir, Path controlSocket,
-                       List<Path> imageDirs, String qemuBinary, Map<String, Path> vms, Duration timeout, Duration tokenTtl,
-                       long pullBandwidth) {
-        this(listenHost, listenPort, migrationHost, tlsKey, tlsCert, tlsCa, allowedClients, insecure, stateDir, controlSocket,
-                imageDirs, qemuBinary, vms, timeout, tokenTtl, pullBandwidth, LogLevel.INFO, null, null, true);
-    }
-
-    /** The default journal retention, control socket options (root only) and memory migration settings. */
-    public AgentConfig(String listenHost, int listenPort, String migrationHost, Path tlsKey, Path tlsCert, Path tlsCa,
-                       Set<String> allowedClients, boolean insecure, Path stateDir, Path controlSocket,
-                       List<Path> imageDirs, String qemuBinary, Map<String, Path> vms, Duration timeout, Duration tokenTtl,
-                       long pullBandwidth, LogLevel logLevel, HostPort metricsListen, QemuPolicy qemuPolicy, boolean qemuStreamsTls) {
-        this(listenHost, listenPort, migrationHost, tlsKey, tlsCert, tlsCa, allowedClients, insecure, stateDir, controlSocket,
-                imageDirs, qemuBinary, vms, timeout, tokenTtl, pullBandwidth, logLevel, metricsListen, qemuPolicy, qemuStreamsTls,
-                null, null, null, null, null, null);
-    }
-
-    /** QEMU's streams in TLS (unless insecure). */
-    public AgentConfig(String listenHost, int listenPort, String migrationHost, Path tlsKey, Path tlsCert, Path tlsCa,
-                       Set<String> allowedClients, boolean insecure, Path stateDir, Path controlSocket,
-                       List<Path> imageDirs, String qemuBinary, Map<String, Path> vms, Duration timeout, Duration tokenTtl,
-                       long pullBandwidth, LogLevel logLevel, HostPort metricsListen, QemuPolicy qemuPolicy) {
-        this(listenHost, listenPort, migrationHost, tlsKey, tlsCert, tlsCa, allowedClients, insecure, stateDir, controlSocket,
-                imageDirs, qemuBinary, vms, timeout, tokenTtl, pullBandwidth, logLevel, metricsListen, qemuPolicy, true);
-    }
-
-    /** Adaptive compression, the default announce-self and no post-switchover hook. */
-    public AgentConfig(String listenHost, int listenPort, String migrationHost, Path tlsKey, Path tlsCert, Path tlsCa,
-                       Set<String> allowedClients, boolean insecure, Path stateDir, Path controlSocket,
-                       List<Path> imageDirs, String qemuBinary, Map<String, Path> vms, Duration timeout, Duration tokenTtl,
-                       long pullBandwidth, LogLevel logLevel, HostPort metricsListen, QemuPolicy qemuPolicy,
-                       boolean qemuStreamsTls, JournalRetention journalRetention, ControlSocketOptions controlOptions,
-                       MemoryPolicy memory) {
-        this(listenHost, listenPort, migrationHost, tlsKey, tlsCert, tlsCa, allowedClients, insecure, stateDir, controlSocket,
-                imageDirs, qemuBinary, vms, timeout, tokenTtl, pullBandwidth, logLevel, metricsListen, qemuPolicy, qemuStreamsTls,
-                journalRetention, controlOptions, memory, null, null);
-    }
-
-    /** The default QEMU policy. */
-    public AgentConfig(String listenHost, int listenPort, String migrationHost, Path tlsKey, Path tlsCert, Path tlsCa,
-                       Set<String> allowedClients, boolean insecure, Path stateDir, Path controlSocket,
-                       List<Path> imageDirs, String qemuBinary, Map<String, Path> vms, Duration timeout, Duration tokenTtl,
-                       long pullBandwidth, LogLevel logLevel, HostPort metricsListen) {
-        this(listenHost, listenPort, migrationHost, tlsKey, tlsCert, tlsCa, allowedClients, insecure, stateDir, controlSocket,
-                imageDirs, qemuBinary, vms, timeout, tokenTtl, pullBandwidth, logLevel, metricsListen, null);
-    }
-
-    /** Dedup with its defaults. */
-    public AgentConfig(String listenHost, int listenPort, String migrationHost, Path tlsKey, Path tlsCert, Path tlsCa,
-                       Set<String> allowedClients, boolean insecure, Path stateDir, Path controlSocket,
-                       List<Path> imageDirs, String qemuBinary, Map<String, Path> vms, Duration timeout,
-                       Duration tokenTtl, long pullBandwidth, LogLevel logLevel, HostPort metricsListen,
-                       QemuPolicy qemuPolicy, boolean qemuStreamsTls, JournalRetention journalRetention,
-                       ControlSocketOptions controlOptions, MemoryPolicy memory,
-                       ChunkCompression compression, AfterSwitchover afterSwitchover) {
-        this(listenHost, listenPort, migrationHost, tlsKey, tlsCert, tlsCa, allowedClients, insecure, stateDir, controlSocket,
-                imageDirs, qemuBinary, vms, timeout, tokenTtl, pullBandwidth, logLevel, metricsListen, qemuPolicy, qemuStreamsTls,
-                journalRetention, controlOptions, memory, compression, afterSwitchover, null);
-    }
-
     public AgentConfig {
         if (pullBandwidth < 0) throw new IllegalArgumentException("pull bandwidth must be >= 0, got " + pullBandwidth);
         java.util.Objects.requireNonNull(logLevel, "logLevel");
@@ -166,9 +72,7 @@ public record AgentConfig(String listenHost, int listenPort, String migrationHos
 
     /** This configuration with {@code level} (the agent's {@code --log-level}). */
     public AgentConfig withLogLevel(LogLevel level) {
-        return new AgentConfig(listenHost, listenPort, migrationHost, tlsKey, tlsCert, tlsCa, allowedClients, insecure, stateDir,
-                controlSocket, imageDirs, qemuBinary, vms, timeout, tokenTtl, pullBandwidth, level, metricsListen, qemuPolicy,
-                qemuStreamsTls, journalRetention, controlOptions, memory, compression, afterSwitchover, dedup, libvirt);
+        return toBuilder().logLevel(level).build();
     }
 
     /** Where the dedup index is kept. */
@@ -178,8 +82,224 @@ public record AgentConfig(String listenHost, int listenPort, String migrationHos
 
     /** This configuration with {@code d} as its dedup settings. */
     public AgentConfig withDedup(DedupConfig d) {
-        return new AgentConfig(listenHost, listenPort, migrationHost, tlsKey, tlsCert, tlsCa, allowedClients, insecure, stateDir,
-                controlSocket, imageDirs, qemuBinary, vms, timeout, tokenTtl, pullBandwidth, logLevel, metricsListen, qemuPolicy,
-                qemuStreamsTls, journalRetention, controlOptions, memory, compression, afterSwitchover, d, libvirt);
+        return toBuilder().dedup(d).build();
+    }
+
+    /** A builder with the config file's defaults: an empty file, except that no TLS files are named. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** A builder holding this configuration, to change some of it. */
+    public Builder toBuilder() {
+        Builder b = new Builder();
+        b.listenHost = listenHost;
+        b.listenPort = listenPort;
+        b.migrationHost = migrationHost;
+        b.tlsKey = tlsKey;
+        b.tlsCert = tlsCert;
+        b.tlsCa = tlsCa;
+        b.allowedClients = allowedClients;
+        b.insecure = insecure;
+        b.stateDir = stateDir;
+        b.controlSocket = controlSocket;
+        b.imageDirs = imageDirs;
+        b.qemuBinary = qemuBinary;
+        b.vms = vms;
+        b.timeout = timeout;
+        b.tokenTtl = tokenTtl;
+        b.pullBandwidth = pullBandwidth;
+        b.logLevel = logLevel;
+        b.metricsListen = metricsListen;
+        b.qemuPolicy = qemuPolicy;
+        b.qemuStreamsTls = qemuStreamsTls;
+        b.journalRetention = journalRetention;
+        b.controlOptions = controlOptions;
+        b.memory = memory;
+        b.compression = compression;
+        b.afterSwitchover = afterSwitchover;
+        b.dedup = dedup;
+        b.libvirt = libvirt;
+        return b;
+    }
+
+    /**
+     * Named settings instead of 27 positional ones: {@code AgentConfig.builder().stateDir(d).insecure(true).build()}.
+     * Unset values take the config file's defaults (the migration host is the listen host, the token TTL the
+     * timeout, the image dir {@code STATE-DIR/images}).
+     */
+    public static final class Builder {
+        private String listenHost = "127.0.0.1";
+        private int listenPort = DEFAULT_PORT;
+        private String migrationHost = null;
+        private Path tlsKey = null;
+        private Path tlsCert = null;
+        private Path tlsCa = null;
+        private Set<String> allowedClients = Set.of();
+        private boolean insecure = false;
+        private Path stateDir = Path.of("/var/lib/vmmig");
+        private Path controlSocket = DEFAULT_CONTROL_SOCKET;
+        private List<Path> imageDirs = null;
+        private String qemuBinary = "qemu-system-x86_64";
+        private Map<String, Path> vms = Map.of();
+        private Duration timeout = Duration.ofSeconds(600);
+        private Duration tokenTtl = null;
+        private long pullBandwidth = 0;
+        private LogLevel logLevel = LogLevel.INFO;
+        private HostPort metricsListen = null;
+        private QemuPolicy qemuPolicy = null;
+        private boolean qemuStreamsTls = true;
+        private JournalRetention journalRetention = null;
+        private ControlSocketOptions controlOptions = null;
+        private MemoryPolicy memory = null;
+        private ChunkCompression compression = null;
+        private AfterSwitchover afterSwitchover = null;
+        private DedupConfig dedup = null;
+        private LibvirtSettings libvirt = null;
+
+        private Builder() {
+        }
+
+        public Builder listenHost(String v) {
+            this.listenHost = v;
+            return this;
+        }
+
+        public Builder listenPort(int v) {
+            this.listenPort = v;
+            return this;
+        }
+
+        public Builder migrationHost(String v) {
+            this.migrationHost = v;
+            return this;
+        }
+
+        public Builder tlsKey(Path v) {
+            this.tlsKey = v;
+            return this;
+        }
+
+        public Builder tlsCert(Path v) {
+            this.tlsCert = v;
+            return this;
+        }
+
+        public Builder tlsCa(Path v) {
+            this.tlsCa = v;
+            return this;
+        }
+
+        public Builder allowedClients(Set<String> v) {
+            this.allowedClients = v;
+            return this;
+        }
+
+        public Builder insecure(boolean v) {
+            this.insecure = v;
+            return this;
+        }
+
+        public Builder stateDir(Path v) {
+            this.stateDir = v;
+            return this;
+        }
+
+        public Builder controlSocket(Path v) {
+            this.controlSocket = v;
+            return this;
+        }
+
+        public Builder imageDirs(List<Path> v) {
+            this.imageDirs = v;
+            return this;
+        }
+
+        public Builder qemuBinary(String v) {
+            this.qemuBinary = v;
+            return this;
+        }
+
+        public Builder vms(Map<String, Path> v) {
+            this.vms = v;
+            return this;
+        }
+
+        public Builder timeout(Duration v) {
+            this.timeout = v;
+            return this;
+        }
+
+        public Builder tokenTtl(Duration v) {
+            this.tokenTtl = v;
+            return this;
+        }
+
+        public Builder pullBandwidth(long v) {
+            this.pullBandwidth = v;
+            return this;
+        }
+
+        public Builder logLevel(LogLevel v) {
+            this.logLevel = v;
+            return this;
+        }
+
+        public Builder metricsListen(HostPort v) {
+            this.metricsListen = v;
+            return this;
+        }
+
+        public Builder qemuPolicy(QemuPolicy v) {
+            this.qemuPolicy = v;
+            return this;
+        }
+
+        public Builder qemuStreamsTls(boolean v) {
+            this.qemuStreamsTls = v;
+            return this;
+        }
+
+        public Builder journalRetention(JournalRetention v) {
+            this.journalRetention = v;
+            return this;
+        }
+
+        public Builder controlOptions(ControlSocketOptions v) {
+            this.controlOptions = v;
+            return this;
+        }
+
+        public Builder memory(MemoryPolicy v) {
+            this.memory = v;
+            return this;
+        }
+
+        public Builder compression(ChunkCompression v) {
+            this.compression = v;
+            return this;
+        }
+
+        public Builder afterSwitchover(AfterSwitchover v) {
+            this.afterSwitchover = v;
+            return this;
+        }
+
+        public Builder dedup(DedupConfig v) {
+            this.dedup = v;
+            return this;
+        }
+
+        public Builder libvirt(LibvirtSettings v) {
+            this.libvirt = v;
+            return this;
+        }
+
+        public AgentConfig build() {
+            return new AgentConfig(listenHost, listenPort, migrationHost != null ? migrationHost : listenHost, tlsKey, tlsCert, tlsCa,
+                    allowedClients, insecure, stateDir, controlSocket, imageDirs == null ? List.of(stateDir.resolve("images")) : imageDirs,
+                    qemuBinary, vms, timeout, tokenTtl != null ? tokenTtl : timeout, pullBandwidth, logLevel, metricsListen, qemuPolicy,
+                    qemuStreamsTls, journalRetention, controlOptions, memory, compression, afterSwitchover, dedup, libvirt);
+        }
     }
 }

@@ -64,9 +64,20 @@ class AgentRestartTest {
                     throw new IllegalStateException(e);
                 }
             });
-            AgentConfig config = new AgentConfig("127.0.0.1", 0, "127.0.0.1", null, null, null, Set.of(), true, state,
-                    tmp.resolve("control.sock"), List.of(tmp.resolve("images")), "qemu-system-x86_64", Map.of(),
-                    Duration.ofSeconds(20), Duration.ofSeconds(20));
+            AgentConfig config = AgentConfig.builder()
+                    .listenHost("127.0.0.1")
+                    .listenPort(0)
+                    .migrationHost("127.0.0.1")
+                    .allowedClients(Set.of())
+                    .insecure(true)
+                    .stateDir(state)
+                    .controlSocket(tmp.resolve("control.sock"))
+                    .imageDirs(List.of(tmp.resolve("images")))
+                    .qemuBinary("qemu-system-x86_64")
+                    .vms(Map.of())
+                    .timeout(Duration.ofSeconds(20))
+                    .tokenTtl(Duration.ofSeconds(20))
+                    .build();
             try (Agent agent = Agent.start(config)) {
                 // the agent serves while its recovery has the stuck monitor's connection and no answer from it
                 SocketChannel held = asked.get(WAIT.toSeconds(), TimeUnit.SECONDS);

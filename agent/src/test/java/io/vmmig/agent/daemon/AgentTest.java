@@ -52,9 +52,20 @@ class AgentTest {
 
     @BeforeEach
     void start() throws Exception {
-        config = new AgentConfig("127.0.0.1", 0, "127.0.0.1", null, null, null, Set.of(), true, tmp.resolve("state"),
-                tmp.resolve("run/control.sock"), List.of(tmp.resolve("images")), "qemu-system-x86_64",
-                Map.of("web1", tmp.resolve("vms/web1/qmp.sock")), Duration.ofSeconds(20), Duration.ofSeconds(20));
+        config = AgentConfig.builder()
+                .listenHost("127.0.0.1")
+                .listenPort(0)
+                .migrationHost("127.0.0.1")
+                .allowedClients(Set.of())
+                .insecure(true)
+                .stateDir(tmp.resolve("state"))
+                .controlSocket(tmp.resolve("run/control.sock"))
+                .imageDirs(List.of(tmp.resolve("images")))
+                .qemuBinary("qemu-system-x86_64")
+                .vms(Map.of("web1", tmp.resolve("vms/web1/qmp.sock")))
+                .timeout(Duration.ofSeconds(20))
+                .tokenTtl(Duration.ofSeconds(20))
+                .build();
         agent = Agent.start(config);
     }
 
@@ -150,8 +161,20 @@ class AgentTest {
 
     @Test
     void secondAgentOnTheSameControlSocketIsRefused() throws Exception {
-        AgentConfig again = new AgentConfig("127.0.0.1", 0, "127.0.0.1", null, null, null, Set.of(), true, tmp.resolve("state2"),
-                config.controlSocket(), config.imageDirs(), config.qemuBinary(), Map.of(), config.timeout(), config.timeout());
+        AgentConfig again = AgentConfig.builder()
+                .listenHost("127.0.0.1")
+                .listenPort(0)
+                .migrationHost("127.0.0.1")
+                .allowedClients(Set.of())
+                .insecure(true)
+                .stateDir(tmp.resolve("state2"))
+                .controlSocket(config.controlSocket())
+                .imageDirs(config.imageDirs())
+                .qemuBinary(config.qemuBinary())
+                .vms(Map.of())
+                .timeout(config.timeout())
+                .tokenTtl(config.timeout())
+                .build();
         AgentException e = assertThrows(AgentException.class, () -> Agent.start(again));
         assertEquals(ErrorKind.ENVIRONMENT, e.kind());
         assertTrue(e.getMessage().contains("another vmmig agent already serves " + config.controlSocket()), e.getMessage());
@@ -160,15 +183,40 @@ class AgentTest {
 
     @Test
     void portsTakenBetweenTheChecksAndTheStartAreConfigurationErrorsNamingTheKey() throws Exception {
-        AgentConfig samePeerPort = new AgentConfig("127.0.0.1", agent.peerPort(), "127.0.0.1", null, null, null, Set.of(), true,
-                tmp.resolve("state3"), tmp.resolve("run/other.sock"), config.imageDirs(), config.qemuBinary(), Map.of(), config.timeout(),
-                config.timeout());
+        AgentConfig samePeerPort = AgentConfig.builder()
+                .listenHost("127.0.0.1")
+                .listenPort(agent.peerPort())
+                .migrationHost("127.0.0.1")
+                .allowedClients(Set.of())
+                .insecure(true)
+                .stateDir(tmp.resolve("state3"))
+                .controlSocket(tmp.resolve("run/other.sock"))
+                .imageDirs(config.imageDirs())
+                .qemuBinary(config.qemuBinary())
+                .vms(Map.of())
+                .timeout(config.timeout())
+                .tokenTtl(config.timeout())
+                .build();
         AgentMisconfigured e = assertThrows(AgentMisconfigured.class, () -> Agent.start(samePeerPort));
         assertEquals("listen = 127.0.0.1:" + agent.peerPort() + ": cannot listen: Address already in use", e.getMessage(),
                 "one line, not Netty's stack trace");
-        AgentConfig metricsOnPeerPort = new AgentConfig("127.0.0.1", 0, "127.0.0.1", null, null, null, Set.of(), true,
-                tmp.resolve("state3"), tmp.resolve("run/other.sock"), config.imageDirs(), config.qemuBinary(), Map.of(), config.timeout(),
-                config.timeout(), 0, io.vmmig.agent.config.LogLevel.INFO, new io.vmmig.agent.config.HostPort("127.0.0.1", agent.peerPort()), null);
+        AgentConfig metricsOnPeerPort = AgentConfig.builder()
+                .listenHost("127.0.0.1")
+                .listenPort(0)
+                .migrationHost("127.0.0.1")
+                .allowedClients(Set.of())
+                .insecure(true)
+                .stateDir(tmp.resolve("state3"))
+                .controlSocket(tmp.resolve("run/other.sock"))
+                .imageDirs(config.imageDirs())
+                .qemuBinary(config.qemuBinary())
+                .vms(Map.of())
+                .timeout(config.timeout())
+                .tokenTtl(config.timeout())
+                .pullBandwidth(0)
+                .logLevel(io.vmmig.agent.config.LogLevel.INFO)
+                .metricsListen(new io.vmmig.agent.config.HostPort("127.0.0.1", agent.peerPort()))
+                .build();
         e = assertThrows(AgentMisconfigured.class, () -> Agent.start(metricsOnPeerPort));
         assertTrue(e.getMessage().startsWith("metrics.listen = 127.0.0.1:" + agent.peerPort() + ": cannot listen: "), e.getMessage());
         assertTrue(e.getMessage().contains("Address already in use"), e.getMessage());

@@ -45,9 +45,26 @@ class StartupChecksTest {
     }
 
     private static AgentConfig config(Path key, Path cert, Path ca, String qemu, HostPort listen, HostPort metrics) {
-        return new AgentConfig(listen.host(), listen.port(), listen.host(), key, cert, ca, Set.of(), key == null, dir.resolve("state"),
-                dir.resolve("control.sock"), List.of(dir.resolve("images")), qemu, Map.of(), Duration.ofSeconds(60),
-                Duration.ofSeconds(60), 0, LogLevel.INFO, metrics, null);
+        return AgentConfig.builder()
+                .listenHost(listen.host())
+                .listenPort(listen.port())
+                .migrationHost(listen.host())
+                .tlsKey(key)
+                .tlsCert(cert)
+                .tlsCa(ca)
+                .allowedClients(Set.of())
+                .insecure(key == null)
+                .stateDir(dir.resolve("state"))
+                .controlSocket(dir.resolve("control.sock"))
+                .imageDirs(List.of(dir.resolve("images")))
+                .qemuBinary(qemu)
+                .vms(Map.of())
+                .timeout(Duration.ofSeconds(60))
+                .tokenTtl(Duration.ofSeconds(60))
+                .pullBandwidth(0)
+                .logLevel(LogLevel.INFO)
+                .metricsListen(metrics)
+                .build();
     }
 
     private static AgentConfig tls(String keyOf, String certOf) {
@@ -131,15 +148,42 @@ class StartupChecksTest {
     @Test
     void directoriesThatAreFiles() throws Exception {
         Path file = Files.writeString(dir.resolve("state-file"), "");
-        AgentConfig c = new AgentConfig("127.0.0.1", 0, "127.0.0.1", null, null, null, Set.of(), true, file, dir.resolve("c.sock"),
-                List.of(file), "qemu-system-x86_64", Map.of(), Duration.ofSeconds(1), Duration.ofSeconds(1));
+        AgentConfig c = AgentConfig.builder()
+                .listenHost("127.0.0.1")
+                .listenPort(0)
+                .migrationHost("127.0.0.1")
+                .allowedClients(Set.of())
+                .insecure(true)
+                .stateDir(file)
+                .controlSocket(dir.resolve("c.sock"))
+                .imageDirs(List.of(file))
+                .qemuBinary("qemu-system-x86_64")
+                .vms(Map.of())
+                .timeout(Duration.ofSeconds(1))
+                .tokenTtl(Duration.ofSeconds(1))
+                .build();
         assertEquals(List.of("state-dir = " + file + ": not a directory", "image-dirs = " + file + ": not a directory"), problems(c));
     }
 
     private static AgentConfig withControlSocket(Path socket, String group) {
-        return new AgentConfig("127.0.0.1", 0, "127.0.0.1", null, null, null, Set.of(), true, dir.resolve("state"), socket, List.of(),
-                "qemu-system-x86_64", Map.of(), Duration.ofSeconds(1), Duration.ofSeconds(1), 0, io.vmmig.agent.config.LogLevel.INFO,
-                null, null, false, null, new io.vmmig.agent.config.ControlSocketOptions(group, 64, Duration.ofSeconds(10)), null);
+        return AgentConfig.builder()
+                .listenHost("127.0.0.1")
+                .listenPort(0)
+                .migrationHost("127.0.0.1")
+                .allowedClients(Set.of())
+                .insecure(true)
+                .stateDir(dir.resolve("state"))
+                .controlSocket(socket)
+                .imageDirs(List.of())
+                .qemuBinary("qemu-system-x86_64")
+                .vms(Map.of())
+                .timeout(Duration.ofSeconds(1))
+                .tokenTtl(Duration.ofSeconds(1))
+                .pullBandwidth(0)
+                .logLevel(io.vmmig.agent.config.LogLevel.INFO)
+                .qemuStreamsTls(false)
+                .controlOptions(new io.vmmig.agent.config.ControlSocketOptions(group, 64, Duration.ofSeconds(10)))
+                .build();
     }
 
     @Test

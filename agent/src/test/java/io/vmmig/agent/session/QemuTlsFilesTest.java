@@ -28,10 +28,26 @@ class QemuTlsFilesTest {
         Files.writeString(pki.resolve("ca.pem"), "CA\n");
         Files.writeString(pki.resolve("cert.pem"), "CERT\n");
         Files.writeString(pki.resolve("key.pem"), "KEY\n");
-        return new AgentConfig("127.0.0.1", 0, "127.0.0.1", pki.resolve("key.pem"), pki.resolve("cert.pem"), pki.resolve("ca.pem"),
-                Set.of(), insecure, tmp.resolve("state"), tmp.resolve("control.sock"), List.of(tmp.resolve("images")),
-                "qemu-system-x86_64", Map.of(), Duration.ofSeconds(5), Duration.ofSeconds(5), 0,
-                io.vmmig.agent.config.LogLevel.INFO, null, null, true);
+        return AgentConfig.builder()
+                .listenHost("127.0.0.1")
+                .listenPort(0)
+                .migrationHost("127.0.0.1")
+                .tlsKey(pki.resolve("key.pem"))
+                .tlsCert(pki.resolve("cert.pem"))
+                .tlsCa(pki.resolve("ca.pem"))
+                .allowedClients(Set.of())
+                .insecure(insecure)
+                .stateDir(tmp.resolve("state"))
+                .controlSocket(tmp.resolve("control.sock"))
+                .imageDirs(List.of(tmp.resolve("images")))
+                .qemuBinary("qemu-system-x86_64")
+                .vms(Map.of())
+                .timeout(Duration.ofSeconds(5))
+                .tokenTtl(Duration.ofSeconds(5))
+                .pullBandwidth(0)
+                .logLevel(io.vmmig.agent.config.LogLevel.INFO)
+                .qemuStreamsTls(true)
+                .build();
     }
 
     @Test

@@ -33,8 +33,20 @@ class TargetImageTest {
     void config() {
         images = tmp.resolve("images");
         other = tmp.resolve("other");
-        config = new AgentConfig("127.0.0.1", 0, "127.0.0.1", null, null, null, Set.of(), true, tmp.resolve("state"),
-                tmp.resolve("control.sock"), List.of(images, other), "qemu-system-x86_64", Map.of(), Duration.ofSeconds(30), Duration.ofSeconds(30));
+        config = AgentConfig.builder()
+                .listenHost("127.0.0.1")
+                .listenPort(0)
+                .migrationHost("127.0.0.1")
+                .allowedClients(Set.of())
+                .insecure(true)
+                .stateDir(tmp.resolve("state"))
+                .controlSocket(tmp.resolve("control.sock"))
+                .imageDirs(List.of(images, other))
+                .qemuBinary("qemu-system-x86_64")
+                .vms(Map.of())
+                .timeout(Duration.ofSeconds(30))
+                .tokenTtl(Duration.ofSeconds(30))
+                .build();
     }
 
     private static PeerMessage.Prepare prepare(String imageName, String target, long allocated, String backing) {
@@ -148,10 +160,24 @@ class TargetImageTest {
 
         Path bases = Files.createDirectories(tmp.resolve("bases"));
         Path base = Files.writeString(bases.resolve("base.raw"), "");
-        config = new AgentConfig("127.0.0.1", 0, "127.0.0.1", null, null, null, Set.of(), true, tmp.resolve("state"),
-                tmp.resolve("control.sock"), List.of(images, other), "qemu-system-x86_64", Map.of(), Duration.ofSeconds(30),
-                Duration.ofSeconds(30), 0, io.vmmig.agent.config.LogLevel.INFO, null,
-                new io.vmmig.agent.config.QemuPolicy(List.of(), List.of(), List.of(), null, List.of(bases)), true);
+        config = AgentConfig.builder()
+                .listenHost("127.0.0.1")
+                .listenPort(0)
+                .migrationHost("127.0.0.1")
+                .allowedClients(Set.of())
+                .insecure(true)
+                .stateDir(tmp.resolve("state"))
+                .controlSocket(tmp.resolve("control.sock"))
+                .imageDirs(List.of(images, other))
+                .qemuBinary("qemu-system-x86_64")
+                .vms(Map.of())
+                .timeout(Duration.ofSeconds(30))
+                .tokenTtl(Duration.ofSeconds(30))
+                .pullBandwidth(0)
+                .logLevel(io.vmmig.agent.config.LogLevel.INFO)
+                .qemuPolicy(new io.vmmig.agent.config.QemuPolicy(List.of(), List.of(), List.of(), null, List.of(bases)))
+                .qemuStreamsTls(true)
+                .build();
         assertEquals(images.resolve("top.qcow2"), TargetImage.planAll(config, prepare("top.qcow2", null, 1 << 20, base.toString())).get(0).path(),
                 "allowed.backing-dirs lets it in");
     }
