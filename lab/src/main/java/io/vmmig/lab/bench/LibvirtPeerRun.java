@@ -35,7 +35,7 @@ final class LibvirtPeerRun {
     static final String DOMAIN = "vmmigbench";
     private static final String IMAGE = "/srv/vmimg/" + DOMAIN + ".qcow2";
     private static final Pattern TPUT = Pattern.compile("^TPUT ");
-    private static final Pattern DOWNTIME = Pattern.compile("(?m)^Total downtime:\\s+(\\d+) ms");
+    private static final Pattern DOWNTIME = Pattern.compile("(?m)^Total downtime:\\s+(\\d+)\\s+ms");
     private static final Pattern MEMORY = Pattern.compile("(?m)^Memory processed:\\s+([0-9.]+) (KiB|MiB|GiB|B)");
     private static final Duration PREFILL = Duration.ofMinutes(15);
     private static final Duration COMMAND_LIMIT = Duration.ofMinutes(20);
@@ -111,6 +111,7 @@ final class LibvirtPeerRun {
             double cpu = cpu(system) - cpu0;
             InterfaceCounters bytes = wire.delta();
             jobInfo = jobInfo();
+            if (jobInfo.isEmpty()) System.out.println("    no completed job info (virsh domjobinfo --completed) at either host");
             long downtime = match(DOWNTIME, jobInfo);
             Matcher m = MEMORY.matcher(jobInfo);
             if (m.find()) ram = (long) (Double.parseDouble(m.group(1)) * switch (m.group(2)) {
