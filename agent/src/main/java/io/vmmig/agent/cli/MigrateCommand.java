@@ -34,7 +34,7 @@ public final class MigrateCommand implements Callable<Integer> {
     String strategy;
 
     @Option(names = "--bandwidth", paramLabel = "RATE", converter = BandwidthConverter.class,
-            description = "push limit in bytes/s: 100M, 12.5MiB/s, 1G; bits with 'bit': 100Mbit (default unlimited)")
+            description = "link budget in bytes/s that the disk and the memory stream share: 100M, 12.5MiB/s, 1G; bits with 'bit': 100Mbit (default unlimited)")
     Long bandwidth;
 
     @Option(names = "--memory-bandwidth", paramLabel = "RATE", converter = MemoryBandwidthConverter.class,

@@ -27,6 +27,8 @@ import java.util.Set;
  * @param tokenTtl        how long a migration's token admits data connections after the prepare
  * @param pullBandwidth   as a destination: bytes per second the background pull may take (0: no limit); the
  *                        guest's on-demand pulls are never held back
+ * @param linkBandwidth   as a source: bytes per second all of this agent's outgoing migrations may take together,
+ *                        disk push and QEMU's memory stream alike, shared fairly among them (0: no common limit)
  * @param logLevel        how much the agent logs (stderr; the journal under systemd)
  * @param metricsListen   where {@code /metrics} is served in the Prometheus text format; null: not served
  * @param qemuPolicy      what a VM description may use at this destination, and its QEMU's confinement
@@ -44,7 +46,7 @@ import java.util.Set;
 public record AgentConfig(String listenHost, int listenPort, String migrationHost, Path tlsKey, Path tlsCert, Path tlsCa,
                           Set<String> allowedClients, boolean insecure, Path stateDir, Path controlSocket,
                           List<Path> imageDirs, String qemuBinary, Map<String, Path> vms, Duration timeout,
-                          Duration tokenTtl, long pullBandwidth, LogLevel logLevel, HostPort metricsListen,
+                          Duration tokenTtl, long pullBandwidth, long linkBandwidth, LogLevel logLevel, HostPort metricsListen,
                           QemuPolicy qemuPolicy, boolean qemuStreamsTls, JournalRetention journalRetention,
                           ControlSocketOptions controlOptions, MemoryPolicy memory,
                           ChunkCompression compression, AfterSwitchover afterSwitchover, DedupConfig dedup,
@@ -55,6 +57,7 @@ public record AgentConfig(String listenHost, int listenPort, String migrationHos
 
     public AgentConfig {
         if (pullBandwidth < 0) throw new IllegalArgumentException("pull bandwidth must be >= 0, got " + pullBandwidth);
+        if (linkBandwidth < 0) throw new IllegalArgumentException("link bandwidth must be >= 0, got " + linkBandwidth);
         java.util.Objects.requireNonNull(logLevel, "logLevel");
         allowedClients = Set.copyOf(allowedClients);
         imageDirs = List.copyOf(imageDirs);
@@ -109,6 +112,7 @@ public record AgentConfig(String listenHost, int listenPort, String migrationHos
         b.timeout = timeout;
         b.tokenTtl = tokenTtl;
         b.pullBandwidth = pullBandwidth;
+        b.linkBandwidth = linkBandwidth;
         b.logLevel = logLevel;
         b.metricsListen = metricsListen;
         b.qemuPolicy = qemuPolicy;
@@ -145,6 +149,7 @@ public record AgentConfig(String listenHost, int listenPort, String migrationHos
         private Duration timeout = Duration.ofSeconds(600);
         private Duration tokenTtl = null;
         private long pullBandwidth = 0;
+        private long linkBandwidth = 0;
         private LogLevel logLevel = LogLevel.INFO;
         private HostPort metricsListen = null;
         private QemuPolicy qemuPolicy = null;
@@ -240,6 +245,12 @@ public record AgentConfig(String listenHost, int listenPort, String migrationHos
             return this;
         }
 
+        /** As a source: bytes/s all outgoing migrations may take together, disk push and memory (0: no common limit). */
+        public Builder linkBandwidth(long v) {
+            this.linkBandwidth = v;
+            return this;
+        }
+
         public Builder logLevel(LogLevel v) {
             this.logLevel = v;
             return this;
@@ -298,7 +309,7 @@ public record AgentConfig(String listenHost, int listenPort, String migrationHos
         public AgentConfig build() {
             return new AgentConfig(listenHost, listenPort, migrationHost != null ? migrationHost : listenHost, tlsKey, tlsCert, tlsCa,
                     allowedClients, insecure, stateDir, controlSocket, imageDirs == null ? List.of(stateDir.resolve("images")) : imageDirs,
-                    qemuBinary, vms, timeout, tokenTtl != null ? tokenTtl : timeout, pullBandwidth, logLevel, metricsListen, qemuPolicy,
+                    qemuBinary, vms, timeout, tokenTtl != null ? tokenTtl : timeout, pullBandwidth, linkBandwidth, logLevel, metricsListen, qemuPolicy,
                     qemuStreamsTls, journalRetention, controlOptions, memory, compression, afterSwitchover, dedup, libvirt);
         }
     }

@@ -36,6 +36,7 @@ import java.util.regex.Pattern;
  * qemu = qemu-system-x86_64
  * timeout = 600                        # seconds, longest wait for one step
  * token-ttl = 600                      # seconds a migration's token admits connections (default: timeout)
+ * link-bandwidth = 0                   # as a source: bytes/s all outgoing migrations may take together, disk and memory, shared fairly (0: none)
  * pull-bandwidth = 0                   # bytes/s the destination's background pull may take (0: no limit)
  * allowed.kernel-dirs = /var/lib/vmmig/boot   # where -kernel/-initrd/-bios of incoming VMs may be
  * allowed.backing-dirs = /var/lib/images/base # where an incoming top layer's backing file may be (besides image-dirs)
@@ -139,6 +140,7 @@ public final class AgentConfigFile {
         long timeout = r.positiveLong("timeout", 600);
         long tokenTtl = r.positiveLong("token-ttl", timeout);
         long pullBandwidth = "0".equals(r.get("pull-bandwidth", "0")) ? 0 : r.positiveLong("pull-bandwidth", 0);
+        long linkBandwidth = "0".equals(r.get("link-bandwidth", "0")) ? 0 : r.positiveLong("link-bandwidth", 0);
         List<Path> kernelDirs = r.paths("allowed.kernel-dirs", QemuPolicy.DEFAULT_KERNEL_DIRS);
         List<Path> chardevDirs = r.paths("allowed.chardev-dirs", QemuPolicy.DEFAULT_CHARDEV_DIRS);
         List<String> taps = r.list("allowed.taps");
@@ -163,7 +165,7 @@ public final class AgentConfigFile {
         return new AgentConfig(host, port, unbracketed(r.get("migration-address", host)), key, cert, ca, allowed, insecure, state,
                 control == null ? AgentConfig.DEFAULT_CONTROL_SOCKET : control, imageDirs,
                 r.nonEmpty("qemu", "qemu-system-x86_64"), vms, Duration.ofSeconds(timeout),
-                Duration.ofSeconds(tokenTtl), pullBandwidth, logLevel, metrics,
+                Duration.ofSeconds(tokenTtl), pullBandwidth, linkBandwidth, logLevel, metrics,
                 new QemuPolicy(kernelDirs, chardevDirs, taps, runas, backingDirs), r.bool("tls.qemu-streams", true), retention(r),
                 controlOptions, memory(r), compression(r), afterSwitchover(r), dedup,
                 new LibvirtSettings(r.nonEmpty("libvirt.uri", LibvirtSettings.DEFAULT_URI),
@@ -235,7 +237,7 @@ public final class AgentConfigFile {
     private static final List<String> KEYS = List.of("listen", "migration-address", "tls.key", "tls.cert", "tls.ca",
             "tls.allowed-clients", "tls.qemu-streams", "insecure", "state-dir", "control-socket",
             "control-socket.group", "control-socket.max-connections", "control-socket.idle-timeout", "image-dirs", "qemu", "timeout", "token-ttl",
-            "pull-bandwidth", "log-level", "metrics.listen", "allowed.kernel-dirs", "allowed.chardev-dirs", "allowed.taps", "allowed.backing-dirs",
+            "pull-bandwidth", "link-bandwidth", "log-level", "metrics.listen", "allowed.kernel-dirs", "allowed.chardev-dirs", "allowed.taps", "allowed.backing-dirs",
             "qemu.runas", "journal.keep", "journal.max-age-days",
             "memory.max-bandwidth", "memory.downtime-limit", "memory.auto-converge", "compression", "announce.rounds", "announce.initial",
             "announce.max", "announce.step", "post-switchover", "post-switchover.timeout",

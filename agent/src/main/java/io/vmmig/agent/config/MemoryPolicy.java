@@ -29,9 +29,10 @@ public record MemoryPolicy(Long maxBandwidth, long downtimeLimitMillis, boolean 
 
     /**
      * The settings for one migration. Each option of the request (null: not given) beats the configuration:
-     * {@code max-bandwidth} is {@code --memory-bandwidth}, else the link budget {@code --bandwidth} (the push's
-     * limit: memory may not take more of the link than the disk may), else {@code memory.max-bandwidth}, else
-     * unlimited (QEMU's own default, 128 MiB/s, would hold memory below a LAN's rate).
+     * {@code max-bandwidth} is {@code --memory-bandwidth}, else the link budget {@code --bandwidth} (memory never
+     * takes more than the whole budget; the source's LinkGovernor then keeps memory and the push inside it
+     * together), else {@code memory.max-bandwidth}, else unlimited (QEMU's own default, 128 MiB/s, would hold
+     * memory below a LAN's rate).
      *
      * @param linkBudget       {@code --bandwidth}, bytes/s
      * @param memoryBandwidth  {@code --memory-bandwidth}, bytes/s ({@link #UNLIMITED}: unlimited)

@@ -43,6 +43,8 @@ public final class Agent implements AutoCloseable {
     private final AgentMetrics metrics = new AgentMetrics();
     private volatile io.vmmig.agent.session.NeighbourhoodIndex neighbourhood = io.vmmig.agent.session.NeighbourhoodIndex.none();
     private final MigrationRegistry registry;
+    /** {@code link-bandwidth}: what all outgoing migrations may take together, shared fairly. */
+    private final io.vmmig.strategy.link.LinkBudget outgoing;
     private final TokenIssuer tokens = new TokenIssuer();
     /** QMP sockets of the VMs this agent is migrating away (one migration per VM at a time). */
     private final java.util.Map<Path, String> leaving = new java.util.concurrent.ConcurrentHashMap<>();
@@ -55,6 +57,7 @@ public final class Agent implements AutoCloseable {
         this.config = config;
         MigrationJournal journal = new MigrationJournal(config.stateDir().resolve("journal"));
         this.registry = new MigrationRegistry(metrics::track, journal);
+        this.outgoing = new io.vmmig.strategy.link.LinkBudget(config.linkBandwidth());
         journal.retain(config.journalRetention(), e -> {   // a finished migration dropped: its record, and what it left
             registry.forget(e.status().id());
             RestartRecovery.removeIdleDir(e.facts().get(MigrationJournal.WORK_DIR));
@@ -289,7 +292,7 @@ public final class Agent implements AutoCloseable {
         Path qmpSocket = qmp;
         return launch(caller, qmp.toAbsolutePath().normalize(), "VM " + vmName, vmName, dest, choice,
                 m -> new SourceSession(config, connector, m, new SourceSession.Request(qmpSocket, vmName, host, port, choice,
-                        r.bandwidth(), r.threshold(), r.chunkSize(), r.target(), memory, r.disks()), tokens, registry)::run);
+                        r.bandwidth(), r.threshold(), r.chunkSize(), r.target(), memory, r.disks()), tokens, registry, outgoing)::run);
     }
 
     /**

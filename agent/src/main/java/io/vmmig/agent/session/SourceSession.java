@@ -86,6 +86,8 @@ public final class SourceSession implements Runnable {
     private final Request request;
     private final io.vmmig.agent.peer.TokenIssuer tokens;
     private final io.vmmig.agent.daemon.MigrationRegistry registry;
+    /** The agent's outgoing link budget ({@code link-bandwidth}), which this migration joins with its {@code --bandwidth}. */
+    private final io.vmmig.strategy.link.LinkBudget outgoing;
     private final CompletableFuture<String> cancelled = new CompletableFuture<>();
     private volatile SourceMigration driver;
     private volatile ControlLink link;
@@ -101,7 +103,9 @@ public final class SourceSession implements Runnable {
     private volatile int dedupPiece;
 
     public SourceSession(AgentConfig config, PeerConnector connector, MigrationRecord record, Request request,
-                         io.vmmig.agent.peer.TokenIssuer tokens, io.vmmig.agent.daemon.MigrationRegistry registry) {
+                         io.vmmig.agent.peer.TokenIssuer tokens, io.vmmig.agent.daemon.MigrationRegistry registry,
+                         io.vmmig.strategy.link.LinkBudget outgoing) {
+        this.outgoing = outgoing;
         this.config = config;
         this.connector = connector;
         this.record = record;
@@ -110,6 +114,8 @@ public final class SourceSession implements Runnable {
         this.registry = registry;
         record.onCancel(this::cancel);
     }
+
+    private volatile io.vmmig.strategy.link.LinkBudget.Share share;
 
     private void cancel(String reason) {
         cancelled.complete(reason);
@@ -146,6 +152,9 @@ public final class SourceSession implements Runnable {
             if (switched) kind = ErrorKind.FAILED;   // past the switchover nothing is cancelled
             record.fail(kind, message, GuestLocation.of(QemuRunState.at(request.qmpSocket()), destinationQemu));
             if (!switched) RestartRecovery.removeDir(record.fact(MigrationJournal.WORK_DIR));
+        } finally {
+            io.vmmig.strategy.link.LinkBudget.Share s = share;
+            if (s != null) s.close();   // the governor closes it at the switchover; here for every other end
         }
     }
 
@@ -322,6 +331,9 @@ public final class SourceSession implements Runnable {
                 : MirrorTarget.unix(Path.of(r.mirrorSocket()), r.mirrorExport()));
         MigrationAssembly.Plan plan = MigrationAssembly.Plan.of(id, choice.strategy(), choice.name(), choice.mirrorMode(),
                 vm.sourceDiskNodes(), chunk, timeout).withPush(pushOptions()).withTls(tls, null).withMemory(request.memory());
+        // one budget for the push and memory together (--bandwidth), and a fair part of the agent's link-bandwidth
+        if (plan.chunkTransfer() && (request.bandwidth() != null || !outgoing.unlimited()))
+            plan = plan.withLink(share = outgoing.join(request.bandwidth() == null ? 0 : request.bandwidth()));
         SourceStrategy strategy = MigrationAssembly.sourceStrategy(qmp, plan, workDir, data, mirrorTarget, timeline);
         if (strategy instanceof ChunkTransferSource cts) {
             registry.expectResumes(id, ch -> {

@@ -289,6 +289,68 @@ class AgentMigrationIT {
         }
     }
 
+    /**
+     * {@code --bandwidth} is one budget for the disk push and QEMU's memory stream together: from the push's
+     * start to the switchover, the bytes both put on the wire (the report's push wire bytes and QEMU's RAM
+     * bytes) stay within the budget over that time plus one second of burst (the push's token bucket), and
+     * QEMU's max-bandwidth is never above the budget. Before the LinkGovernor, each took the whole budget
+     * while both ran (16 MiB pushed and the RAM moved side by side, about 1.5x the budget here).
+     */
+    @Test
+    void oneBandwidthBudgetHoldsForDiskAndMemoryTogether() throws Exception {
+        long budget = 4L << 20;   // --bandwidth 4M
+        Path monitor = dir.resolve("vm-budget-monitor.sock");
+        java.util.function.Function<io.vmmig.testkit.DiskImage, List<String>> attach = d -> {
+            List<String> args = new java.util.ArrayList<>(d.qemuArgs());
+            args.addAll(List.of("-qmp", "unix:" + monitor + ",server=on,wait=off"));
+            return args;
+        };
+        try (TestVm vm = TestVm.boot(dir, "vm-budget", 16, 200, attach); QmpClient watch = QmpClient.connect(monitor);
+             QmpEventListener migration = watch.listen("budget", EventFilter.named("MIGRATION"))) {
+            CompletableFuture<Cli.Result> cli = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return Cli.run(hosts.a.controlSocket, List.of("migrate", vm.qmpSocket().toString(), hosts.destB(), "--json",
+                            "--bandwidth", "4M"));
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            migration.await(e -> "active".equals(e.dataText("status")), Duration.ofMinutes(2));
+            long highest = 0;
+            while (!cli.isDone()) {
+                try {
+                    highest = Math.max(highest, watch.call(new QmpCommands.QueryMigrateParameters()).maxBandwidth());
+                } catch (RuntimeException e) {
+                    break;   // the source QEMU quit after the migration
+                }
+                try {
+                    cli.get(200, TimeUnit.MILLISECONDS);
+                } catch (java.util.concurrent.TimeoutException e) {
+                    // still migrating: sample again
+                }
+            }
+            Cli.Result r = cli.get(3, TimeUnit.MINUTES);
+            List<ControlEvent> events = r.events();
+            assertEquals(0, r.exitCode(), r.stderr());
+            assertLanded(vm, events);
+            ControlEvent.Report report = (ControlEvent.Report) events.get(events.size() - 1);
+            MigrationReport engine = ControlCodec.mapper().treeToValue(report.report(), MigrationReport.class);
+            System.out.print(engine.summary());
+            assertTrue(highest > 0 && highest <= budget, "QEMU's max-bandwidth while memory moved, at most the budget: " + highest);
+            java.util.function.Function<io.vmmig.strategy.qemu.MigrationEvent, Duration> at = ev -> engine.timeline().stream()
+                    .filter(m -> m.event() == ev).findFirst().orElseThrow(() -> new AssertionError("no " + ev + " in " + engine.summary())).at();
+            double seconds = (at.apply(io.vmmig.strategy.qemu.MigrationEvent.SWITCHED_OVER).toNanos()
+                    - at.apply(io.vmmig.strategy.qemu.MigrationEvent.DISK_STARTED).toNanos()) / 1e9;
+            long crossed = engine.source().pushedWireBytes() + engine.ramBytes();
+            double allowed = budget * (seconds * 1.05 + 1.0);
+            System.out.printf("BUDGET --bandwidth 4M: %.1f MiB pushed + %.1f MiB RAM in %.2f s = %.2f MiB/s (budget 4.00)%n",
+                    engine.source().pushedWireBytes() / 1048576.0, engine.ramBytes() / 1048576.0, seconds, crossed / 1048576.0 / seconds);
+            assertTrue(engine.source().pushedWireBytes() > 0, "the push ran beside memory: " + engine.summary());
+            assertTrue(crossed <= allowed, String.format("push + memory before the switchover: %d bytes in %.2f s, the budget allows %.0f: %s",
+                    crossed, seconds, allowed, engine.summary()));
+        }
+    }
+
     private static List<ControlEvent> run(TestVm vm) {
         try {
             return migrate(vm, "hybrid");

@@ -70,6 +70,8 @@ public final class ChunkTransferSource implements SourceStrategy {
 
     private final QmpClient qmp;
     private final Config config;
+    /** The push's limit, made here so that a {@link LinkGovernor} can hold it before the push starts. */
+    private final io.vmmig.strategy.source.PushBandwidth pushBucket;
     private final PeerChannel channel;
     private final MigrationTimeline timeline;
     private QemuNbdServer server;
@@ -79,7 +81,7 @@ public final class ChunkTransferSource implements SourceStrategy {
     private final List<QemuNbdServer.Export> dataExports = new java.util.ArrayList<>();
     private final List<NbdClient> data = new java.util.ArrayList<>();
     private DiskLayout layout;
-    private SourceDiskTransfer transfer;
+    private volatile SourceDiskTransfer transfer;
     private ChunkGeometry geometry;
     private Thread epochs;
     private volatile boolean stopEpochs;
@@ -92,6 +94,7 @@ public final class ChunkTransferSource implements SourceStrategy {
     private volatile int[] remainingPerDisk;
 
     public ChunkTransferSource(QmpClient qmp, Config config, PeerChannel channel, MigrationTimeline timeline) {
+        this.pushBucket = new io.vmmig.strategy.source.PushBandwidth(config.push().pushBytesPerSecond());
         this.qmp = qmp;
         this.config = config;
         this.channel = channel;
@@ -131,7 +134,7 @@ public final class ChunkTransferSource implements SourceStrategy {
                     geometry.markTouched(base + r.offset(), r.length(), allocated);
                 }
             }
-            transfer = new SourceDiskTransfer(geometry, new DiskSetBackend(layout, disks), allocated, channel, config.push());
+            transfer = new SourceDiskTransfer(geometry, new DiskSetBackend(layout, disks), allocated, channel, config.push(), pushBucket);
             int[] firsts = new int[layout.count()];
             for (int i = 0; i < firsts.length; i++) firsts[i] = layout.firstChunk(i);
             transfer.countPerDisk(firsts);
@@ -174,6 +177,14 @@ public final class ChunkTransferSource implements SourceStrategy {
 
     public SourceDiskTransfer transfer() {
         return transfer;
+    }
+
+    @Override
+    public PushLink pushLink() {
+        return new PushLink(pushBucket, () -> {
+            SourceDiskTransfer t = transfer;
+            return t == null ? 0 : t.counters().pushedWireBytes.get();
+        });
     }
 
     private void epochLoop() {

@@ -34,11 +34,12 @@ public final class MigrationAssembly {
      * @param destinationTlsCreds the destination's mirror NBD server {@code tls-creds} id, or null for plain
      * @param memory       the source QEMU's memory migration settings vmmig sets before {@code migrate}, or null to
      *                     leave QEMU's own (its defaults cap memory at 128 MiB/s)
+     * @param link         the source's part of the link that its push and memory share ({@link LinkGovernor}), or null
      */
     public record Plan(String migrationId, Strategy strategy, String strategyName, MirrorSource.Mode mirrorMode,
                        List<String> diskNodes, int chunkSize, Duration timeout, SourceOptions push,
                        ChunkTransferSource.PrecopyLimits precopyLimits, int pullers, StreamTls sourceTls,
-                       String destinationTlsCreds, MemorySettings memory) {
+                       String destinationTlsCreds, MemorySettings memory, io.vmmig.strategy.link.LinkBudget.Share link) {
         public Plan {
             Objects.requireNonNull(migrationId, "migrationId");
             Objects.requireNonNull(strategy, "strategy");
@@ -54,7 +55,7 @@ public final class MigrationAssembly {
         /** The product's defaults for everything not named. */
         public static Plan of(String migrationId, Strategy strategy, String strategyName, MirrorSource.Mode mirrorMode,
                               List<String> diskNodes, int chunkSize, Duration timeout) {
-            return new Plan(migrationId, strategy, strategyName, mirrorMode, diskNodes, chunkSize, timeout, null, null, 0, null, null, null);
+            return new Plan(migrationId, strategy, strategyName, mirrorMode, diskNodes, chunkSize, timeout, null, null, 0, null, null, null, null);
         }
 
         /** One disk. */
@@ -63,27 +64,33 @@ public final class MigrationAssembly {
             return of(migrationId, strategy, strategyName, mirrorMode, List.of(diskNode), chunkSize, timeout);
         }
         public Plan withPush(SourceOptions p) {
-            return new Plan(migrationId, strategy, strategyName, mirrorMode, diskNodes, chunkSize, timeout, p, precopyLimits, pullers, sourceTls, destinationTlsCreds, memory);
+            return new Plan(migrationId, strategy, strategyName, mirrorMode, diskNodes, chunkSize, timeout, p, precopyLimits, pullers, sourceTls, destinationTlsCreds, memory, link);
         }
 
         public Plan withPrecopyLimits(ChunkTransferSource.PrecopyLimits l) {
-            return new Plan(migrationId, strategy, strategyName, mirrorMode, diskNodes, chunkSize, timeout, push, l, pullers, sourceTls, destinationTlsCreds, memory);
+            return new Plan(migrationId, strategy, strategyName, mirrorMode, diskNodes, chunkSize, timeout, push, l, pullers, sourceTls, destinationTlsCreds, memory, link);
         }
 
         public Plan withPullers(int n) {
-            return new Plan(migrationId, strategy, strategyName, mirrorMode, diskNodes, chunkSize, timeout, push, precopyLimits, n, sourceTls, destinationTlsCreds, memory);
+            return new Plan(migrationId, strategy, strategyName, mirrorMode, diskNodes, chunkSize, timeout, push, precopyLimits, n, sourceTls, destinationTlsCreds, memory, link);
         }
 
         /** With QEMU's streams in TLS: {@code source} at the source, {@code destinationCreds} at the destination. */
         public Plan withTls(StreamTls source, String destinationCreds) {
             return new Plan(migrationId, strategy, strategyName, mirrorMode, diskNodes, chunkSize, timeout, push, precopyLimits, pullers,
-                    source, destinationCreds, memory);
+                    source, destinationCreds, memory, link);
         }
 
         /** With the memory migration's settings ({@code max-bandwidth}, {@code downtime-limit}, auto-converge) set before {@code migrate}. */
         public Plan withMemory(MemorySettings m) {
             return new Plan(migrationId, strategy, strategyName, mirrorMode, diskNodes, chunkSize, timeout, push, precopyLimits, pullers,
-                    sourceTls, destinationTlsCreds, m);
+                    sourceTls, destinationTlsCreds, m, link);
+        }
+
+        /** With the source's push and memory kept inside {@code share} together. */
+        public Plan withLink(io.vmmig.strategy.link.LinkBudget.Share share) {
+            return new Plan(migrationId, strategy, strategyName, mirrorMode, diskNodes, chunkSize, timeout, push, precopyLimits, pullers,
+                    sourceTls, destinationTlsCreds, memory, share);
         }
 
         /** Whether vmmig moves the chunks itself (hybrid, pre-copy, post-copy) rather than QEMU's mirror job. */
@@ -114,7 +121,7 @@ public final class MigrationAssembly {
     public static SourceMigration sourceDriver(QmpClient qmp, SourceStrategy disk, Plan p, String migrateUri,
                                                MigrationTimeline timeline) {
         return new SourceMigration(qmp, disk, new SourceMigration.Options(p.migrationId(), p.strategy(), p.strategyName(),
-                migrateUri, p.timeout(), p.sourceTls(), p.memory()), timeline);
+                migrateUri, p.timeout(), p.sourceTls(), p.memory(), p.link()), timeline);
     }
 
     /**

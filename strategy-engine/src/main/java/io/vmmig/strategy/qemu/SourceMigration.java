@@ -33,11 +33,18 @@ public final class SourceMigration {
      *                   or null for plain
      * @param memory     the memory migration's settings, set right before {@code migrate} (and put back as they were
      *                   if the migration fails before the switchover), or null to leave QEMU's own
+     * @param link       the migration's part of the link, which its push and its memory stream share
+     *                   ({@link LinkGovernor}), or null for no common budget (each has its own limit, if any)
      */
     public record Options(String migrationId, Strategy strategy, String strategyName, String migrateUri, Duration timeout,
-                          StreamTls memoryTls, MemorySettings memory) {
+                          StreamTls memoryTls, MemorySettings memory, io.vmmig.strategy.link.LinkBudget.Share link) {
         public Options {
             if (strategyName == null) strategyName = strategy.cliName();
+        }
+
+        public Options(String migrationId, Strategy strategy, String strategyName, String migrateUri, Duration timeout,
+                       StreamTls memoryTls, MemorySettings memory) {
+            this(migrationId, strategy, strategyName, migrateUri, timeout, memoryTls, memory, null);
         }
 
         /** QEMU's own memory settings. */
@@ -114,8 +121,13 @@ public final class SourceMigration {
         boolean memoryStarted = false;
         boolean tlsSet = false;
         Cutover cutover = null;
-        try (Cutover c = new Cutover(qmp, disk::atPause, disk::afterPause)) {
+        SourceStrategy.PushLink pushLink = disk.pushLink();
+        LinkGovernor governor = options.link() == null || pushLink == null ? null
+                : new LinkGovernor(qmp, options.migrationId(), options.link(),
+                        options.memory() == null || options.memory().unlimited() ? 0 : options.memory().maxBandwidth());
+        try (Cutover c = new Cutover(qmp, disk::atPause, disk::afterPause); LinkGovernor g = governor) {
             cutover = c;
+            if (g != null) g.start(pushLink.bucket(), pushLink.wireBytes());
             disk.start();
             timeline.mark(MigrationEvent.DISK_STARTED);
             awaitOrCancel(disk.readyForMemory(), "the disk to be ready for memory migration");
@@ -129,16 +141,24 @@ public final class SourceMigration {
                     qmp.call(MigrateSetParameters.tls(tls.credsId(), tls.hostname()));
                 }
                 MemorySettings memory = options.memory();
+                if (governor != null) {
+                    // the push and memory share the budget from the first byte of memory on
+                    long m = governor.initial(true).memoryBytesPerSecond();
+                    memory = (memory == null ? MemorySettings.defaults() : memory).withMaxBandwidth(
+                            Math.min(m, memory == null ? MemorySettings.UNLIMITED : memory.maxBandwidth()));
+                }
                 if (memory != null) {
                     memoryApplied = memory.apply(qmp);
                     LOG.info("migration {}: memory migration with {}", options.migrationId(), memoryApplied.now().describe());
                 }
                 qmp.call(new Migrate(uri, null, null));
                 memoryStarted = true;
+                if (governor != null) governor.memoryStarted(memory.maxBandwidth());
                 timeline.mark(MigrationEvent.MEMORY_STARTED);
             }
             awaitOrCancel(cutover.completed(), "the memory migration");
             switchedOver = true;
+            if (governor != null) governor.close();   // the guest's memory is across; the pull is limited at the destination
             timeline.mark(MigrationEvent.SWITCHED_OVER);
             MigrationInfo info = QemuDowntime.completedInfo(qmp, Duration.ofSeconds(5));   // while the source QEMU is surely there
             // The guest runs at the destination: the pull is a durable state, no timeout ends it (the

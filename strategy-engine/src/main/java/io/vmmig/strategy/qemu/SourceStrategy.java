@@ -40,6 +40,18 @@ public interface SourceStrategy extends AutoCloseable {
     /** Figures so far. */
     SourceReport report();
 
+    /**
+     * The push's rate limit and the bytes it put on the wire, for a {@link LinkGovernor} that keeps push and
+     * memory inside one budget; null when the strategy pushes nothing itself (mirror: QEMU's job moves the disk).
+     */
+    default PushLink pushLink() {
+        return null;
+    }
+
+    /** @param wireBytes the push's bytes on the wire so far (compressed sizes, frame payloads) */
+    record PushLink(io.vmmig.strategy.source.PushBandwidth bucket, java.util.function.LongSupplier wireBytes) {
+    }
+
     @Override
     default void close() {
         release();

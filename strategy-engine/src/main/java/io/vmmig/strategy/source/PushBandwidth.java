@@ -7,8 +7,8 @@ package io.vmmig.strategy.source;
  * Time is passed in (nanoseconds, {@link System#nanoTime} in production) so tests need no clock.
  */
 public final class PushBandwidth {
-    private final long bytesPerSecond;
-    private final double capacity;
+    private long bytesPerSecond;
+    private double capacity;
     private double tokens;
     private long lastNanos;
     private boolean started;
@@ -20,8 +20,29 @@ public final class PushBandwidth {
         this.capacity = bytesPerSecond;
     }
 
-    public boolean unlimited() {
+    public synchronized boolean unlimited() {
         return bytesPerSecond == 0;
+    }
+
+    /** The limit now, bytes/s (0: unlimited). */
+    public synchronized long bytesPerSecond() {
+        return bytesPerSecond;
+    }
+
+    /**
+     * Changes the limit from now on ({@link io.vmmig.strategy.qemu.LinkGovernor} as the link's share moves);
+     * tokens above the new second's worth are dropped, a debt stays to be waited out.
+     */
+    public synchronized void setRate(long bytesPerSecond) {
+        if (bytesPerSecond < 0) throw new IllegalArgumentException("bytesPerSecond must be >= 0, got " + bytesPerSecond);
+        this.bytesPerSecond = bytesPerSecond;
+        this.capacity = bytesPerSecond;
+        if (bytesPerSecond == 0) {
+            tokens = 0;
+            started = false;
+        } else {
+            tokens = Math.min(tokens, capacity);
+        }
     }
 
     /**

@@ -70,4 +70,27 @@ class PushBandwidthTest {
         assertThrows(IllegalArgumentException.class, () -> new PushBandwidth(-1));
         assertThrows(IllegalArgumentException.class, () -> SourceOptions.defaults().withPushBytesPerSecond(-5));
     }
+
+    @Test
+    void aNewRateHoldsFromThenOn() {
+        PushBandwidth b = new PushBandwidth(1_000_000);
+        long now = 0;
+        long sent = 0;
+        while (now < 5 * SECOND) {
+            long wait = b.tryTake(100_000, now);
+            if (wait == 0) sent += 100_000; else now += wait;
+        }
+        b.setRate(4_000_000);
+        assertEquals(4_000_000, b.bytesPerSecond());
+        long later = 0;
+        while (now < 10 * SECOND) {
+            long wait = b.tryTake(100_000, now);
+            if (wait == 0) later += 100_000; else now += wait;
+        }
+        assertTrue(sent >= 5_000_000 && sent <= 5_200_000, "before " + sent);
+        assertTrue(later >= 19_800_000 && later <= 20_300_000, "after " + later);
+        b.setRate(0);
+        assertTrue(b.unlimited());
+        assertEquals(0, b.tryTake(1L << 30, now));
+    }
 }
