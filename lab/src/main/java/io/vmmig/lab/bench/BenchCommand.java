@@ -43,6 +43,11 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--text-payload", description = "the guest writes compressible (text-like) blocks instead of random ones")
     boolean textPayload;
 
+    @Option(names = "--precopy-source", defaultValue = "fresh", paramLabel = "fresh|restored",
+            description = "pre-copy runs boot their source guest (fresh, the default: restored guests are where long TCG "
+                    + "pre-copies left stale guest RAM) or restore the saved one like the other strategies (restored)")
+    String precopySource;
+
     @Option(names = "--repeats", defaultValue = "3", description = "runs per cell (default ${DEFAULT-VALUE})")
     int repeats;
 
@@ -79,8 +84,9 @@ public final class BenchCommand implements Callable<Integer> {
         List<LinkProfile> links = pick(quick && linkNames == null ? List.of(LinkProfile.MBIT_100) : allLinks, linkNames,
                 LinkProfile::label);
         int n = quick ? 1 : repeats;
-        if (strategies == null || workloads == null || links == null || n < 1) {
-            System.err.println("vmmig bench: unknown name in --strategies/--workloads/--links, or --repeats < 1");
+        if (strategies == null || workloads == null || links == null || n < 1
+                || !List.of("fresh", "restored").contains(precopySource)) {
+            System.err.println("vmmig bench: unknown name in --strategies/--workloads/--links/--precopy-source, or --repeats < 1");
             return Main.EXIT_USAGE;
         }
         var unavailable = NetworkLab.unavailableReason();
@@ -108,7 +114,8 @@ public final class BenchCommand implements Callable<Integer> {
                 + (workloadNames != null ? " --workloads " + String.join(",", workloadNames) : "")
                 + (linkNames != null ? " --links " + String.join(",", linkNames) : "")
                 + (!List.of("off").equals(compression) ? " --compression " + String.join(",", compression) : "")
-                + (textPayload ? " --text-payload" : "") + (areaMib != null ? " --area-mib " + areaMib : "");
+                + (textPayload ? " --text-payload" : "") + (areaMib != null ? " --area-mib " + areaMib : "")
+                + ("restored".equals(precopySource) ? " --precopy-source restored" : "");
         int total = links.size() * workloads.size() * n * strategies.size() * compression.size();
         long t0 = System.nanoTime();
         Instant started = Instant.now();
@@ -132,7 +139,8 @@ public final class BenchCommand implements Callable<Integer> {
                 try (CrossLinks cross = CrossLinks.open(lab, linkDir, port, link,
                         "mirror-" + BenchRun.ID + ".sock")) {
                     port += 10;
-                    BenchRun runner = new BenchRun(lab, cross, guest, snapshots, sizes, workRoot);
+                    BenchRun runner = new BenchRun(lab, cross, guest, snapshots, sizes, workRoot)
+                            .withPrecopyBootingFresh("fresh".equals(precopySource));
                     for (BenchWorkload w : workloads) {
                         for (int r = 1; r <= n; r++) {
                             for (BenchStrategy s : strategies) {
@@ -235,7 +243,10 @@ public final class BenchCommand implements Callable<Integer> {
 
                 How it runs: each workload's guest is booted, prefilled and saved once (QEMU migration stream of the \
                 paused guest + its qcow2); every run restores a copy of it as the source, so all runs of a workload \
-                start from the same state. RTT is added by a userspace forwarder (no netem here): see the results README.
+                start from the same state. Pre-copy runs start only once the host's cores are not saturated (at most \
+                3 min of waiting, the run's line says) and boot the same guest afresh instead (unless the command says \
+                --precopy-source restored): restored guests in long TCG pre-copies on busy cores are where QEMU 7.2 \
+                left stale guest RAM. RTT is added by a userspace forwarder (no netem here): see the results README.
 
                 Columns: median (min-max) over the repeats. total = migration start to the later of the source's end and \
                 the destination holding the whole disk locally (agent out of the I/O path); cutover = start to the \

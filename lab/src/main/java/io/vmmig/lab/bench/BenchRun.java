@@ -73,6 +73,25 @@ final class BenchRun {
     /** How the source compresses chunk data (the bench's {@code --compression}; off by default). */
     private io.vmmig.strategy.peer.ChunkCompression compression = io.vmmig.strategy.peer.ChunkCompression.OFF;
 
+    /**
+     * Whether pre-copy runs boot their source guest instead of restoring the snapshot. Pre-copy has the
+     * longest memory migration of the strategies (after up to 10 disk rounds, beside more of them) and a
+     * 1.2-2 s paused final round under heavy writes: on a 2-core host that is where QEMU 7.2's TCG left
+     * stale guest RAM (shared/notes/tcg-stale-ram.md), and the runs that did were restored guests (3 of
+     * ~14 heavy pre-copy runs: two kernel faults, one VERIFY FAIL), while freshly booted guests with the
+     * same pause verified 5 of 5. Default on; {@code --precopy-source restored} turns it off.
+     */
+    private boolean precopyBootsFresh = true;
+
+    BenchRun withPrecopyBootingFresh(boolean on) {
+        this.precopyBootsFresh = on;
+        return this;
+    }
+
+    private boolean bootsFresh(BenchStrategy s) {
+        return precopyBootsFresh && s == BenchStrategy.PRECOPY;
+    }
+
     BenchRun withCompression(io.vmmig.strategy.peer.ChunkCompression c) {
         this.compression = c;
         return this;
@@ -86,6 +105,31 @@ final class BenchRun {
         this.snapshots = snapshots;
         this.sizes = sizes;
         this.workRoot = workRoot;
+    }
+
+    static final int CORES = Runtime.getRuntime().availableProcessors();
+    /** Cores others may keep busy when a pre-copy run starts: at least one stays free for the guest's QEMU. */
+    static final double QUIET_CORES = Math.max(0.5, CORES - 1.0);
+    static final Duration QUIET_WAIT = Duration.ofMinutes(3);
+
+    /**
+     * Before a pre-copy run: waits (up to {@link #QUIET_WAIT}) until the host's cores are not saturated by
+     * others, sampled over 2 s, so the run's long TCG memory migration does not start on busy cores (where
+     * QEMU 7.2 left stale guest RAM: shared/notes/tcg-stale-ram.md); runs anyway after that. Returns what
+     * it saw, for the run's line.
+     */
+    static String awaitQuietHost() throws InterruptedException {
+        long t0 = System.nanoTime();
+        double busy;
+        for (int samples = 0; (busy = HostCpu.coresBusyOver(Duration.ofSeconds(2), CORES)) > QUIET_CORES
+                && System.nanoTime() - t0 < QUIET_WAIT.toNanos(); samples++) {
+            if (samples % 15 == 0)
+                System.out.printf("    host: %.1f of %d cores busy before a pre-copy run, waiting for at most %.1f%n", busy, CORES, QUIET_CORES);
+        }
+        double waited = (System.nanoTime() - t0) / 1e9;
+        return String.format(" (%.1f busy before it%s)", busy,
+                busy > QUIET_CORES ? ", still busy after " + QUIET_WAIT.toMinutes() + " min: ran anyway" : waited > 2.5
+                        ? String.format(", after waiting %.0f s", waited) : "");
     }
 
     /** The 1-minute load average (/proc/loadavg), beside each figure: the machine is shared. */
@@ -128,10 +172,14 @@ final class BenchRun {
         Workload workload = snapshot.workload();
         long diskBytes = (long) sizes.diskMib() << 20;
         DiskImage dstDisk = DiskImage.create(dir.resolve("destination.qcow2"), DiskImage.Format.QCOW2, diskBytes);
-        QemuProcess src = snapshot.resume("bench-src", dir.resolve("source.qcow2"));
+        String quietHost = s == BenchStrategy.PRECOPY ? awaitQuietHost() : "";
+        boolean freshBoot = bootsFresh(s);
+        QemuProcess src = freshBoot ? snapshot.bootFresh("bench-src", dir.resolve("source.qcow2"))
+                : snapshot.resume("bench-src", dir.resolve("source.qcow2"));
         cleanup.push(src);
-        // The guest's clock stood still while it was saved, so the first report after the restore counts.
-        awaitReports(src.console(), 0, REPORTS_BEFORE, w);
+        // Restored: the guest's clock stood still while it was saved, so the first report after the restore
+        // counts. Booted: reports from the end of the prefill on (bootFresh waited for one).
+        awaitReports(src.console(), freshBoot ? src.console().lineCount() : 0, REPORTS_BEFORE, w);
         QmpClient srcQmp = QmpClient.connect(src.qmpSocket());
         cleanup.push(srcQmp);
 
@@ -139,6 +187,7 @@ final class BenchRun {
         MigrationTimeline srcTimeline = new MigrationTimeline();
         MigrationTimeline dstTimeline = new MigrationTimeline();
         long start = System.nanoTime();
+        HostCpu cpuAtStart = HostCpu.now();
         WireSampler wire = new WireSampler(lab, start, 250);
         cleanup.push(wire);
         SourceStrategy source;
@@ -190,6 +239,7 @@ final class BenchRun {
             return q;
         }, () -> { }, () -> { });
 
+        double coresBusy = HostCpu.now().coresBusySince(cpuAtStart, CORES);
         int mark = dst[0].console().lineCount();
         awaitReports(dst[0].console(), mark, REPORTS_AFTER + 1, w);
         wire.close();
@@ -209,11 +259,17 @@ final class BenchRun {
                 .findFirst().map(g -> g.host().toMillis()).orElse(-1L);
         long onDemand = report.destination() == null ? 0 : report.destination().pulledOnDemand();
         io.vmmig.strategy.qemu.SourceReport sr = report.source();
+        Duration memoryStarted = srcTimeline.at(MigrationEvent.MEMORY_STARTED);
+        Duration switchedOver = srcTimeline.at(MigrationEvent.SWITCHED_OVER);
+        double memorySeconds = memoryStarted == null || switchedOver == null ? -1
+                : (switchedOver.toMillis() - memoryStarted.toMillis()) / 1000.0;
         System.out.printf("    %s %s %s: chunks raw %.1f MiB, wire %.1f MiB, compression %s (%d compressed, %d sent raw,"
-                        + " %d ms compressing, adaptive %d/%d windows on); total %.2f s; load %s%n", s.label(), w.label(), link.label(),
+                        + " %d ms compressing, adaptive %d/%d windows on); memory migration %.1f s, storage pause %d ms, source %s,"
+                        + " %.1f of %d cores busy during the migration%s; total %.2f s; load %s%n", s.label(), w.label(), link.label(),
                 sr.chunkRawBytes() / 1048576.0, sr.chunkWireBytes() / 1048576.0, sr.compression().mode(),
                 sr.compression().compressedChunks(), sr.compression().incompressibleChunks(), sr.compression().compressMillis(),
-                sr.compression().windowsOn(), sr.compression().windows(), total / 1000.0, loadAverage());
+                sr.compression().windowsOn(), sr.compression().windows(), memorySeconds, sr.pauseMillis(),
+                freshBoot ? "booted fresh" : "restored", coresBusy, CORES, quietHost, total / 1000.0, loadAverage());
         return new RunResult(s, w, link, repeat, total, cutover, report.totalMillis(), report.cutoverMillis(),
                 report.qemuDowntimeMillis(),
                 pause, bytes.txBytes(), bytes.rxBytes(), report.diskBytesMoved(), report.ramBytes(),

@@ -102,6 +102,25 @@ public final class GuestSnapshot {
         }
     }
 
+    /**
+     * The same guest booted anew instead of restored (pre-copy runs, see {@link BenchRun}): a new QEMU named
+     * {@code name} on a fresh qcow2 at {@code diskPath} of the saved image's size, running the same workload,
+     * returned once its prefill is done and the phase after it has reported its throughput once.
+     */
+    public QemuProcess bootFresh(String name, Path diskPath) {
+        DiskImage fresh = DiskImage.create(diskPath, disk.format(), disk.sizeBytes());
+        QemuProcess vm = QemuProcess.builder().name(name).memoryMb(ramMib).guest(guest, workload).disk(fresh).start();
+        try {
+            int at = vm.console().awaitLine(Pattern.compile("^PREFILL DONE"), PREFILL_TIMEOUT).index() + 1;
+            vm.console().awaitLine(TPUT, Duration.ofSeconds(10), at);
+            return vm;
+        } catch (RuntimeException e) {
+            vm.close();
+            throw new IllegalStateException("booting the bench guest " + name + " failed (" + e.getMessage() + "); console: "
+                    + vm.console().tailText(5), e);
+        }
+    }
+
     /** Turns on migration events, runs {@code command} and waits for the MIGRATION event "completed". */
     private static void migrate(QmpClient qmp, String command, String key, String value) {
         ObjectNode cap = qmp.mapper().createObjectNode();

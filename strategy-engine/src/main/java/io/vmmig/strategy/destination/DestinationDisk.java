@@ -117,22 +117,36 @@ public final class DestinationDisk implements BlockBackend {
     /**
      * Stores a chunk the source pushed before the hand-over, unless the destination guest already
      * wrote that chunk whole (its write is newer than anything the source can send).
+     *
+     * <p>A push of a chunk whose earlier push is still on its way into the store (the source pushes a
+     * rewritten chunk again without waiting for the first one's ACK) is issued only once that one
+     * landed: NBD does not order requests in flight (QEMU's export runs them concurrently), so the
+     * older bytes could land last and the chunk would stay behind the source for good.
      */
     public CompletableFuture<Void> storePush(long offset, ByteBuffer data) {
         int first = geometry.firstChunk(offset, data.remaining());
         int last = geometry.lastChunk(offset, data.remaining());
         CompletableFuture<Void> stored = new CompletableFuture<>();
+        List<CompletableFuture<Void>> earlier = new ArrayList<>();
         synchronized (this) {
             if (handedOver) throw new IllegalStateException("push at " + offset + " after the hand-over");
             if (overwrittenEarly.nextSetBit(first) >= 0 && overwrittenEarly.nextSetBit(first) <= last) {
                 return CompletableFuture.completedFuture(null);
             }
+            for (int c = first; c <= last; c++) {
+                CompletableFuture<Void> p = pushesInFlight.get(c);
+                if (p != null) earlier.add(p);
+            }
             // (pieces of one chunk, dedup: a guest write of the chunk waits for all of them)
             for (int c = first; c <= last; c++) pushesInFlight.merge(c, stored, (a, b) -> CompletableFuture.allOf(a, b));
         }
         // The store write is issued outside the monitor: it may block on the store's backpressure,
-        // and its completion (on the store's I/O thread) takes the monitor.
-        store.write(offset, data, false).whenComplete((v, e) -> {
+        // and its completion (on the store's I/O thread) takes the monitor. After an earlier push it
+        // is issued on the disk's own thread, never on the store's (see resume).
+        CompletableFuture<Void> write = earlier.isEmpty() ? store.write(offset, data, false)
+                : CompletableFuture.allOf(earlier.toArray(CompletableFuture[]::new)).handle((v, e) -> null)
+                        .thenComposeAsync(v -> store.write(offset, data, false), RESUMER);
+        write.whenComplete((v, e) -> {
             synchronized (this) {
                 for (int c = first; c <= last; c++) {
                     pushesInFlight.remove(c, stored);

@@ -213,6 +213,49 @@ class DestinationDiskTest {
         pushes.get(20, TimeUnit.SECONDS);
     }
 
+    /**
+     * The source pushes a rewritten chunk again before the first push is acknowledged: both are on their
+     * way into the store at once unless the disk orders them. NBD does not order requests in flight, so a
+     * store that finishes the first one last (as QEMU's export may) leaves the chunk's older bytes.
+     */
+    @Test
+    void aSecondPushOfAChunkLandsAfterTheFirstEvenIfTheStoreWouldReorderThem() throws Exception {
+        CountDownLatch firstHeld = new CountDownLatch(1);
+        CountDownLatch releaseFirst = new CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicInteger writesOfChunk1 = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.atomic.AtomicInteger issuedWhileFirstHeld = new java.util.concurrent.atomic.AtomicInteger();
+        BlockBackend reorderingStore = new GatedSource(store) {
+            @Override public CompletableFuture<Void> write(long o, ByteBuffer s, boolean f) {
+                if (o != CHUNK) return store.write(o, s, f);
+                if (writesOfChunk1.incrementAndGet() > 1) {
+                    if (releaseFirst.getCount() > 0) issuedWhileFirstHeld.incrementAndGet();
+                    CompletableFuture<Void> landed = store.write(o, s, f);
+                    releaseFirst.countDown();   // the later write landed: now the first one (a reordering store)
+                    return landed;
+                }
+                firstHeld.countDown();
+                return CompletableFuture.runAsync(() -> {
+                    try {
+                        assertTrue(releaseFirst.await(10, TimeUnit.SECONDS));
+                    } catch (InterruptedException e) {
+                        throw new IllegalStateException(e);
+                    }
+                }).thenCompose(v -> store.write(o, s, f));
+            }
+        };
+        DestinationDisk disk = new DestinationDisk(GEO, reorderingStore, ChunkSource.of(source));
+        byte[] older = pattern(CHUNK, 1);
+        byte[] newer = pattern(CHUNK, 2);
+        CompletableFuture<Void> first = disk.storePush(CHUNK, ByteBuffer.wrap(older));
+        assertTrue(firstHeld.await(10, TimeUnit.SECONDS));
+        CompletableFuture<Void> second = disk.storePush(CHUNK, ByteBuffer.wrap(newer));
+        assertFalse(second.isDone(), "the second push waits for the first");
+        releaseFirst.countDown();   // (with the bug, the second write has released it already)
+        CompletableFuture.allOf(first, second).get(20, TimeUnit.SECONDS);
+        assertEquals(0, issuedWhileFirstHeld.get(), "the second push reached the store while the first was in flight");
+        assertArrayEquals(newer, read(store, CHUNK, CHUNK), "the chunk holds its newest push");
+    }
+
     @Test
     void handOverTwiceIsRefused() {
         DestinationDisk disk = new DestinationDisk(GEO, store, ChunkSource.of(source));
