@@ -153,8 +153,11 @@ class TwoDiskDomainLibvirtIT {
             assertEquals("qcow2", reported.get(0).path("format").asText());
             assertEquals("vdb", reported.get(1).path("target").asText());
             assertEquals("raw", reported.get(1).path("format").asText());
-            for (var d : reported)
+            for (var d : reported) {
                 assertTrue(d.path("pushedBytes").asLong() >= 16L << 20, "each disk's 16 MiB prefill pushed: " + d);
+                // the guest wrote both disks during the migration: each had a final dirty set to hand over and pull
+                assertTrue(d.path("dirtyAtSwitchoverBytes").asLong() > 0 && d.path("pulledBytes").asLong() > 0, "each disk's dirty set: " + d);
+            }
             assertEquals(2, report.summary().lines().filter(l -> l.matches("  disk vd[ab] \\((qcow2|raw), .*pushed .*pulled .*")).count(),
                     "one summary line per disk: " + report.summary());
             assertTrue(events.stream().anyMatch(e -> e instanceof ControlEvent.Progress p && p.progress().disks().size() == 2
@@ -183,7 +186,8 @@ class TwoDiskDomainLibvirtIT {
         var verdict = console.awaitLine(Pattern.compile("^VERIFY (OK|FAIL)"), Duration.ofMinutes(2), mark);
         List<String> lines = new ArrayList<>();
         for (var l : console.lines())
-            if (l.index() >= mark && l.index() <= verdict.index() && l.text().startsWith("VERIFY")) lines.add(l.text());
+            if (l.index() >= mark && l.index() < verdict.index() && l.text().startsWith("VERIFY DISK ")) lines.add(l.text());
+        lines.add(verdict.text());
         System.out.println(where + ": " + lines);
         assertEquals(3, lines.size(), where + ": " + lines + "\n" + console.tailText(10));
         assertTrue(lines.get(0).matches("VERIFY DISK /dev/vda OK \\d+ failures=0.*"), where + ": " + lines);
