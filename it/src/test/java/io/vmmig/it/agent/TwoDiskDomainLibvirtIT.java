@@ -155,8 +155,9 @@ class TwoDiskDomainLibvirtIT {
             assertEquals("raw", reported.get(1).path("format").asText());
             for (var d : reported) {
                 assertTrue(d.path("pushedBytes").asLong() >= 16L << 20, "each disk's 16 MiB prefill pushed: " + d);
-                // the guest wrote both disks during the migration: each had a final dirty set to hand over and pull
-                assertTrue(d.path("dirtyAtSwitchoverBytes").asLong() > 0 && d.path("pulledBytes").asLong() > 0, "each disk's dirty set: " + d);
+                // the guest wrote both disks during the migration: each had a final dirty set to hand over (its pull may
+                // be skipped where the guest at the destination overwrote whole chunks first)
+                assertTrue(d.path("dirtyAtSwitchoverBytes").asLong() > 0, "each disk's dirty set: " + d);
             }
             assertEquals(2, report.summary().lines().filter(l -> l.matches("  disk vd[ab] \\((qcow2|raw), .*pushed .*pulled .*")).count(),
                     "one summary line per disk: " + report.summary());
