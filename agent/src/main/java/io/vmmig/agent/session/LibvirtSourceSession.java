@@ -221,6 +221,7 @@ public final class LibvirtSourceSession implements Runnable {
                 }
                 frozen = true;
                 record.phase(MigrationPhase.PUSHING);
+                long pushStart = System.nanoTime();
                 // one link budget for the domain: every disk's push draws on the same bucket
                 SourceOptions options = pushOptions();
                 PushBandwidth linkBudget = new PushBandwidth(options.pushBytesPerSecond());
@@ -238,6 +239,7 @@ public final class LibvirtSourceSession implements Runnable {
                 }
                 progress = startProgress(disks, chunk);
                 awaitPushed(disks, timeout);
+                long pushMillis = (System.nanoTime() - pushStart) / 1_000_000;
                 checkCancelled();
 
                 Map<String, String> sockets = new LinkedHashMap<>();
@@ -300,11 +302,11 @@ public final class LibvirtSourceSession implements Runnable {
                 record.phase(MigrationPhase.FINISHING);
                 ObjectNode report = ControlCodec.mapper().createObjectNode();
                 report.put("strategy", "hybrid").put("domain", dom.name()).put("totalMillis", record.elapsedMillis())
-                        .put("libvirtMigrateMillis", migrateMillis).put("handOverAfterPauseMillis", handedAfterPause)
+                        .put("pushMillis", pushMillis).put("libvirtMigrateMillis", migrateMillis).put("handOverAfterPauseMillis", handedAfterPause)
                         .put("handOverToConfirmMillis", handOverMillis);
                 var arr = report.putArray("disks");
                 StringBuilder summary = new StringBuilder("migration " + id + " (hybrid, libvirt domain " + dom.name() + "): total "
-                        + record.elapsedMillis() + " ms, libvirt migrate " + migrateMillis + " ms, final dirty sets sent "
+                        + record.elapsedMillis() + " ms, push of the frozen images " + pushMillis + " ms, libvirt migrate " + migrateMillis + " ms, final dirty sets sent "
                         + handedAfterPause + " ms after the source paused");
                 for (MovingDisk m : disks) {
                     var c = m.transfer.counters();

@@ -118,7 +118,9 @@ class TwoDiskDomainLibvirtIT {
                     disksOf(virsh("a", "virsh", "-c", "qemu:///system", "dumpxml", DOMAIN)), "the domain as defined");
 
             SerialConsole dst = src.successor("host-b", dir.resolve("console-b.log"));
-            Cli.Result r = Cli.run(dir.resolve("a").resolve("control.sock"), List.of("migrate", DOMAIN, "10.214.0.2:7410", "--json"));
+            // --bandwidth 2M is the domain's link budget: both disks' pushes draw on it together
+            Cli.Result r = Cli.run(dir.resolve("a").resolve("control.sock"), List.of("migrate", DOMAIN, "10.214.0.2:7410", "--json",
+                    "--bandwidth", "2M"));
             List<ControlEvent> events = r.events();
             ControlEvent last = events.get(events.size() - 1);
             assertInstanceOf(ControlEvent.Report.class, last, () -> "vmmig migrate: " + last + "\n" + r.stderr() + "\nagent a:\n"
@@ -145,6 +147,13 @@ class TwoDiskDomainLibvirtIT {
             var change = io.vmmig.testkit.Heartbeats.of(src.lines(), dst.lines()).consoleChanges();
             System.out.println("heartbeat gap at the switchover (host clock): " + change.stream().map(g -> g.host().toMillis() + " ms").toList());
             assertBothDisksVerify(dst, "at b after vmmig");
+
+            // one push budget for both disks: 2 x 16 MiB at 2 MiB/s together take 16 s (less the bucket's first take); a
+            // bucket per disk would let each push at 2 MiB/s and be done in 8 s. A lower bound: load only makes it longer
+            long pushMillis = report.report().path("pushMillis").asLong();
+            long pushedTotal = report.report().path("disks").get(0).path("pushedBytes").asLong()
+                    + report.report().path("disks").get(1).path("pushedBytes").asLong();
+            assertTrue(pushMillis >= 12_000, "2 x 16 MiB pushed under one 2 MiB/s budget in " + pushMillis + " ms (" + pushedTotal + " B)");
 
             // each disk apart: in the report, in its summary and in the progress events
             var reported = report.report().path("disks");
