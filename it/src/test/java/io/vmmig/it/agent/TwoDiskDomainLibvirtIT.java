@@ -117,6 +117,16 @@ class TwoDiskDomainLibvirtIT {
             assertEquals(Map.of("vda", QCOW2 + " qcow2", "vdb", RAW + " raw"),
                     disksOf(virsh("a", "virsh", "-c", "qemu:///system", "dumpxml", DOMAIN)), "the domain as defined");
 
+            // --disks must name both: vdb left out would reach b without its data (libvirt migrates UNSAFE); nothing changes
+            String before = virsh("a", "virsh", "-c", "qemu:///system", "dumpxml", DOMAIN);
+            Cli.Result partial = Cli.run(dir.resolve("a").resolve("control.sock"), List.of("migrate", DOMAIN, "10.214.0.2:7410", "--disks", "vda"));
+            assertEquals(3, partial.exitCode(), "--disks vda: " + partial.stdout() + "\n" + partial.stderr());
+            String said = String.join("\n", partial.stdout()) + "\n" + partial.stderr();
+            assertTrue(said.contains("leaves out vdb (" + RAW + ")"), said);
+            assertEquals("running", virsh("a", "virsh", "-c", "qemu:///system", "domstate", DOMAIN).strip());
+            assertEquals(before, virsh("a", "virsh", "-c", "qemu:///system", "dumpxml", DOMAIN), "the definition after the refusal");
+            assertFalse(virsh("b", "virsh", "-c", "qemu:///system", "list", "--all", "--name").contains(DOMAIN), "domain at b");
+
             SerialConsole dst = src.successor("host-b", dir.resolve("console-b.log"));
             // --bandwidth 2M is the domain's link budget: both disks' pushes draw on it together
             Cli.Result r = Cli.run(dir.resolve("a").resolve("control.sock"), List.of("migrate", DOMAIN, "10.214.0.2:7410", "--json",
