@@ -117,8 +117,34 @@ class TwoDiskDomainLibvirtIT {
             assertEquals(Map.of("vda", QCOW2 + " qcow2", "vdb", RAW + " raw"),
                     disksOf(virsh("a", "virsh", "-c", "qemu:///system", "dumpxml", DOMAIN)), "the domain as defined");
 
+            // cancel during the push (held to 1 MiB/s so that there is a "during"): both disks thawed (libvirt's active
+            // commit of each overlay, the raw one too), the definitions as before, nothing left at b, and the guest reads
+            // back both disks here
+            String inactiveBefore = virsh("a", "virsh", "-c", "qemu:///system", "dumpxml", "--inactive", DOMAIN);
+            String liveBefore = virsh("a", "virsh", "-c", "qemu:///system", "dumpxml", DOMAIN);
+            String[] id = new String[1];
+            Path controlA = dir.resolve("a").resolve("control.sock");
+            Cli.Result c = Cli.run(controlA, List.of("migrate", DOMAIN, "10.214.0.2:7410", "--bandwidth", "1M"), line -> {
+                if (line.startsWith("migration ") && id[0] == null) id[0] = line.substring(10, line.indexOf(':'));
+                if (line.contains("phase pushing") && id[0] != null) {
+                    try {
+                        Cli.run(controlA, List.of("cancel", id[0]));
+                    } catch (Exception e) {
+                        throw new IllegalStateException(e);
+                    }
+                }
+            });
+            assertEquals(8, c.exitCode(), "cancelled: " + c.stdout() + "\n" + c.stderr() + "\nagent a:\n" + agentA.logTail());
+            assertEquals("running", virsh("a", "virsh", "-c", "qemu:///system", "domstate", DOMAIN).strip());
+            assertEquals(liveBefore, virsh("a", "virsh", "-c", "qemu:///system", "dumpxml", DOMAIN), "live definition after the cancel");
+            assertEquals(inactiveBefore, virsh("a", "virsh", "-c", "qemu:///system", "dumpxml", "--inactive", DOMAIN));
+            assertEquals(java.util.Set.of(QCOW2.substring(11), RAW.substring(11)), java.util.Set.copyOf(virsh("a", "ls", "/srv/vmimg").lines().toList()),
+                    "overlays left at a after the cancel");
+            assertEquals("", virsh("b", "sh", "-c", "ls /srv/vmimg; ls " + dir.resolve("b/state/m") + " 2>/dev/null").strip(), "left at b");
+            assertBothDisksVerify(src, "at a after the cancel");
+
             // --disks must name both: vdb left out would reach b without its data (libvirt migrates UNSAFE); nothing changes
-            String before = virsh("a", "virsh", "-c", "qemu:///system", "dumpxml", DOMAIN);
+            String before = liveBefore;
             Cli.Result partial = Cli.run(dir.resolve("a").resolve("control.sock"), List.of("migrate", DOMAIN, "10.214.0.2:7410", "--disks", "vda"));
             assertEquals(3, partial.exitCode(), "--disks vda: " + partial.stdout() + "\n" + partial.stderr());
             String said = String.join("\n", partial.stdout()) + "\n" + partial.stderr();
