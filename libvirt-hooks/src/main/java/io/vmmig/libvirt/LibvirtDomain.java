@@ -198,6 +198,20 @@ public final class LibvirtDomain {
         }
     }
 
+    /** The memory figures of libvirt's job on this domain (its migration): bytes sent, left and in all. */
+    public record MemoryJob(long processed, long remaining, long total) {}
+
+    /** libvirt's job figures ({@code virsh domjobinfo}), or null when no job runs or libvirt cannot say. */
+    public MemoryJob memoryJob() {
+        try {
+            org.libvirt.DomainJobInfo j = domain.getJobInfo();
+            if (j == null || j.getType() == 0) return null;   // VIR_DOMAIN_JOB_NONE
+            return new MemoryJob(j.getMemProcessed(), j.getMemRemaining(), j.getMemTotal());
+        } catch (LibvirtException e) {
+            return null;
+        }
+    }
+
     /** Aborts a migration libvirt runs for this domain (the guest stays here). */
     public void abortJob() {
         try {

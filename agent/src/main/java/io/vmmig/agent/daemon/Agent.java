@@ -17,6 +17,7 @@ import io.vmmig.agent.peer.PeerTransportOptions;
 import io.vmmig.agent.peer.TokenIssuer;
 import io.vmmig.agent.session.ControlLink;
 import io.vmmig.agent.session.DestinationSession;
+import io.vmmig.agent.session.DomainDiskSelection;
 import io.vmmig.agent.session.RestartRecovery;
 import io.vmmig.agent.session.SourceSession;
 import io.vmmig.agent.session.LibvirtSourceSession;
@@ -309,7 +310,8 @@ public final class Agent implements AutoCloseable {
         checkTransferOptions(r);
         // asked here, so that a name nobody knows is refused at once, as before libvirt domains were accepted
         try (io.vmmig.libvirt.LibvirtHost h = io.vmmig.libvirt.LibvirtHost.open(config.libvirt().uri())) {
-            h.domain(domain);
+            io.vmmig.libvirt.LibvirtDomain d = h.domain(domain);
+            if (r.disks() != null) DomainDiskSelection.check(d.name(), domainDisks(d), r.disks());
         } catch (io.vmmig.libvirt.DomainException e) {
             throw new AgentException(ErrorKind.NOT_FOUND, "unknown VM '" + domain + "': not a QMP socket path, not among this agent's"
                     + " vm.* entries " + config.vms().keySet() + ", and not a libvirt domain: " + e.getMessage());
@@ -317,6 +319,14 @@ public final class Agent implements AutoCloseable {
         return launch(caller, Path.of("libvirt", domain), "domain " + domain, domain, dest, choice,
                 m -> new LibvirtSourceSession(config, connector, m, new LibvirtSourceSession.Request(domain, dest.host(), dest.port(),
                         r.chunkSize(), r.bandwidth(), r.threshold()))::run);
+    }
+
+    private static java.util.List<io.vmmig.libvirt.DomainDisk> domainDisks(io.vmmig.libvirt.LibvirtDomain d) throws AgentException {
+        try {
+            return io.vmmig.libvirt.DomainXml.parse(d.liveXml()).disks();
+        } catch (io.vmmig.libvirt.DomainException e) {
+            throw new AgentException(ErrorKind.FAILED, e.getMessage(), e);
+        }
     }
 
     private static HostPort destination(ControlRequest r) throws AgentException {

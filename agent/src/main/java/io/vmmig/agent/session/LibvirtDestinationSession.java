@@ -23,6 +23,7 @@ import io.vmmig.nbd.server.NbdServer;
 import io.vmmig.strategy.ChunkGeometry;
 import io.vmmig.strategy.destination.DestinationDiskTransfer;
 import io.vmmig.strategy.peer.PeerChannel;
+import io.vmmig.strategy.source.PushBandwidth;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.net.UnixDomainSocketAddress;
@@ -154,6 +155,8 @@ final class LibvirtDestinationSession {
             reader.setDaemon(true);
             reader.start();
 
+            // one link budget for the domain: every disk's background pull draws on the same bucket (pull-bandwidth)
+            PushBandwidth pullBudget = new PushBandwidth(config.pullBandwidth());
             for (int i = 0; i < disks.size(); i++) {
                 IncomingDisk in = disks.get(i);
                 PeerChannel ch = awaitOrCancel(data.get(i), cancelled, timeout, "the data connection of " + in.plan.target());
@@ -161,7 +164,7 @@ final class LibvirtDestinationSession {
                 ChunkGeometry g = new ChunkGeometry(in.plan.virtualSize(), p.chunkSize());
                 in.transfer = new DestinationDiskTransfer(g, in.store, ch, io.vmmig.strategy.qemu.ChunkTransferDestination.DEFAULT_PULLERS);
                 if (incomingStarted.isDone()) in.transfer.disk().holdReadsUntilHandover();
-                in.transfer.puller().limitBackground(config.pullBandwidth());
+                in.transfer.puller().limitBackground(pullBudget);
                 in.server = NbdServer.start(UnixDomainSocketAddress.of(in.socket),
                         List.of(new NbdExport(ImageExport.EXPORT, "vmmig " + id + " " + in.plan.target(), in.transfer.disk())));
                 in.transfer.disk().handover().thenRun(() -> handedOverNanos.accumulateAndGet(System.nanoTime(), Math::max));

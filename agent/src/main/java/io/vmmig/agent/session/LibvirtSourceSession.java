@@ -1,12 +1,14 @@
 package io.vmmig.agent.session;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.vmmig.agent.cli.ByteQuantity;
 import io.vmmig.agent.config.AgentConfig;
 import io.vmmig.agent.control.ControlCodec;
 import io.vmmig.agent.control.ControlEvent;
 import io.vmmig.agent.control.ErrorKind;
 import io.vmmig.agent.control.GuestLocation;
 import io.vmmig.agent.control.MigrationPhase;
+import io.vmmig.agent.control.MigrationProgress;
 import io.vmmig.agent.daemon.AgentException;
 import io.vmmig.agent.daemon.CauseChain;
 import io.vmmig.agent.daemon.MigrationRecord;
@@ -77,7 +79,10 @@ public final class LibvirtSourceSession implements Runnable {
         SourceDiskTransfer transfer;
         PeerChannel channel;
         ChunkGeometry geometry;
+        /** Bytes of the frozen image holding data (what the push has to send). */
+        long dataBytes;
         long dirtyBytes;
+        volatile boolean handedOver;
 
         MovingDisk(DomainDisk disk, long size) {
             this.disk = disk;
@@ -146,6 +151,7 @@ public final class LibvirtSourceSession implements Runnable {
         Path workDir = Files.createDirectories(config.stateDir().resolve("m").resolve(id));
         List<MovingDisk> disks = new ArrayList<>();
         boolean frozen = false;
+        ScheduledExecutorService progress = null;
         LibvirtHost host = open(config.libvirt().uri());
         try {
             LibvirtDomain dom;
@@ -215,6 +221,7 @@ public final class LibvirtSourceSession implements Runnable {
                 }
                 frozen = true;
                 record.phase(MigrationPhase.PUSHING);
+                long pushStart = System.nanoTime();
                 // one link budget for the domain: every disk's push draws on the same bucket
                 SourceOptions options = pushOptions();
                 PushBandwidth linkBudget = new PushBandwidth(options.pushBytesPerSecond());
@@ -223,13 +230,16 @@ public final class LibvirtSourceSession implements Runnable {
                     String spec = ImageExport.spec(m.disk.format(), m.base.procPath(), null, null);
                     m.frozen = ImageExport.start(spec, workDir.resolve("frozen-" + m.disk.target() + ".sock"));
                     BitSet data = ImageMap.of(spec).dataChunks(m.geometry);
+                    m.dataBytes = Math.min(m.size, (long) data.cardinality() * chunk);
                     m.backend = new HandOverBackend(m.frozen.backend());
                     m.transfer = new SourceDiskTransfer(m.geometry, m.backend, data, m.channel, options, linkBudget);
                     m.transfer.start();
                     LOG.info("migration {}: {} frozen under {}; pushing {} of {} chunks", id, m.disk.target(), m.overlay,
                             data.cardinality(), m.geometry.count());
                 }
+                progress = startProgress(disks, chunk);
                 awaitPushed(disks, timeout);
+                long pushMillis = (System.nanoTime() - pushStart) / 1_000_000;
                 checkCancelled();
 
                 Map<String, String> sockets = new LinkedHashMap<>();
@@ -273,6 +283,7 @@ public final class LibvirtSourceSession implements Runnable {
                         m.last = ImageExport.start(last, workDir.resolve("last-" + m.disk.target() + ".sock"));
                         m.backend.handOver(m.last.backend());
                         m.transfer.cutover(dirty, timeout);
+                        m.handedOver = true;
                     }
                     awaitMigrated(migrated);
                 } finally {
@@ -291,37 +302,91 @@ public final class LibvirtSourceSession implements Runnable {
                 record.phase(MigrationPhase.FINISHING);
                 ObjectNode report = ControlCodec.mapper().createObjectNode();
                 report.put("strategy", "hybrid").put("domain", dom.name()).put("totalMillis", record.elapsedMillis())
-                        .put("libvirtMigrateMillis", migrateMillis).put("handOverAfterPauseMillis", handedAfterPause)
+                        .put("pushMillis", pushMillis).put("libvirtMigrateMillis", migrateMillis).put("handOverAfterPauseMillis", handedAfterPause)
                         .put("handOverToConfirmMillis", handOverMillis);
                 var arr = report.putArray("disks");
                 StringBuilder summary = new StringBuilder("migration " + id + " (hybrid, libvirt domain " + dom.name() + "): total "
-                        + record.elapsedMillis() + " ms, libvirt migrate " + migrateMillis + " ms, final dirty set sent "
+                        + record.elapsedMillis() + " ms, push of the frozen images " + pushMillis + " ms, libvirt migrate " + migrateMillis + " ms, final dirty sets sent "
                         + handedAfterPause + " ms after the source paused");
                 for (MovingDisk m : disks) {
                     var c = m.transfer.counters();
                     arr.addObject().put("target", m.disk.target()).put("format", m.disk.format()).put("size", m.size)
                             .put("pushedBytes", c.pushedBytes.get()).put("pulledBytes", c.pulledBytes.get())
                             .put("dirtyAtSwitchoverBytes", m.dirtyBytes).put("image", targets.get(m.disk.target()).image());
-                    summary.append("; ").append(m.disk.target()).append(": pushed ").append(c.pushedBytes.get()).append(" B, pulled ")
-                            .append(c.pulledBytes.get()).append(" B");
-                }
-                if (!leftAlone.isEmpty()) {
-                    report.put("leftAlone", String.join(", ", leftAlone));
-                    summary.append("; left alone: ").append(String.join(", ", leftAlone));
                 }
                 report.set("destination", f.report());
                 if (f.report().has("readsHeldAfterResumeMillis"))
                     summary.append("; the destination guest's disk reads waited ").append(f.report().path("readsHeldAfterResumeMillis").asLong())
-                            .append(" ms from libvirt's resume for the final dirty set");
+                            .append(" ms from libvirt's resume for the final dirty sets");
+                // each disk apart, on its own line (as the plain-QEMU report has them)
+                for (MovingDisk m : disks) {
+                    var c = m.transfer.counters();
+                    summary.append("\n  disk ").append(m.disk.target()).append(" (").append(m.disk.format()).append(", ")
+                            .append(ByteQuantity.format(m.size)).append("): pushed ").append(ByteQuantity.format(c.pushedBytes.get()))
+                            .append(", dirty at the switchover ").append(ByteQuantity.format(m.dirtyBytes)).append(", pulled ")
+                            .append(ByteQuantity.format(c.pulledBytes.get())).append("; on ").append(targets.get(m.disk.target()).image())
+                            .append(" at the destination");
+                }
+                if (!leftAlone.isEmpty()) {
+                    report.put("leftAlone", String.join(", ", leftAlone));
+                    summary.append("\n  left alone: ").append(String.join(", ", leftAlone));
+                }
                 return new ControlEvent.Report(id, report, summary.toString());
             }
         } catch (Exception e) {
             if (frozen && !switched) thaw(disks);
             throw e;
         } finally {
+            if (progress != null) progress.shutdownNow();
             for (MovingDisk m : disks) close(m, switched);
             host.close();
             RestartRecovery.removeDir(workDir.toString());
+        }
+    }
+
+    /** Samples the migration's progress every 500 ms from now on (each disk apart; libvirt's memory figures while it migrates). */
+    private ScheduledExecutorService startProgress(List<MovingDisk> disks, int chunk) {
+        ScheduledExecutorService s = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "vmmig-progress-" + record.id());
+            t.setDaemon(true);
+            return t;
+        });
+        long[] last = {0, System.nanoTime()};
+        s.scheduleAtFixedRate(() -> sample(disks, chunk, last), 0, 500, TimeUnit.MILLISECONDS);
+        return s;
+    }
+
+    /**
+     * One progress sample. Per disk (when there is more than one): pushed, pulled (served to the destination after the hand-over) and what is
+     * left: before its hand-over what of the frozen image's data is not pushed yet, after it the final dirty set
+     * not yet pulled (an upper bound: the guest's own writes at the destination also fill chunks).
+     */
+    private void sample(List<MovingDisk> disks, int chunk, long[] last) {
+        try {
+            List<MigrationProgress.Disk> each = new ArrayList<>();
+            long size = 0, pushed = 0, pulled = 0, remaining = 0;
+            for (MovingDisk m : disks) {
+                var c = m.transfer.counters();
+                long p = c.pushedBytes.get(), q = c.pulledBytes.get();
+                long r = m.handedOver ? Math.max(0, Math.min(m.size, (long) c.remainingAtCutover.get() * chunk) - q)
+                        : Math.max(0, m.dataBytes - p);
+                each.add(new MigrationProgress.Disk(m.disk.target(), m.size, p, q, r));
+                size += m.size;
+                pushed += p;
+                pulled += q;
+                remaining += r;
+            }
+            LibvirtDomain d = domain;
+            LibvirtDomain.MemoryJob mem = inLibvirtMigration && !switched && d != null ? d.memoryJob() : null;
+            long ramDone = mem == null ? 0 : mem.processed(), ramLeft = mem == null ? 0 : mem.remaining();
+            long moved = pushed + pulled + ramDone, now = System.nanoTime();
+            long rate = Math.max(0, (long) ((moved - last[0]) / Math.max(1e-3, (now - last[1]) / 1e9)));
+            last[0] = moved;
+            last[1] = now;
+            record.progress(new MigrationProgress(record.elapsedMillis(), size, pushed, remaining, pulled, ramDone, ramLeft,
+                    mem == null ? 0 : mem.total(), rate, rate > 0 ? (remaining + ramLeft) / rate : -1, disks.size() > 1 ? each : List.of()));
+        } catch (RuntimeException e) {
+            // sampling is best effort
         }
     }
 

@@ -116,7 +116,15 @@ public final class ChunkPuller implements AutoCloseable {
 
     /** Holds the background pull to {@code bytesPerSecond} (0: no limit); demanded chunks are never held back. */
     public void limitBackground(long bytesPerSecond) {
-        backgroundLimit = new io.vmmig.strategy.source.PushBandwidth(bytesPerSecond);
+        limitBackground(new io.vmmig.strategy.source.PushBandwidth(bytesPerSecond));
+    }
+
+    /**
+     * Holds the background pull to {@code budget}, a bucket other pullers may draw on too (the disks of one
+     * libvirt domain, each with a puller of its own, share one link budget); demanded chunks are never held back.
+     */
+    public void limitBackground(io.vmmig.strategy.source.PushBandwidth budget) {
+        backgroundLimit = java.util.Objects.requireNonNull(budget);
     }
 
     /**
