@@ -155,7 +155,9 @@ public final class Agent implements AutoCloseable {
             if (!r.phase().terminal()) {
                 LOG.info("migration {} ({} side) was {} when this agent stopped: settling it", r.id(), r.role(), r.phase());
                 // on a thread of its own: settling talks to QEMUs that may be slow or stuck, and the agent serves meanwhile
-                Thread t = new Thread(() -> RestartRecovery.recover(r), "vmmig-recover-" + r.id());
+                Runnable settle = r.fact(MigrationJournal.LIBVIRT_DOMAIN) != null
+                        ? () -> io.vmmig.agent.session.LibvirtRecovery.recover(r, config) : () -> RestartRecovery.recover(r);
+                Thread t = new Thread(settle, "vmmig-recover-" + r.id());
                 t.setDaemon(true);
                 t.start();
             }
@@ -308,6 +310,10 @@ public final class Agent implements AutoCloseable {
         try (io.vmmig.libvirt.LibvirtHost h = io.vmmig.libvirt.LibvirtHost.open(config.libvirt().uri())) {
             h.domain(domain);
         } catch (io.vmmig.libvirt.DomainException e) {
+            if (e.reason() == io.vmmig.libvirt.DomainException.Reason.UNREACHABLE)
+                throw new AgentException(ErrorKind.UNREACHABLE, "'" + domain + "' is not a QMP socket path nor among this agent's vm.* entries "
+                        + config.vms().keySet() + ", so it would be a libvirt domain, but " + e.getMessage() + " (libvirt.uri = "
+                        + config.libvirt().uri() + " in the agent's config)");
             throw new AgentException(ErrorKind.NOT_FOUND, "unknown VM '" + domain + "': not a QMP socket path, not among this agent's"
                     + " vm.* entries " + config.vms().keySet() + ", and not a libvirt domain: " + e.getMessage());
         }

@@ -9,6 +9,7 @@ import io.vmmig.agent.control.GuestLocation;
 import io.vmmig.agent.control.MigrationPhase;
 import io.vmmig.agent.daemon.AgentException;
 import io.vmmig.agent.daemon.CauseChain;
+import io.vmmig.agent.daemon.MigrationJournal;
 import io.vmmig.agent.daemon.MigrationRecord;
 import io.vmmig.agent.peer.PeerConnector;
 import io.vmmig.agent.peer.PeerTransportException;
@@ -155,6 +156,9 @@ public final class LibvirtSourceSession implements Runnable {
                 throw of(e);
             }
             domain = dom;
+            // durable state before action: a restarted agent finds the domain (and its overlays, below) by these
+            record.fact(MigrationJournal.WORK_DIR, workDir.toString());
+            record.fact(MigrationJournal.LIBVIRT_DOMAIN, dom.uuid());
             String migratable;
             String inactive;
             boolean persistent;
@@ -207,7 +211,10 @@ public final class LibvirtSourceSession implements Runnable {
                 // freeze: from here on a failure before the switchover thaws the disks
                 for (MovingDisk m : disks) m.base = HeldImage.open(Path.of(m.disk.source()));
                 Map<String, Path> overlays = new LinkedHashMap<>();
-                for (MovingDisk m : disks) overlays.put(m.disk.target(), m.overlay);
+                for (MovingDisk m : disks) {
+                    overlays.put(m.disk.target(), m.overlay);
+                    record.fact(MigrationJournal.libvirtOverlay(m.disk.target()), m.overlay.toString());
+                }
                 try {
                     dom.freeze(overlays, all, "vmmig-" + id);
                 } catch (DomainException e) {
