@@ -210,6 +210,17 @@ final class LibvirtDestinationSession {
         } catch (Exception caught) {
             Throwable e = caught instanceof java.util.concurrent.CompletionException && caught.getCause() != null ? caught.getCause() : caught;
             String here = host == null ? "gone" : domainState(host, p.domain());
+            if ("paused".equals(here) && resumedNanos.get() == 0 && !record.phase().switchedOver()) {
+                // libvirt's incoming domain, never resumed here, waiting for memory: once the source aborts libvirt's
+                // migration, libvirt removes it; the guest never ran here
+                LOG.info("migration {}: libvirt's incoming {} is paused here, never resumed: waiting for libvirt to remove it", id, p.domain());
+                try {
+                    if (host.awaitGone(p.uuid(), timeout)) here = "gone";
+                } catch (DomainException | InterruptedException w) {
+                    if (w instanceof InterruptedException) Thread.currentThread().interrupt();
+                    LOG.warn("migration {}: {}", id, w.toString());
+                }
+            }
             boolean guestHere = "running".equals(here) || "paused".equals(here);
             ErrorKind kind = guestHere ? ErrorKind.FAILED : cancelled.isDone() ? ErrorKind.CANCELLED
                     : e instanceof AgentException a ? a.kind() : ErrorKind.FAILED;

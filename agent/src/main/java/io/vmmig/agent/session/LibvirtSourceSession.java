@@ -268,7 +268,19 @@ public final class LibvirtSourceSession implements Runnable {
                     }, "vmmig-libvirt-migrate-" + id);
                     mt.setDaemon(true);
                     mt.start();
-                    CompletableFuture.anyOf(paused, migrated).exceptionally(t -> null).join();
+                    CompletableFuture.anyOf(paused, migrated, cancelled).exceptionally(t -> null).join();
+                    // cancelled while libvirt starts its job: cancel()'s abort may have come before libvirt had a job
+                    // to abort, so abort again until libvirt's call returns (or the switchover began after all)
+                    while (cancelled.isDone() && !migrated.isDone() && !paused.isDone()) {
+                        dom.abortJob();
+                        try {
+                            migrated.get(1, TimeUnit.SECONDS);
+                        } catch (java.util.concurrent.TimeoutException e) {
+                            LOG.info("migration {}: libvirt's migration still runs after the abort: aborting again", id);
+                        } catch (java.util.concurrent.ExecutionException e) {
+                            break;
+                        }
+                    }
                     if (migrated.isCompletedExceptionally()) awaitMigrated(migrated);
                     pausedAt = paused.getNow(System.nanoTime());
                     record.phase(MigrationPhase.CUTOVER);

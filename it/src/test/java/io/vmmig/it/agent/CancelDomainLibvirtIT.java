@@ -114,6 +114,58 @@ class CancelDomainLibvirtIT {
         }, cli::complete);
         assertEquals(ErrorKind.CANCELLED.exitCode, c.exitCode(), "Ctrl-C: " + c.stdout() + "\n" + c.stderr() + "\nagent a:\n" + agentA.logTail());
         assertTrue(c.stdout().stream().anyMatch(l -> l.contains("phase pushing")), "it was pushing: " + c.stdout());
+        System.out.println("Ctrl-C: exit " + c.exitCode() + ": " + c.stderr().strip());
+    }
+
+    /**
+     * Ctrl-C while libvirt migrates the memory (held to 1 MiB/s with {@code virsh migrate-setspeed}): libvirt's job is
+     * aborted, libvirt removes its incoming domain at the destination, the disks are thawed.
+     */
+    @Test
+    void ctrlCDuringLibvirtsMemoryMigrationAbortsItsJob() throws Exception {
+        withSlowLibvirtMigration(() -> {
+            CompletableFuture<Process> cli = new CompletableFuture<>();
+            Cli.Result c = Cli.run(controlA(), List.of("migrate", DOMAIN, DEST), line -> {
+                if (line.contains("phase memory")) signal("-INT", cli.join().pid());
+            }, cli::complete);
+            System.out.println("Ctrl-C during libvirt's memory migration: exit " + c.exitCode() + ": " + c.stderr().strip());
+            assertEquals(ErrorKind.CANCELLED.exitCode, c.exitCode(), "Ctrl-C: " + c.stdout() + "\n" + c.stderr() + "\nagent a:\n"
+                    + agentA.logTail() + "\nagent b:\n" + agentB.logTail());
+            assertTrue(c.stdout().stream().anyMatch(l -> l.contains("phase memory")), "libvirt was migrating: " + c.stdout());
+            awaitDestinationEmpty();
+        });
+    }
+
+    /**
+     * The source agent SIGKILLed while libvirt migrates the memory (1 MiB/s): restarted, it aborts libvirt's job if
+     * it still runs (libvirt may have ended it with its caller's connection) and merges the overlay back.
+     */
+    @Test
+    void sourceAgentKilledDuringLibvirtsMemoryMigrationCancelsOnRestart() throws Exception {
+        withSlowLibvirtMigration(() -> {
+            String[] id = new String[1];
+            Cli.Result c = Cli.run(controlA(), List.of("migrate", DOMAIN, DEST), line -> {
+                if (line.startsWith("migration ") && id[0] == null) id[0] = line.substring(10, line.indexOf(':'));
+                if (line.contains("phase memory")) {
+                    try {
+                        agentA.kill();
+                    } catch (InterruptedException e) {
+                        throw new IllegalStateException(e);
+                    }
+                }
+            });
+            assertNotEquals(0, c.exitCode(), c.stdout() + "\n" + c.stderr());
+            assertTrue(id[0] != null && c.stdout().stream().anyMatch(l -> l.contains("phase memory")), c.stdout().toString());
+            System.out.println("after the kill: source domjobinfo: " + virsh("a", "domjobinfo", DOMAIN).lines().findFirst().orElse("")
+                    + "; destination domains: " + virsh("b", "list", "--all", "--name").strip());
+            agentA = agentA();
+            MigrationStatus s = awaitEnded(controlA(), id[0]);
+            System.out.println("source agent killed during libvirt's memory migration, restarted: " + s.phase() + ": " + s.error());
+            assertEquals(MigrationPhase.CANCELLED, s.phase(), s.toString() + "\nagent a:\n" + agentA.logTail());
+            assertTrue(s.error().contains("cancelled by an agent restart before the switchover") && s.error().contains("vda back on its image"),
+                    s.error());
+            awaitDestinationEmpty();
+        });
     }
 
     @Test
@@ -135,6 +187,7 @@ class CancelDomainLibvirtIT {
         assertTrue(virsh("a", "domblklist", DOMAIN).contains(IMAGE + ".vmmig-" + id[0]), virsh("a", "domblklist", DOMAIN));
         agentA = agentA();
         MigrationStatus s = awaitEnded(controlA(), id[0]);
+        System.out.println("source agent killed during the push, restarted: " + s.phase() + ": " + s.error());
         assertEquals(MigrationPhase.CANCELLED, s.phase(), s.toString() + "\nagent a:\n" + agentA.logTail());
         assertTrue(s.error().contains("cancelled by an agent restart before the switchover") && s.error().contains("vda back on its image"),
                 s.error());
@@ -162,10 +215,12 @@ class CancelDomainLibvirtIT {
         assertTrue(in("b", "ls", "/srv/vmimg").contains(DOMAIN + ".qcow2"), in("b", "ls", "/srv/vmimg"));
         agentB = agentB();
         MigrationStatus s = awaitEnded(controlB(), id[0]);
+        System.out.println("destination agent killed during the push, restarted: " + s.phase() + ": " + s.error());
         assertEquals(MigrationPhase.CANCELLED, s.phase(), s.toString() + "\nagent b:\n" + agentB.logTail());
         assertTrue(s.error().contains("cancelled by an agent restart before the switchover") && s.error().contains(IMAGE), s.error());
         MigrationStatus src = awaitEnded(controlA(), id[0]);
         assertTrue(src.phase() == MigrationPhase.FAILED || src.phase() == MigrationPhase.CANCELLED, src.toString());
+        System.out.println("its source: " + src.phase() + ": " + src.error());
         assertTrue(src.error().contains("the guest runs at the source"), src.toString());
     }
 
@@ -188,6 +243,7 @@ class CancelDomainLibvirtIT {
             String before = virsh("a", "dumpxml", "lvc-err");
             Cli.Result r = Cli.run(controlA(), List.of("migrate", "lvc-err", DEST));
             assertEquals(ErrorKind.ENVIRONMENT.exitCode, r.exitCode(), r.stdout() + "\n" + r.stderr());
+            System.out.println("refused: " + r.stderr().strip());
             assertTrue(r.stderr().contains("disk vda (/srv/vmimg/lvc-err.qcow2) cannot be moved: has a backing file /srv/vmimg/lvc-err-base.qcow2"),
                     r.stderr());
             assertFalse(r.stderr().contains("hdc"), "the CD-ROM is no reason to refuse: " + r.stderr());
@@ -206,6 +262,7 @@ class CancelDomainLibvirtIT {
         try (AgentProcess c = agent("c", "10.214.0.1:7411", List.of("libvirt.uri = " + uri))) {
             Cli.Result r = Cli.run(dir.resolve("c/control.sock"), List.of("migrate", DOMAIN, DEST));
             assertEquals(ErrorKind.UNREACHABLE.exitCode, r.exitCode(), r.stdout() + "\n" + r.stderr());
+            System.out.println("refused: " + r.stderr().strip());
             assertTrue(r.stderr().contains("libvirtd at " + uri + " cannot be reached") && r.stderr().contains("libvirt.uri"), r.stderr());
         }
     }
@@ -218,11 +275,12 @@ class CancelDomainLibvirtIT {
             String during = virsh("a", "dumpxml", DOMAIN);
             Cli.Result r = Cli.run(controlA(), List.of("migrate", DOMAIN, DEST));
             assertEquals(ErrorKind.ENVIRONMENT.exitCode, r.exitCode(), r.stdout() + "\n" + r.stderr());
+            System.out.println("refused: " + r.stderr().strip());
             assertTrue(r.stderr().contains("has an active block job on vda"), r.stderr());
             assertEquals(during, virsh("a", "dumpxml", DOMAIN), "the definition with the job after the refusal");
             assertFalse(virsh("a", "blockjob", DOMAIN, "vda", "--info").contains("No current block job"), "the operator's job still runs");
         } finally {
-            virsh("a", "blockjob", DOMAIN, "vda", "--abort", "--wait");
+            virsh("a", "blockjob", DOMAIN, "vda", "--abort");
             in("a", "rm", "-f", "/srv/vmimg/lvc1-copy.qcow2");
         }
     }
@@ -234,10 +292,26 @@ class CancelDomainLibvirtIT {
         try {
             Cli.Result r = Cli.run(controlA(), List.of("migrate", DOMAIN, DEST));
             assertEquals(ErrorKind.ENVIRONMENT.exitCode, r.exitCode(), r.stdout() + "\n" + r.stderr());
+            System.out.println("refused: " + r.stderr().strip());
             assertTrue(r.stderr().contains("has 1 snapshot(s) in libvirt's metadata") && r.stderr().contains("snapshot-delete"), r.stderr());
             assertTrue(virsh("a", "snapshot-list", DOMAIN, "--name").contains("lvc-s1"), "the snapshot is kept");
         } finally {
             virsh("a", "snapshot-delete", DOMAIN, "lvc-s1");
+        }
+    }
+
+    interface Cell {
+        void run() throws Exception;
+    }
+
+    /** Runs {@code cell} with libvirt's memory migration of the domain held to 1 MiB/s, then back to what it was. */
+    private static void withSlowLibvirtMigration(Cell cell) throws Exception {
+        String speed = virsh("a", "migrate-getspeed", DOMAIN).strip();
+        virsh("a", "migrate-setspeed", DOMAIN, "1");
+        try {
+            cell.run();
+        } finally {
+            virsh("a", "migrate-setspeed", DOMAIN, speed);
         }
     }
 
