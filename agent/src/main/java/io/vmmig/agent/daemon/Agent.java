@@ -310,10 +310,11 @@ public final class Agent implements AutoCloseable {
         try (io.vmmig.libvirt.LibvirtHost h = io.vmmig.libvirt.LibvirtHost.open(config.libvirt().uri())) {
             h.domain(domain);
         } catch (io.vmmig.libvirt.DomainException e) {
+            // NOT_FOUND either way (a mistyped VM on a host without libvirt is an unknown VM), naming the libvirtd asked
             if (e.reason() == io.vmmig.libvirt.DomainException.Reason.UNREACHABLE)
-                throw new AgentException(ErrorKind.UNREACHABLE, "'" + domain + "' is not a QMP socket path nor among this agent's vm.* entries "
-                        + config.vms().keySet() + ", so it would be a libvirt domain, but " + e.getMessage() + " (libvirt.uri = "
-                        + config.libvirt().uri() + " in the agent's config)");
+                throw new AgentException(ErrorKind.NOT_FOUND, "unknown VM '" + domain + "': not a QMP socket path, not among this agent's"
+                        + " vm.* entries " + config.vms().keySet() + ", and no libvirt domain could be looked up: " + e.getMessage()
+                        + " (libvirt.uri = " + config.libvirt().uri() + " in the agent's config)");
             throw new AgentException(ErrorKind.NOT_FOUND, "unknown VM '" + domain + "': not a QMP socket path, not among this agent's"
                     + " vm.* entries " + config.vms().keySet() + ", and not a libvirt domain: " + e.getMessage());
         }
