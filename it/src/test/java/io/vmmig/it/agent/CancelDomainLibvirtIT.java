@@ -126,7 +126,10 @@ class CancelDomainLibvirtIT {
         withSlowLibvirtMigration(() -> {
             CompletableFuture<Process> cli = new CompletableFuture<>();
             Cli.Result c = Cli.run(controlA(), List.of("migrate", DOMAIN, DEST), line -> {
-                if (line.contains("phase memory")) signal("-INT", cli.join().pid());
+                if (line.contains("phase memory")) {
+                    awaitLibvirtMovingMemory();
+                    signal("-INT", cli.join().pid());
+                }
             }, cli::complete);
             System.out.println("Ctrl-C during libvirt's memory migration: exit " + c.exitCode() + ": " + c.stderr().strip());
             assertEquals(ErrorKind.CANCELLED.exitCode, c.exitCode(), "Ctrl-C: " + c.stdout() + "\n" + c.stderr() + "\nagent a:\n"
@@ -148,10 +151,7 @@ class CancelDomainLibvirtIT {
                 if (line.startsWith("migration ") && id[0] == null) id[0] = line.substring(10, line.indexOf(':'));
                 if (line.contains("phase memory")) {
                     try {
-                        // once libvirt's job moves memory (domjobinfo: Unbounded), so that the restart finds it if it survives its caller
-                        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-                        while (!virsh("a", "domjobinfo", DOMAIN).contains("Unbounded") && System.nanoTime() < deadline)
-                            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(100));
+                        awaitLibvirtMovingMemory();   // so that the restart finds libvirt's job if it survives its caller
                         agentA.kill();
                     } catch (Exception e) {
                         throw new IllegalStateException(e);
@@ -317,6 +317,17 @@ class CancelDomainLibvirtIT {
             cell.run();
         } finally {
             virsh("a", "migrate-setspeed", DOMAIN, speed);
+        }
+    }
+
+    /** Until libvirt's migration job of the domain moves memory ({@code virsh domjobinfo}: Unbounded), at most a minute. */
+    private static void awaitLibvirtMovingMemory() {
+        try {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (!virsh("a", "domjobinfo", DOMAIN).contains("Unbounded") && System.nanoTime() < deadline)
+                LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(100));
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
         }
     }
 
