@@ -95,6 +95,7 @@ public final class LibvirtSourceSession implements Runnable {
     private volatile LibvirtDomain domain;
     private volatile boolean inLibvirtMigration;
     private volatile boolean switched;
+    private volatile boolean pulled;
 
     public LibvirtSourceSession(AgentConfig config, PeerConnector connector, MigrationRecord record, Request request) {
         this.config = config;
@@ -307,6 +308,7 @@ public final class LibvirtSourceSession implements Runnable {
                         + " ({}: the pause event)", id, migrateMillis, handedAfterPause, paused.isDone() ? "after" : "no");
                 for (MovingDisk m : disks) m.transfer.finished().get();
                 PeerMessage.Finished f = control.expect(PeerMessage.Finished.class, Duration.ofDays(1));
+                pulled = true;
                 record.phase(MigrationPhase.FINISHING);
                 ObjectNode report = ControlCodec.mapper().createObjectNode();
                 report.put("strategy", "hybrid").put("domain", dom.name()).put("totalMillis", record.elapsedMillis())
@@ -338,9 +340,9 @@ public final class LibvirtSourceSession implements Runnable {
             if (frozen && !switched) thaw(disks);
             throw e;
         } finally {
-            for (MovingDisk m : disks) close(m, switched);
+            for (MovingDisk m : disks) close(m, pulled);
             host.close();
-            RestartRecovery.removeDir(workDir.toString());
+            if (!switched || pulled) RestartRecovery.removeDir(workDir.toString());
         }
     }
 
@@ -415,7 +417,8 @@ public final class LibvirtSourceSession implements Runnable {
         }
     }
 
-    private void close(MovingDisk m, boolean switched) {
+    /** @param pulled the destination has every chunk: the overlay was vmmig's and goes; before that it is kept */
+    private void close(MovingDisk m, boolean pulled) {
         if (m.transfer != null) m.transfer.close();
         if (m.channel != null) m.channel.close();
         if (m.frozen != null) m.frozen.close();
@@ -423,8 +426,13 @@ public final class LibvirtSourceSession implements Runnable {
         try {
             if (m.base != null) m.base.close();
             if (m.top != null) m.top.close();
-            // the guest lives at the destination now: the overlay was vmmig's, the image stays as libvirt would leave it
-            if (switched && m.overlay != null) Files.deleteIfExists(m.overlay);
+            // the guest lives at the destination and has every chunk: the overlay was vmmig's, the image stays as libvirt
+            // would leave it. A pull cut short after the switchover keeps it: it holds the guest's last writes the
+            // destination may still miss (thawed before the switchover, it is gone already)
+            if (pulled && m.overlay != null) Files.deleteIfExists(m.overlay);
+            else if (switched && m.overlay != null && Files.exists(m.overlay))
+                LOG.warn("migration {}: kept {} (the guest's last writes to {} before the switchover, not all pulled)", record.id(), m.overlay,
+                        m.disk.target());
         } catch (java.io.IOException e) {
             LOG.warn("migration {}: closing {}: {}", record.id(), m.disk.target(), e.toString());
         }

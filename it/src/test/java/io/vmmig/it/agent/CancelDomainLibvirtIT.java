@@ -320,12 +320,21 @@ class CancelDomainLibvirtIT {
         }
     }
 
-    /** Until libvirt's migration job of the domain moves memory ({@code virsh domjobinfo}: Unbounded), at most a minute. */
+    private static final Pattern MEMORY_PROCESSED = Pattern.compile("(?m)^Memory processed:\\s+([0-9.]+)");
+
+    /**
+     * Until libvirt's migration job of the domain has moved memory ({@code virsh domjobinfo}: Unbounded, "Memory
+     * processed" above 0: past libvirt's Begin and Prepare, the destination QEMU runs and receives), at most a minute.
+     */
     private static void awaitLibvirtMovingMemory() {
         try {
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-            while (!virsh("a", "domjobinfo", DOMAIN).contains("Unbounded") && System.nanoTime() < deadline)
+            while (System.nanoTime() < deadline) {
+                var m = MEMORY_PROCESSED.matcher(virsh("a", "domjobinfo", DOMAIN));
+                if (m.find() && Double.parseDouble(m.group(1)) > 0) return;
                 LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(100));
+            }
+            throw new AssertionError("libvirt's migration of " + DOMAIN + " moved no memory in a minute: " + virsh("a", "domjobinfo", DOMAIN));
         } catch (Exception e) {
             throw new IllegalStateException(e);
         }
