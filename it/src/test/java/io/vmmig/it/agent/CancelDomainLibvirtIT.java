@@ -28,11 +28,15 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Every way a libvirt domain's migration ends before the switchover leaves the source as it was and nothing at
- * the destination: Ctrl-C on {@code vmmig migrate DOMAIN DEST}, either agent killed with SIGKILL during the push
- * and restarted (its journal takes the migration back and cancels it), and the errors that refuse a migration
+ * the destination: Ctrl-C on {@code vmmig migrate DOMAIN DEST} (during the push and while libvirt moves the
+ * memory), {@code vmmig cancel ID} while libvirt moves the memory (during the push: DomainMigrationLibvirtIT),
+ * either agent killed with SIGKILL (during the push; the source also while libvirt moves the memory) and
+ * restarted (its journal takes the migration back and cancels it), and the errors that refuse a migration
  * (a disk vmmig cannot move, an unreachable libvirtd, an active block job, snapshot metadata). Its own libvirt
  * lab ({@code VMMIG_LIBVIRT_LAB_NS=lvc}, state in /tmp/vmmig-lvc), so that it runs beside the other libvirt ITs.
  * After each cell: the source domain runs, {@code virsh dumpxml} (live and inactive) is what it was before the
@@ -121,18 +125,30 @@ class CancelDomainLibvirtIT {
      * Ctrl-C while libvirt migrates the memory (held to 1 MiB/s with {@code virsh migrate-setspeed}): libvirt's job is
      * aborted, libvirt removes its incoming domain at the destination, the disks are thawed.
      */
-    @Test
-    void ctrlCDuringLibvirtsMemoryMigrationAbortsItsJob() throws Exception {
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"ctrl-c", "vmmig cancel"})
+    void cancelDuringLibvirtsMemoryMigrationAbortsItsJob(String how) throws Exception {
         withSlowLibvirtMigration(() -> {
             CompletableFuture<Process> cli = new CompletableFuture<>();
+            String[] id = new String[1];
             Cli.Result c = Cli.run(controlA(), List.of("migrate", DOMAIN, DEST), line -> {
+                if (line.startsWith("migration ") && id[0] == null) id[0] = line.substring(10, line.indexOf(':'));
                 if (line.contains("phase memory")) {
                     awaitLibvirtMovingMemory();
-                    signal("-INT", cli.join().pid());
+                    if (how.equals("ctrl-c")) {
+                        signal("-INT", cli.join().pid());
+                    } else {
+                        try {
+                            Cli.Result cancel = Cli.run(controlA(), List.of("cancel", id[0]));
+                            assertEquals(0, cancel.exitCode(), cancel.stdout() + " / " + cancel.stderr());
+                        } catch (Exception e) {
+                            throw new IllegalStateException(e);
+                        }
+                    }
                 }
             }, cli::complete);
-            System.out.println("Ctrl-C during libvirt's memory migration: exit " + c.exitCode() + ": " + c.stderr().strip());
-            assertEquals(ErrorKind.CANCELLED.exitCode, c.exitCode(), "Ctrl-C: " + c.stdout() + "\n" + c.stderr() + "\nagent a:\n"
+            System.out.println(how + " during libvirt's memory migration: exit " + c.exitCode() + ": " + c.stderr().strip());
+            assertEquals(ErrorKind.CANCELLED.exitCode, c.exitCode(), how + ": " + c.stdout() + "\n" + c.stderr() + "\nagent a:\n"
                     + agentA.logTail() + "\nagent b:\n" + agentB.logTail());
             assertTrue(c.stdout().stream().anyMatch(l -> l.contains("phase memory")), "libvirt was migrating: " + c.stdout());
             awaitDestinationEmpty();
