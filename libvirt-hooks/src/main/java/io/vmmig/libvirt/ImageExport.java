@@ -57,6 +57,36 @@ public final class ImageExport implements AutoCloseable {
         return new ImageExport(socket, pid, NbdClient.connect(socket, NbdClientOptions.of(EXPORT)));
     }
 
+    /**
+     * Stops the qemu-nbd of every export started in {@code dir} that outlived its owner (an agent killed with
+     * SIGKILL leaves them: {@code --fork --persistent}), found by their pid files; returns how many.
+     */
+    public static int stopLeftovers(Path dir) {
+        int stopped = 0;
+        if (!Files.isDirectory(dir)) return 0;
+        try (java.util.stream.Stream<Path> files = Files.list(dir)) {
+            for (Path pid : files.filter(f -> f.getFileName().toString().endsWith(".sock.pid")).toList()) {
+                try {
+                    long n = Long.parseLong(Files.readString(pid).trim());
+                    var ph = ProcessHandle.of(n).filter(h -> h.info().command().map(c -> c.endsWith("qemu-nbd")).orElse(false));
+                    if (ph.isPresent()) {
+                        ph.get().destroy();
+                        ph.get().onExit().get(10, java.util.concurrent.TimeUnit.SECONDS);
+                        stopped++;
+                    }
+                } catch (IOException | NumberFormatException | java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+                    // not ours, or already gone
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return stopped;
+                }
+            }
+        } catch (IOException e) {
+            // nothing to list
+        }
+        return stopped;
+    }
+
     public NbdExportBackend backend() {
         return backend;
     }

@@ -212,6 +212,34 @@ public final class LibvirtDomain {
         }
     }
 
+    /** Whether libvirt runs a job on this domain (a migration, a save, ...): {@code virsh domjobinfo} says other than None. */
+    public boolean hasJob() {
+        try {
+            return domain.getJobInfo().getType() != 0;   // VIR_DOMAIN_JOB_NONE
+        } catch (LibvirtException e) {
+            return false;
+        }
+    }
+
+    /** Whether a block job (commit, copy) runs on {@code target}. */
+    public boolean hasBlockJob(String target) throws DomainException {
+        try {
+            DomainBlockJobInfo info = domain.getBlockJobInfo(target, 0);
+            return info != null && (info.type != 0 || info.end != 0);
+        } catch (LibvirtException e) {
+            throw libvirt("reading the block job of " + target, e);
+        }
+    }
+
+    /** Ends the block job on {@code target} without a pivot: the disk stays on the image it runs on. */
+    public void cancelBlockJob(String target) throws DomainException {
+        try {
+            domain.blockJobAbort(target, 0);
+        } catch (LibvirtException e) {
+            throw libvirt("cancelling the block job of " + target, e);
+        }
+    }
+
     /** Aborts a migration libvirt runs for this domain (the guest stays here). */
     public void abortJob() {
         try {

@@ -117,6 +117,57 @@ public final class LibvirtHost implements AutoCloseable {
         };
     }
 
+    /**
+     * Waits until libvirt here no longer has the domain {@code uuid} (e.g. the incoming domain of a migration the
+     * source aborted: libvirt stops and removes it), at most {@code timeout}; whether it is gone.
+     */
+    public boolean awaitGone(String uuid, java.time.Duration timeout) throws DomainException, InterruptedException {
+        java.util.concurrent.CompletableFuture<Void> stopped = new java.util.concurrent.CompletableFuture<>();
+        org.libvirt.event.LifecycleListener l = (d, ev) -> {
+            try {
+                if ((ev.getType() == org.libvirt.event.DomainEventType.STOPPED || ev.getType() == org.libvirt.event.DomainEventType.UNDEFINED)
+                        && uuid.equalsIgnoreCase(d.getUUIDString())) stopped.complete(null);
+            } catch (LibvirtException e) {
+                stopped.complete(null);   // gone already
+            }
+            return 0;
+        };
+        try {
+            connect.addLifecycleListener(l);
+        } catch (LibvirtException e) {
+            throw new DomainException(DomainException.Reason.LIBVIRT, "libvirt at " + uri + ": cannot listen for lifecycle events: " + e.getMessage(), e);
+        }
+        try {
+            long deadline = System.nanoTime() + timeout.toNanos();
+            while (hasUuid(uuid)) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) return false;
+                try {
+                    // the event, or a second's look again: libvirt removes a transient domain just after its STOPPED event
+                    stopped.get(Math.min(left, 1_000_000_000L), java.util.concurrent.TimeUnit.NANOSECONDS);
+                } catch (java.util.concurrent.TimeoutException | java.util.concurrent.ExecutionException e) {
+                    // look again
+                }
+            }
+            return true;
+        } finally {
+            try {
+                connect.removeLifecycleListener(l);
+            } catch (LibvirtException e) {
+                // the connection is closing
+            }
+        }
+    }
+
+    private boolean hasUuid(String uuid) {
+        try {
+            connect.domainLookupByUUIDString(uuid);
+            return true;
+        } catch (LibvirtException e) {
+            return false;
+        }
+    }
+
     /** Whether a domain of that name exists here (a failed lookup is "no"). */
     public boolean hasDomain(String name) {
         try {

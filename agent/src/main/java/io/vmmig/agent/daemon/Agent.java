@@ -159,7 +159,9 @@ public final class Agent implements AutoCloseable {
             if (!r.phase().terminal()) {
                 LOG.info("migration {} ({} side) was {} when this agent stopped: settling it", r.id(), r.role(), r.phase());
                 // on a thread of its own: settling talks to QEMUs that may be slow or stuck, and the agent serves meanwhile
-                Thread t = new Thread(() -> RestartRecovery.recover(r), "vmmig-recover-" + r.id());
+                Runnable settle = r.fact(MigrationJournal.LIBVIRT_DOMAIN) != null
+                        ? () -> io.vmmig.agent.session.LibvirtRecovery.recover(r, config) : () -> RestartRecovery.recover(r);
+                Thread t = new Thread(settle, "vmmig-recover-" + r.id());
                 t.setDaemon(true);
                 t.start();
             }
@@ -313,6 +315,11 @@ public final class Agent implements AutoCloseable {
             io.vmmig.libvirt.LibvirtDomain d = h.domain(domain);
             if (r.disks() != null) DomainDiskSelection.check(d.name(), domainDisks(d), r.disks());
         } catch (io.vmmig.libvirt.DomainException e) {
+            // NOT_FOUND either way (a mistyped VM on a host without libvirt is an unknown VM), naming the libvirtd asked
+            if (e.reason() == io.vmmig.libvirt.DomainException.Reason.UNREACHABLE)
+                throw new AgentException(ErrorKind.NOT_FOUND, "unknown VM '" + domain + "': not a QMP socket path, not among this agent's"
+                        + " vm.* entries " + config.vms().keySet() + ", and no libvirt domain could be looked up: " + e.getMessage()
+                        + " (libvirt.uri = " + config.libvirt().uri() + " in the agent's config)");
             throw new AgentException(ErrorKind.NOT_FOUND, "unknown VM '" + domain + "': not a QMP socket path, not among this agent's"
                     + " vm.* entries " + config.vms().keySet() + ", and not a libvirt domain: " + e.getMessage());
         }

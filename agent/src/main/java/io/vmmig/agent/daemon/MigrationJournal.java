@@ -44,6 +44,16 @@ public final class MigrationJournal {
     public static final String QEMU_QMP = "qemu-qmp";             // destination: its QEMU's QMP socket
     public static final String QEMU_PID = "qemu-pid";             // destination: its QEMU's process id
     public static final String CAPABILITIES_BEFORE = "capabilities-before"; // source: e.g. "events=false,pause-before-switchover=false"
+    public static final String LIBVIRT_DOMAIN = "libvirt-domain"; // both: the UUID of the libvirt domain migrated (its migrations only)
+    public static final String LIBVIRT_INCOMING = "libvirt-incoming"; // destination: the marker the libvirt hook reads
+
+    /** Source of a libvirt domain: the overlay vmmig's snapshot put over disk {@code target} (written before the snapshot). */
+    public static String libvirtOverlay(String target) {
+        return LIBVIRT_OVERLAY + target;
+    }
+
+    /** The prefix of {@link #libvirtOverlay} facts. */
+    public static final String LIBVIRT_OVERLAY = "libvirt-overlay.";
 
     /**
      * One migration as written down.

@@ -98,6 +98,11 @@ public final class MigrationRecord {
         return facts.get(name);
     }
 
+    /** Every fact written down so far (a copy). */
+    public synchronized java.util.Map<String, String> facts() {
+        return java.util.Map.copyOf(facts);
+    }
+
     public String role() {
         return role;
     }

@@ -9,6 +9,7 @@ import io.vmmig.agent.control.GuestLocation;
 import io.vmmig.agent.control.MigrationPhase;
 import io.vmmig.agent.daemon.AgentException;
 import io.vmmig.agent.daemon.CauseChain;
+import io.vmmig.agent.daemon.MigrationJournal;
 import io.vmmig.agent.daemon.MigrationRecord;
 import io.vmmig.agent.daemon.MigrationRegistry;
 import io.vmmig.agent.peer.ClientIdentity;
@@ -92,6 +93,9 @@ final class LibvirtDestinationSession {
         java.util.concurrent.atomic.AtomicLong handedOverNanos = new java.util.concurrent.atomic.AtomicLong();
         CompletableFuture<Void> incomingStarted = new CompletableFuture<>();
         try {
+            // durable state before action: a restarted agent removes what this migration created by these
+            record.fact(MigrationJournal.LIBVIRT_DOMAIN, p.uuid());
+            record.fact(MigrationJournal.WORK_DIR, workDir.toString());
             try {
                 host = LibvirtHost.open(config.libvirt().uri());
             } catch (DomainException e) {
@@ -111,6 +115,7 @@ final class LibvirtDestinationSession {
             }
             List<PeerMessage.DomainDiskTarget> targets = new ArrayList<>();
             List<CompletableFuture<PeerChannel>> data = new ArrayList<>();
+            for (int i = 0; i < disks.size(); i++) record.fact(MigrationJournal.image(i), disks.get(i).image.toString());
             for (IncomingDisk in : disks) {
                 PeerMessage.DomainDiskPlan d = in.plan;
                 QemuImgTool.create(in.image, d.format(), d.virtualSize(), null);
@@ -139,6 +144,7 @@ final class LibvirtDestinationSession {
             resumedWatch = host.onIncomingResumed(p.uuid(), () -> resumedNanos.compareAndSet(0, System.nanoTime()));
             // what the libvirt hook (50-vmmig, libvirt.hook-refuse-unprepared) looks for at "migrate begin"
             incoming = Files.createDirectories(config.stateDir().resolve("libvirt-incoming")).resolve(p.domain());
+            record.fact(MigrationJournal.LIBVIRT_INCOMING, incoming.toString());
             Files.writeString(incoming, id + "\n");
             link.send(new PeerMessage.PreparedDomain(config.libvirt().migrationUri(), targets));
             record.phase(MigrationPhase.PUSHING);
@@ -207,6 +213,17 @@ final class LibvirtDestinationSession {
         } catch (Exception caught) {
             Throwable e = caught instanceof java.util.concurrent.CompletionException && caught.getCause() != null ? caught.getCause() : caught;
             String here = host == null ? "gone" : domainState(host, p.domain());
+            if ("paused".equals(here) && resumedNanos.get() == 0 && !record.phase().switchedOver()) {
+                // libvirt's incoming domain, never resumed here, waiting for memory: once the source aborts libvirt's
+                // migration, libvirt removes it; the guest never ran here
+                LOG.info("migration {}: libvirt's incoming {} is paused here, never resumed: waiting for libvirt to remove it", id, p.domain());
+                try {
+                    if (host.awaitGone(p.uuid(), timeout)) here = "gone";
+                } catch (DomainException | InterruptedException w) {
+                    if (w instanceof InterruptedException) Thread.currentThread().interrupt();
+                    LOG.warn("migration {}: {}", id, w.toString());
+                }
+            }
             boolean guestHere = "running".equals(here) || "paused".equals(here);
             ErrorKind kind = guestHere ? ErrorKind.FAILED : cancelled.isDone() ? ErrorKind.CANCELLED
                     : e instanceof AgentException a ? a.kind() : ErrorKind.FAILED;

@@ -11,6 +11,7 @@ import io.vmmig.agent.control.MigrationPhase;
 import io.vmmig.agent.control.MigrationProgress;
 import io.vmmig.agent.daemon.AgentException;
 import io.vmmig.agent.daemon.CauseChain;
+import io.vmmig.agent.daemon.MigrationJournal;
 import io.vmmig.agent.daemon.MigrationRecord;
 import io.vmmig.agent.peer.PeerConnector;
 import io.vmmig.agent.peer.PeerTransportException;
@@ -99,6 +100,7 @@ public final class LibvirtSourceSession implements Runnable {
     private volatile LibvirtDomain domain;
     private volatile boolean inLibvirtMigration;
     private volatile boolean switched;
+    private volatile boolean pulled;
 
     public LibvirtSourceSession(AgentConfig config, PeerConnector connector, MigrationRecord record, Request request) {
         this.config = config;
@@ -161,6 +163,9 @@ public final class LibvirtSourceSession implements Runnable {
                 throw of(e);
             }
             domain = dom;
+            // durable state before action: a restarted agent finds the domain (and its overlays, below) by these
+            record.fact(MigrationJournal.WORK_DIR, workDir.toString());
+            record.fact(MigrationJournal.LIBVIRT_DOMAIN, dom.uuid());
             String migratable;
             String inactive;
             boolean persistent;
@@ -213,7 +218,10 @@ public final class LibvirtSourceSession implements Runnable {
                 // freeze: from here on a failure before the switchover thaws the disks
                 for (MovingDisk m : disks) m.base = HeldImage.open(Path.of(m.disk.source()));
                 Map<String, Path> overlays = new LinkedHashMap<>();
-                for (MovingDisk m : disks) overlays.put(m.disk.target(), m.overlay);
+                for (MovingDisk m : disks) {
+                    overlays.put(m.disk.target(), m.overlay);
+                    record.fact(MigrationJournal.libvirtOverlay(m.disk.target()), m.overlay.toString());
+                }
                 try {
                     dom.freeze(overlays, all, "vmmig-" + id);
                 } catch (DomainException e) {
@@ -271,7 +279,19 @@ public final class LibvirtSourceSession implements Runnable {
                     }, "vmmig-libvirt-migrate-" + id);
                     mt.setDaemon(true);
                     mt.start();
-                    CompletableFuture.anyOf(paused, migrated).exceptionally(t -> null).join();
+                    CompletableFuture.anyOf(paused, migrated, cancelled).exceptionally(t -> null).join();
+                    // cancelled while libvirt starts its job: cancel()'s abort may have come before libvirt had a job
+                    // to abort, so abort again until libvirt's call returns (or the switchover began after all)
+                    while (cancelled.isDone() && !migrated.isDone() && !paused.isDone()) {
+                        dom.abortJob();
+                        try {
+                            migrated.get(1, TimeUnit.SECONDS);
+                        } catch (java.util.concurrent.TimeoutException e) {
+                            LOG.info("migration {}: libvirt's migration still runs after the abort: aborting again", id);
+                        } catch (java.util.concurrent.ExecutionException e) {
+                            break;
+                        }
+                    }
                     if (migrated.isCompletedExceptionally()) awaitMigrated(migrated);
                     pausedAt = paused.getNow(System.nanoTime());
                     record.phase(MigrationPhase.CUTOVER);
@@ -299,6 +319,7 @@ public final class LibvirtSourceSession implements Runnable {
                         + " ({}: the pause event)", id, migrateMillis, handedAfterPause, paused.isDone() ? "after" : "no");
                 for (MovingDisk m : disks) m.transfer.finished().get();
                 PeerMessage.Finished f = control.expect(PeerMessage.Finished.class, Duration.ofDays(1));
+                pulled = true;
                 record.phase(MigrationPhase.FINISHING);
                 ObjectNode report = ControlCodec.mapper().createObjectNode();
                 report.put("strategy", "hybrid").put("domain", dom.name()).put("totalMillis", record.elapsedMillis())
@@ -338,9 +359,9 @@ public final class LibvirtSourceSession implements Runnable {
             throw e;
         } finally {
             if (progress != null) progress.shutdownNow();
-            for (MovingDisk m : disks) close(m, switched);
+            for (MovingDisk m : disks) close(m, pulled);
             host.close();
-            RestartRecovery.removeDir(workDir.toString());
+            if (!switched || pulled) RestartRecovery.removeDir(workDir.toString());
         }
     }
 
@@ -461,7 +482,8 @@ public final class LibvirtSourceSession implements Runnable {
         }
     }
 
-    private void close(MovingDisk m, boolean switched) {
+    /** @param pulled the destination has every chunk: the overlay was vmmig's and goes; before that it is kept */
+    private void close(MovingDisk m, boolean pulled) {
         if (m.transfer != null) m.transfer.close();
         if (m.channel != null) m.channel.close();
         if (m.frozen != null) m.frozen.close();
@@ -469,8 +491,13 @@ public final class LibvirtSourceSession implements Runnable {
         try {
             if (m.base != null) m.base.close();
             if (m.top != null) m.top.close();
-            // the guest lives at the destination now: the overlay was vmmig's, the image stays as libvirt would leave it
-            if (switched && m.overlay != null) Files.deleteIfExists(m.overlay);
+            // the guest lives at the destination and has every chunk: the overlay was vmmig's, the image stays as libvirt
+            // would leave it. A pull cut short after the switchover keeps it: it holds the guest's last writes the
+            // destination may still miss (thawed before the switchover, it is gone already)
+            if (pulled && m.overlay != null) Files.deleteIfExists(m.overlay);
+            else if (switched && m.overlay != null && Files.exists(m.overlay))
+                LOG.warn("migration {}: kept {} (the guest's last writes to {} before the switchover, not all pulled)", record.id(), m.overlay,
+                        m.disk.target());
         } catch (java.io.IOException e) {
             LOG.warn("migration {}: closing {}: {}", record.id(), m.disk.target(), e.toString());
         }
