@@ -97,6 +97,15 @@ public final class GuestLan {
         return GuestProbe.start(lab, client, GUEST_ADDRESS, GuestNic.ECHO_PORT, interval);
     }
 
+    /**
+     * A permanent neighbour entry for the guest in the client, so the client never sends ARP for it: the
+     * switch then finds the guest only from the guest's own frames (or by flooding once it forgot the MAC),
+     * and a test sees what the announcements do.
+     */
+    public void pinGuestNeighbour() {
+        run(List.of("ip", "-n", client, "neigh", "replace", GUEST_ADDRESS, "lladdr", GUEST_MAC, "nud", "permanent", "dev", SWITCH));
+    }
+
     /** The counters of {@code host}'s tap: rx = frames from the guest's NIC there, tx = frames to it. */
     public InterfaceCounters tapCounters(LabHost host) {
         String dir = "/sys/class/net/" + TAP + "/statistics/";
