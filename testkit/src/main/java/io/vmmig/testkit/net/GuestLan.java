@@ -21,8 +21,9 @@ import java.util.Optional;
  * bridge with a veth to the client namespace, whose bridge {@code sw} is the switch and carries the client's
  * address. The switch learns the guest's MAC ({@link #GUEST_MAC}) on the port its frames come from and
  * forwards the client's frames there only; after a migration only the guest's own frames from the new
- * host (QEMU's {@code announce-self} RARPs, or any reply) or the entry ageing out ({@code switchAgeing})
- * move the path. No addresses on A and B: the segment is the guest's, not the hosts'.
+ * host (QEMU's {@code announce-self} RARPs, or any reply) or the entries ageing out ({@code switchAgeing}, on
+ * every bridge: the new host's bridge learnt the guest's MAC on its uplink from the guest's broadcasts) move the path (the guest has IPv6 off: nothing else comes from it unasked). No addresses on A and B: the
+ * segment is the guest's, not the hosts'.
  */
 public final class GuestLan {
     /** The tap on each host. */
@@ -55,7 +56,7 @@ public final class GuestLan {
             String lan = "lan-" + h.suffix();
             String port = port(h);
             run(List.of("ip", "link", "add", lan, "netns", ns, "type", "veth", "peer", "name", port, "netns", client));
-            run(List.of("ip", "-n", ns, "link", "add", HOST_BRIDGE, "type", "bridge"));
+            run(List.of("ip", "-n", ns, "link", "add", HOST_BRIDGE, "type", "bridge", "ageing_time", Long.toString(centis)));
             run(List.of("ip", "-n", ns, "tuntap", "add", "dev", TAP, "mode", "tap"));
             for (String dev : List.of(lan, TAP)) {
                 run(List.of("ip", "-n", ns, "link", "set", dev, "master", HOST_BRIDGE));

@@ -199,7 +199,7 @@ public final class NetworkLab implements AutoCloseable {
 
     /**
      * Builds the guest LAN (see {@link GuestLan}): a client namespace with the switch, a bridge and tap
-     * {@code tap-vm} on each host; the switch forgets a MAC after {@code switchAgeing} without frames from it.
+     * {@code tap-vm} on each host; every bridge forgets a MAC after {@code switchAgeing} without frames from it.
      * Deleted with the lab.
      */
     public synchronized GuestLan guestLan(Duration switchAgeing) {
