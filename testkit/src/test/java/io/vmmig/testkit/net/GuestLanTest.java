@@ -30,8 +30,10 @@ class GuestLanTest {
     void theGuestOnHostAAnswersTheProbeFromTheClient() throws Exception {
         Optional<String> why = NetworkLab.unavailableReason();
         assumeTrue(why.isEmpty(), why.orElse(""));
+        String client;
         try (NetworkLab lab = NetworkLab.create()) {
             GuestLan lan = lab.guestLan(Duration.ofSeconds(3));
+            client = lan.clientNamespace();
             Path qemuOnA = tmp.resolve("qemu-on-a");
             Files.writeString(qemuOnA, "#!/bin/sh\nexec " + String.join(" ", lab.prefix(LabHost.A)) + " qemu-system-x86_64 \"$@\"\n");
             Files.setPosixFilePermissions(qemuOnA, PosixFilePermissions.fromString("rwxr-xr-x"));
@@ -56,5 +58,6 @@ class GuestLanTest {
                 assertEquals(0, lan.tapCounters(LabHost.B).rxPackets(), "nothing on B's tap: no QEMU there");
             }
         }
+        assertTrue(!LabNamespaces.list().contains(client), "the client namespace went with the lab: " + LabNamespaces.list());
     }
 }
