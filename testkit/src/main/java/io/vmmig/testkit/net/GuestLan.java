@@ -22,7 +22,7 @@ import java.util.Optional;
  * address. The switch learns the guest's MAC ({@link #GUEST_MAC}) on the port its frames come from and
  * forwards the client's frames there only; after a migration only the guest's own frames from the new
  * host (QEMU's {@code announce-self} RARPs, or any reply) or the entries ageing out ({@code switchAgeing}, on
- * every bridge: the new host's bridge learnt the guest's MAC on its uplink from the guest's broadcasts) move the path (the guest has IPv6 off: nothing else comes from it unasked). No addresses on A and B: the
+ * every bridge: the new host's bridge learnt the guest's MAC on its uplink from the guest's broadcasts) move the path (the guest has IPv6 off and keeps neighbours reachable for an hour: nothing else comes from it unasked). No addresses on A and B: the
  * segment is the guest's, not the hosts'.
  */
 public final class GuestLan {
