@@ -125,8 +125,9 @@ class GuestNetworkIT {
                 System.out.println(rec.summary());
                 assertTrue(rec.answeredBefore(start) >= 50 && rec.answeredAfter(done) >= 50, rec.summary());
                 ProbeRecord.Gap gap = rec.longestGapWithin(start, Instant.now()).orElseThrow();
-                assertTrue(gap.after().received().isAfter(start) && gap.unanswered() > 0,
-                        "the longest gap lies in the migration and lost probes: " + rec.summary());
+                // (under load a stall of the prober can be longer than the migration's gap: the losses need not be in it)
+                assertTrue(gap.after().received().isAfter(start) && rec.sentUpToLastAnswer() > rec.replies().size(),
+                        "the longest gap lies in the migration, and probes were lost: " + rec.summary());
                 long heartbeatGap = Heartbeats.of(vm.qemu.console().lines(), vm.destinationConsole.lines()).consoleChanges().stream()
                         .findFirst().map(g -> g.host().toMillis()).orElse(-1L);
                 return new Outcome(rec, gap, engine.qemuDowntimeMillis(), heartbeatGap, report.report().path("afterSwitchover"),
