@@ -28,7 +28,7 @@ import org.slf4j.LoggerFactory;
 /**
  * Builds the test guest from Debian packages: {@code apt-get download} of the kernel that
  * {@code linux-image-amd64} depends on and of {@code busybox-static}, {@code dpkg -x}, the workload
- * compiled with {@code gcc -O2 -static}, and an initramfs made with {@code cpio -H newc | gzip}.
+ * and the probe's UDP echo ({@code udp-echo.c}) compiled with {@code gcc -O2 -static}, and an initramfs made with {@code cpio -H newc | gzip}.
  * The result lands in {@code <cache>/<kernel-package>-<hash of workload.c and init>} by atomic rename,
  * built under a file lock so parallel JVMs build it once.
  */
@@ -38,6 +38,8 @@ final class GuestBuilder {
     /** Load order matters: each module needs the ones before it. */
     static final List<String> MODULES = List.of("virtio_ring", "virtio", "virtio_pci_modern_dev",
             "virtio_pci_legacy_dev", "virtio_pci", "virtio_blk");
+    /** The virtio-net driver and what it needs, in load order; loaded by {@code /init} only for a guest with a NIC. */
+    static final List<String> NET_MODULES = List.of("failover", "net_failover", "virtio_net");
     private static final Pattern KERNEL_DEP = Pattern.compile("Depends: (linux-image-[0-9][^\\s]*-amd64)");
     private static final Duration STEP_TIMEOUT = Duration.ofMinutes(5);
     /** Bump when the layout of the built guest changes. */
@@ -146,7 +148,7 @@ final class GuestBuilder {
             }
         }
         Map<String, Path> modules = findModules(extracted.resolve("lib/modules"));
-        for (String m : MODULES) {
+        for (String m : Stream.concat(MODULES.stream(), NET_MODULES.stream()).toList()) {
             Path src = modules.get(m);
             if (src == null) {
                 throw new TestKitException("kernel package has no module " + m + " (found " + modules.keySet().size() + " modules)");
@@ -168,6 +170,11 @@ final class GuestBuilder {
         HostCommand.run(root, STEP_TIMEOUT, List.of("gcc", "-O2", "-static", "-pthread", "-Wall", "-o",
                 root.resolve("bin/workload").toString(), source.toString()));
         Files.delete(source);
+        Path echo = root.resolve("udp-echo.c");
+        copyResource("udp-echo.c", echo);
+        HostCommand.run(root, STEP_TIMEOUT, List.of("gcc", "-O2", "-static", "-Wall", "-o",
+                root.resolve("bin/udp-echo").toString(), echo.toString()));
+        Files.delete(echo);
     }
 
     private static Map<String, Path> findModules(Path modulesDir) throws IOException {
@@ -210,7 +217,8 @@ final class GuestBuilder {
             MessageDigest sha = MessageDigest.getInstance("SHA-256");
             sha.update(FORMAT.getBytes(java.nio.charset.StandardCharsets.UTF_8));
             sha.update(String.join(",", MODULES).getBytes(java.nio.charset.StandardCharsets.UTF_8));
-            for (String r : List.of("init", "workload.c")) {
+            sha.update(String.join(",", NET_MODULES).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            for (String r : List.of("init", "workload.c", "udp-echo.c")) {
                 try (InputStream in = GuestBuilder.class.getResourceAsStream(RESOURCES + r)) {
                     if (in == null) {
                         throw new TestKitException("missing resource " + RESOURCES + r);

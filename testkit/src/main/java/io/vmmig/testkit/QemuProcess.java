@@ -183,6 +183,7 @@ public final class QemuProcess implements AutoCloseable {
         private Accelerator accelerator;
         private TestGuest guest;
         private Workload workload;
+        private GuestNic nic;
         private final List<String> extraArgs = new ArrayList<>();
         private boolean incomingDefer;
         private Duration startTimeout = Duration.ofSeconds(30);
@@ -212,6 +213,12 @@ public final class QemuProcess implements AutoCloseable {
         public Builder guest(TestGuest g, Workload w) {
             this.guest = Objects.requireNonNull(g);
             this.workload = Objects.requireNonNull(w);
+            return this;
+        }
+
+        /** Gives the test guest a NIC on a tap where QEMU runs, with a static address and a UDP echo ({@link GuestNic}). */
+        public Builder nic(GuestNic n) {
+            this.nic = Objects.requireNonNull(n);
             return this;
         }
 
@@ -262,7 +269,7 @@ public final class QemuProcess implements AutoCloseable {
                         "-chardev", "socket,id=ser0,path=" + dir.resolve("serial.sock"),
                         "-serial", "chardev:ser0"));
                 if (guest != null) {
-                    cmd.addAll(guest.qemuArgs(workload));
+                    cmd.addAll(guest.qemuArgs(workload, nic));
                 }
                 if (incomingDefer) {
                     cmd.addAll(List.of("-incoming", "defer"));

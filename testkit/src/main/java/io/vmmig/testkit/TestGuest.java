@@ -57,9 +57,22 @@ public final class TestGuest {
         return BASE_APPEND + " " + workload.kernelArgs();
     }
 
+    /** The full {@code -append} string for a workload on a guest with {@code nic} (null: none). */
+    public String appendLine(Workload workload, GuestNic nic) {
+        return appendLine(workload) + (nic == null ? "" : " " + nic.kernelArgs());
+    }
+
     /** {@code -kernel}, {@code -initrd} and {@code -append} for QEMU. */
     public List<String> qemuArgs(Workload workload) {
-        return List.of("-kernel", kernel().toString(), "-initrd", initrd().toString(), "-append", appendLine(workload));
+        return qemuArgs(workload, null);
+    }
+
+    /** The same for a guest with {@code nic} (null: none): its address on the kernel command line, its NIC devices. */
+    public List<String> qemuArgs(Workload workload, GuestNic nic) {
+        List<String> args = new java.util.ArrayList<>(List.of("-kernel", kernel().toString(), "-initrd", initrd().toString(),
+                "-append", appendLine(workload, nic)));
+        if (nic != null) args.addAll(nic.qemuArgs());
+        return List.copyOf(args);
     }
 
     @Override

@@ -6,8 +6,9 @@ import java.time.Duration;
 /**
  * What the destination agent does for the guest's network right after the switchover.
  *
- * @param announceRounds    QMP {@code announce-self} rounds (gratuitous ARP/RARP from every NIC); 0: none
- *                          ({@code announce.rounds}, default 5)
+ * @param announceRounds    announcement rounds (gratuitous ARP/RARP from every NIC): the destination QEMU's own as
+ *                          the guest starts (its {@code announce-*} migration parameters) and QMP {@code announce-self}
+ *                          once the agent sees the switchover; 0: none at all ({@code announce.rounds}, default 5)
  * @param announceInitialMs first announcement this many ms after the switchover ({@code announce.initial}, 50)
  * @param announceMaxMs     longest gap between two announcements ({@code announce.max}, 550)
  * @param announceStepMs    each gap this much longer than the last ({@code announce.step}, 100)

@@ -52,7 +52,7 @@ import java.util.regex.Pattern;
  * memory.downtime-limit = 300          # as a source: QEMU's downtime target, ms (default 300)
  * memory.auto-converge = false         # as a source: let QEMU throttle the guest's vCPUs when RAM cannot converge
  * compression = adaptive               # source: chunk data off, deflate, zstd, or adaptive (zstd while the link is the bottleneck)
- * announce.rounds = 5                  # destination: QMP announce-self rounds right after the switchover (0: none)
+ * announce.rounds = 5                  # destination: announcement rounds at the switchover (QEMU's own, then QMP announce-self; 0: none)
  * announce.initial = 50                # ms; announce.max = 550, announce.step = 100 (QEMU's AnnounceParameters)
  * post-switchover = /etc/vmmig/post-switchover   # destination: run after the switchover (args VM SOURCE DEST; VMMIG_* env)
  * post-switchover.timeout = 30         # seconds before the hook is killed

@@ -228,6 +228,10 @@ public final class DestinationSession {
                     memoryPort, tlsId != null ? "TLS, client certificate required" : "plain TCP: tls.qemu-streams is off");
             if (tlsId != null) creds = QemuTlsFiles.install(config, qemu.qmp(), id, QemuTlsCreds.Endpoint.SERVER, workDir,
                     policy.runas());
+            // QEMU's own announcement as the guest starts here follows announce.* too (0 rounds: none at all)
+            io.vmmig.agent.config.AfterSwitchover after = config.afterSwitchover();
+            qemu.qmp().call(new io.vmmig.qmp.command.QmpCommands.MigrateSetAnnounceParameters(after.announceInitialMs(),
+                    after.announceMaxMs(), after.announceRounds(), after.announceStepMs()));
             DestinationMigration incoming = new DestinationMigration(qemu.qmp(), disk,
                     "tcp:" + uriHost(config.migrationHost()) + ":" + memoryPort, tlsId, timeline);
             SwitchoverNetwork network = new SwitchoverNetwork(config.afterSwitchover(), qemu.qmp(),

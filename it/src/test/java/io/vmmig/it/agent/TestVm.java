@@ -4,6 +4,7 @@ import io.vmmig.it.migration.QemuBlockState;
 import io.vmmig.qmp.QmpClient;
 import io.vmmig.qmp.command.QmpCommands.QueryStatus;
 import io.vmmig.testkit.DiskImage;
+import io.vmmig.testkit.GuestNic;
 import io.vmmig.testkit.QemuProcess;
 import io.vmmig.testkit.SerialConsole;
 import io.vmmig.testkit.TestGuest;
@@ -67,9 +68,19 @@ final class TestVm implements AutoCloseable {
 
     private static TestVm boot(Path dir, String name, Workload w, String binary, Function<DiskImage, List<String>> attach)
             throws Exception {
+        return boot(dir, name, w, binary, attach, null);
+    }
+
+    /** Boots {@code name} with workload {@code w}, QEMU started as {@code binary}, the guest with {@code nic} (a tap where QEMU runs). */
+    static TestVm boot(Path dir, String name, Workload w, String binary, GuestNic nic) throws Exception {
+        return boot(dir, name, w, binary, DiskImage::qemuArgs, nic);
+    }
+
+    private static TestVm boot(Path dir, String name, Workload w, String binary, Function<DiskImage, List<String>> attach,
+                               GuestNic nic) throws Exception {
         Path vmDir = Files.createDirectories(dir.resolve(name));
         return boot(dir, name, DiskImage.create(vmDir.resolve(name + ".qcow2"), DiskImage.Format.QCOW2, 64L << 20), w,
-                binary, attach);
+                binary, attach, nic);
     }
 
     /** The same on a disk of the test's making (e.g. an overlay), named {@code name.qcow2} in {@code dir/name}. */
@@ -84,9 +95,16 @@ final class TestVm implements AutoCloseable {
 
     private static TestVm boot(Path dir, String name, DiskImage disk, Workload w, String binary,
                                Function<DiskImage, List<String>> attach) throws Exception {
+        return boot(dir, name, disk, w, binary, attach, null);
+    }
+
+    private static TestVm boot(Path dir, String name, DiskImage disk, Workload w, String binary,
+                               Function<DiskImage, List<String>> attach, GuestNic nic) throws Exception {
         Path vmDir = Files.createDirectories(dir.resolve(name));
-        QemuProcess q = QemuProcess.builder().name(name).binary(binary).memoryMb(256).guest(TestGuest.get(), w)
-                .extraArgs(attach.apply(disk)).start();
+        QemuProcess.Builder b = QemuProcess.builder().name(name).binary(binary).memoryMb(256).guest(TestGuest.get(), w)
+                .extraArgs(attach.apply(disk));
+        if (nic != null) b.nic(nic);
+        QemuProcess q = b.start();
         try {
             q.console().awaitLine(Pattern.compile("^PREFILL DONE"), Duration.ofMinutes(3));
             return new TestVm(name, q, q.console().successor(name + "-dst", vmDir.resolve("dst-console.log")), disk.path(), w);

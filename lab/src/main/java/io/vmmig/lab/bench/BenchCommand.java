@@ -48,6 +48,10 @@ public final class BenchCommand implements Callable<Integer> {
                     + "pre-copies left stale guest RAM) or restore the saved one like the other strategies (restored)")
     String precopySource;
 
+    @Option(names = "--outside-probe", description = "the guest gets a NIC on a LAN across the lab, its QEMUs run in the hosts'"
+            + " namespaces, and each run prints the downtime from outside (a UDP probe every 10 ms) beside QEMU's and the heartbeat gap")
+    boolean outsideProbe;
+
     @Option(names = "--repeats", defaultValue = "3", description = "runs per cell (default ${DEFAULT-VALUE})")
     int repeats;
 
@@ -115,7 +119,8 @@ public final class BenchCommand implements Callable<Integer> {
                 + (linkNames != null ? " --links " + String.join(",", linkNames) : "")
                 + (!List.of("off").equals(compression) ? " --compression " + String.join(",", compression) : "")
                 + (textPayload ? " --text-payload" : "") + (areaMib != null ? " --area-mib " + areaMib : "")
-                + ("restored".equals(precopySource) ? " --precopy-source restored" : "");
+                + ("restored".equals(precopySource) ? " --precopy-source restored" : "")
+                + (outsideProbe ? " --outside-probe" : "");
         int total = links.size() * workloads.size() * n * strategies.size() * compression.size();
         long t0 = System.nanoTime();
         Instant started = Instant.now();
@@ -124,9 +129,10 @@ public final class BenchCommand implements Callable<Integer> {
         Path workRoot = Files.createTempDirectory("vmmig-bench-");
         Map<BenchWorkload, GuestSnapshot> snapshots = new EnumMap<>(BenchWorkload.class);
         try (NetworkLab lab = NetworkLab.create()) {
+            ProbedNetwork net = outsideProbe ? ProbedNetwork.create(lab, workRoot) : null;
             for (BenchWorkload w : workloads) {
                 GuestSnapshot g = GuestSnapshot.prepare(guest, w.workload(sizes).withTextPayload(textPayload), sizes.ramMib(),
-                        (long) sizes.diskMib() << 20, Files.createDirectories(workRoot.resolve("snapshot-" + w.label())));
+                        (long) sizes.diskMib() << 20, Files.createDirectories(workRoot.resolve("snapshot-" + w.label())), net);
                 snapshots.put(w, g);
                 System.out.printf("[%5.0fs] %s guest booted, prefilled and saved in %.1f s%n",
                         (System.nanoTime() - t0) / 1e9, w.label(), g.prepareTime().toMillis() / 1000.0);

@@ -22,7 +22,9 @@ import io.vmmig.testkit.QemuProcess;
 import io.vmmig.testkit.SerialConsole;
 import io.vmmig.testkit.TestGuest;
 import io.vmmig.testkit.Workload;
+import io.vmmig.testkit.net.GuestProbe;
 import io.vmmig.testkit.net.InterfaceCounters;
+import io.vmmig.testkit.net.ProbeRecord;
 import io.vmmig.testkit.net.NetworkLab;
 import java.io.IOException;
 import java.net.StandardProtocolFamily;
@@ -182,6 +184,9 @@ final class BenchRun {
         awaitReports(src.console(), freshBoot ? src.console().lineCount() : 0, REPORTS_BEFORE, w);
         QmpClient srcQmp = QmpClient.connect(src.qmpSocket());
         cleanup.push(srcQmp);
+        ProbedNetwork net = snapshot.network();
+        GuestProbe probe = net == null ? null : startProbe(net, srcQmp);
+        if (probe != null) cleanup.push(probe);
 
         // Both timelines and this run's clock start together: the migration starts here.
         MigrationTimeline srcTimeline = new MigrationTimeline();
@@ -231,8 +236,9 @@ final class BenchRun {
         MigrationReport report = pair.run(args -> {
             List<String> all = new ArrayList<>(args);
             all.addAll(List.of("-device", "virtio-blk-pci,drive=" + NODE + ",id=vda,share-rw=on"));
-            dst[0] = QemuProcess.builder().name("bench-dst").memoryMb(sizes.ramMib()).guest(guest, workload)
-                    .extraArgs(all).incomingDefer(true).start();
+            QemuProcess.Builder b = QemuProcess.builder().name("bench-dst").memoryMb(sizes.ramMib()).guest(guest, workload)
+                    .extraArgs(all).incomingDefer(true);
+            dst[0] = (net == null ? b : net.on(io.vmmig.testkit.net.LabHost.B, b)).start();
             cleanup.push(dst[0]);
             QmpClient q = QmpClient.connect(dst[0].qmpSocket());
             cleanup.push(q);
@@ -257,6 +263,7 @@ final class BenchRun {
         double end = total / 1000.0;
         long pause = Heartbeats.of(src.console().lines(), dst[0].console().lines()).consoleChanges().stream()
                 .findFirst().map(g -> g.host().toMillis()).orElse(-1L);
+        if (probe != null) printOutsideDowntime(probe, s, w, link, report.qemuDowntimeMillis(), pause);
         long onDemand = report.destination() == null ? 0 : report.destination().pulledOnDemand();
         io.vmmig.strategy.qemu.SourceReport sr = report.source();
         Duration memoryStarted = srcTimeline.at(MigrationEvent.MEMORY_STARTED);
@@ -276,6 +283,31 @@ final class BenchRun {
                 tput.before(REPORTS_BEFORE), tput.during(end), tput.after(end), onDemand,
                 pulls == null ? List.of() : pulls.roundTripsMicros(),
                 report.source().iterationLimitHit(), verify, wire.samples(), tput.samples(), null);
+    }
+
+    /**
+     * The outside probe of a run with {@code --outside-probe}: the restored source announces itself (the
+     * switch may still have the guest where the last run left it, on B), then answers must come.
+     */
+    private static GuestProbe startProbe(ProbedNetwork net, QmpClient srcQmp) {
+        srcQmp.call(new io.vmmig.qmp.command.QmpCommands.AnnounceSelf(50, 550, 5, 100));
+        GuestProbe probe = net.lan().probe(ProbedNetwork.INTERVAL);
+        if (!probe.awaitAnswers(20, java.time.Instant.EPOCH, Duration.ofMinutes(1))) {
+            probe.close();
+            throw new IllegalStateException("the restored guest does not answer the outside probe: " + probe.record().summary());
+        }
+        return probe;
+    }
+
+    /** After the run: waits for answers from the destination and prints the downtime three ways. */
+    private static void printOutsideDowntime(GuestProbe probe, BenchStrategy s, BenchWorkload w, LinkProfile link, long qemuMillis,
+                                             long pauseMillis) {
+        boolean answered = probe.awaitAnswers(20, java.time.Instant.now(), Duration.ofMinutes(1));
+        ProbeRecord rec = probe.record();
+        String outside = !answered ? "no answers after the migration (" + rec.summary() + ")"
+                : rec.longestGap().map(g -> g.duration().toMillis() + " ms (" + g.unanswered() + " probes unanswered)").orElse("n/a");
+        System.out.printf("    %s %s %s: downtime QEMU %d ms, guest heartbeat gap %d ms, from outside %s; load %s%n", s.label(),
+                w.label(), link.label(), qemuMillis, pauseMillis, outside, loadAverage());
     }
 
     /** A connected peer channel pair across the link: [source end, destination end]. */

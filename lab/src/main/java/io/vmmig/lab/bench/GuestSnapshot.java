@@ -31,8 +31,12 @@ public final class GuestSnapshot {
     private final DiskImage disk;
     private final Path state;
     private final Duration prepareTime;
+    /** With {@code --outside-probe}: the guest has a NIC and runs on host A; null: no NIC, this namespace. */
+    private final ProbedNetwork net;
 
-    private GuestSnapshot(TestGuest guest, Workload workload, int ramMib, DiskImage disk, Path state, Duration prepareTime) {
+    private GuestSnapshot(TestGuest guest, Workload workload, int ramMib, DiskImage disk, Path state, Duration prepareTime,
+                          ProbedNetwork net) {
+        this.net = net;
         this.guest = guest;
         this.workload = workload;
         this.ramMib = ramMib;
@@ -46,16 +50,30 @@ public final class GuestSnapshot {
      * its prefill and one throughput report of the phase after it, pauses it and saves it to {@code dir}.
      */
     public static GuestSnapshot prepare(TestGuest guest, Workload workload, int ramMib, long diskBytes, Path dir) {
+        return prepare(guest, workload, ramMib, diskBytes, dir, null);
+    }
+
+    /** The same with the guest's NIC on {@code net}'s LAN, QEMU on host A (null: neither). */
+    static GuestSnapshot prepare(TestGuest guest, Workload workload, int ramMib, long diskBytes, Path dir, ProbedNetwork net) {
         long t0 = System.nanoTime();
         DiskImage disk = DiskImage.create(dir.resolve("template.qcow2"), DiskImage.Format.QCOW2, diskBytes);
         Path state = dir.resolve("state.migration");
-        try (QemuProcess vm = QemuProcess.builder().name("bench-prep").memoryMb(ramMib).guest(guest, workload)
-                .disk(disk).start()) {
+        try (QemuProcess vm = place(net, QemuProcess.builder().name("bench-prep").memoryMb(ramMib).guest(guest, workload)
+                .disk(disk)).start()) {
             save(vm, state);
         }
         if (!Files.isRegularFile(state))
             throw new IllegalStateException("saving the prepared guest left no state file " + state);
-        return new GuestSnapshot(guest, workload, ramMib, disk, state, Duration.ofNanos(System.nanoTime() - t0));
+        return new GuestSnapshot(guest, workload, ramMib, disk, state, Duration.ofNanos(System.nanoTime() - t0), net);
+    }
+
+    private static QemuProcess.Builder place(ProbedNetwork net, QemuProcess.Builder b) {
+        return net == null ? b : net.on(io.vmmig.testkit.net.LabHost.A, b);
+    }
+
+    /** The guest LAN the saved guest has a NIC on, or null. */
+    ProbedNetwork network() {
+        return net;
     }
 
     private static void save(QemuProcess vm, Path state) {
@@ -88,8 +106,8 @@ public final class GuestSnapshot {
     public QemuProcess resume(String name, Path diskCopy) throws java.io.IOException {
         Files.copy(disk.path(), diskCopy);
         DiskImage copy = new DiskImage(diskCopy, disk.format(), disk.sizeBytes());
-        QemuProcess vm = QemuProcess.builder().name(name).memoryMb(ramMib).guest(guest, workload).disk(copy)
-                .incomingDefer(true).start();
+        QemuProcess vm = place(net, QemuProcess.builder().name(name).memoryMb(ramMib).guest(guest, workload).disk(copy)
+                .incomingDefer(true)).start();
         try (QmpClient qmp = QmpClient.connect(vm.qmpSocket())) {
             migrate(qmp, "migrate-incoming", "uri", "exec:cat " + shellQuoted(state));
             // The guest was saved paused, so QEMU keeps it paused after loading it.

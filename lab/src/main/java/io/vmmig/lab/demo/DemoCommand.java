@@ -13,10 +13,12 @@ import io.vmmig.testkit.QemuProcess;
 import io.vmmig.testkit.SerialConsole;
 import io.vmmig.testkit.TestGuest;
 import io.vmmig.testkit.Workload;
+import io.vmmig.testkit.net.GuestLan;
 import io.vmmig.testkit.net.NetworkLab;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.regex.Pattern;
@@ -61,6 +63,14 @@ public final class DemoCommand implements Callable<Integer> {
             description = "run both agents with this vmmig executable (e.g. the installed /usr/bin/vmmig) instead of this build's classes")
     Path agentCommand;
 
+    @Option(names = "--announce-rounds", paramLabel = "N",
+            description = "the destination agent's announce.rounds (default: the agent's, 5); 0: no announcement after the switchover")
+    Integer announceRounds;
+
+    @Option(names = "--switch-ageing", paramLabel = "SECONDS", defaultValue = "300",
+            description = "in namespaces: seconds the guest LAN's bridges keep a MAC they no longer hear from (default ${DEFAULT-VALUE})")
+    int switchAgeingSeconds;
+
     @Option(names = "--keep", description = "keep the work directory (images, logs, certificates) for inspection")
     boolean keep;
 
@@ -90,14 +100,24 @@ public final class DemoCommand implements Callable<Integer> {
         int block = 4096;
         Workload w = Workload.defaults().withBlocks((long) areaMib * (1 << 20) / block)
                 .withHotSet(0, (long) hotMib * (1 << 20) / block).withRate(rate);
-        try (DemoHosts hosts = DemoHosts.start(dir, lab == null, Optional.ofNullable(agentCommand))) {
+        List<String> extraB = announceRounds == null ? List.of() : List.of("announce.rounds = " + announceRounds);
+        try (DemoHosts hosts = DemoHosts.start(dir, lab == null, Optional.ofNullable(agentCommand),
+                Duration.ofSeconds(switchAgeingSeconds), extraB)) {
             out.say(hosts.lab.isPresent()
                     ? "agents up with mutual TLS: host A %s and host B %s in two network namespaces joined by a veth pair"
                     : "agents up with mutual TLS: host A %s and host B %s on loopback (network namespaces: " + lab + ")",
                     hosts.hostA, hosts.hostB);
+            hosts.lan.ifPresent(l -> {
+                l.pinGuestNeighbour();
+                out.say("guest LAN: tap %s on each host, a switch in a third namespace; the guest is %s there, probed from %s",
+                        GuestLan.TAP, GuestLan.GUEST_ADDRESS, GuestLan.CLIENT_ADDRESS);
+            });
             DiskImage srcDisk = DiskImage.create(dir.resolve("vm1.qcow2"), DiskImage.Format.QCOW2, (long) diskMib << 20);
-            try (QemuProcess src = QemuProcess.builder().name("vm1").binary(hosts.qemuA.toString()).memoryMb(256).guest(guest, w)
-                    .disk(srcDisk).start()) {
+            QemuProcess.Builder srcBuilder = QemuProcess.builder().name("vm1").binary(hosts.qemuA.toString()).memoryMb(256)
+                    .guest(guest, w).disk(srcDisk);
+            hosts.lan.ifPresent(l -> srcBuilder.nic(l.nic()));
+            try (QemuProcess src = srcBuilder.start();
+                 OutsideProbe probe = OutsideProbe.start(hosts.lan, src.console(), out)) {
                 out.say("source QEMU up on host A (%s); guest prefilling %d MiB, then rewriting a %d MiB hot set at %d writes/s",
                         src.accelerator(), areaMib, hotMib, rate);
                 src.console().awaitLine(Pattern.compile("^PREFILL DONE"), Duration.ofMinutes(5));
@@ -114,6 +134,7 @@ public final class DemoCommand implements Callable<Integer> {
                 var gap = Heartbeats.of(src.console().lines(), dstConsole.lines()).consoleChanges().stream().findFirst();
                 gap.ifPresent(g -> out.say("guest-visible pause (heartbeat gap across the switchover): %d ms host time, %d ms guest clock",
                         g.host().toMillis(), g.guest().toMillis()));
+                probe.report(report, gap.map(g -> g.host().toMillis()).orElse(-1L));
                 String first = verify(dstConsole);
                 out.say("guest at the destination reads back its disk: %s", first);
                 boolean gone = src.awaitExit(Duration.ofSeconds(30)).isPresent();

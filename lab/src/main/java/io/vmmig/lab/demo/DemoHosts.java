@@ -1,6 +1,7 @@
 package io.vmmig.lab.demo;
 
 import io.vmmig.agent.Main;
+import io.vmmig.testkit.net.GuestLan;
 import io.vmmig.testkit.net.JavaCommand;
 import io.vmmig.testkit.net.LabHost;
 import io.vmmig.testkit.net.NetworkLab;
@@ -15,6 +16,7 @@ import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -35,12 +37,15 @@ final class DemoHosts implements AutoCloseable {
     final Path imagesB;
     final Path qemuA;
     final Optional<NetworkLab> lab;
+    /** The guest's LAN across the lab (with the lab only): the guest's NIC, the outside probe. */
+    final Optional<GuestLan> lan;
     private final List<Process> agents = new ArrayList<>();
     private final Optional<Path> agentCommand;
 
     private DemoHosts(String hostA, String hostB, int portB, Path controlA, Path stateB, Path imagesB, Path qemuA,
-                      Optional<NetworkLab> lab, Optional<Path> agentCommand) {
+                      Optional<NetworkLab> lab, Optional<GuestLan> lan, Optional<Path> agentCommand) {
         this.agentCommand = agentCommand;
+        this.lan = lan;
         this.hostA = hostA;
         this.hostB = hostB;
         this.portB = portB;
@@ -53,10 +58,20 @@ final class DemoHosts implements AutoCloseable {
 
     /**
      * Starts both agents; {@code agentCommand}, when present, is the {@code vmmig} executable to run them
-     * with (e.g. the installed {@code /usr/bin/vmmig}), else this JVM's class path runs {@link Main}.
+     * with (e.g. the installed {@code /usr/bin/vmmig}), else this JVM's class path runs {@link Main}. In
+     * namespaces the guest LAN is built too (its bridges forget a MAC after {@code switchAgeing}) and the
+     * destination agent gets {@code extraB} (e.g. {@code announce.rounds = 0}).
      */
-    static DemoHosts start(Path dir, boolean namespaces, Optional<Path> agentCommand) throws Exception {
+    static DemoHosts start(Path dir, boolean namespaces, Optional<Path> agentCommand, Duration switchAgeing, List<String> extraB)
+            throws Exception {
         Optional<NetworkLab> lab = namespaces ? Optional.of(NetworkLab.create()) : Optional.empty();
+        Optional<GuestLan> lan;
+        try {
+            lan = lab.map(l -> l.guestLan(switchAgeing));
+        } catch (RuntimeException e) {
+            lab.get().close();
+            throw e;
+        }
         String a = lab.isPresent() ? LabHost.A.address() : "127.0.0.1";
         String b = lab.isPresent() ? LabHost.B.address() : "127.0.0.1";
         TestPki pki = new TestPki(Files.createDirectories(dir.resolve("pki")));
@@ -72,10 +87,12 @@ final class DemoHosts implements AutoCloseable {
             Files.setPosixFilePermissions(qemuA, PosixFilePermissions.fromString("rwxr-xr-x"));
         }
         DemoHosts hosts = new DemoHosts(a, b, portB, dir.resolve("a/control.sock"), dir.resolve("b/state"), dir.resolve("b/images"),
-                qemuA, lab, agentCommand);
+                qemuA, lab, lan, agentCommand);
         try {
-            hosts.agent(dir, pki, "a", a, portA, LabHost.A);
-            hosts.agent(dir, pki, "b", b, portB, LabHost.B);
+            hosts.agent(dir, pki, "a", a, portA, LabHost.A, List.of());
+            List<String> b2 = new ArrayList<>(extraB);
+            if (lan.isPresent()) b2.add("allowed.taps = " + GuestLan.TAP);   // the incoming VM's NIC
+            hosts.agent(dir, pki, "b", b, portB, LabHost.B, b2);
             return hosts;
         } catch (Exception e) {
             hosts.close();
@@ -83,14 +100,17 @@ final class DemoHosts implements AutoCloseable {
         }
     }
 
-    private void agent(Path dir, TestPki pki, String name, String address, int port, LabHost host) throws Exception {
+    private void agent(Path dir, TestPki pki, String name, String address, int port, LabHost host, List<String> extra)
+            throws Exception {
         Path home = Files.createDirectories(dir.resolve(name));
         Path config = home.resolve("vmmig.conf");
-        Files.write(config, List.of("listen = " + address + ":" + port, "state-dir = " + home.resolve("state"),
+        List<String> lines = new ArrayList<>(List.of("listen = " + address + ":" + port, "state-dir = " + home.resolve("state"),
                 "control-socket = " + home.resolve("control.sock"), "image-dirs = " + Files.createDirectories(home.resolve("images")),
                 "tls.key = " + pki.key("host-" + name), "tls.cert = " + pki.cert("host-" + name), "tls.ca = " + pki.cert("ca"),
                 // the incoming VM boots the test guest's kernel and keeps the harness's console socket
                 "allowed.kernel-dirs = " + TestGuest.get().directory(), "allowed.chardev-dirs = " + HarnessDirectory.base()));
+        lines.addAll(extra);
+        Files.write(config, lines);
         List<String> cmd = new ArrayList<>();
         lab.ifPresent(l -> cmd.addAll(l.prefix(host)));
         List<String> args = List.of("agent", "--config", config.toString());

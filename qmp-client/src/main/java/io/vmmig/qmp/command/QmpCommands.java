@@ -350,6 +350,18 @@ public final class QmpCommands {
         public String commandName() { return "migrate-set-parameters"; }
     }
 
+    /**
+     * migrate-set-parameters with only the announce timing (qapi/migration.json, QEMU 4.0+): the
+     * self-announcement an incoming QEMU makes as the guest starts after the switchover, the same rounds as
+     * {@link AnnounceSelf}; {@code announce-rounds} 0 makes none.
+     */
+    public record MigrateSetAnnounceParameters(@JsonProperty("announce-initial") int initial,
+                                               @JsonProperty("announce-max") int max,
+                                               @JsonProperty("announce-rounds") int rounds,
+                                               @JsonProperty("announce-step") int step) implements QmpVoidCommand {
+        public String commandName() { return "migrate-set-parameters"; }
+    }
+
     /** A node's bitmaps to migrate under an alias (migrate-set-parameters block-bitmap-mapping). */
     public record BitmapMigrationNodeAlias(@JsonProperty("node-name") String nodeName, String alias,
                                            List<BitmapMigrationBitmapAlias> bitmaps) {

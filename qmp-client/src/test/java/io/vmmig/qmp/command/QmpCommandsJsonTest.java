@@ -74,6 +74,13 @@ class QmpCommandsJsonTest {
     }
 
     @Test
+    void theIncomingAnnounceTimingIsAMigrationParameter() throws Exception {
+        assertEquals(mapper.readTree("{\"execute\":\"migrate-set-parameters\",\"arguments\":{\"announce-initial\":50,"
+                        + "\"announce-max\":550,\"announce-rounds\":0,\"announce-step\":100},\"id\":\"vmmig-7\"}"),
+                mapper.readTree(wire(new QmpCommands.MigrateSetAnnounceParameters(50, 550, 0, 100))));
+    }
+
+    @Test
     void transactionActionsCarryTypeAndData() throws Exception {
         JsonNode tx = mapper.readTree(wire(new QmpCommands.Transaction(List.of(
                 TransactionAction.bitmapAdd(new BlockDirtyBitmapAdd("fmt", "e1", null, null, null)),

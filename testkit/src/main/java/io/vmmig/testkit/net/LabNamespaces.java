@@ -14,12 +14,12 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Names of lab namespaces and the sweep of stale ones. A name is
- * {@code vmmig-<jvm pid>-<jvm start, epoch seconds base 36>-<n>-<a|b>}: the start time guards against a
+ * {@code vmmig-<jvm pid>-<jvm start, epoch seconds base 36>-<n>-<a|b|c>} (c: a guest LAN's client): the start time guards against a
  * recycled pid, so a sweep removes exactly the namespaces whose creating JVM is gone.
  */
 final class LabNamespaces {
     private static final Logger LOG = LoggerFactory.getLogger(LabNamespaces.class);
-    private static final Pattern NAME = Pattern.compile("vmmig-(\\d+)-([0-9a-z]+)-(\\d+)-[ab]");
+    private static final Pattern NAME = Pattern.compile("vmmig-(\\d+)-([0-9a-z]+)-(\\d+)-[abc]");
     private static final AtomicInteger COUNTER = new AtomicInteger();
     private static boolean swept;
 

@@ -36,12 +36,16 @@ public final class NetworkLab implements AutoCloseable {
     }
 
     private final Map<LabHost, String> namespaces = new EnumMap<>(LabHost.class);
+    /** Further namespaces of the lab (a {@link GuestLan}'s client), deleted with it. */
+    private final List<String> extraNamespaces = Collections.synchronizedList(new ArrayList<>());
+    private final String baseName;
     private final List<Process> spawned = Collections.synchronizedList(new ArrayList<>());
     private final List<TcpForwarder> forwarders = Collections.synchronizedList(new ArrayList<>());
     private volatile TbfShape shape;
     private boolean closed;
 
     private NetworkLab(String baseName) {
+        this.baseName = baseName;
         for (LabHost h : LabHost.values()) {
             namespaces.put(h, baseName + "-" + h.suffix());
         }
@@ -132,8 +136,15 @@ public final class NetworkLab implements AutoCloseable {
      * in place); the process is killed by {@link #close()} if still running. Redirects are the caller's.
      */
     public Process spawn(LabHost host, ProcessBuilder builder) {
+        return spawnIn(namespace(host), builder);
+    }
+
+    /** {@link #spawn} in one of the lab's namespaces named by {@code namespace} (e.g. a {@link GuestLan}'s client). */
+    Process spawnIn(String namespace, ProcessBuilder builder) {
         checkOpen();
-        builder.command(command(host, builder.command()));
+        List<String> all = new ArrayList<>(List.of("ip", "netns", "exec", namespace));
+        all.addAll(builder.command());
+        builder.command(all);
         try {
             Process p = builder.start();
             spawned.add(p);
@@ -186,6 +197,19 @@ public final class NetworkLab implements AutoCloseable {
                 dir + "tx_packets"));
     }
 
+    /**
+     * Builds the guest LAN (see {@link GuestLan}): a client namespace with the switch, a bridge and tap
+     * {@code tap-vm} on each host; every bridge forgets a MAC after {@code switchAgeing} without frames from it.
+     * Deleted with the lab.
+     */
+    public synchronized GuestLan guestLan(Duration switchAgeing) {
+        checkOpen();
+        String ns = baseName + "-c";
+        extraNamespaces.add(ns);
+        LabCommand.run(List.of("ip", "netns", "add", ns));
+        return GuestLan.build(this, ns, switchAgeing);
+    }
+
     /** Starts a {@link TcpForwarder} on {@code host} (see there). */
     public TcpForwarder forwarder(LabHost host, Endpoint listen, Endpoint target, Duration oneWayDelay) {
         return TcpForwarder.start(this, host, listen, target, oneWayDelay);
@@ -231,7 +255,9 @@ public final class NetworkLab implements AutoCloseable {
             LabNamespaces.kill(p.toHandle());
         }
         RuntimeException failure = null;
-        for (String ns : namespaces.values()) {
+        List<String> all = new ArrayList<>(namespaces.values());
+        all.addAll(extraNamespaces);
+        for (String ns : all) {
             try {
                 LabNamespaces.delete(ns);
             } catch (RuntimeException e) {
