@@ -64,7 +64,8 @@ class CliFaultIT {
             try (QmpClient dst = QmpClient.connect(hosts.stateB().resolve("m").resolve(id).resolve("qmp.sock"))) {
                 assertEquals("running", dst.call(new QueryStatus()).status());
                 String verdict = cell.vm.verifyAtDestination();
-                assertTrue(verdict.startsWith("VERIFY OK"), "at the destination: " + verdict);
+                String diagnosis = cell.vm.diskDiagnosis(verdict, hosts.dir.resolve("b/images").resolve(cell.vm.name + ".qcow2"));
+                assertTrue(verdict.startsWith("VERIFY OK"), () -> "at the destination: " + verdict + "\n" + diagnosis);
                 dst.call(new Quit());
             }
             Path srcDir = hosts.stateA().resolve("m").resolve(id);

@@ -131,12 +131,19 @@ class PullFaultIT {
         try (QmpClient dst = QmpClient.connect(hosts.stateOfB(id).resolve("qmp.sock"))) {
             assertEquals("running", dst.call(new QueryStatus()).status());
             String verdict = vm.verifyAtDestination();
+            String diagnosis = vm.diskDiagnosis(verdict, destinationImage(hosts, vm));
+            if (!diagnosis.isEmpty()) System.out.println(diagnosis);
             assertTrue(verdict.startsWith("VERIFY OK") && verdict.endsWith(" ioerrors=0"), () -> "at the destination: " + verdict
-                    + "\nguest console at the destination:\n" + vm.destinationConsoleTail(30) + "\nagent a:\n" + hosts.a.logTail()
+                    + "\n" + diagnosis + "guest console at the destination:\n" + vm.destinationConsoleTail(30) + "\nagent a:\n" + hosts.a.logTail()
                     + "\nagent b:\n" + hosts.b.logTail());
             dst.call(new Quit());
             return verdict;
         }
+    }
+
+    /** Where agent B put the guest's disk (its image directory, the source image's name). */
+    private static Path destinationImage(LabAgents hosts, TestVm vm) {
+        return hosts.dir.resolve("b/images").resolve(vm.name + ".qcow2");
     }
 
     /**
@@ -245,7 +252,9 @@ class PullFaultIT {
             try (QmpClient dst = QmpClient.connect(hosts.stateOfB(id).resolve("qmp.sock"))) {
                 assertEquals("running", dst.call(new QueryStatus()).status());
                 verdict = vm.verifyAtDestination();
-                assertTrue(verdict.startsWith("VERIFY OK") && verdict.endsWith(" ioerrors=0"), "at the destination: " + verdict);
+                String v = verdict;
+                String diagnosis = vm.diskDiagnosis(verdict, destinationImage(hosts, vm));
+                assertTrue(verdict.startsWith("VERIFY OK") && verdict.endsWith(" ioerrors=0"), () -> "at the destination: " + v + "\n" + diagnosis);
                 dst.call(new Quit());
             }
             assertEquals(0, d.refetchedChunks(), "no chunk fetched twice: " + d);
@@ -302,7 +311,8 @@ class PullFaultIT {
             try (QmpClient dst = QmpClient.connect(hosts.stateOfB(id).resolve("qmp.sock"))) {
                 assertEquals("running", dst.call(new QueryStatus()).status());
                 String verdict = vm.verifyAtDestination();
-                assertTrue(verdict.startsWith("VERIFY OK") && verdict.endsWith(" ioerrors=0"), verdict);
+                String diagnosis = vm.diskDiagnosis(verdict, destinationImage(hosts, vm));
+                assertTrue(verdict.startsWith("VERIFY OK") && verdict.endsWith(" ioerrors=0"), () -> verdict + "\n" + diagnosis);
                 System.out.printf("FAULT-MATRIX destination agent SIGKILL after the migration | %.1f s | %s | listed after restart: %s%n",
                         run.seconds(), verdict, id);
                 dst.call(new Quit());

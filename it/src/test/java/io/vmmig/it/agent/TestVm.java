@@ -23,11 +23,16 @@ final class TestVm implements AutoCloseable {
     final String name;
     final QemuProcess qemu;
     final SerialConsole destinationConsole;
+    /** The source's disk image and the guest's workload: for telling where a VERIFY FAIL's bytes went wrong. */
+    private final Path sourceImage;
+    private final Workload workload;
 
-    private TestVm(String name, QemuProcess qemu, SerialConsole destinationConsole) {
+    private TestVm(String name, QemuProcess qemu, SerialConsole destinationConsole, Path sourceImage, Workload workload) {
         this.name = name;
         this.qemu = qemu;
         this.destinationConsole = destinationConsole;
+        this.sourceImage = sourceImage;
+        this.workload = workload;
     }
 
     /** Boots {@code name} with a {@code areaMib} MiB prefill and a 4 MiB hot set written at {@code rate}/s. */
@@ -84,7 +89,7 @@ final class TestVm implements AutoCloseable {
                 .extraArgs(attach.apply(disk)).start();
         try {
             q.console().awaitLine(Pattern.compile("^PREFILL DONE"), Duration.ofMinutes(3));
-            return new TestVm(name, q, q.console().successor(name + "-dst", vmDir.resolve("dst-console.log")));
+            return new TestVm(name, q, q.console().successor(name + "-dst", vmDir.resolve("dst-console.log")), disk.path(), w);
         } catch (RuntimeException e) {
             q.close();
             throw e;
@@ -109,6 +114,16 @@ final class TestVm implements AutoCloseable {
         int mark = destinationConsole.lineCount();
         destinationConsole.send("verify");
         return destinationConsole.awaitLine(Pattern.compile("^VERIFY (OK|FAIL)"), Duration.ofMinutes(2), mark).text();
+    }
+
+    /**
+     * For a failed VERIFY at the destination: the block headers at the failing block (and every misplaced
+     * one) on {@code destinationImage} and on the source's image, side by side ({@link BlockHeaders}).
+     */
+    String diskDiagnosis(String verdict, Path destinationImage) {
+        if (verdict.startsWith("VERIFY OK")) return "";
+        return BlockHeaders.diagnose(verdict, destinationImage, sourceImage, sourceImage.resolveSibling("diagnosis"),
+                workload.blocks(), workload.blockSize());
     }
 
     /** The last {@code n} lines of the guest's console at the destination (kernel messages included), for failure messages. */

@@ -58,8 +58,20 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--links", split = ",", description = "subset of unshaped, 100mbit, 100mbit-50ms, 100mbit-200ms")
     List<String> linkNames;
 
+    @Option(names = "--scale", paramLabel = "real|small",
+            description = "the side-by-side scenario of issue 14 instead of the matrix: vmmig hybrid on plain QEMU, libvirt's virsh migrate "
+                    + "--live --copy-storage-all --p2p and vmmig hybrid of the libvirt domain, on the same guest and link in one run. "
+                    + "real: 256 MiB RAM, 2 GiB qcow2 with 512 MiB written, a 256 MiB hot set rewritten at 3.5 MiB/s; small: the same "
+                    + "shrunk (128 MiB RAM, 128 MiB disk, 32 MiB written) to check it end to end. Links default to unshaped,1gbit,100mbit; "
+                    + "the libvirt lab uses VMMIG_LIBVIRT_LAB_NS / VMMIG_LIBVIRT_LAB")
+    String scale;
+
+    @Option(names = "--systems", split = ",", description = "with --scale: subset of vmmig-qemu, libvirt, vmmig-libvirt (default all)")
+    List<String> systemNames;
+
     @Override
     public Integer call() throws Exception {
+        if (scale != null) return scaleBench();
         List<BenchStrategy> strategies = pick(Arrays.asList(BenchStrategy.values()), strategyNames, BenchStrategy::label);
         List<BenchWorkload> workloads = pick(Arrays.asList(BenchWorkload.values()), workloadNames, BenchWorkload::label);
         List<LinkProfile> allLinks = List.of(LinkProfile.UNSHAPED, LinkProfile.MBIT_100, LinkProfile.MBIT_100_RTT_50,
@@ -148,6 +160,49 @@ public final class BenchCommand implements Callable<Integer> {
                 (System.nanoTime() - t0) / 60e9);
         // A background mirror that never converges is a result; any other failed run is an error.
         return results.stream().allMatch(r -> r.ok() || r.error().startsWith("did not converge")) ? 0 : Main.EXIT_FAILED;
+    }
+
+    /** {@code --scale}: the side-by-side run (ScaleBench). */
+    private Integer scaleBench() throws Exception {
+        ScaleScenario sc;
+        try {
+            sc = ScaleScenario.named(scale);
+        } catch (IllegalArgumentException e) {
+            System.err.println("vmmig bench: " + e.getMessage());
+            return Main.EXIT_USAGE;
+        }
+        List<LinkProfile> known = List.of(LinkProfile.UNSHAPED, LinkProfile.GBIT_1, LinkProfile.MBIT_100, LinkProfile.MBIT_100_RTT_50,
+                LinkProfile.MBIT_100_RTT_200);
+        List<LinkProfile> links = pick(known, linkNames == null ? List.of("unshaped", "1gbit", "100mbit") : linkNames, LinkProfile::label);
+        List<PeerSystem> systems = pick(Arrays.asList(PeerSystem.values()), systemNames, PeerSystem::label);
+        if (links == null || systems == null || repeats < 1) {
+            System.err.println("vmmig bench: unknown name in --links/--systems, or --repeats < 1");
+            return Main.EXIT_USAGE;
+        }
+        var unavailable = NetworkLab.unavailableReason();
+        if (unavailable.isPresent()) {
+            System.err.println("vmmig bench: no network lab here: " + unavailable.get());
+            return Main.EXIT_ENVIRONMENT;
+        }
+        Path repo = Path.of("").toAbsolutePath();
+        while (repo != null && !Files.isExecutable(repo.resolve("lab/libvirt/libvirt-lab"))) repo = repo.getParent();
+        if (repo == null) {
+            System.err.println("vmmig bench: --scale runs from the source tree (lab/libvirt/libvirt-lab not found above " + Path.of("").toAbsolutePath() + ")");
+            return Main.EXIT_ENVIRONMENT;
+        }
+        TestGuest guest;
+        try {
+            guest = TestGuest.get();
+        } catch (RuntimeException e) {
+            System.err.println("vmmig bench: cannot build the test guest: " + e.getMessage());
+            return Main.EXIT_ENVIRONMENT;
+        }
+        Path folder = out != null ? out : Path.of("bench-results", LocalDate.now(ZoneOffset.UTC) + "-scale-" + sc.label());
+        String command = "vmmig bench --scale " + sc.label() + " --repeats " + repeats
+                + (linkNames != null ? " --links " + String.join(",", linkNames) : "")
+                + (systemNames != null ? " --systems " + String.join(",", systemNames) : "");
+        boolean allValid = new ScaleBench(sc, links, systems, repeats, folder, command).run(guest, repo);
+        return allValid ? 0 : Main.EXIT_FAILED;
     }
 
     private static String oneLine(RunResult r) {

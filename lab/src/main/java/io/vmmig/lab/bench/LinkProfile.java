@@ -8,6 +8,7 @@ import java.time.Duration;
  */
 public record LinkProfile(String label, long rateBitsPerSecond, Duration rtt) {
     public static final LinkProfile UNSHAPED = new LinkProfile("unshaped", 0, Duration.ZERO);
+    public static final LinkProfile GBIT_1 = new LinkProfile("1gbit", 1_000_000_000L, Duration.ZERO);
     public static final LinkProfile MBIT_100 = new LinkProfile("100mbit", 100_000_000L, Duration.ZERO);
     public static final LinkProfile MBIT_100_RTT_50 = new LinkProfile("100mbit-50ms", 100_000_000L, Duration.ofMillis(50));
     public static final LinkProfile MBIT_100_RTT_200 = new LinkProfile("100mbit-200ms", 100_000_000L, Duration.ofMillis(200));

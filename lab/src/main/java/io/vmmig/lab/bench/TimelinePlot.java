@@ -21,6 +21,11 @@ public final class TimelinePlot {
 
     /** The SVG of {@code runs} (one per strategy), titled {@code title}. */
     public static String svg(String title, List<RunResult> runs) {
+        return svg(title, runs, runs.stream().map(r -> r.strategy().label()).toList());
+    }
+
+    /** The SVG of {@code runs}, each named in the legend by the label at its index. */
+    public static String svg(String title, List<RunResult> runs, List<String> labels) {
         double tMin = -3;
         double tMax = 1;
         double bytesMax = 1;
@@ -71,7 +76,7 @@ public final class TimelinePlot {
             int lx = WIDTH - RIGHT + 15;
             b.append(String.format(Locale.ROOT, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"%s\" stroke-width=\"3\"/>%n",
                     lx, ly, lx + 20, ly, c));
-            b.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\">%s</text>%n", lx + 25, ly + 4, escape(r.strategy().label())));
+            b.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\">%s</text>%n", lx + 25, ly + 4, escape(labels.get(i))));
             b.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\" font-size=\"10\">cutover %.1f s, end %.1f s</text>%n",
                     lx + 25, ly + 17, r.cutoverMillis() / 1000.0, r.totalMillis() / 1000.0));
         }

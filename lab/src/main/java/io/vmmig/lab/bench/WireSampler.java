@@ -11,16 +11,21 @@ import java.util.concurrent.TimeUnit;
 
 /** Samples the source-side veth counters (both directions) periodically for the timeline. */
 public final class WireSampler implements AutoCloseable {
-    private final NetworkLab lab;
+    private final java.util.function.Supplier<InterfaceCounters> counters;
     private final InterfaceCounters base;
     private final long startNanos;
     private final List<RunResult.WireSample> samples = new ArrayList<>();
     private final ScheduledExecutorService timer;
 
     public WireSampler(NetworkLab lab, long startNanos, long periodMillis) {
-        this.lab = lab;
+        this(() -> lab.counters(LabHost.A), startNanos, periodMillis);
+    }
+
+    /** Samples {@code counters} (the source side's veth end: tx = to the destination). */
+    public WireSampler(java.util.function.Supplier<InterfaceCounters> counters, long startNanos, long periodMillis) {
+        this.counters = counters;
         this.startNanos = startNanos;
-        this.base = lab.counters(LabHost.A);
+        this.base = counters.get();
         this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "wire-sampler");
             t.setDaemon(true);
@@ -32,7 +37,7 @@ public final class WireSampler implements AutoCloseable {
 
     private void sample() {
         try {
-            InterfaceCounters d = lab.counters(LabHost.A).minus(base);
+            InterfaceCounters d = counters.get().minus(base);
             long now = System.nanoTime();
             synchronized (samples) {
                 samples.add(new RunResult.WireSample((now - startNanos) / 1e9, d.txBytes() + d.rxBytes()));
@@ -44,7 +49,7 @@ public final class WireSampler implements AutoCloseable {
 
     /** Counters since construction: tx = to the destination, rx = back to the source. */
     public InterfaceCounters delta() {
-        return lab.counters(LabHost.A).minus(base);
+        return counters.get().minus(base);
     }
 
     public List<RunResult.WireSample> samples() {

@@ -12,7 +12,7 @@ public record InterfaceCounters(long rxBytes, long txBytes, long rxPackets, long
     }
 
     /** Parses four numbers, one per line: rx_bytes, tx_bytes, rx_packets, tx_packets. */
-    static InterfaceCounters parse(String text) {
+    public static InterfaceCounters parse(String text) {
         String[] lines = text.trim().split("\\s+");
         if (lines.length != 4) {
             throw new io.vmmig.testkit.TestKitException(

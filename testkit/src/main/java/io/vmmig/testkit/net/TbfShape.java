@@ -41,7 +41,7 @@ public record TbfShape(long rateBitsPerSecond, long burstBytes, Duration latency
     }
 
     /** The arguments after {@code tc qdisc replace dev IF root}. */
-    List<String> tcArguments() {
+    public List<String> tcArguments() {
         return List.of("tbf", "rate", rateBitsPerSecond + "bit", "burst", Long.toString(burstBytes),
                 "latency", latency.toMillis() + "ms");
     }
