@@ -24,6 +24,7 @@ import io.vmmig.libvirt.LibvirtDomain;
 import io.vmmig.libvirt.LibvirtHost;
 import io.vmmig.strategy.ChunkGeometry;
 import io.vmmig.strategy.peer.PeerChannel;
+import io.vmmig.strategy.source.PushBandwidth;
 import io.vmmig.strategy.source.SourceDiskTransfer;
 import io.vmmig.strategy.source.SourceOptions;
 import java.nio.file.Files;
@@ -214,13 +215,16 @@ public final class LibvirtSourceSession implements Runnable {
                 }
                 frozen = true;
                 record.phase(MigrationPhase.PUSHING);
+                // one link budget for the domain: every disk's push draws on the same bucket
+                SourceOptions options = pushOptions();
+                PushBandwidth linkBudget = new PushBandwidth(options.pushBytesPerSecond());
                 for (MovingDisk m : disks) {
                     m.top = HeldImage.open(m.overlay);
                     String spec = ImageExport.spec(m.disk.format(), m.base.procPath(), null, null);
                     m.frozen = ImageExport.start(spec, workDir.resolve("frozen-" + m.disk.target() + ".sock"));
                     BitSet data = ImageMap.of(spec).dataChunks(m.geometry);
                     m.backend = new HandOverBackend(m.frozen.backend());
-                    m.transfer = new SourceDiskTransfer(m.geometry, m.backend, data, m.channel, pushOptions());
+                    m.transfer = new SourceDiskTransfer(m.geometry, m.backend, data, m.channel, options, linkBudget);
                     m.transfer.start();
                     LOG.info("migration {}: {} frozen under {}; pushing {} of {} chunks", id, m.disk.target(), m.overlay,
                             data.cardinality(), m.geometry.count());

@@ -64,6 +64,15 @@ public final class SourceDiskTransfer implements PeerChannel.Handler, AutoClosea
 
     public SourceDiskTransfer(ChunkGeometry geometry, BlockBackend disk, BitSet allocated, PeerChannel channel,
                               SourceOptions options) {
+        this(geometry, disk, allocated, channel, options, new PushBandwidth(options.pushBytesPerSecond()));
+    }
+
+    /**
+     * A transfer whose pushes take their bytes from {@code linkBudget}, a bucket it may share with the transfers
+     * of the VM's other disks (one link budget for the VM; {@code options.pushBytesPerSecond()} is then ignored).
+     */
+    public SourceDiskTransfer(ChunkGeometry geometry, BlockBackend disk, BitSet allocated, PeerChannel channel,
+                              SourceOptions options, PushBandwidth linkBudget) {
         if (disk.size() != geometry.diskSize())
             throw new IllegalArgumentException("disk of " + disk.size() + " bytes, geometry says " + geometry.diskSize());
         this.geometry = geometry;
@@ -74,7 +83,7 @@ public final class SourceDiskTransfer implements PeerChannel.Handler, AutoClosea
         this.sender = new ChunkSender(options.compression());
         this.pushWindow = new io.vmmig.strategy.InFlightWindow(geometry.chunkSize(), 1, MAX_PUSH_WINDOW_BYTES);
         this.responder = new PullResponder(disk, channel, sender, 2);
-        this.bandwidth = new PushBandwidth(options.pushBytesPerSecond());
+        this.bandwidth = java.util.Objects.requireNonNull(linkBudget, "linkBudget");
         counters.unallocatedBytes.set(geometry.diskSize() - bytesOf(allocated));
         this.pusher = new Thread(this::pushLoop, "vmmig-push");
         this.pusher.setDaemon(true);
