@@ -116,7 +116,7 @@ public final class BenchCommand implements Callable<Integer> {
         List<RunResult> results = new ArrayList<>();
         Path workRoot = Files.createTempDirectory("vmmig-bench-");
         Map<BenchWorkload, GuestSnapshot> snapshots = new EnumMap<>(BenchWorkload.class);
-        try (NetworkLab lab = NetworkLab.create()) {
+        try {
             for (BenchWorkload w : workloads) {
                 GuestSnapshot g = GuestSnapshot.prepare(guest, w.workload(sizes).withTextPayload(textPayload), sizes.ramMib(),
                         (long) sizes.diskMib() << 20, Files.createDirectories(workRoot.resolve("snapshot-" + w.label())));
@@ -126,11 +126,13 @@ public final class BenchCommand implements Callable<Integer> {
             }
             int port = 7100;
             for (LinkProfile link : links) {
-                if (link.shaped()) lab.shape(link.rateBitsPerSecond());
-                else lab.unshaped();
                 Path linkDir = Files.createDirectories(workRoot.resolve(link.label()));
-                try (CrossLinks cross = CrossLinks.open(lab, linkDir, port, link,
+                // one lab per link: the RTT is the lab's link itself (the packet delay line), not a forwarder's
+                try (NetworkLab lab = link.openLab();
+                     CrossLinks cross = CrossLinks.open(lab, linkDir, port, link,
                         "mirror-" + BenchRun.ID + ".sock")) {
+                    System.out.printf("[%5.0fs] link %s; load %s%n", (System.nanoTime() - t0) / 1e9, link.describe(),
+                            BenchRun.loadAverage());
                     port += 10;
                     BenchRun runner = new BenchRun(lab, cross, guest, snapshots, sizes, workRoot);
                     for (BenchWorkload w : workloads) {
@@ -235,7 +237,7 @@ public final class BenchCommand implements Callable<Integer> {
 
                 How it runs: each workload's guest is booted, prefilled and saved once (QEMU migration stream of the \
                 paused guest + its qcow2); every run restores a copy of it as the source, so all runs of a workload \
-                start from the same state. RTT is added by a userspace forwarder (no netem here): see the results README.
+                start from the same state. RTT is the lab's link itself: a packet delay line between TUN devices holds every packet RTT/2 each way (no netem here), so every TCP stream between the hosts sees it; see testkit/README.
 
                 Columns: median (min-max) over the repeats. total = migration start to the later of the source's end and \
                 the destination holding the whole disk locally (agent out of the I/O path); cutover = start to the \

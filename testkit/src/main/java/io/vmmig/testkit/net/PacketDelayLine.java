@@ -48,6 +48,7 @@ public final class PacketDelayLine implements AutoCloseable {
     private final BufferedReader out;
     private final OutputStream in;
     private final Duration oneWayDelay;
+    private volatile boolean realtime;
 
     private PacketDelayLine(Process process, Duration oneWayDelay) {
         this.process = process;
@@ -80,11 +81,12 @@ public final class PacketDelayLine implements AutoCloseable {
         });
         try {
             String first = ready.get(START_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
-            if (!"READY".equals(first)) {
+            if (first == null || !first.startsWith("READY")) {
                 p.waitFor(5, TimeUnit.SECONDS);
                 throw new TestKitException("delay line did not start (" + first + "): "
                         + LabCommand.tail(Files.readString(err)) + " (" + String.join(" ", argv) + ")");
             }
+            line.realtime = first.endsWith(" realtime");
             return line;
         } catch (Exception e) {
             LabNamespaces.kill(p.toHandle());
@@ -107,6 +109,16 @@ public final class PacketDelayLine implements AutoCloseable {
 
     public Duration oneWayDelay() {
         return oneWayDelay;
+    }
+
+    /** Whether it runs at real-time priority (SCHED_FIFO 1: releases on time whatever the load). */
+    public boolean realtime() {
+        return realtime;
+    }
+
+    /** The process id (tests check it is gone after the lab closed). */
+    public long pid() {
+        return process.pid();
     }
 
     public boolean isAlive() {
