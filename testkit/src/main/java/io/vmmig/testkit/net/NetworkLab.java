@@ -16,7 +16,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Two "hosts" as network namespaces ({@link LabHost#A} {@code 10.213.0.1}, {@link LabHost#B}
- * {@code 10.213.0.2}, /30) joined by a veth pair, loopback up in each, optionally shaped with {@code tbf}.
+ * {@code 10.213.0.2}) joined by a {@link LabLink}: a veth pair (/30), or a TUN device in each (point to
+ * point, IPv4 only) joined by the {@link PacketDelayLine}, which holds every packet RTT/2 each way so that
+ * all traffic between the hosts sees the round trip; loopback up in each, optionally shaped with {@code tbf}
+ * on each end's egress (rate, then propagation, like a real link).
  * Needs root and {@code ip netns}. A JVM thread cannot enter a namespace, so work inside one runs as a
  * process: {@link #prefix(LabHost)} ({@code ip netns exec NS}) in front of any command line, {@link #exec}
  * to run one to completion, {@link #spawn} to start a tracked one, and {@link TcpForwarder} to bridge a
@@ -105,6 +108,9 @@ public final class NetworkLab implements AutoCloseable {
         } else {
             for (LabHost h : LabHost.values()) {
                 LabCommand.run(List.of("ip", "-n", namespace(h), "tuntap", "add", "dev", interfaceName(h), "mode", "tun"));
+                // IPv4 only: no IPv6 router solicitations or DAD crossing the delay line (its counters are exact)
+                LabCommand.run(command(h, List.of("sysctl", "-q", "-w",
+                        "net.ipv6.conf." + interfaceName(h) + ".disable_ipv6=1")));
             }
         }
         for (LabHost h : LabHost.values()) {
