@@ -128,22 +128,21 @@ public final class BenchCommand implements Callable<Integer> {
         List<RunResult> results = new ArrayList<>();
         Path workRoot = Files.createTempDirectory("vmmig-bench-");
         Map<BenchWorkload, GuestSnapshot> snapshots = new EnumMap<>(BenchWorkload.class);
-        try (NetworkLab lab = NetworkLab.create()) {
-            ProbedNetwork net = outsideProbe ? ProbedNetwork.create(lab, workRoot) : null;
-            for (BenchWorkload w : workloads) {
-                GuestSnapshot g = GuestSnapshot.prepare(guest, w.workload(sizes).withTextPayload(textPayload), sizes.ramMib(),
-                        (long) sizes.diskMib() << 20, Files.createDirectories(workRoot.resolve("snapshot-" + w.label())), net);
-                snapshots.put(w, g);
-                System.out.printf("[%5.0fs] %s guest booted, prefilled and saved in %.1f s%n",
-                        (System.nanoTime() - t0) / 1e9, w.label(), g.prepareTime().toMillis() / 1000.0);
-            }
+        try {
+            // without the outside probe the saved guests serve every link; with it each link's lab has its own guest LAN,
+            // so the guests are saved again in each (their NIC is on that lab's tap)
+            if (!outsideProbe) prepareSnapshots(guest, workloads, sizes, workRoot, snapshots, null, t0);
             int port = 7100;
             for (LinkProfile link : links) {
-                if (link.shaped()) lab.shape(link.rateBitsPerSecond());
-                else lab.unshaped();
                 Path linkDir = Files.createDirectories(workRoot.resolve(link.label()));
-                try (CrossLinks cross = CrossLinks.open(lab, linkDir, port, link,
+                // one lab per link: the RTT is the lab's link itself (the packet delay line), not a forwarder's
+                try (NetworkLab lab = link.openLab();
+                     CrossLinks cross = CrossLinks.open(lab, linkDir, port, link,
                         "mirror-" + BenchRun.ID + ".sock")) {
+                    System.out.printf("[%5.0fs] link %s; load %s%n", (System.nanoTime() - t0) / 1e9, link.describe(),
+                            BenchRun.loadAverage());
+                    if (outsideProbe)
+                        prepareSnapshots(guest, workloads, sizes, linkDir, snapshots, ProbedNetwork.create(lab, linkDir), t0);
                     port += 10;
                     BenchRun runner = new BenchRun(lab, cross, guest, snapshots, sizes, workRoot)
                             .withPrecopyBootingFresh("fresh".equals(precopySource));
@@ -174,6 +173,17 @@ public final class BenchCommand implements Callable<Integer> {
                 (System.nanoTime() - t0) / 60e9);
         // A background mirror that never converges is a result; any other failed run is an error.
         return results.stream().allMatch(r -> r.ok() || r.error().startsWith("did not converge")) ? 0 : Main.EXIT_FAILED;
+    }
+
+    private void prepareSnapshots(TestGuest guest, List<BenchWorkload> workloads, BenchSizes sizes, Path dir, Map<BenchWorkload, GuestSnapshot> snapshots,
+                                  ProbedNetwork net, long t0) throws java.io.IOException {
+        for (BenchWorkload w : workloads) {
+            GuestSnapshot g = GuestSnapshot.prepare(guest, w.workload(sizes).withTextPayload(textPayload), sizes.ramMib(),
+                    (long) sizes.diskMib() << 20, Files.createDirectories(dir.resolve("snapshot-" + w.label())), net);
+            snapshots.put(w, g);
+            System.out.printf("[%5.0fs] %s guest booted, prefilled and saved in %.1f s%n",
+                    (System.nanoTime() - t0) / 1e9, w.label(), g.prepareTime().toMillis() / 1000.0);
+        }
     }
 
     /** {@code --scale}: the side-by-side run (ScaleBench). */
@@ -252,7 +262,8 @@ public final class BenchCommand implements Callable<Integer> {
                 start from the same state. Pre-copy runs start only once the host's cores are not saturated (at most \
                 3 min of waiting, the run's line says) and boot the same guest afresh instead (unless the command says \
                 --precopy-source restored): restored guests in long TCG pre-copies on busy cores are where QEMU 7.2 \
-                left stale guest RAM. RTT is added by a userspace forwarder (no netem here): see the results README.
+                left stale guest RAM. \
+                RTT is the lab's link itself: a packet delay line between TUN devices holds every packet RTT/2 each way (no netem here), so every TCP stream between the hosts sees it; see testkit/README.
 
                 Columns: median (min-max) over the repeats. total = migration start to the later of the source's end and \
                 the destination holding the whole disk locally (agent out of the I/O path); cutover = start to the \

@@ -12,8 +12,10 @@ import java.util.List;
 /**
  * The three cross-host flows of a migration (QEMU memory, the vmmig peer channel, the destination
  * QEMU's NBD server for mirror), each unix socket to unix socket through a forwarder pair across the
- * lab's veth (the lab's {@link TcpForwarder}s, delay lines sized to the link): the source side connects to {@code X-a.sock} (forwarder in namespace A, with the added
- * one-way delay), which reaches the real {@code X.sock} through the forwarder in namespace B.
+ * lab's link: the source side connects to {@code X-a.sock} (forwarder in namespace A), which reaches the
+ * real {@code X.sock} through the forwarder in namespace B over TCP between the namespaces. The forwarders
+ * add no delay of their own: the round trip is the lab's link ({@link LinkProfile#labLink()}, the packet
+ * delay line), so the TCP stream between them is the one that sees it (slow start, windows, ACK clocking).
  */
 public final class CrossLinks implements AutoCloseable {
     /** One flow: where the source side connects, and where the destination side listens. */
@@ -47,22 +49,21 @@ public final class CrossLinks implements AutoCloseable {
         Path a = dir.resolve(name + "-a.sock");
         Path b = dir.resolve(destinationSocket);
         Endpoint tcp = Endpoint.tcp(LabHost.B.address(), port);
-        forwarders.add(lab.forwarder(LabHost.B, tcp, Endpoint.unix(b), Duration.ZERO,
-                delayLineBytes(link.rateBitsPerSecond(), Duration.ZERO)));
-        forwarders.add(lab.forwarder(LabHost.A, Endpoint.unix(a), tcp, link.oneWayDelay(),
-                delayLineBytes(link.rateBitsPerSecond(), link.oneWayDelay())));
+        if (!lab.link().rtt().equals(link.rtt())) {
+            throw new IllegalArgumentException("lab link " + lab.link() + " is not the profile's " + link.describe()
+                    + " (open the lab with LinkProfile.openLab())");
+        }
+        forwarders.add(lab.forwarder(LabHost.B, tcp, Endpoint.unix(b), Duration.ZERO, FORWARDER_BUFFER_BYTES));
+        forwarders.add(lab.forwarder(LabHost.A, Endpoint.unix(a), tcp, Duration.ZERO, FORWARDER_BUFFER_BYTES));
         return new Flow(a, b);
     }
 
     /**
-     * Bytes a forwarder's delay line may hold: twice the link's bytes in flight over the delay, at
-     * least 256 KiB. The lab's 16 MiB default would hide seconds of a 100 Mbit/s link's data from the
-     * sender (QEMU would call the memory migration complete while megabytes still wait in the proxy).
+     * Bytes a forwarder may hold per direction: small, so that what the sender counts as sent has entered
+     * the TCP stream across the link (a deep buffer here would hide the link's data from QEMU, which would
+     * call a memory migration complete while megabytes still wait in the forwarder).
      */
-    static long delayLineBytes(long rateBitsPerSecond, Duration oneWayDelay) {
-        long inFlight = rateBitsPerSecond <= 0 ? 0 : rateBitsPerSecond / 8 * oneWayDelay.toMillis() / 1000;
-        return Math.max(256L << 10, 2 * inFlight);
-    }
+    static final long FORWARDER_BUFFER_BYTES = 256L << 10;
 
     public Path dir() {
         return dir;

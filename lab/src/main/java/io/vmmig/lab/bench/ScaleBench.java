@@ -48,7 +48,7 @@ final class ScaleBench {
         // not under the harness directory: other JVMs sweep what has no owner file there
         Path agentsDir = Files.createDirectories(Path.of(System.getProperty("java.io.tmpdir"), "vmmig-bench-agents-" + ProcessHandle.current().pid()));
         boolean libvirt = systems.contains(PeerSystem.LIBVIRT) || systems.contains(PeerSystem.VMMIG_LIBVIRT);
-        try (NetworkLab lab = NetworkLab.create()) {
+        try {
             GuestSnapshot snapshot = null;
             if (systems.contains(PeerSystem.VMMIG_QEMU)) {
                 snapshot = GuestSnapshot.prepare(guest, scale.workload(), scale.ramMib(), (long) scale.diskMib() << 20,
@@ -68,14 +68,14 @@ final class ScaleBench {
                 }
                 int port = 7300;
                 for (LinkProfile link : links) {
-                    if (link.shaped()) lab.shape(link.rateBitsPerSecond());
-                    else lab.unshaped();
                     if (lv != null) {
                         if (link.shaped()) lv.shape(link.rateBitsPerSecond());
                         else lv.unshaped();
                     }
                     Path linkDir = Files.createDirectories(workRoot.resolve(link.label()));
-                    try (CrossLinks cross = CrossLinks.open(lab, linkDir, port, link, "mirror-" + BenchRun.ID + ".sock")) {
+                    // one lab per link: the RTT is the lab's link itself (the packet delay line)
+                    try (NetworkLab lab = link.openLab();
+                         CrossLinks cross = CrossLinks.open(lab, linkDir, port, link, "mirror-" + BenchRun.ID + ".sock")) {
                         port += 10;
                         BenchRun plain = snapshot == null ? null
                                 : new BenchRun(lab, cross, guest, Map.of(BenchWorkload.STEADY, snapshot), scale.sizes(), workRoot);

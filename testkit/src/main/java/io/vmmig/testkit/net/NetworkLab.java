@@ -16,7 +16,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Two "hosts" as network namespaces ({@link LabHost#A} {@code 10.213.0.1}, {@link LabHost#B}
- * {@code 10.213.0.2}, /30) joined by a veth pair, loopback up in each, optionally shaped with {@code tbf}.
+ * {@code 10.213.0.2}) joined by a {@link LabLink}: a veth pair (/30), or a TUN device in each (point to
+ * point, IPv4 only) joined by the {@link PacketDelayLine}, which holds every packet RTT/2 each way so that
+ * all traffic between the hosts sees the round trip; loopback up in each, optionally shaped with {@code tbf}
+ * on each end's egress (rate, then propagation, like a real link).
  * Needs root and {@code ip netns}. A JVM thread cannot enter a namespace, so work inside one runs as a
  * process: {@link #prefix(LabHost)} ({@code ip netns exec NS}) in front of any command line, {@link #exec}
  * to run one to completion, {@link #spawn} to start a tracked one, and {@link TcpForwarder} to bridge a
@@ -41,11 +44,14 @@ public final class NetworkLab implements AutoCloseable {
     private final String baseName;
     private final List<Process> spawned = Collections.synchronizedList(new ArrayList<>());
     private final List<TcpForwarder> forwarders = Collections.synchronizedList(new ArrayList<>());
+    private final LabLink link;
     private volatile TbfShape shape;
+    private volatile PacketDelayLine delayLine;
     private boolean closed;
 
-    private NetworkLab(String baseName) {
+    private NetworkLab(String baseName, LabLink link) {
         this.baseName = baseName;
+        this.link = link;
         for (LabHost h : LabHost.values()) {
             namespaces.put(h, baseName + "-" + h.suffix());
         }
@@ -70,12 +76,20 @@ public final class NetworkLab implements AutoCloseable {
 
     /** Creates both namespaces, the veth pair, addresses and links; unshaped. Fails leaving nothing behind. */
     public static NetworkLab create() {
+        return create(LabLink.veth());
+    }
+
+    /**
+     * Creates both namespaces joined by {@code link} (a veth pair, or a TUN pair and the packet delay line),
+     * addresses and links up; unshaped. Fails leaving nothing behind.
+     */
+    public static NetworkLab create(LabLink link) {
         LabNamespaces.sweepStaleOnce();
-        NetworkLab lab = new NetworkLab(LabNamespaces.newBaseName());
+        NetworkLab lab = new NetworkLab(LabNamespaces.newBaseName(), link);
         OPEN.add(lab);
         try {
             lab.build();
-            LOG.info("network lab {} / {} up", lab.namespace(LabHost.A), lab.namespace(LabHost.B));
+            LOG.info("network lab {} / {} up: {}", lab.namespace(LabHost.A), lab.namespace(LabHost.B), link);
             return lab;
         } catch (RuntimeException e) {
             try {
@@ -92,15 +106,47 @@ public final class NetworkLab implements AutoCloseable {
         String b = namespace(LabHost.B);
         LabCommand.run(List.of("ip", "netns", "add", a));
         LabCommand.run(List.of("ip", "netns", "add", b));
-        LabCommand.run(List.of("ip", "link", "add", LabHost.A.interfaceName(), "netns", a, "type", "veth",
-                "peer", "name", LabHost.B.interfaceName(), "netns", b));
+        if (link.medium() == LabLink.Medium.VETH) {
+            LabCommand.run(List.of("ip", "link", "add", LabHost.A.interfaceName(), "netns", a, "type", "veth",
+                    "peer", "name", LabHost.B.interfaceName(), "netns", b));
+        } else {
+            for (LabHost h : LabHost.values()) {
+                LabCommand.run(List.of("ip", "-n", namespace(h), "tuntap", "add", "dev", interfaceName(h), "mode", "tun"));
+                // IPv4 only: no IPv6 router solicitations or DAD crossing the delay line (its counters are exact)
+                LabCommand.run(command(h, List.of("sysctl", "-q", "-w",
+                        "net.ipv6.conf." + interfaceName(h) + ".disable_ipv6=1")));
+            }
+        }
         for (LabHost h : LabHost.values()) {
             String ns = namespace(h);
-            LabCommand.run(List.of("ip", "-n", ns, "addr", "add", h.address() + "/" + LabHost.PREFIX_LENGTH,
-                    "dev", h.interfaceName()));
+            List<String> addr = link.medium() == LabLink.Medium.VETH
+                    ? List.of(h.address() + "/" + LabHost.PREFIX_LENGTH)
+                    : List.of(h.address(), "peer", h.peer().address());   // point-to-point, no ARP
+            List<String> argv = new ArrayList<>(List.of("ip", "-n", ns, "addr", "add"));
+            argv.addAll(addr);
+            argv.addAll(List.of("dev", interfaceName(h)));
+            LabCommand.run(argv);
             LabCommand.run(List.of("ip", "-n", ns, "link", "set", "lo", "up"));
-            LabCommand.run(List.of("ip", "-n", ns, "link", "set", h.interfaceName(), "up"));
+            LabCommand.run(List.of("ip", "-n", ns, "link", "set", interfaceName(h), "up"));
         }
+        if (link.medium() == LabLink.Medium.DELAY_LINE) {
+            delayLine = PacketDelayLine.start(this, link);
+        }
+    }
+
+    /** How the namespaces are joined. */
+    public LabLink link() {
+        return link;
+    }
+
+    /** The device joining {@code host}'s namespace to the other ({@code veth-a}, or {@code tun-a} with a delay line). */
+    public String interfaceName(LabHost host) {
+        return link.interfaceName(host);
+    }
+
+    /** The packet delay line of a {@link LabLink#delayLine} lab (its counters), empty for a veth lab. */
+    public Optional<PacketDelayLine> delayLine() {
+        return Optional.ofNullable(delayLine);
     }
 
     /** Deletes lab namespaces (and kills their processes) whose creating JVM is gone; returns how many. */
@@ -165,7 +211,7 @@ public final class NetworkLab implements AutoCloseable {
         checkOpen();
         for (LabHost h : LabHost.values()) {
             List<String> argv = new ArrayList<>(List.of("tc", "-n", namespace(h), "qdisc", "replace", "dev",
-                    h.interfaceName(), "root"));
+                    interfaceName(h), "root"));
             argv.addAll(tbf.tcArguments());
             LabCommand.run(argv);
         }
@@ -173,14 +219,14 @@ public final class NetworkLab implements AutoCloseable {
         LOG.info("lab {} shaped: {}", namespace(LabHost.A), tbf);
     }
 
-    /** Removes the shaping (back to the veth default, no queueing discipline). */
+    /** Removes the shaping (back to the device's default queueing discipline). */
     public void unshaped() {
         checkOpen();
         if (shape == null) {
             return;
         }
         for (LabHost h : LabHost.values()) {
-            LabCommand.run(List.of("tc", "-n", namespace(h), "qdisc", "del", "dev", h.interfaceName(), "root"));
+            LabCommand.run(List.of("tc", "-n", namespace(h), "qdisc", "del", "dev", interfaceName(h), "root"));
         }
         shape = null;
     }
@@ -190,9 +236,9 @@ public final class NetworkLab implements AutoCloseable {
         return Optional.ofNullable(shape);
     }
 
-    /** The byte/packet counters of {@code host}'s veth end. */
+    /** The byte/packet counters of {@code host}'s end of the link ({@link #interfaceName}). */
     public InterfaceCounters counters(LabHost host) {
-        String dir = "/sys/class/net/" + host.interfaceName() + "/statistics/";
+        String dir = "/sys/class/net/" + interfaceName(host) + "/statistics/";
         return InterfaceCounters.parse(exec(host, "cat", dir + "rx_bytes", dir + "tx_bytes", dir + "rx_packets",
                 dir + "tx_packets"));
     }
@@ -246,6 +292,9 @@ public final class NetworkLab implements AutoCloseable {
             forwarders.clear();
         }
         ownForwarders.forEach(TcpForwarder::close);
+        if (delayLine != null) {
+            delayLine.close();
+        }
         List<Process> processes;
         synchronized (spawned) {
             processes = List.copyOf(spawned);
