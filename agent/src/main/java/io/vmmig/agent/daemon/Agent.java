@@ -293,9 +293,11 @@ public final class Agent implements AutoCloseable {
             throw new AgentException(ErrorKind.BAD_REQUEST, "memory migration settings: " + e.getMessage());
         }
         Path qmpSocket = qmp;
+        // memory given a limit of its own stays outside the link budget (only the disk draws on it)
+        boolean memoryOwnLimit = mr.maxBandwidth() != null || config.memory().maxBandwidth() != null;
         return launch(caller, qmp.toAbsolutePath().normalize(), "VM " + vmName, vmName, dest, choice,
                 m -> new SourceSession(config, connector, m, new SourceSession.Request(qmpSocket, vmName, host, port, choice,
-                        r.bandwidth(), r.threshold(), r.chunkSize(), r.target(), memory, r.disks()), tokens, registry, outgoing)::run);
+                        r.bandwidth(), r.threshold(), r.chunkSize(), r.target(), memory, r.disks(), memoryOwnLimit), tokens, registry, outgoing)::run);
     }
 
     /**

@@ -68,11 +68,19 @@ public final class SourceSession implements Runnable {
 
     /**
      * What the operator asked for; {@code memory}: the memory migration's settings (the agent's and the request's), null: QEMU's own;
-     * {@code disks}: the disks to move by name (device id, drive id or node), null: every local disk.
+     * {@code disks}: the disks to move by name (device id, drive id or node), null: every local disk;
+     * {@code memoryOwnLimit}: memory's max-bandwidth was given on its own ({@code --memory-bandwidth} or
+     * {@code memory.max-bandwidth}), so only the disk draws on {@code --bandwidth} and the agent's link budget.
      */
     public record Request(Path qmpSocket, String vmName, String destHost, int destPort, StrategyChoice strategy,
                           Long bandwidth, Integer threshold, Integer chunkSize, String target,
-                          io.vmmig.strategy.qemu.MemorySettings memory, List<String> disks) {
+                          io.vmmig.strategy.qemu.MemorySettings memory, List<String> disks, boolean memoryOwnLimit) {
+        public Request(Path qmpSocket, String vmName, String destHost, int destPort, StrategyChoice strategy,
+                       Long bandwidth, Integer threshold, Integer chunkSize, String target,
+                       io.vmmig.strategy.qemu.MemorySettings memory, List<String> disks) {
+            this(qmpSocket, vmName, destHost, destPort, strategy, bandwidth, threshold, chunkSize, target, memory, disks, false);
+        }
+
         public Request(Path qmpSocket, String vmName, String destHost, int destPort, StrategyChoice strategy,
                        Long bandwidth, Integer threshold, Integer chunkSize, String target,
                        io.vmmig.strategy.qemu.MemorySettings memory) {
@@ -333,7 +341,7 @@ public final class SourceSession implements Runnable {
                 vm.sourceDiskNodes(), chunk, timeout).withPush(pushOptions()).withTls(tls, null).withMemory(request.memory());
         // one budget for the push and memory together (--bandwidth), and a fair part of the agent's link-bandwidth
         if (plan.chunkTransfer() && (request.bandwidth() != null || !outgoing.unlimited()))
-            plan = plan.withLink(share = outgoing.join(request.bandwidth() == null ? 0 : request.bandwidth()));
+            plan = plan.withLink(share = outgoing.join(request.bandwidth() == null ? 0 : request.bandwidth(), !request.memoryOwnLimit()));
         SourceStrategy strategy = MigrationAssembly.sourceStrategy(qmp, plan, workDir, data, mirrorTarget, timeline);
         if (strategy instanceof ChunkTransferSource cts) {
             registry.expectResumes(id, ch -> {

@@ -22,7 +22,7 @@ public final class LinkBudget {
 
     /** A budget of {@code bytesPerSecond} for one migration alone (its {@code --bandwidth}). */
     public static Share alone(long bytesPerSecond) {
-        return new LinkBudget(bytesPerSecond).join(0);
+        return new LinkBudget(bytesPerSecond).join(0, true);
     }
 
     public long bytesPerSecond() {
@@ -36,11 +36,13 @@ public final class LinkBudget {
     /**
      * A migration starts using the link.
      *
-     * @param ownCap the migration's own limit ({@code --bandwidth}), 0 for none
+     * @param ownCap      the migration's own limit ({@code --bandwidth}), 0 for none
+     * @param coversMemory whether QEMU's memory stream is inside the share with the disk (false when the user gave
+     *                     memory a limit of its own, {@code --memory-bandwidth}: then only the disk draws on it)
      */
-    public synchronized Share join(long ownCap) {
+    public synchronized Share join(long ownCap, boolean coversMemory) {
         if (ownCap < 0) throw new IllegalArgumentException("a share's cap must be >= 0 bytes/s (0: none), got " + ownCap);
-        Share s = new Share(ownCap);
+        Share s = new Share(ownCap, coversMemory);
         shares.add(s);
         return s;
     }
@@ -81,9 +83,16 @@ public final class LinkBudget {
     /** One migration's part of the budget; {@link #close()} when it no longer uses the link. */
     public final class Share implements AutoCloseable {
         private final long ownCap;
+        private final boolean coversMemory;
 
-        private Share(long ownCap) {
+        private Share(long ownCap, boolean coversMemory) {
             this.ownCap = ownCap;
+            this.coversMemory = coversMemory;
+        }
+
+        /** Whether QEMU's memory stream shares this part with the disk (else memory keeps a limit of its own). */
+        public boolean coversMemory() {
+            return coversMemory;
         }
 
         /** The rate this migration may use now, bytes/s; 0: unlimited. */

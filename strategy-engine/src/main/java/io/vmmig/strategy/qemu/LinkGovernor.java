@@ -66,7 +66,7 @@ public final class LinkGovernor implements AutoCloseable {
         this.lastNanos = System.nanoTime();
         this.lastDisk = pushedWireBytes.getAsLong();
         LinkSplit s = initial(false);
-        push.setRate(s.diskBytesPerSecond());
+        push.setRate(s.diskBytesPerSecond());   // before memory starts (and when memory has its own limit) the disk takes it all
         split = s;
         ticker = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "vmmig-link-" + migrationId);
@@ -81,7 +81,7 @@ public final class LinkGovernor implements AutoCloseable {
         memoryRate = maxBandwidth;
         lastMemory = 0;
         memoryActive = true;
-        if (push != null) push.setRate(initial(true).diskBytesPerSecond());
+        if (push != null && share.coversMemory()) push.setRate(initial(true).diskBytesPerSecond());
     }
 
     /** The split last applied (null before {@link #start}). */
@@ -117,6 +117,11 @@ public final class LinkGovernor implements AutoCloseable {
         }
         lastNanos = now;
         lastDisk = disk;
+        if (!share.coversMemory()) {   // memory has a limit of its own: the disk alone takes the share
+            push.setRate(budgetNow());
+            split = new LinkSplit(budgetNow(), 0);
+            return;
+        }
         LinkSplit s = LinkSplit.of(budgetNow(), diskRate, memoryRateMeasured, memoryActive, memoryCap);
         push.setRate(s.diskBytesPerSecond());
         if (memoryActive && Math.abs(s.memoryBytesPerSecond() - memoryRate) > memoryRate / 10) {

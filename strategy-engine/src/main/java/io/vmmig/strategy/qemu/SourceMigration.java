@@ -141,7 +141,7 @@ public final class SourceMigration {
                     qmp.call(MigrateSetParameters.tls(tls.credsId(), tls.hostname()));
                 }
                 MemorySettings memory = options.memory();
-                if (governor != null) {
+                if (governor != null && options.link().coversMemory()) {
                     // the push and memory share the budget from the first byte of memory on
                     long m = governor.initial(true).memoryBytesPerSecond();
                     memory = (memory == null ? MemorySettings.defaults() : memory).withMaxBandwidth(
@@ -153,7 +153,7 @@ public final class SourceMigration {
                 }
                 qmp.call(new Migrate(uri, null, null));
                 memoryStarted = true;
-                if (governor != null) governor.memoryStarted(memory.maxBandwidth());
+                if (governor != null) governor.memoryStarted(memory == null ? MemorySettings.UNLIMITED : memory.maxBandwidth());
                 timeline.mark(MigrationEvent.MEMORY_STARTED);
             }
             awaitOrCancel(cutover.completed(), "the memory migration");
