@@ -86,6 +86,7 @@ class QmpSchemaIT {
                 new QmpCommands.QueryMigrateCapabilities(),
                 new QmpCommands.QueryMigrateParameters(),
                 new QmpCommands.AnnounceSelf(50, 550, 5, 100),
+                new QmpCommands.MigrateSetAnnounceParameters(50, 550, 5, 100),
                 // blockdev-add options as vmmig builds them (flat union, nested BlockdevRef alternates)
                 new QmpCommands.BlockdevAdd(json("{\"driver\":\"qcow2\",\"node-name\":\"fmt\",\"discard\":\"unmap\","
                         + "\"cache\":{\"direct\":false,\"no-flush\":false},\"read-only\":false,"
