@@ -247,18 +247,9 @@ class TwoDiskDomainLibvirtIT {
     }
 
     private static String domainXml(Workload w, Path serial) {
-        TestGuest g = TestGuest.get();
-        return "<domain type='qemu'><name>" + DOMAIN + "</name><memory unit='MiB'>128</memory><vcpu>1</vcpu>"
-                + "<os><type arch='x86_64' machine='pc'>hvm</type><kernel>" + g.kernel() + "</kernel><initrd>" + g.initrd()
-                + "</initrd><cmdline>" + g.appendLine(w) + "</cmdline></os>"
-                + "<cpu mode='maximum' check='none'/><on_reboot>destroy</on_reboot><devices>"
-                + "<emulator>/usr/bin/qemu-system-x86_64</emulator>"
-                + "<disk type='file' device='disk'><driver name='qemu' type='qcow2' cache='none'/><source file='" + QCOW2 + "'/>"
-                + "<target dev='vda' bus='virtio'/></disk>"
-                + "<disk type='file' device='disk'><driver name='qemu' type='raw' cache='none'/><source file='" + RAW + "'/>"
-                + "<target dev='vdb' bus='virtio'/></disk>"
-                + "<serial type='unix'><source mode='connect' path='" + serial + "'/><target port='0'/></serial>"
-                + "</devices></domain>";
+        return io.vmmig.testkit.GuestDomainXml.of(DOMAIN, 128, w, serial, java.util.List.of(
+                new io.vmmig.testkit.GuestDomainXml.Disk("qcow2", String.valueOf(QCOW2), "vda"),
+                new io.vmmig.testkit.GuestDomainXml.Disk("raw", String.valueOf(RAW), "vdb")));
     }
 
     private static List<String> exec(String h, String... cmd) {

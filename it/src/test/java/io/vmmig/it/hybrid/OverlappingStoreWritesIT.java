@@ -51,11 +51,9 @@ class OverlappingStoreWritesIT {
                 "--shared=2", "--persistent", store.toString()).redirectErrorStream(true)
                 .redirectOutput(dir.resolve("qemu-nbd.log").toFile()).start();
         try {
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-            while (!Files.exists(sock)) {
-                assertTrue(nbd.isAlive() && System.nanoTime() < deadline, "qemu-nbd did not open " + sock);
-                Thread.sleep(50);   // (a test waiting for another process's socket)
-            }
+            io.vmmig.it.migration.Poll.until("qemu-nbd to open " + sock, java.time.Duration.ofSeconds(60),
+                    () -> Files.exists(sock) || !nbd.isAlive());
+            assertTrue(nbd.isAlive(), "qemu-nbd exited before opening " + sock);
             try (NbdClient client = NbdClient.connect(sock, NbdClientOptions.of("store"))) {
                 NbdExportBackend backend = new NbdExportBackend(client);
                 int olderWonRaw = 0;
