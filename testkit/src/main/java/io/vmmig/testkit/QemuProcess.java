@@ -198,6 +198,7 @@ public final class QemuProcess implements AutoCloseable {
             return this;
         }
 
+        /** RAM in MiB; the guest gets {@link GuestRam#EXTRA_KIB} KiB more (see {@link GuestRam}: QEMU 7.2 TCG loses writes otherwise). */
         public Builder memoryMb(int mb) {
             this.memoryMb = mb;
             return this;
@@ -263,7 +264,7 @@ public final class QemuProcess implements AutoCloseable {
             try {
                 console = SerialConsole.listen(name, dir.resolve("serial.sock"), dir.resolve("console.log"));
                 List<String> cmd = new ArrayList<>(List.of(binary, "-name", name, "-nodefaults", "-no-user-config",
-                        "-display", "none", "-no-reboot", "-m", Integer.toString(memoryMb)));
+                        "-display", "none", "-no-reboot", "-m", GuestRam.qemuSize(memoryMb)));
                 cmd.addAll(accel.qemuArgs());
                 cmd.addAll(List.of("-qmp", "unix:" + dir.resolve("qmp.sock") + ",server=on,wait=off",
                         "-chardev", "socket,id=ser0,path=" + dir.resolve("serial.sock"),

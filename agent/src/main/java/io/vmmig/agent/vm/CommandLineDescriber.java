@@ -172,8 +172,12 @@ public final class CommandLineDescriber {
                 Map<String, String> m = options(a, "size");
                 String size = m.remove("size");
                 String maxmem = m.remove("maxmem");
-                memory = new Memory(size == null ? null : mebibytes(raw, size), integer(raw, m.remove("slots")),
-                        maxmem == null ? null : mebibytes(raw, maxmem));
+                Long kib = size == null ? null : kibibytes(raw, size);
+                Long maxKib = maxmem == null ? null : kibibytes(raw, maxmem);
+                if (maxKib != null && maxKib % 1024 != 0) throw refuse(raw + " " + a + ": maxmem '" + maxmem + "' is not a whole number of MiB");
+                boolean wholeMib = kib == null || kib % 1024 == 0;
+                memory = new Memory(kib == null || !wholeMib ? null : kib / 1024, integer(raw, m.remove("slots")),
+                        maxKib == null ? null : maxKib / 1024, wholeMib ? null : kib);
                 if (!m.isEmpty()) throw refuse(raw + " " + a + ": unknown " + m.keySet());
             }
             case "kernel" -> kernel = a;
@@ -459,20 +463,20 @@ public final class CommandLineDescriber {
         };
     }
 
-    /** {@code 256}, {@code 256M}, {@code 1G}, {@code 512m}: mebibytes ({@code -m} defaults to MiB). */
-    private long mebibytes(String raw, String v) throws AgentException {
+    /** A QEMU size ({@code 256}, {@code 256M}, {@code 1G}, {@code 262152K}; no suffix means MiB) in KiB, exactly. */
+    private long kibibytes(String raw, String v) throws AgentException {
         try {
             char unit = Character.toUpperCase(v.charAt(v.length() - 1));
-            if (Character.isDigit(unit)) return Long.parseLong(v);
+            if (Character.isDigit(unit)) return Math.multiplyExact(Long.parseLong(v), 1024L);
             long n = Long.parseLong(v.substring(0, v.length() - 1));
             return switch (unit) {
-                case 'M' -> n;
-                case 'G' -> n * 1024;
-                case 'T' -> n * 1024 * 1024;
-                case 'K' -> n / 1024;
+                case 'K' -> n;
+                case 'M' -> Math.multiplyExact(n, 1024L);
+                case 'G' -> Math.multiplyExact(n, 1024L * 1024);
+                case 'T' -> Math.multiplyExact(n, 1024L * 1024 * 1024);
                 default -> throw refuse(raw + ": bad size '" + v + "'");
             };
-        } catch (NumberFormatException | IndexOutOfBoundsException e) {
+        } catch (NumberFormatException | IndexOutOfBoundsException | ArithmeticException e) {
             throw refuse(raw + ": bad size '" + v + "'");
         }
     }

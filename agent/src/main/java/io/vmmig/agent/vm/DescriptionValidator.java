@@ -4,6 +4,7 @@ import io.vmmig.agent.config.QemuPolicy;
 import io.vmmig.agent.vm.VmDescription.Chardev;
 import io.vmmig.agent.vm.VmDescription.Device;
 import io.vmmig.agent.vm.VmDescription.Disk;
+import io.vmmig.agent.vm.VmDescription.Memory;
 import io.vmmig.agent.vm.VmDescription.Monitor;
 import io.vmmig.agent.vm.VmDescription.Netdev;
 import io.vmmig.agent.vm.VmDescription.QomObject;
@@ -116,10 +117,14 @@ public final class DescriptionValidator {
             range("smp.maxcpus", d.smp().maxcpus(), d.smp().cpus(), 1024);
         }
         if (d.memory() != null) {
-            required("memory.sizeMib", d.memory().sizeMib());
-            range("memory.sizeMib", d.memory().sizeMib(), 1, 4L << 20);
-            range("memory.slots", d.memory().slots(), 0, 256);
-            range("memory.maxMib", d.memory().maxMib(), d.memory().sizeMib(), 16L << 20);
+            Memory m = d.memory();
+            if (m.sizeMib() != null && m.sizeKib() != null) refuse("memory.sizeKib", "given together with memory.sizeMib");
+            required("memory.sizeMib", m.kib());
+            range("memory.sizeMib", m.sizeMib(), 1, 4L << 20);
+            range("memory.sizeKib", m.sizeKib(), 1, 4L << 30);
+            if (m.sizeKib() != null && m.sizeKib() % 4 != 0) refuse("memory.sizeKib", m.sizeKib() + " is not a multiple of 4 (KiB pages)");
+            range("memory.slots", m.slots(), 0, 256);
+            range("memory.maxMib", m.maxMib(), (m.kib() + 1023) / 1024, 16L << 20);
         }
         if (d.boot() != null) {
             if (d.boot().kernel() != null) bootFile("boot.kernel", d.boot().kernel());

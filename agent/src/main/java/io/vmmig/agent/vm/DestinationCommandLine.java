@@ -132,7 +132,7 @@ public final class DestinationCommandLine {
             add(a, "-smp", new Opts().put("cpus", d.smp().cpus()).put("sockets", d.smp().sockets()).put("cores", d.smp().cores())
                     .put("threads", d.smp().threads()).put("maxcpus", d.smp().maxcpus()).toString());
         if (d.memory() != null)
-            add(a, "-m", new Opts().put("size", d.memory().sizeMib() + "M").put("slots", d.memory().slots())
+            add(a, "-m", new Opts().put("size", d.memory().qemuSize()).put("slots", d.memory().slots())
                     .put("maxmem", d.memory().maxMib() == null ? null : d.memory().maxMib() + "M").toString());
         if (d.objects() != null)
             for (QomObject o : d.objects()) add(a, "-object", new Opts().first(o.qomType()).put("id", o.id()).putAll(o.props()).toString());

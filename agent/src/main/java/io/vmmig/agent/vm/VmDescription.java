@@ -26,7 +26,7 @@ import java.util.Map;
  *  "accel":{"type":"tcg","props":{"thread":"multi"}},
  *  "cpu":{"model":"max","flags":["+x2apic"]},
  *  "smp":{"cpus":2,"sockets":1,"cores":2,"threads":1,"maxcpus":null},
- *  "memory":{"sizeMib":256,"slots":null,"maxMib":null},
+ *  "memory":{"sizeMib":256,"slots":null,"maxMib":null},   (or {"sizeKib":262152,...}: not a whole MiB)
  *  "boot":{"kernel":"/var/lib/vmmig/boot/vmlinuz","initrd":"...","append":"console=ttyS0","options":{"strict":"on"}},
  *  "rtc":{"base":"utc"},
  *  "flags":["nodefaults","no-user-config","no-reboot"], "display":"none", "vga":null,
@@ -60,7 +60,27 @@ public record VmDescription(int schema, String name, String uuid, Machine machin
 
     public record Smp(Integer cpus, Integer sockets, Integer cores, Integer threads, Integer maxcpus) {}
 
-    public record Memory(Long sizeMib, Integer slots, Long maxMib) {}
+    /**
+     * {@code -m}: the size in MiB, or, when it is not a whole number of MiB, in KiB ({@code sizeKib}; exactly one of
+     * the two is set). KiB sizes matter: the destination's RAM must be the source's to the byte, and a size that is
+     * not a multiple of 256 KiB keeps QEMU before 9.0 under TCG off its dirty-bitmap path that loses guest writes
+     * (see {@code GuestRam} in testkit).
+     */
+    public record Memory(Long sizeMib, Integer slots, Long maxMib, Long sizeKib) {
+        public Memory(Long sizeMib, Integer slots, Long maxMib) {
+            this(sizeMib, slots, maxMib, null);
+        }
+
+        /** The size in KiB, whichever field holds it; null when neither does. */
+        public Long kib() {
+            return sizeKib != null ? sizeKib : sizeMib == null ? null : sizeMib * 1024;
+        }
+
+        /** The {@code size=} value of {@code -m}, exactly as the size was given. */
+        public String qemuSize() {
+            return sizeKib != null ? sizeKib + "K" : sizeMib + "M";
+        }
+    }
 
     /** {@code -kernel}, {@code -initrd}, {@code -append}, {@code -bios} and the {@code -boot} options (order, menu, strict, ...). */
     public record Boot(String kernel, String initrd, String append, String bios, Map<String, String> options) {}

@@ -199,4 +199,18 @@ class CommandLineDescriberTest {
                 () -> CommandLineDescriber.describe(new QemuCommandLine(1, argv), DISK0));
         assertTrue(e.getMessage().contains("unreadable -blockdev JSON"), e.getMessage());
     }
+
+    @Test
+    void aMemorySizeThatIsNotWholeMibIsKeptInKib() throws Exception {
+        List<String> argv = new ArrayList<>(testkitLike());
+        argv.set(argv.indexOf("-m") + 1, "262152K");
+        VmDescription d = CommandLineDescriber.describe(new QemuCommandLine(1, argv), DISK0);
+        assertNull(d.memory().sizeMib());
+        assertEquals(262152L, d.memory().sizeKib(), "256 MiB + 8 KiB, not truncated to 256 MiB (the destination's RAM would differ)");
+        argv.set(argv.indexOf("-m") + 1, "size=524288K");
+        assertEquals(512L, CommandLineDescriber.describe(new QemuCommandLine(1, argv), DISK0).memory().sizeMib(), "whole MiB stay MiB");
+        argv.set(argv.indexOf("-m") + 1, "size=256M,maxmem=1048577K");
+        AgentException e = assertThrows(AgentException.class, () -> CommandLineDescriber.describe(new QemuCommandLine(1, argv), DISK0));
+        assertTrue(e.getMessage().contains("maxmem '1048577K' is not a whole number of MiB"), e.getMessage());
+    }
 }

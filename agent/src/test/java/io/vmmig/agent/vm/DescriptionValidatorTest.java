@@ -199,4 +199,22 @@ class DescriptionValidatorTest {
         assertFalse(d.toJson().toString().contains("null"), "null fields are left out: " + d.toJson());
         assertTrue(d.toJson().toString().contains("\"wait\":false"), d.toJson().toString());
     }
+
+    @Test
+    void aMemorySizeInKibIsKeptExactlyAndChecked() throws Exception {
+        ObjectNode kib = good();
+        ObjectNode m = (ObjectNode) kib.get("memory");
+        m.remove("sizeMib");
+        m.put("sizeKib", 262152);
+        VmDescription d = VmDescription.read(kib);
+        assertDoesNotThrow(() -> check(kib));
+        assertEquals("262152K", d.memory().qemuSize());
+        assertEquals(d, VmDescription.read(d.toJson()), "sizeKib round-trips");
+        refused("memory.sizeKib", "given together with memory.sizeMib", x -> ((ObjectNode) x.get("memory")).put("sizeKib", 262152));
+        refused("memory.sizeKib", "not a multiple of 4", x -> {
+            ((ObjectNode) x.get("memory")).remove("sizeMib");
+            ((ObjectNode) x.get("memory")).put("sizeKib", 262150);
+        });
+        refused("memory.sizeMib", "missing", x -> ((ObjectNode) x.get("memory")).remove("sizeMib"));
+    }
 }
