@@ -139,13 +139,24 @@ class FingerprintIndexBench {
             System.out.printf("neighbour.raw indexed: %d chunks with data in %.1f s; %s  [load %s]%n", r.chunksRead(),
                     (System.nanoTime() - t0) / 1e9, ix.stats(), load());
             for (int chunkSize : new int[] {64 * 1024, 256 * 1024}) {
-                for (boolean dedup : new boolean[] {false, true}) transfer(vm, ix, chunkSize, dedup);
+                for (boolean dedup : new boolean[] {false, true}) transfer(vm, ix, chunkSize, dedup, dedup ? "on, neighbour" : "off");
             }
+        }
+        // No neighbour: the index holds only an unrelated image (64 MiB of random bytes), so every fingerprint is
+        // sent and every lookup misses: the cost of dedup when nothing matches
+        Path otherDir = Files.createDirectories(dir.resolve("unrelated"));
+        byte[] rnd = new byte[64 << 20];
+        new Random(3).nextBytes(rnd);
+        Files.write(otherDir.resolve("unrelated.raw"), rnd);
+        Files.setLastModifiedTime(otherDir.resolve("unrelated.raw"), FileTime.fromMillis(System.currentTimeMillis() - 60_000));
+        try (FingerprintIndex ix = FingerprintIndex.open(dir.resolve("uindex"), CHUNK, List.of(otherDir), Duration.ZERO)) {
+            ix.refresh();
+            transfer(vm, ix, 64 * 1024, true, "on, no neighbour");
         }
     }
 
     /** vm.raw through the engine's hybrid transfer (push everything, empty hand-over) over loopback TCP. */
-    private void transfer(Path image, FingerprintIndex ix, int chunkSize, boolean dedup) throws Exception {
+    private void transfer(Path image, FingerprintIndex ix, int chunkSize, boolean dedup, String label) throws Exception {
         Path target = dir.resolve("target-" + chunkSize + "-" + dedup + ".raw");
         long size = Files.size(image);
         try (FileChannel f = FileChannel.open(target, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
@@ -177,9 +188,9 @@ class FingerprintIndexBench {
             s.finished().get(1, TimeUnit.MINUTES);
             var c = s.counters();
             long wire = c.pushedWireBytes.get() + c.fingerprintWireBytes.get();
-            System.out.printf("vm.raw at %d KiB chunks, dedup %-3s: disk bytes on the wire %.1f MiB (data %.1f MiB + fingerprints %.2f MiB),"
+            System.out.printf("vm.raw at %d KiB chunks, dedup %s: disk bytes on the wire %.1f MiB (data %.1f MiB + fingerprints %.2f MiB),"
                             + " dedup %.1f MiB local, zero-skipped %.1f MiB; at 100 Mbit/s %.1f s; loopback run %.1f s  [load before %s, after %s]%n",
-                    chunkSize / 1024, dedup ? "on" : "off", wire / 1048576.0, c.pushedWireBytes.get() / 1048576.0,
+                    chunkSize / 1024, label, wire / 1048576.0, c.pushedWireBytes.get() / 1048576.0,
                     c.fingerprintWireBytes.get() / 1048576.0, c.dedupBytes.get() / 1048576.0, c.zeroSkippedBytes.get() / 1048576.0,
                     wire * 8 / 1e8, (System.nanoTime() - t0) / 1e9, before, load());
             if (Files.mismatch(image, target) != -1) throw new IllegalStateException("target differs from vm.raw");
