@@ -18,6 +18,7 @@ import io.vmmig.agent.peer.PeerConnector;
 import io.vmmig.agent.peer.PeerTransportException;
 import io.vmmig.agent.peer.PeerUnauthorizedException;
 import io.vmmig.agent.vm.SourceVm;
+import io.vmmig.agent.vm.TcgDirtyTracking;
 import io.vmmig.qmp.QmpClient;
 import io.vmmig.qmp.command.QmpCommands.QueryMigrate;
 import io.vmmig.qmp.command.QmpCommands.QueryMigrateCapabilities;
@@ -184,6 +185,8 @@ public final class SourceSession implements Runnable {
         }
         try (qmp) {
             SourceVm vm = SourceVm.inspect(qmp, request.qmpSocket(), request.disks());
+            TcgDirtyTracking.warning(Integer.parseInt(vm.qemuVersion().split("\\.")[0]), vm.description())
+                    .ifPresent(w -> LOG.warn("migration {}: {}", id, w));
             int chunk = request.chunkSize() != null ? request.chunkSize() : 256 * 1024;
             StrategyChoice choice = request.strategy();
             checkCancelled();
