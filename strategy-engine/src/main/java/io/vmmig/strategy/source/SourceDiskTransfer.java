@@ -468,7 +468,9 @@ public final class SourceDiskTransfer implements PeerChannel.Handler, AutoClosea
     }
 
     private void sendData(long offset, ByteBuffer data, long waitedNanos) throws PeerChannelClosedException {
-        pushSentAt.put(offset, System.nanoTime());
+        // a re-push while the first send is unanswered keeps the first send time: its ACK (the first one back)
+        // is measured from it, else the sampled RTT shrinks and the push window under-fills the BDP
+        pushSentAt.putIfAbsent(offset, System.nanoTime());
         Frame.ChunkData frame = sender.send(channel, 0, offset, data, waitedNanos);
         countPushed(geometry.chunkOf(offset), data.remaining());
         counters.pushedWireBytes.addAndGet(frame.payload().remaining());
