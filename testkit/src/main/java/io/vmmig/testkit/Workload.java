@@ -8,7 +8,7 @@ import java.util.stream.Collectors;
  * Parameters of the test guest's disk workload, passed on the kernel command line ({@link #kernelArgs()}).
  * See testkit/README.md for what the guest does with them.
  *
- * @param blocks            size of the written area in blocks, starting at disk offset 0
+ * @param blocks            size of the written area in blocks, starting at block {@code firstBlock} of the disk
  * @param blockSize         bytes per block (multiple of 512; one O_DIRECT write each)
  * @param phases            what the writer does, in order; the last never-ending phase runs forever
  * @param hotBlocks         size of the hot set for {@link Phase#HOT}
@@ -26,10 +26,12 @@ import java.util.stream.Collectors;
  * @param secondDisk        a second disk ({@code /dev/vdb}) the area continues on: blocks {@code [0, blocks)} on the
  *                          first, {@code [blocks, 2 blocks)} on this one, hot writes alternating; {@code VERIFY} then
  *                          also prints a {@code VERIFY DISK <dev> OK|FAIL <checked> failures=<f>} line per disk. Null: one disk
+ * @param firstBlock        the block of each disk where the area starts (0: the disk's start), e.g. past a file
+ *                          system that must stay as it is
  */
 public record Workload(long blocks, int blockSize, List<Phase> phases, long hotBlocks, long hotFirst,
                        long writesPerSecond, int verifyAfterSeconds, int heartbeatMs, long seed, String marker,
-                       boolean textPayload, String secondDisk) {
+                       boolean textPayload, String secondDisk, long firstBlock) {
 
     /** A writer phase; PREFILL and IDLE end, the others run until the guest stops. */
     public enum Phase {
@@ -63,6 +65,9 @@ public record Workload(long blocks, int blockSize, List<Phase> phases, long hotB
         if (writesPerSecond < 0 || verifyAfterSeconds < 0 || heartbeatMs <= 0) {
             throw new IllegalArgumentException("writesPerSecond/verifyAfterSeconds must be >= 0, heartbeatMs > 0");
         }
+        if (firstBlock < 0) {
+            throw new IllegalArgumentException("firstBlock must be >= 0, was " + firstBlock);
+        }
         if (marker != null && !marker.matches("[\\x21-\\x7e]{1,32}")) {
             throw new IllegalArgumentException("marker must be 1-32 printable ASCII characters without blanks, was '"
                     + marker + "'");
@@ -71,62 +76,73 @@ public record Workload(long blocks, int blockSize, List<Phase> phases, long hotB
 
     /** 4096 blocks of 4 KiB (16 MiB), prefill then hot writes over 64 blocks at 1000 writes/s, heartbeat 20 ms. */
     public static Workload defaults() {
-        return new Workload(4096, 4096, List.of(Phase.PREFILL, Phase.HOT), 64, 0, 1000, 0, 20, 1, null, false, null);
+        return new Workload(4096, 4096, List.of(Phase.PREFILL, Phase.HOT), 64, 0, 1000, 0, 20, 1, null, false, null, 0);
     }
 
     public Workload withBlocks(long n) {
         return new Workload(n, blockSize, phases, Math.min(hotBlocks, n), Math.min(hotFirst, n - Math.min(hotBlocks, n)),
-                writesPerSecond, verifyAfterSeconds, heartbeatMs, seed, marker, textPayload, secondDisk);
+                writesPerSecond, verifyAfterSeconds, heartbeatMs, seed, marker, textPayload, secondDisk, firstBlock);
     }
 
     public Workload withBlockSize(int bytes) {
-        return new Workload(blocks, bytes, phases, hotBlocks, hotFirst, writesPerSecond, verifyAfterSeconds, heartbeatMs, seed, marker, textPayload, secondDisk);
+        return new Workload(blocks, bytes, phases, hotBlocks, hotFirst, writesPerSecond, verifyAfterSeconds, heartbeatMs, seed, marker, textPayload, secondDisk, firstBlock);
     }
 
     public Workload withPhases(Phase... p) {
-        return new Workload(blocks, blockSize, List.of(p), hotBlocks, hotFirst, writesPerSecond, verifyAfterSeconds, heartbeatMs, seed, marker, textPayload, secondDisk);
+        return new Workload(blocks, blockSize, List.of(p), hotBlocks, hotFirst, writesPerSecond, verifyAfterSeconds, heartbeatMs, seed, marker, textPayload, secondDisk, firstBlock);
     }
 
     public Workload withHotSet(long first, long count) {
-        return new Workload(blocks, blockSize, phases, count, first, writesPerSecond, verifyAfterSeconds, heartbeatMs, seed, marker, textPayload, secondDisk);
+        return new Workload(blocks, blockSize, phases, count, first, writesPerSecond, verifyAfterSeconds, heartbeatMs, seed, marker, textPayload, secondDisk, firstBlock);
     }
 
     public Workload withRate(long perSecond) {
-        return new Workload(blocks, blockSize, phases, hotBlocks, hotFirst, perSecond, verifyAfterSeconds, heartbeatMs, seed, marker, textPayload, secondDisk);
+        return new Workload(blocks, blockSize, phases, hotBlocks, hotFirst, perSecond, verifyAfterSeconds, heartbeatMs, seed, marker, textPayload, secondDisk, firstBlock);
     }
 
     public Workload withVerifyAfter(int seconds) {
-        return new Workload(blocks, blockSize, phases, hotBlocks, hotFirst, writesPerSecond, seconds, heartbeatMs, seed, marker, textPayload, secondDisk);
+        return new Workload(blocks, blockSize, phases, hotBlocks, hotFirst, writesPerSecond, seconds, heartbeatMs, seed, marker, textPayload, secondDisk, firstBlock);
     }
 
     public Workload withHeartbeatMs(int ms) {
-        return new Workload(blocks, blockSize, phases, hotBlocks, hotFirst, writesPerSecond, verifyAfterSeconds, ms, seed, marker, textPayload, secondDisk);
+        return new Workload(blocks, blockSize, phases, hotBlocks, hotFirst, writesPerSecond, verifyAfterSeconds, ms, seed, marker, textPayload, secondDisk, firstBlock);
     }
 
     public Workload withSeed(long s) {
-        return new Workload(blocks, blockSize, phases, hotBlocks, hotFirst, writesPerSecond, verifyAfterSeconds, heartbeatMs, s, marker, textPayload, secondDisk);
+        return new Workload(blocks, blockSize, phases, hotBlocks, hotFirst, writesPerSecond, verifyAfterSeconds, heartbeatMs, s, marker, textPayload, secondDisk, firstBlock);
     }
 
     /** This workload with the guest holding {@code text} in RAM and in every block it writes (see {@link #marker}). */
     public Workload withMarker(String text) {
-        return new Workload(blocks, blockSize, phases, hotBlocks, hotFirst, writesPerSecond, verifyAfterSeconds, heartbeatMs, seed, text, textPayload, secondDisk);
+        return new Workload(blocks, blockSize, phases, hotBlocks, hotFirst, writesPerSecond, verifyAfterSeconds, heartbeatMs, seed, text, textPayload, secondDisk, firstBlock);
     }
 
     /** This workload with compressible (text-like) payloads, see {@link #textPayload}. */
     public Workload withTextPayload(boolean on) {
-        return new Workload(blocks, blockSize, phases, hotBlocks, hotFirst, writesPerSecond, verifyAfterSeconds, heartbeatMs, seed, marker, on, secondDisk);
+        return new Workload(blocks, blockSize, phases, hotBlocks, hotFirst, writesPerSecond, verifyAfterSeconds, heartbeatMs, seed, marker, on, secondDisk, firstBlock);
     }
 
     /** This workload writing over two disks: the first and {@code device} (e.g. {@code /dev/vdb}), each {@link #blocks} long. */
     public Workload withSecondDisk(String device) {
         if (device != null && !device.matches("/dev/[a-z0-9]+")) throw new IllegalArgumentException("not a device path: " + device);
         return new Workload(blocks, blockSize, phases, hotBlocks, hotFirst, writesPerSecond, verifyAfterSeconds, heartbeatMs, seed, marker,
-                textPayload, device);
+                textPayload, device, firstBlock);
     }
 
-    /** Bytes of disk the workload touches: the disk must be at least this big. */
+    /** This workload with its area starting at block {@code block} of each disk, see {@link #firstBlock}. */
+    public Workload withFirstBlock(long block) {
+        return new Workload(blocks, blockSize, phases, hotBlocks, hotFirst, writesPerSecond, verifyAfterSeconds, heartbeatMs, seed, marker,
+                textPayload, secondDisk, block);
+    }
+
+    /** Bytes of the area the workload writes. */
     public long areaBytes() {
         return blocks * blockSize;
+    }
+
+    /** Bytes of disk the workload needs: its area and what lies before it. The disk must be at least this big. */
+    public long diskBytesNeeded() {
+        return (firstBlock + blocks) * blockSize;
     }
 
     /** The {@code vmmig.*} kernel command-line parameters. */
@@ -136,6 +152,6 @@ public record Workload(long blocks, int blockSize, List<Phase> phases, long hotB
                 + " vmmig.hot=" + hotBlocks + " vmmig.hot_first=" + hotFirst + " vmmig.rate=" + writesPerSecond
                 + " vmmig.verify_after=" + verifyAfterSeconds + " vmmig.hb_ms=" + heartbeatMs + " vmmig.seed=" + seed
                 + (marker == null ? "" : " vmmig.marker=" + marker) + (textPayload ? " vmmig.fill=text" : "")
-                + (secondDisk == null ? "" : " vmmig.dev2=" + secondDisk);
+                + (secondDisk == null ? "" : " vmmig.dev2=" + secondDisk) + (firstBlock == 0 ? "" : " vmmig.first=" + firstBlock);
     }
 }

@@ -18,6 +18,15 @@ class WorkloadTest {
     }
 
     @Test
+    void anAreaPastTheDiskStartNamesItsFirstBlockAndNeedsTheDiskUpToItsEnd() {
+        Workload w = Workload.defaults().withBlocks(1000).withFirstBlock(524288);
+        assertEquals(Workload.defaults().withBlocks(1000).kernelArgs() + " vmmig.first=524288", w.kernelArgs());
+        assertEquals(1000L * 4096, w.areaBytes());
+        assertEquals((524288L + 1000) * 4096, w.diskBytesNeeded());
+        assertThrows(IllegalArgumentException.class, () -> Workload.defaults().withFirstBlock(-1));
+    }
+
+    @Test
     void shrinkingTheAreaKeepsTheHotSetInside() {
         Workload w = Workload.defaults().withHotSet(100, 64).withBlocks(32);
         assertEquals(32, w.hotBlocks());

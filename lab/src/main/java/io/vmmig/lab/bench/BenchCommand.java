@@ -75,12 +75,23 @@ public final class BenchCommand implements Callable<Integer> {
                     + "the libvirt lab uses VMMIG_LIBVIRT_LAB_NS / VMMIG_LIBVIRT_LAB")
     String scale;
 
+    @Option(names = "--dedup", description = "the neighbourhood dedup comparison of issue 15 instead of the matrix: the guest's disk is the "
+            + "Debian image vm.qcow2 (lab/images/build-debian-images) grown by a tail the idle workload writes; each strategy runs with "
+            + "dedup off, on with no neighbour at the destination, and on with neighbour.qcow2 indexed there; images compared byte for byte "
+            + "after each run. Strategies default to hybrid,postcopy, links to 100mbit-50ms")
+    boolean dedup;
+
+    @Option(names = "--debian-images", paramLabel = "DIR", description = "with --dedup: where vm.qcow2 and neighbour.qcow2 are "
+            + "(default /var/cache/vmmig-lab/debian-images)")
+    Path debianImages;
+
     @Option(names = "--systems", split = ",", description = "with --scale: subset of vmmig-qemu, libvirt, vmmig-libvirt (default all)")
     List<String> systemNames;
 
     @Override
     public Integer call() throws Exception {
         if (scale != null) return scaleBench();
+        if (dedup) return dedupBench();
         List<BenchStrategy> strategies = pick(Arrays.asList(BenchStrategy.values()), strategyNames, BenchStrategy::label);
         List<BenchWorkload> workloads = pick(Arrays.asList(BenchWorkload.values()), workloadNames, BenchWorkload::label);
         List<LinkProfile> allLinks = List.of(LinkProfile.UNSHAPED, LinkProfile.MBIT_100, LinkProfile.MBIT_100_RTT_50,
@@ -184,6 +195,52 @@ public final class BenchCommand implements Callable<Integer> {
             System.out.printf("[%5.0fs] %s guest booted, prefilled and saved in %.1f s%n",
                     (System.nanoTime() - t0) / 1e9, w.label(), g.prepareTime().toMillis() / 1000.0);
         }
+    }
+
+    /** {@code --dedup}: the neighbourhood dedup cells (DedupBench). */
+    private Integer dedupBench() throws Exception {
+        List<LinkProfile> known = List.of(LinkProfile.UNSHAPED, LinkProfile.GBIT_1, LinkProfile.MBIT_100, LinkProfile.MBIT_100_RTT_50,
+                LinkProfile.MBIT_100_RTT_200);
+        List<LinkProfile> links = pick(known, linkNames == null ? List.of("100mbit-50ms") : linkNames, LinkProfile::label);
+        List<BenchStrategy> strategies = pick(Arrays.asList(BenchStrategy.values()),
+                strategyNames == null ? List.of("hybrid", "postcopy") : strategyNames, BenchStrategy::label);
+        if (links == null || strategies == null || repeats < 1) {
+            System.err.println("vmmig bench: unknown name in --links/--strategies, or --repeats < 1");
+            return Main.EXIT_USAGE;
+        }
+        DebianImages images;
+        DedupBench bench;
+        BenchSizes d = BenchSizes.defaults();
+        BenchSizes sizes = areaMib == null ? d : new BenchSizes(d.ramMib(), Math.max(d.diskMib(), 2 * areaMib), areaMib, d.hotMib(), d.steadyRate());
+        Path folder = out != null ? out : Path.of("bench-results", LocalDate.now(ZoneOffset.UTC) + "-dedup-bench");
+        String command = "vmmig bench --dedup --repeats " + repeats + (linkNames != null ? " --links " + String.join(",", linkNames) : "")
+                + (strategyNames != null ? " --strategies " + String.join(",", strategyNames) : "")
+                + (areaMib != null ? " --area-mib " + areaMib : "") + (debianImages != null ? " --debian-images " + debianImages : "");
+        try {
+            images = DebianImages.in(debianImages != null ? debianImages : DebianImages.DEFAULT_DIR);
+        } catch (IllegalArgumentException e) {
+            System.err.println("vmmig bench: " + e.getMessage());
+            return Main.EXIT_ENVIRONMENT;
+        }
+        try {
+            bench = new DedupBench(images, strategies, links, repeats, sizes, folder, command);
+        } catch (IllegalArgumentException e) {
+            System.err.println("vmmig bench: " + e.getMessage());
+            return Main.EXIT_USAGE;
+        }
+        var unavailable = NetworkLab.unavailableReason();
+        if (unavailable.isPresent()) {
+            System.err.println("vmmig bench: no network lab here: " + unavailable.get());
+            return Main.EXIT_ENVIRONMENT;
+        }
+        TestGuest guest;
+        try {
+            guest = TestGuest.get();
+        } catch (RuntimeException e) {
+            System.err.println("vmmig bench: cannot build the test guest: " + e.getMessage());
+            return Main.EXIT_ENVIRONMENT;
+        }
+        return bench.run(guest) ? 0 : Main.EXIT_FAILED;
     }
 
     /** {@code --scale}: the side-by-side run (ScaleBench). */

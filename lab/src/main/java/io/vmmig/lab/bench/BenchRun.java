@@ -99,6 +99,36 @@ final class BenchRun {
         return this;
     }
 
+    /**
+     * Neighbourhood dedup (the bench's dedup cells): the source fingerprints each piece of the matcher's
+     * chunk size before sending it and the destination looks them up in {@code m}; null: off.
+     */
+    private io.vmmig.strategy.dedup.LocalChunkMatcher localChunks;
+
+    BenchRun withDedup(io.vmmig.strategy.dedup.LocalChunkMatcher m) {
+        this.localChunks = m;
+        return this;
+    }
+
+    /** Whether each run ends by stopping both QEMUs and comparing the two images byte for byte (qemu-img compare). */
+    private boolean compareImages;
+
+    BenchRun withImageComparison(boolean on) {
+        this.compareImages = on;
+        return this;
+    }
+
+    /**
+     * A run's result with the engine's report (null if the run failed before it) and, with
+     * {@link #withImageComparison}, what comparing the source's and the destination's images said (null: not compared).
+     */
+    record Outcome(RunResult result, MigrationReport report, String imageCheck) {
+        /** The run counts and, if compared, the images are identical. */
+        boolean intact() {
+            return result.ok() && (imageCheck == null || imageCheck.startsWith("Images are identical"));
+        }
+    }
+
     BenchRun(NetworkLab lab, CrossLinks links, TestGuest guest, Map<BenchWorkload, GuestSnapshot> snapshots,
              BenchSizes sizes, Path workRoot) {
         this.lab = lab;
@@ -144,6 +174,10 @@ final class BenchRun {
     }
 
     RunResult run(BenchStrategy s, BenchWorkload w, LinkProfile link, int repeat) {
+        return outcome(s, w, link, repeat).result();
+    }
+
+    Outcome outcome(BenchStrategy s, BenchWorkload w, LinkProfile link, int repeat) {
         Deque<AutoCloseable> cleanup = new ArrayDeque<>();
         Path dir = null;
         try {
@@ -155,7 +189,7 @@ final class BenchRun {
                 msg = "did not converge: the mirror was not READY and migrated within " + MIRROR_LIMIT.toSeconds() + " s ("
                         + msg + ")";
             else if (e.getCause() != null) msg += " (cause: " + e.getCause() + ")";
-            return RunResult.failed(s, w, link, repeat, msg);
+            return new Outcome(RunResult.failed(s, w, link, repeat, msg), null, null);
         } finally {
             while (!cleanup.isEmpty()) {
                 try {
@@ -168,11 +202,13 @@ final class BenchRun {
         }
     }
 
-    private RunResult measure(BenchStrategy s, BenchWorkload w, LinkProfile link, int repeat, Path dir,
-                              Deque<AutoCloseable> cleanup) throws Exception {
+    private Outcome measure(BenchStrategy s, BenchWorkload w, LinkProfile link, int repeat, Path dir,
+                            Deque<AutoCloseable> cleanup) throws Exception {
         GuestSnapshot snapshot = snapshots.get(w);
         Workload workload = snapshot.workload();
-        long diskBytes = (long) sizes.diskMib() << 20;
+        long diskBytes = snapshot.diskBytes();
+        if (localChunks != null && s.mirrorMode() != null)
+            throw new IllegalArgumentException("dedup needs a strategy that sends chunks, not " + s.label());
         DiskImage dstDisk = DiskImage.create(dir.resolve("destination.qcow2"), DiskImage.Format.QCOW2, diskBytes);
         String quietHost = s == BenchStrategy.PRECOPY ? awaitQuietHost() : "";
         boolean freshBoot = bootsFresh(s);
@@ -201,12 +237,14 @@ final class BenchRun {
         if (s.mirrorMode() == null) {
             SocketPeerChannel[] ends = peerChannel();
             pulls = new OnDemandPullClock(ends[1]);
-            ChunkTransferDestination d = new ChunkTransferDestination(new ChunkTransferDestination.Config(ID,
-                    dstDisk.path(), "qcow2", NODE, diskBytes, CHUNK, ChunkTransferDestination.DEFAULT_PULLERS, dir, TIMEOUT), pulls,
+            ChunkTransferDestination.Config dc = new ChunkTransferDestination.Config(ID,
+                    dstDisk.path(), "qcow2", NODE, diskBytes, CHUNK, ChunkTransferDestination.DEFAULT_PULLERS, dir, TIMEOUT);
+            ChunkTransferDestination d = new ChunkTransferDestination(localChunks == null ? dc : dc.withLocalChunks(localChunks), pulls,
                     dstTimeline);
             cleanup.push(d);
             ChunkTransferSource c = new ChunkTransferSource(srcQmp, new ChunkTransferSource.Config(s.strategy(), ID, java.util.List.of(NODE),
-                    CHUNK, SourceOptions.defaults().withThreshold(THRESHOLD).withCompression(compression), Duration.ofMillis(300), dir, TIMEOUT,
+                    CHUNK, SourceOptions.defaults().withThreshold(THRESHOLD).withCompression(compression)
+                    .withDedup(localChunks == null ? 0 : localChunks.chunkSize()), Duration.ofMillis(300), dir, TIMEOUT,
                     ChunkTransferSource.PrecopyLimits.defaults()), ends[0], srcTimeline);
             cleanup.push(c);
             source = c;
@@ -229,6 +267,7 @@ final class BenchRun {
 
         Files.deleteIfExists(links.memory().destinationSide());
         QemuProcess[] dst = new QemuProcess[1];
+        QmpClient[] dstQmp = new QmpClient[1];
         LocalPair pair = new LocalPair(ID, srcQmp, source, destination,
                 new SourceMigration.Options(ID, s.strategy(), s.label(), "unix:" + links.memory().sourceSide(),
                         s.mirrorMode() == null ? TIMEOUT : MIRROR_LIMIT),
@@ -242,6 +281,7 @@ final class BenchRun {
             cleanup.push(dst[0]);
             QmpClient q = QmpClient.connect(dst[0].qmpSocket());
             cleanup.push(q);
+            dstQmp[0] = q;
             return q;
         }, () -> { }, () -> { });
 
@@ -251,6 +291,7 @@ final class BenchRun {
         wire.close();
         InterfaceCounters bytes = wire.delta();
         String verify = GuestIntegrity.verdict(verify(dst[0]), dst[0].console().lines().stream().map(ConsoleLine::text).toList());
+        String imageCheck = compareImages ? compareImages(srcQmp, src, dstQmp[0], dst[0], dir.resolve("source.qcow2"), dstDisk.path()) : null;
 
         List<ConsoleLine> lines = Stream.concat(src.console().lines().stream(), dst[0].console().lines().stream())
                 .sorted(Comparator.comparingLong(ConsoleLine::nanoTime)).toList();
@@ -277,12 +318,35 @@ final class BenchRun {
                 sr.compression().compressedChunks(), sr.compression().incompressibleChunks(), sr.compression().compressMillis(),
                 sr.compression().windowsOn(), sr.compression().windows(), memorySeconds, sr.pauseMillis(),
                 freshBoot ? "booted fresh" : "restored", coresBusy, CORES, quietHost, total / 1000.0, loadAverage());
-        return new RunResult(s, w, link, repeat, total, cutover, report.totalMillis(), report.cutoverMillis(),
+        return new Outcome(new RunResult(s, w, link, repeat, total, cutover, report.totalMillis(), report.cutoverMillis(),
                 report.qemuDowntimeMillis(),
                 pause, bytes.txBytes(), bytes.rxBytes(), report.diskBytesMoved(), report.ramBytes(),
                 tput.before(REPORTS_BEFORE), tput.during(end), tput.after(end), onDemand,
                 pulls == null ? List.of() : pulls.roundTripsMicros(),
-                report.source().iterationLimitHit(), verify, wire.samples(), tput.samples(), null);
+                report.source().iterationLimitHit(), verify, wire.samples(), tput.samples(), null), report, imageCheck);
+    }
+
+    /**
+     * Quits both QEMUs (so each image is closed with its metadata written) and compares the images' contents
+     * with {@code qemu-img compare}: for a run whose guest stopped writing before the migration (idle), the
+     * destination must hold exactly the source's disk. Returns qemu-img's line ("Images are identical." or where
+     * they differ).
+     */
+    private static String compareImages(QmpClient srcQmp, QemuProcess src, QmpClient dstQmp, QemuProcess dst, Path source, Path target) {
+        for (QmpClient q : new QmpClient[] {dstQmp, srcQmp}) {
+            try {
+                QmpClient.join(q.quit());
+            } catch (RuntimeException e) {
+                // the connection closing as QEMU exits is the answer too
+            }
+        }
+        for (QemuProcess p : new QemuProcess[] {dst, src}) {
+            if (p.awaitExit(Duration.ofSeconds(30)).isEmpty())
+                return "not compared: QEMU " + p + " did not exit 30 s after quit";
+        }
+        io.vmmig.testkit.HostCommand.Result r = io.vmmig.testkit.HostCommand.attempt(null, Duration.ofMinutes(5),
+                List.of("qemu-img", "compare", "-f", "qcow2", "-F", "qcow2", source.toString(), target.toString()));
+        return r.output().strip().lines().reduce((a, b) -> b).orElse("qemu-img compare exited " + r.exitCode());
     }
 
     /**

@@ -29,13 +29,16 @@ public final class GuestSnapshot {
     private final Workload workload;
     private final int ramMib;
     private final DiskImage disk;
+    /** The image the guest's disk started as (a copy of it), or null: an empty disk. */
+    private final DiskImage base;
     private final Path state;
     private final Duration prepareTime;
     /** With {@code --outside-probe}: the guest has a NIC and runs on host A; null: no NIC, this namespace. */
     private final ProbedNetwork net;
 
-    private GuestSnapshot(TestGuest guest, Workload workload, int ramMib, DiskImage disk, Path state, Duration prepareTime,
-                          ProbedNetwork net) {
+    private GuestSnapshot(TestGuest guest, Workload workload, int ramMib, DiskImage disk, DiskImage base, Path state,
+                          Duration prepareTime, ProbedNetwork net) {
+        this.base = base;
         this.net = net;
         this.guest = guest;
         this.workload = workload;
@@ -57,6 +60,38 @@ public final class GuestSnapshot {
     static GuestSnapshot prepare(TestGuest guest, Workload workload, int ramMib, long diskBytes, Path dir, ProbedNetwork net) {
         long t0 = System.nanoTime();
         DiskImage disk = DiskImage.create(dir.resolve("template.qcow2"), DiskImage.Format.QCOW2, diskBytes);
+        return prepare(guest, workload, ramMib, disk, null, dir, net, t0);
+    }
+
+    /**
+     * The same on a disk that starts as a copy of {@code base} (a qcow2, e.g. a Debian image) grown to
+     * {@code diskBytes}; the workload's area must lie past what the guest has to leave alone in it.
+     */
+    static GuestSnapshot prepareOn(TestGuest guest, Workload workload, int ramMib, DiskImage base, long diskBytes, Path dir) {
+        long t0 = System.nanoTime();
+        DiskImage disk = grownCopy(base, dir.resolve("template.qcow2"), diskBytes);
+        return prepare(guest, workload, ramMib, disk, base, dir, null, t0);
+    }
+
+    /** A copy of {@code base} at {@code path}, grown to {@code bytes} (qemu-img resize). */
+    private static DiskImage grownCopy(DiskImage base, Path path, long bytes) {
+        if (base.format() != DiskImage.Format.QCOW2) throw new IllegalArgumentException("base image must be qcow2: " + base.path());
+        if (bytes < base.sizeBytes())
+            throw new IllegalArgumentException("disk of " + bytes + " bytes is smaller than its base " + base.path() + " (" + base.sizeBytes() + ")");
+        try {
+            Files.copy(base.path(), path, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException("copying " + base.path() + " to " + path, e);
+        }
+        if (bytes > base.sizeBytes()) io.vmmig.testkit.HostCommand.run("qemu-img", "resize", "-q", "-f", "qcow2", path.toString(), Long.toString(bytes));
+        return new DiskImage(path, DiskImage.Format.QCOW2, bytes);
+    }
+
+    private static GuestSnapshot prepare(TestGuest guest, Workload workload, int ramMib, DiskImage disk, DiskImage base, Path dir,
+                                         ProbedNetwork net, long t0) {
+        if (workload.diskBytesNeeded() > disk.sizeBytes())
+            throw new IllegalArgumentException("the workload needs " + workload.diskBytesNeeded() + " bytes of disk, " + disk.path()
+                    + " has " + disk.sizeBytes());
         Path state = dir.resolve("state.migration");
         try (QemuProcess vm = place(net, QemuProcess.builder().name("bench-prep").memoryMb(ramMib).guest(guest, workload)
                 .disk(disk)).start()) {
@@ -64,7 +99,7 @@ public final class GuestSnapshot {
         }
         if (!Files.isRegularFile(state))
             throw new IllegalStateException("saving the prepared guest left no state file " + state);
-        return new GuestSnapshot(guest, workload, ramMib, disk, state, Duration.ofNanos(System.nanoTime() - t0), net);
+        return new GuestSnapshot(guest, workload, ramMib, disk, base, state, Duration.ofNanos(System.nanoTime() - t0), net);
     }
 
     private static QemuProcess.Builder place(ProbedNetwork net, QemuProcess.Builder b) {
@@ -99,6 +134,11 @@ public final class GuestSnapshot {
         return workload;
     }
 
+    /** The guest's disk size (virtual), bytes: the destination's disk is made this big. */
+    public long diskBytes() {
+        return disk.sizeBytes();
+    }
+
     /**
      * A new QEMU named {@code name} running the saved guest on a copy of the saved image at {@code diskCopy}:
      * started with {@code -incoming defer}, loaded from the saved stream, running when this returns.
@@ -122,11 +162,13 @@ public final class GuestSnapshot {
 
     /**
      * The same guest booted anew instead of restored (pre-copy runs, see {@link BenchRun}): a new QEMU named
-     * {@code name} on a fresh qcow2 at {@code diskPath} of the saved image's size, running the same workload,
-     * returned once its prefill is done and the phase after it has reported its throughput once.
+     * {@code name} on a fresh qcow2 at {@code diskPath} of the saved image's size (a grown copy of the base
+     * image if the snapshot has one), running the same workload, returned once its prefill is done and the
+     * phase after it has reported its throughput once.
      */
     public QemuProcess bootFresh(String name, Path diskPath) {
-        DiskImage fresh = DiskImage.create(diskPath, disk.format(), disk.sizeBytes());
+        DiskImage fresh = base != null ? grownCopy(base, diskPath, disk.sizeBytes())
+                : DiskImage.create(diskPath, disk.format(), disk.sizeBytes());
         QemuProcess vm = QemuProcess.builder().name(name).memoryMb(ramMib).guest(guest, workload).disk(fresh).start();
         try {
             int at = vm.console().awaitLine(Pattern.compile("^PREFILL DONE"), PREFILL_TIMEOUT).index() + 1;

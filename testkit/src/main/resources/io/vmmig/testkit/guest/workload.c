@@ -9,6 +9,8 @@
  *   vmmig.mode=prefill,hot   phases run in order; prefill = one sequential pass (unthrottled),
  *                            seq = sequential passes forever, hot = random over the hot set forever,
  *                            random = random over the whole area forever, idle = no writes
+ *   vmmig.first=F        the area starts at block F of each disk (default 0): block b lies at offset
+ *                        (F + b) * bs, e.g. past a file system the guest must leave alone
  *   vmmig.hot=K   vmmig.hot_first=F   hot set = blocks [F, F+K)
  *   vmmig.rate=W  writes per second for seq/hot/random (0 = unlimited)
  *   vmmig.verify_after=S   verify once S seconds after start (0 = never)
@@ -47,6 +49,7 @@ static struct {
     char dev[128];
     char dev2[128];
     long blocks;
+    long first;
     long bs;
     char mode[128];
     long hot;
@@ -57,7 +60,7 @@ static struct {
     uint64_t seed;
     char marker[33];
     int text_fill;
-} cfg = {"/dev/vda", "", 0, 4096, "prefill,hot", 64, 0, 0, 0, 20, 1, "", 0};
+} cfg = {"/dev/vda", "", 0, 0, 4096, "prefill,hot", 64, 0, 0, 0, 20, 1, "", 0};
 
 /* vmmig.fill=text: payload words from this vocabulary (compressible like text), else pseudo-random bytes */
 static const char WORDS[16][9] = {"migrate ", "the disk", " while  ", "a guest ", "writes, ", "chunks  ",
@@ -72,7 +75,7 @@ static int fds[2] = {-1, -1};
 static int ndevs = 1;
 static long per_dev;                   /* blocks of the area on each disk */
 #define FD_OF(b) fds[(b) / per_dev]
-#define OFF_OF(b) ((off_t)((b) % per_dev) * cfg.bs)
+#define OFF_OF(b) ((off_t)((b) % per_dev + cfg.first) * cfg.bs)
 static uint32_t *gens;                 /* latest generation written per block: lives in guest RAM */
 static pthread_mutex_t io_lock = PTHREAD_MUTEX_INITIALIZER;   /* held per write and for a verify */
 static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -377,6 +380,7 @@ static void parse_cmdline(void) {
         else if (!strcmp(k, "mode")) snprintf(cfg.mode, sizeof cfg.mode, "%s", v);
         else if (!strcmp(k, "blocks")) cfg.blocks = atol(v);
         else if (!strcmp(k, "bs")) cfg.bs = atol(v);
+        else if (!strcmp(k, "first")) cfg.first = atol(v);
         else if (!strcmp(k, "hot")) cfg.hot = atol(v);
         else if (!strcmp(k, "hot_first")) cfg.hot_first = atol(v);
         else if (!strcmp(k, "rate")) cfg.rate = atol(v);
@@ -410,10 +414,14 @@ int main(void) {
         if (size2 < size) size = size2;   /* the area is the same on both */
         ndevs = 2;
     }
-    if (cfg.blocks == 0) cfg.blocks = (long)(size / (uint64_t)cfg.bs);
-    if ((uint64_t)cfg.blocks * (uint64_t)cfg.bs > size || cfg.blocks <= 0) {
-        say("VMMIG-ERROR area of %ld blocks of %ld bytes does not fit %s (%llu bytes)", cfg.blocks, cfg.bs,
-            cfg.dev, (unsigned long long)size);
+    if (cfg.first < 0 || (uint64_t)cfg.first * (uint64_t)cfg.bs >= size) {
+        say("VMMIG-ERROR vmmig.first=%ld is not a block of %s (%llu bytes)", cfg.first, cfg.dev, (unsigned long long)size);
+        return 1;
+    }
+    if (cfg.blocks == 0) cfg.blocks = (long)(size / (uint64_t)cfg.bs) - cfg.first;
+    if ((uint64_t)(cfg.first + cfg.blocks) * (uint64_t)cfg.bs > size || cfg.blocks <= 0) {
+        say("VMMIG-ERROR area of %ld blocks of %ld bytes from block %ld does not fit %s (%llu bytes)", cfg.blocks, cfg.bs,
+            cfg.first, cfg.dev, (unsigned long long)size);
         return 1;
     }
     if (cfg.hot <= 0 || cfg.hot_first < 0 || cfg.hot_first + cfg.hot > cfg.blocks) {
