@@ -2,7 +2,6 @@ package io.vmmig.lab.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.vmmig.agent.Main;
 import io.vmmig.testkit.ConsoleLine;
 import io.vmmig.testkit.Heartbeats;
 import io.vmmig.testkit.InterruptibleCommand;
@@ -45,8 +44,11 @@ final class LibvirtPeerRun {
     private final ScaleScenario scale;
     private final Path dir;
     private final long[] libvirtdPids;
+    /** The source tree's {@code vmmig} launcher: the CLI starts as a user's does (C1, serial GC, its CDS archive). */
+    private final Path launcher;
 
-    LibvirtPeerRun(LibvirtLab lab, LabAgents agents, ScaleScenario scale, Path dir, long[] libvirtdPids) {
+    LibvirtPeerRun(LibvirtLab lab, LabAgents agents, ScaleScenario scale, Path dir, long[] libvirtdPids, Path launcher) {
+        this.launcher = launcher;
         this.lab = lab;
         this.agents = agents;
         this.scale = scale;
@@ -95,12 +97,13 @@ final class LibvirtPeerRun {
             long total;
             long ram = -1;
             String jobInfo;
+            CliStartTimes cli = new CliStartTimes();
             try {
                 if (system == PeerSystem.LIBVIRT) {
                     lab.virsh(LibvirtLab.Host.A, "migrate", "--live", "--copy-storage-all", "--p2p", DOMAIN, LibvirtLab.URI_B);
                     total = (System.nanoTime() - start) / 1_000_000;
                 } else {
-                    JsonNode report = vmmigMigrate();
+                    JsonNode report = vmmigMigrate(cli);
                     total = report.path("totalMillis").asLong(-1);
                     System.out.println("    vmmig report: " + report);
                 }
@@ -135,7 +138,10 @@ final class LibvirtPeerRun {
             double end = total / 1000.0;
             long pause = Heartbeats.of(src.lines(), dst.lines()).consoleChanges().stream().findFirst()
                     .map(g -> g.host().toMillis()).orElse(-1L);
-            return new PeerResult(system, link, repeat, total, command, downtime, pause, bytes.txBytes(), bytes.rxBytes(), ram,
+            if (system == PeerSystem.VMMIG_LIBVIRT)
+                System.out.printf("    vmmig migrate: accepted %d ms after the command started, PREPARING %d ms%n", cli.acceptedMillis(),
+                        cli.preparingMillis());
+            return new PeerResult(system, link, repeat, total, command, cli.acceptedMillis(), cli.preparingMillis(), downtime, pause, bytes.txBytes(), bytes.rxBytes(), ram,
                     tput.before(BenchRun.REPORTS_BEFORE), tput.during(end), tput.after(end), cpu, verdict, BenchRun.loadAverage(),
                     wire.samples(), tput.samples(), null);
         }
@@ -163,12 +169,15 @@ final class LibvirtPeerRun {
         return m.find() ? Long.parseLong(m.group(1)) : -1;
     }
 
-    /** {@code vmmig migrate --json DOMAIN 10.214.0.2:PORT} against agent a; the report's JSON. */
-    private JsonNode vmmigMigrate() throws IOException, InterruptedException {
-        List<String> argv = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp", System.getProperty("java.class.path"), Main.class.getName(), "migrate", "--json", DOMAIN,
+    /**
+     * {@code vmmig migrate --json DOMAIN 10.214.0.2:PORT} against agent a, started through the source tree's launcher
+     * as a user would; the report's JSON. {@code cli} sees each event line as it arrives.
+     */
+    private JsonNode vmmigMigrate(CliStartTimes cli) throws IOException, InterruptedException {
+        List<String> argv = new ArrayList<>(List.of(launcher.toString(), "migrate", "--json", DOMAIN,
                 LibvirtLab.Host.B.address + ":" + LabAgents.PORT, "--socket", agents.controlSocket(LibvirtLab.Host.A).toString()));
         Path err = dir.resolve("cli.err");
+        long started = System.nanoTime();
         Process p = new ProcessBuilder(InterruptibleCommand.of(argv)).redirectError(err.toFile()).start();
         p.getOutputStream().close();
         ObjectMapper json = new ObjectMapper();
@@ -177,8 +186,10 @@ final class LibvirtPeerRun {
         try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
             for (String line; (line = r.readLine()) != null; ) {
                 out.add(line);
+                long at = System.nanoTime() - started;
                 try {
                     JsonNode n = json.readTree(line);
+                    cli.observe(n, at);
                     if (n.has("report") && n.get("report").isObject()) report = n.get("report");
                 } catch (IOException notJson) {
                     // keep the line for the error message

@@ -10,6 +10,9 @@ import java.util.List;
  *                         libvirt: the {@code virsh migrate} command's wall time)
  * @param commandMillis    wall time of the command that did it (vmmig CLI incl. JVM start and PREPARING; virsh);
  *                         for the in-process bench path the same as the total
+ * @param cliAcceptedMillis vmmig CLI: from starting {@code vmmig migrate} (the launcher, JVM start included) to the
+ *                         agent's {@code accepted} line; -1 for the other systems
+ * @param preparingMillis  vmmig CLI: the migration's PREPARING phase (agent clock); -1 for the other systems
  * @param downtimeMillis   QEMU's downtime (vmmig on plain QEMU: query-migrate; libvirt domains: domjobinfo --completed)
  * @param guestPauseMillis the guest's heartbeat gap across the switchover (host clock), -1 if not seen
  * @param ramBytes         memory migration bytes (QEMU's or libvirt's figure), -1 if unknown
@@ -18,7 +21,7 @@ import java.util.List;
  * @param load             the 1-minute load average at the end of the run
  */
 public record PeerResult(PeerSystem system, LinkProfile link, int repeat, long totalMillis, long commandMillis,
-                         long downtimeMillis, long guestPauseMillis, long wireToDestination, long wireToSource, long ramBytes,
+                         long cliAcceptedMillis, long preparingMillis, long downtimeMillis, long guestPauseMillis, long wireToDestination, long wireToSource, long ramBytes,
                          double tputBefore, double tputDuring, double tputAfter, double agentCpuSeconds, String verify,
                          String load, List<RunResult.WireSample> wire, List<GuestThroughput.Sample> guest, String error) {
 
@@ -37,14 +40,14 @@ public record PeerResult(PeerSystem system, LinkProfile link, int repeat, long t
     }
 
     static PeerResult failed(PeerSystem s, LinkProfile l, int repeat, String error) {
-        return new PeerResult(s, l, repeat, -1, -1, -1, -1, -1, -1, -1, Double.NaN, Double.NaN, Double.NaN, Double.NaN, "",
+        return new PeerResult(s, l, repeat, -1, -1, -1, -1, -1, -1, -1, -1, -1, Double.NaN, Double.NaN, Double.NaN, Double.NaN, "",
                 BenchRun.loadAverage(), List.of(), List.of(), error);
     }
 
     /** The bench path's result (vmmig hybrid on plain QEMU) with the bench JVM's CPU over the run. */
     static PeerResult of(RunResult r, double cpuSeconds) {
         if (r.error() != null) return failed(PeerSystem.VMMIG_QEMU, r.link(), r.repeat(), r.error());
-        return new PeerResult(PeerSystem.VMMIG_QEMU, r.link(), r.repeat(), r.totalMillis(), r.totalMillis(), r.qemuDowntimeMillis(),
+        return new PeerResult(PeerSystem.VMMIG_QEMU, r.link(), r.repeat(), r.totalMillis(), r.totalMillis(), -1, -1, r.qemuDowntimeMillis(),
                 r.guestPauseMillis(), r.wireToDestination(), r.wireToSource(), r.ramBytes(), r.tputBefore(), r.tputDuring(),
                 r.tputAfter(), cpuSeconds, r.verify(), BenchRun.loadAverage(), r.wire(), r.guest(), null);
     }

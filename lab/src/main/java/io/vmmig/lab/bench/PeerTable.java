@@ -54,9 +54,9 @@ final class PeerTable {
 
     String markdown() {
         StringBuilder b = new StringBuilder();
-        b.append("| link | system | valid | total s | command s | downtime ms | guest pause ms | wire MiB (to dst + to src) | RAM MiB"
+        b.append("| link | system | valid | total s | command s | CLI start to accepted / PREPARING s | downtime ms | guest pause ms | wire MiB (to dst + to src) | RAM MiB"
                 + " | guest MiB/s before | during | after | agent CPU s | limit s | total/limit | load (1 min) |\n");
-        b.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+        b.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
         for (LinkProfile l : links()) {
             double limit = l.physicalLimitSeconds(mustCross(l));
             for (PeerSystem s : PeerSystem.values()) {
@@ -66,6 +66,8 @@ final class PeerTable {
                 b.append("| ").append(l.label()).append(" | ").append(s.label()).append(" | ").append(ok).append('/').append(rs.size())
                         .append(" | ").append(spread(rs, r -> r.totalMillis() / 1000.0).format("%.2f"))
                         .append(" | ").append(spread(rs, r -> r.commandMillis() / 1000.0).format("%.2f"))
+                        .append(" | ").append(s == PeerSystem.VMMIG_LIBVIRT ? spread(rs, r -> orNaN(r.cliAcceptedMillis()) / 1000.0).format("%.2f")
+                                + " / " + spread(rs, r -> orNaN(r.preparingMillis()) / 1000.0).format("%.2f") : "-")
                         .append(" | ").append(spread(rs, r -> orNaN(r.downtimeMillis())).format("%.0f"))
                         .append(" | ").append(spread(rs, r -> orNaN(r.guestPauseMillis())).format("%.0f"))
                         .append(" | ").append(spread(rs, r -> r.wireBytes() / MIB).format("%.1f")).append(" (")
@@ -119,13 +121,14 @@ final class PeerTable {
     }
 
     String csv() {
-        StringBuilder b = new StringBuilder("link,rate_bps,system,repeat,valid,total_ms,command_ms,downtime_ms,guest_pause_ms,"
+        StringBuilder b = new StringBuilder("link,rate_bps,system,repeat,valid,total_ms,command_ms,cli_accepted_ms,preparing_ms,downtime_ms,guest_pause_ms,"
                 + "wire_to_dst_bytes,wire_to_src_bytes,ram_bytes,tput_before_Bps,tput_during_Bps,tput_after_Bps,agent_cpu_s,"
                 + "must_cross_bytes,limit_s,load,verify,error\n");
         for (PeerResult r : runs) {
             long must = mustCross(r.link());
             b.append(String.join(",", r.link().label(), Long.toString(r.link().rateBitsPerSecond()), r.system().label(),
                     Integer.toString(r.repeat()), Boolean.toString(r.ok()), Long.toString(r.totalMillis()), Long.toString(r.commandMillis()),
+                    Long.toString(r.cliAcceptedMillis()), Long.toString(r.preparingMillis()),
                     Long.toString(r.downtimeMillis()), Long.toString(r.guestPauseMillis()), Long.toString(r.wireToDestination()),
                     Long.toString(r.wireToSource()), Long.toString(r.ramBytes()), num(r.tputBefore()), num(r.tputDuring()),
                     num(r.tputAfter()), num(r.agentCpuSeconds()), Long.toString(must), num(r.link().physicalLimitSeconds(must)),

@@ -62,7 +62,11 @@ final class ScaleBench {
                 if (libvirt) {
                     LabAgents.writeConfigs(agentsDir);
                     lv = LibvirtLab.up(repo, agentsDir);
-                    if (systems.contains(PeerSystem.VMMIG_LIBVIRT)) agents = LabAgents.start(lv, agentsDir);
+                    if (systems.contains(PeerSystem.VMMIG_LIBVIRT)) {
+                        agents = LabAgents.start(lv, agentsDir);
+                        // the CLI runs through the launcher, as a user's does: once first, so it is built and has its CDS archive
+                        io.vmmig.testkit.HostCommand.run(null, java.time.Duration.ofMinutes(10), List.of(repo.resolve("vmmig").toString(), "--version"));
+                    }
                     System.out.printf("[%5.0fs] libvirt lab up (%s, %s)%s%n", (System.nanoTime() - t0) / 1e9, lv.namespace(LibvirtLab.Host.A),
                             lv.namespace(LibvirtLab.Host.B), agents == null ? "" : ", one vmmig agent in each");
                 }
@@ -80,7 +84,8 @@ final class ScaleBench {
                         BenchRun plain = snapshot == null ? null
                                 : new BenchRun(lab, cross, guest, Map.of(BenchWorkload.STEADY, snapshot), scale.sizes(), workRoot);
                         LibvirtPeerRun domains = lv == null ? null
-                                : new LibvirtPeerRun(lv, agents, scale, Files.createDirectories(linkDir.resolve("libvirt")), lv.libvirtdPids());
+                                : new LibvirtPeerRun(lv, agents, scale, Files.createDirectories(linkDir.resolve("libvirt")), lv.libvirtdPids(),
+                                        repo.resolve("vmmig"));
                         for (int r = 1; r <= repeats; r++) {
                             for (PeerSystem s : systems) {
                                 PeerResult res;
@@ -139,7 +144,7 @@ final class ScaleBench {
                 destination (vmmig-qemu: the later of the source's end and the destination's; vmmig-libvirt: the report's \
                 totalMillis, which waits for the destination's end; libvirt: the wall time of `virsh migrate`, which returns \
                 when the domain runs at the destination on its own disk); command = wall time of the command (vmmig-libvirt: \
-                the CLI's, with its JVM start and PREPARING); downtime = QEMU's figure (vmmig-qemu: query-migrate; the libvirt \
+                the CLI's, with its JVM start and PREPARING); CLI start to accepted = from starting `vmmig migrate --json` through                 the source tree's launcher (as a user's shell does: C1, serial GC, the CLI's CDS archive) to the agent's                 `accepted` line, and PREPARING = the agent's elapsed time at the first phase after PREPARING (issue 14's goals:                 <= 0.5 s and <= 1 s); downtime = QEMU's figure (vmmig-qemu: query-migrate; the libvirt \
                 domains: `virsh domjobinfo --completed`, Total downtime); guest pause = the guest's 20 ms heartbeats' gap where \
                 they move from the source's console to the destination's (host clock); wire = bytes on the source host's \
                 veth end, both directions; RAM = QEMU's (or libvirt's "Memory processed") memory bytes; guest MiB/s = the guest's \

@@ -9,7 +9,7 @@ class PeerTableTest {
     private static final long MIB = 1 << 20;
 
     static PeerResult run(PeerSystem s, int repeat, long totalMs, long downtime, long wire, long ram, String verify) {
-        return new PeerResult(s, LinkProfile.MBIT_100, repeat, totalMs, totalMs + 2000, downtime, downtime + 200, wire, wire / 100, ram,
+        return new PeerResult(s, LinkProfile.MBIT_100, repeat, totalMs, totalMs + 2000, 400, 700, downtime, downtime + 200, wire, wire / 100, ram,
                 3.5 * MIB, 3.4 * MIB, 3.5 * MIB, 4.2, verify, "1.50", List.of(), List.of(), null);
     }
 
@@ -23,8 +23,10 @@ class PeerTableTest {
                 run(PeerSystem.VMMIG_QEMU, 2, 1000, 1, 1 * MIB, 1 * MIB, "VERIFY FAIL block=3 expected-gen=2 found=gen-1"),
                 run(PeerSystem.VMMIG_LIBVIRT, 1, 62000, 450, 710 * MIB, 270 * MIB, "GUEST FAULT: Kernel panic (then " + OK + ")"));
         PeerTable t = new PeerTable(runs, ScaleScenario.REAL);
+        PeerTable started = new PeerTable(List.of(run(PeerSystem.VMMIG_LIBVIRT, 1, 62000, 450, 710 * MIB, 270 * MIB, OK)), ScaleScenario.REAL);
+        assertTrue(started.markdown().contains("| 100mbit | vmmig-libvirt | 1/1 | 62.00 | 64.00 | 0.40 / 0.70 | 450 |"), started.markdown());
         String md = t.markdown();
-        assertTrue(md.contains("| 100mbit | vmmig-qemu | 1/2 | 60.00 | 62.00 | 500 | 700 |"), md);
+        assertTrue(md.contains("| 100mbit | vmmig-qemu | 1/2 | 60.00 | 62.00 | - | 500 | 700 |"), md);
         assertTrue(md.contains("| 100mbit | vmmig-libvirt | 0/1 | - |"), md);
         assertTrue(md.contains("- 100mbit / vmmig-qemu #2: INVALID RUN (guest integrity): VERIFY FAIL"), md);
         assertTrue(md.contains("- 100mbit / vmmig-libvirt #1: INVALID RUN (guest integrity): GUEST FAULT"), md);
@@ -34,6 +36,7 @@ class PeerTableTest {
         assertTrue(ratios.contains("| 100mbit | vmmig-qemu | 0.79 | 0.80 | 1.25 | 1.17 | 0.00 |") || ratios.contains("| 100mbit | vmmig-qemu | 0.79 | 0.80 | 1.25 | 1.17 |"), ratios);
         assertTrue(ratios.contains("| 100mbit | vmmig-libvirt | - | - | - | - | - |"), ratios);
         String csv = t.csv();
+        assertTrue(csv.lines().skip(1).findFirst().orElseThrow().contains(",78000,400,700,400,"), csv);
         assertEquals(5, csv.lines().count(), csv);
         assertTrue(csv.lines().skip(3).findFirst().orElseThrow().startsWith("100mbit,100000000,vmmig-qemu,2,false,"), csv);
     }
