@@ -233,10 +233,10 @@ public final class BenchCommand implements Callable<Integer> {
         String what = r.workload().label() + " / " + r.link().label() + " / " + r.strategy().label() + " #" + r.repeat();
         if (!r.ok()) return what + ": FAILED " + r.error();
         return String.format("%s: total %.2f s, cutover %.2f s, downtime %d ms (guest %d ms), wire %.1f MiB, "
-                        + "guest %.2f/%.2f/%.2f MiB/s, on-demand %d, %s", what, r.totalMillis() / 1000.0,
+                        + "guest %.2f/%.2f/%.2f MiB/s, on-demand %d, %s, %s", what, r.totalMillis() / 1000.0,
                 r.cutoverMillis() / 1000.0, r.qemuDowntimeMillis(), r.guestPauseMillis(), r.wireBytes() / 1048576.0,
                 r.tputBefore() / 1048576.0, r.tputDuring() / 1048576.0, r.tputAfter() / 1048576.0, r.onDemandPulls(),
-                r.verify());
+                r.linkFill().describe(), r.verify());
     }
 
     /** Writes results.md, results.csv and the plots; returns the Markdown. */
