@@ -280,6 +280,13 @@ public final class BenchCommand implements Callable<Integer> {
                 transfer in the scenario) / link rate + 2 RTT, the physical limit (unshaped: -); total/limit = \
                 measured total / limit; verify = the guest's read-back of every block at the destination.
 
+                guest pause - QEMU downtime = per run, how much longer the guest stood than QEMU paused it (the \
+                storage handover; the 200 ms goal: at most 1 RTT, the column beside it). link fill = bytes the \
+                source's end sent to the destination x 8 / (link rate x time), sampled every 250 ms and interpolated \
+                at the boundaries (frames with headers; unshaped: -): overall from the start to the end, and in the \
+                disk-only phases that last 1 s or more: the push before the memory migration starts, the pull after \
+                the guest runs at the destination (to the disk complete there), together (each apart in the CSV).
+
                 """.formatted(BenchRun.REPORTS_BEFORE, BenchRun.REPORTS_AFTER));
         md.append(table.markdown());
         for (LinkProfile l : links) {
