@@ -290,10 +290,10 @@ public final class BenchCommand implements Callable<Integer> {
         String what = r.workload().label() + " / " + r.link().label() + " / " + r.strategy().label() + " #" + r.repeat();
         if (!r.ok()) return what + ": FAILED " + r.error();
         return String.format("%s: total %.2f s, cutover %.2f s, downtime %d ms (guest %d ms), wire %.1f MiB, "
-                        + "guest %.2f/%.2f/%.2f MiB/s, on-demand %d, %s", what, r.totalMillis() / 1000.0,
+                        + "guest %.2f/%.2f/%.2f MiB/s, on-demand %d, %s, %s", what, r.totalMillis() / 1000.0,
                 r.cutoverMillis() / 1000.0, r.qemuDowntimeMillis(), r.guestPauseMillis(), r.wireBytes() / 1048576.0,
                 r.tputBefore() / 1048576.0, r.tputDuring() / 1048576.0, r.tputAfter() / 1048576.0, r.onDemandPulls(),
-                r.verify());
+                r.linkFill().describe(), r.verify());
     }
 
     /** Writes results.md, results.csv and the plots; returns the Markdown. */
@@ -336,6 +336,13 @@ public final class BenchCommand implements Callable<Integer> {
                 (min-max) over the runs; mirror and pre-copy have none); limit = (written area + smallest RAM \
                 transfer in the scenario) / link rate + 2 RTT, the physical limit (unshaped: -); total/limit = \
                 measured total / limit; verify = the guest's read-back of every block at the destination.
+
+                guest pause - QEMU downtime = per run, how much longer the guest stood than QEMU paused it (the \
+                storage handover; the 200 ms goal: at most 1 RTT, the column beside it). link fill = bytes the \
+                source's end sent to the destination x 8 / (link rate x time), sampled every 250 ms and interpolated \
+                at the boundaries (frames with headers; unshaped: -): overall from the start to the end, and in the \
+                disk-only phases that last 1 s or more: the push before the memory migration starts, the pull after \
+                the guest runs at the destination (to the disk complete there), together (each apart in the CSV).
 
                 """.formatted(BenchRun.REPORTS_BEFORE, BenchRun.REPORTS_AFTER));
         md.append(table.markdown());

@@ -56,6 +56,6 @@ public record PeerResult(PeerSystem system, LinkProfile link, int repeat, long t
     RunResult forPlot() {
         return new RunResult(BenchStrategy.HYBRID, BenchWorkload.STEADY, link, repeat, totalMillis, totalMillis, totalMillis,
                 totalMillis, downtimeMillis, guestPauseMillis, wireToDestination, wireToSource, -1, ramBytes, tputBefore,
-                tputDuring, tputAfter, 0, List.of(), false, verify, wire, guest, error);
+                tputDuring, tputAfter, 0, List.of(), false, verify, wire, LinkFill.NONE, guest, error);
     }
 }

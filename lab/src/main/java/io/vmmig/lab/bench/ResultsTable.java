@@ -55,9 +55,9 @@ public final class ResultsTable {
     public String markdown() {
         StringBuilder b = new StringBuilder();
         b.append("| workload | link | strategy | ok | total s | cutover s | QEMU downtime ms | guest pause ms"
-                + " | wire MiB (to dst + to src) | disk MiB | RAM MiB | guest MiB/s before | during | after"
+                + " | guest pause - QEMU downtime ms | 1 RTT ms | wire MiB (to dst + to src) | link fill (overall / disk phase) % | disk MiB | RAM MiB | guest MiB/s before | during | after"
                 + " | on-demand pulls | pull wait ms median | pull wait ms max | limit s | total/limit | verify |\n");
-        b.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+        b.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
         for (Scenario sc : scenarios()) {
             double limit = sc.link().physicalLimitSeconds(mustCross(sc.workload(), sc.link()));
             for (BenchStrategy s : strategies()) {
@@ -73,9 +73,13 @@ public final class ResultsTable {
                         .append(spread(rs, r -> r.cutoverMillis() / 1000.0).format("%.2f")).append(" | ")
                         .append(spread(rs, r -> r.qemuDowntimeMillis()).format("%.0f")).append(" | ")
                         .append(spread(rs, r -> r.guestPauseMillis() < 0 ? Double.NaN : r.guestPauseMillis()).format("%.0f")).append(" | ")
+                        .append(spread(rs, RunResult::pauseBeyondDowntimeMillis).format("%.0f")).append(" | ")
+                        .append(sc.link().rtt().isZero() ? "-" : Long.toString(sc.link().rtt().toMillis())).append(" | ")
                         .append(spread(rs, r -> r.wireBytes() / MIB).format("%.1f")).append(" (")
                         .append(spread(rs, r -> r.wireToDestination() / MIB).format("%.1f")).append(" + ")
                         .append(spread(rs, r -> r.wireToSource() / MIB).format("%.1f")).append(") | ")
+                        .append(spread(rs, r -> r.linkFill().overall() * 100).format("%.0f")).append(" / ")
+                        .append(spread(rs, r -> r.linkFill().diskPhase() * 100).format("%.0f")).append(" | ")
                         .append(spread(rs, r -> r.diskBytesMoved() / MIB).format("%.1f")).append(" | ")
                         .append(spread(rs, r -> r.ramBytes() / MIB).format("%.1f")).append(" | ")
                         .append(spread(rs, r -> r.tputBefore() / MIB).format("%.2f")).append(" | ")
@@ -138,7 +142,8 @@ public final class ResultsTable {
     /** One CSV row per run, with a header. */
     public String csv() {
         StringBuilder b = new StringBuilder("workload,link,rate_bps,rtt_ms,strategy,repeat,ok,total_ms,cutover_ms,source_total_ms,source_cutover_ms,"
-                + "qemu_downtime_ms,guest_pause_ms,wire_to_dst_bytes,wire_to_src_bytes,disk_bytes,ram_bytes,"
+                + "qemu_downtime_ms,guest_pause_ms,pause_minus_downtime_ms,wire_to_dst_bytes,wire_to_src_bytes,"
+                + "link_fill_overall_pct,link_fill_push_pct,link_fill_pull_pct,link_fill_disk_phase_pct,disk_bytes,ram_bytes,"
                 + "tput_before_Bps,tput_during_Bps,tput_after_Bps,on_demand_pulls,on_demand_wait_median_ms,on_demand_wait_max_ms,"
                 + "iteration_limit_hit,"
                 + "must_cross_bytes,limit_s,total_over_limit,verify,error\n");
@@ -149,8 +154,10 @@ public final class ResultsTable {
                     Long.toString(r.link().rtt().toMillis()), r.strategy().label(), Integer.toString(r.repeat()),
                     Boolean.toString(r.ok()), Long.toString(r.totalMillis()), Long.toString(r.cutoverMillis()),
                     Long.toString(r.sourceTotalMillis()), Long.toString(r.sourceCutoverMillis()),
-                    Long.toString(r.qemuDowntimeMillis()), Long.toString(r.guestPauseMillis()),
-                    Long.toString(r.wireToDestination()), Long.toString(r.wireToSource()), Long.toString(r.diskBytesMoved()),
+                    Long.toString(r.qemuDowntimeMillis()), Long.toString(r.guestPauseMillis()), num(r.pauseBeyondDowntimeMillis()),
+                    Long.toString(r.wireToDestination()), Long.toString(r.wireToSource()), percent(r.linkFill().overall()),
+                    percent(r.linkFill().push()), percent(r.linkFill().pull()), percent(r.linkFill().diskPhase()),
+                    Long.toString(r.diskBytesMoved()),
                     Long.toString(r.ramBytes()), num(r.tputBefore()), num(r.tputDuring()), num(r.tputAfter()),
                     Long.toString(r.onDemandPulls()), num(r.onDemandMedianMillis()), num(r.onDemandMaxMillis()),
                     Boolean.toString(r.iterationLimitHit()), Long.toString(must),
@@ -158,6 +165,11 @@ public final class ResultsTable {
                     quote(r.verify()), quote(r.error() == null ? "" : r.error()))).append('\n');
         }
         return b.toString();
+    }
+
+    /** A fill (fraction) as a percentage with one decimal, empty if not measured. */
+    private static String percent(double fraction) {
+        return Double.isNaN(fraction) ? "" : String.format(Locale.ROOT, "%.1f", fraction * 100);
     }
 
     private static String num(double d) {

@@ -19,7 +19,8 @@ import java.util.List;
  * @param onDemandMicros      round trip of each on-demand pull (PULL sent to its data received at the
  *                            destination), microseconds; empty for mirror
  * @param verify              the guest's VERIFY line at the destination after the run
- * @param wire                cumulative veth bytes (both directions) over time
+ * @param wire                cumulative veth bytes (each direction) over time
+ * @param linkFill            how full the link to the destination was, overall and in the disk-only phases
  * @param guest               the guest's TPUT reports over time
  * @param error               why the run failed, or null
  */
@@ -29,11 +30,19 @@ public record RunResult(BenchStrategy strategy, BenchWorkload workload, LinkProf
                         long wireToDestination, long wireToSource, long diskBytesMoved, long ramBytes,
                         double tputBefore, double tputDuring, double tputAfter, long onDemandPulls,
                         List<Long> onDemandMicros,
-                        boolean iterationLimitHit, String verify, List<WireSample> wire,
+                        boolean iterationLimitHit, String verify, List<WireSample> wire, LinkFill linkFill,
                         List<GuestThroughput.Sample> guest, String error) {
 
-    /** Cumulative veth bytes at a host time (seconds from the migration start). */
-    public record WireSample(double atSeconds, long bytes) {}
+    /**
+     * Cumulative veth bytes at a host time (seconds from the migration start), each direction: to the
+     * destination (the source end's tx) and back to the source (its rx).
+     */
+    public record WireSample(double atSeconds, long toDestination, long toSource) {
+        /** Both directions. */
+        public long bytes() {
+            return toDestination + toSource;
+        }
+    }
 
     /** The run completed and the guest read its disk back intact: only such runs count in the figures. */
     public boolean ok() {
@@ -63,12 +72,20 @@ public record RunResult(BenchStrategy strategy, BenchWorkload workload, LinkProf
         return onDemandMicros.stream().mapToDouble(us -> us / 1000.0).max().orElse(Double.NaN);
     }
 
+    /**
+     * How much longer the guest stood than QEMU says it paused it (the storage handover and the heartbeat's
+     * granularity; on a WAN the goal is at most 1 RTT), NaN if either was not measured.
+     */
+    public double pauseBeyondDowntimeMillis() {
+        return guestPauseMillis < 0 || qemuDowntimeMillis < 0 ? Double.NaN : guestPauseMillis - qemuDowntimeMillis;
+    }
+
     public long wireBytes() {
         return wireToDestination + wireToSource;
     }
 
     public static RunResult failed(BenchStrategy s, BenchWorkload w, LinkProfile l, int repeat, String error) {
         return new RunResult(s, w, l, repeat, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, Double.NaN, Double.NaN, Double.NaN,
-                -1, List.of(), false, "", List.of(), List.of(), error);
+                -1, List.of(), false, "", List.of(), LinkFill.NONE, List.of(), error);
     }
 }

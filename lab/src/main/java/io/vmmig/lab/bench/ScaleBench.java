@@ -144,7 +144,10 @@ final class ScaleBench {
                 destination (vmmig-qemu: the later of the source's end and the destination's; vmmig-libvirt: the report's \
                 totalMillis, which waits for the destination's end; libvirt: the wall time of `virsh migrate`, which returns \
                 when the domain runs at the destination on its own disk); command = wall time of the command (vmmig-libvirt: \
-                the CLI's, with its JVM start and PREPARING); CLI start to accepted = from starting `vmmig migrate --json` through                 the source tree's launcher (as a user's shell does: C1, serial GC, the CLI's CDS archive) to the agent's                 `accepted` line, and PREPARING = the agent's elapsed time at the first phase after PREPARING (issue 14's goals:                 <= 0.5 s and <= 1 s); downtime = QEMU's figure (vmmig-qemu: query-migrate; the libvirt \
+                the CLI's, with its JVM start and PREPARING); CLI start to accepted = from starting `vmmig migrate --json` through \
+                the source tree's launcher (as a user's shell does: C1, serial GC, the CLI's CDS archive) to the agent's \
+                `accepted` line, and PREPARING = the agent's elapsed time at the first phase after PREPARING (issue 14's goals: \
+                <= 0.5 s and <= 1 s); downtime = QEMU's figure (vmmig-qemu: query-migrate; the libvirt \
                 domains: `virsh domjobinfo --completed`, Total downtime); guest pause = the guest's 20 ms heartbeats' gap where \
                 they move from the source's console to the destination's (host clock); wire = bytes on the source host's \
                 veth end, both directions; RAM = QEMU's (or libvirt's "Memory processed") memory bytes; guest MiB/s = the guest's \

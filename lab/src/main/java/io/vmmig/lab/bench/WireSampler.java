@@ -9,7 +9,10 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
-/** Samples the source-side veth counters (both directions) periodically for the timeline. */
+/**
+ * Samples the source-side veth counters periodically, each direction apart: the timeline plots their sum,
+ * {@link LinkFill} the bytes to the destination.
+ */
 public final class WireSampler implements AutoCloseable {
     private final java.util.function.Supplier<InterfaceCounters> counters;
     private final InterfaceCounters base;
@@ -40,7 +43,7 @@ public final class WireSampler implements AutoCloseable {
             InterfaceCounters d = counters.get().minus(base);
             long now = System.nanoTime();
             synchronized (samples) {
-                samples.add(new RunResult.WireSample((now - startNanos) / 1e9, d.txBytes() + d.rxBytes()));
+                samples.add(new RunResult.WireSample((now - startNanos) / 1e9, d.txBytes(), d.rxBytes()));
             }
         } catch (RuntimeException ignored) {
             // a missed sample leaves a gap in the plot only

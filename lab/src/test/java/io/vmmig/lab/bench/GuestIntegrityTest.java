@@ -27,7 +27,7 @@ class GuestIntegrityTest {
     void anExcludedRunSaysWhereItsFailurePoints() {
         RunResult good = ResultsTableTest.run(BenchStrategy.PRECOPY, 1, 1000, 1, 1, 1);
         RunResult stale = new RunResult(good.strategy(), good.workload(), good.link(), 2, 1000, 900, 500, 400, 120, 300, 1, 1, 1, 1, 1, 1, 1,
-                0, List.of(), false, "VERIFY FAIL block=2248 expected-gen=16 found=gen-17 failures=13", good.wire(), good.guest(), null);
+                0, List.of(), false, "VERIFY FAIL block=2248 expected-gen=16 found=gen-17 failures=13", good.wire(), good.linkFill(), good.guest(), null);
         assertTrue(stale.corrupted());
         assertTrue(stale.failure().endsWith("(disk ahead of the guest's RAM: stale guest RAM from QEMU's memory migration, not the disk path)"),
                 stale.failure());
