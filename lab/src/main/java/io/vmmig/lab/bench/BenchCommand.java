@@ -58,7 +58,8 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--out", description = "results folder (default bench-results/<UTC date>/quick or .../matrix)")
     Path out;
 
-    @Option(names = "--strategies", split = ",", description = "subset of hybrid, precopy, mirror-bg, mirror-wb, postcopy")
+    @Option(names = "--strategies", split = ",", description = "subset of hybrid, precopy, mirror-bg, mirror-wb, postcopy; memory-only adds the reference run that moves"
+            + " no disk (QEMU's memory migration over the shared image: its downtime is QEMU's own on the link)")
     List<String> strategyNames;
 
     @Option(names = "--workloads", split = ",", description = "subset of idle, steady, heavy")
@@ -92,7 +93,8 @@ public final class BenchCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         if (scale != null) return scaleBench();
         if (dedup) return dedupBench();
-        List<BenchStrategy> strategies = pick(Arrays.asList(BenchStrategy.values()), strategyNames, BenchStrategy::label);
+        List<BenchStrategy> strategies = strategyNames == null ? BenchStrategy.matrix()
+                : pick(Arrays.asList(BenchStrategy.values()), strategyNames, BenchStrategy::label);
         List<BenchWorkload> workloads = pick(Arrays.asList(BenchWorkload.values()), workloadNames, BenchWorkload::label);
         List<LinkProfile> allLinks = List.of(LinkProfile.UNSHAPED, LinkProfile.MBIT_100, LinkProfile.MBIT_100_RTT_50,
                 LinkProfile.MBIT_100_RTT_200);

@@ -207,7 +207,7 @@ final class BenchRun {
         GuestSnapshot snapshot = snapshots.get(w);
         Workload workload = snapshot.workload();
         long diskBytes = snapshot.diskBytes();
-        if (localChunks != null && s.mirrorMode() != null)
+        if (localChunks != null && (s.mirrorMode() != null || !s.movesDisk()))
             throw new IllegalArgumentException("dedup needs a strategy that sends chunks, not " + s.label());
         DiskImage dstDisk = DiskImage.create(dir.resolve("destination.qcow2"), DiskImage.Format.QCOW2, diskBytes);
         String quietHost = s == BenchStrategy.PRECOPY ? awaitQuietHost() : "";
@@ -234,7 +234,10 @@ final class BenchRun {
         SourceStrategy source;
         DestinationStrategy destination;
         OnDemandPullClock pulls = null;
-        if (s.mirrorMode() == null) {
+        if (!s.movesDisk()) {
+            source = SharedDisk.source();
+            destination = SharedDisk.destination(dir.resolve("source.qcow2"), NODE);
+        } else if (s.mirrorMode() == null) {
             SocketPeerChannel[] ends = peerChannel();
             pulls = new OnDemandPullClock(ends[1]);
             ChunkTransferDestination.Config dc = new ChunkTransferDestination.Config(ID,

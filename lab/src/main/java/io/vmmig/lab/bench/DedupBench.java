@@ -41,7 +41,7 @@ final class DedupBench {
     DedupBench(DebianImages images, List<BenchStrategy> strategies, List<LinkProfile> links, int repeats, BenchSizes sizes,
                Path folder, String command) {
         for (BenchStrategy s : strategies)
-            if (s.mirrorMode() != null) throw new IllegalArgumentException("--dedup: " + s.label() + " does not send chunks (hybrid, precopy, postcopy do)");
+            if (s.mirrorMode() != null || !s.movesDisk()) throw new IllegalArgumentException("--dedup: " + s.label() + " does not send chunks (hybrid, precopy, postcopy do)");
         this.images = images;
         this.strategies = List.copyOf(strategies);
         this.links = List.copyOf(links);
