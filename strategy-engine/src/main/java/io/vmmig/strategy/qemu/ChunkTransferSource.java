@@ -187,6 +187,25 @@ public final class ChunkTransferSource implements SourceStrategy {
         });
     }
 
+    /** Hybrid's push (post-copy pushes nothing; pre-copy's held rounds would only move into its paused final round). */
+    @Override
+    public PushYield pushYield() {
+        if (config.strategy() != Strategy.HYBRID) return null;
+        return new PushYield() {
+            @Override
+            public long inFlightBytes() {
+                SourceDiskTransfer t = transfer;
+                return t == null ? 0 : t.inFlightBytes();
+            }
+
+            @Override
+            public void holdUntil(long nanoTime) {
+                SourceDiskTransfer t = transfer;
+                if (t != null) t.holdPushUntil(nanoTime);
+            }
+        };
+    }
+
     private void epochLoop() {
         try {
             while (!stopEpochs) {

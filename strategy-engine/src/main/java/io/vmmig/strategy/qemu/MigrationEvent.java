@@ -22,6 +22,8 @@ public enum MigrationEvent {
     MIRROR_READY(Side.SOURCE),
     /** Source: vmmig issued {@code migrate} (QEMU's memory migration runs). */
     MEMORY_STARTED(Side.SOURCE),
+    /** Source: the background push holds new sends so memory's last rounds have the link ({@link SwitchoverYield}). */
+    PUSH_HELD(Side.SOURCE),
     /** Source: QEMU paused the guest before the switchover; storage hands over now. */
     PAUSED(Side.SOURCE),
     /** Source: pre-copy's last round went out while paused. */

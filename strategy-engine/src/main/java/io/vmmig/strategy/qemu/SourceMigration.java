@@ -121,6 +121,7 @@ public final class SourceMigration {
         boolean memoryStarted = false;
         boolean tlsSet = false;
         Cutover cutover = null;
+        SwitchoverYield yielder = null;
         SourceStrategy.PushLink pushLink = disk.pushLink();
         LinkGovernor governor = options.link() == null || pushLink == null ? null
                 : new LinkGovernor(qmp, options.migrationId(), options.link(),
@@ -153,11 +154,14 @@ public final class SourceMigration {
                 }
                 qmp.call(new Migrate(uri, null, null));
                 memoryStarted = true;
+                SourceStrategy.PushYield push = disk.pushYield();
+                if (push != null) yielder = SwitchoverYield.start(qmp, options.migrationId(), push, timeline);
                 if (governor != null) governor.memoryStarted(memory == null ? MemorySettings.UNLIMITED : memory.maxBandwidth());
                 timeline.mark(MigrationEvent.MEMORY_STARTED);
             }
             awaitOrCancel(cutover.completed(), "the memory migration");
             switchedOver = true;
+            if (yielder != null) yielder.close();
             if (governor != null) governor.close();   // the guest's memory is across; the pull is limited at the destination
             timeline.mark(MigrationEvent.SWITCHED_OVER);
             MigrationInfo info = QemuDowntime.completedInfo(qmp, Duration.ofSeconds(5));   // while the source QEMU is surely there
@@ -173,6 +177,7 @@ public final class SourceMigration {
             disk.release();
             return partial;
         } catch (Exception e) {
+            if (yielder != null) yielder.close();
             if (!switchedOver) {
                 LOG.warn("migration {} failed before the switchover, cancelling: {}", options.migrationId(), e.toString());
                 if (memoryStarted) {

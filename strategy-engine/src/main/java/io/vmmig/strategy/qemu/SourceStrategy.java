@@ -48,6 +48,22 @@ public interface SourceStrategy extends AutoCloseable {
         return null;
     }
 
+    /**
+     * The background push as {@link SwitchoverYield} sees it: its bytes in flight and a hold on new sends; null when
+     * the strategy has no push to hold (mirror, post-copy) or holding it would only lengthen the pause (pre-copy,
+     * whose final round is sent while paused).
+     */
+    default PushYield pushYield() {
+        return null;
+    }
+
+    /** What {@link #pushYield} gives: bytes pushed and not yet acknowledged, and holding new pushes until a nanoTime. */
+    interface PushYield {
+        long inFlightBytes();
+
+        void holdUntil(long nanoTime);
+    }
+
     /** @param wireBytes the push's bytes on the wire so far (compressed sizes, frame payloads) */
     record PushLink(io.vmmig.strategy.source.PushBandwidth bucket, java.util.function.LongSupplier wireBytes) {
     }

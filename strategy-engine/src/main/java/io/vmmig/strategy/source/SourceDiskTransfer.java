@@ -43,6 +43,8 @@ public final class SourceDiskTransfer implements PeerChannel.Handler, AutoClosea
     private final Thread pusher;
     private long inFlightBytes;          // guarded by window
     private volatile boolean stopPushing;
+    /** The background push sends nothing new before this System.nanoTime ({@link #holdPushUntil}); 0: no hold. */
+    private volatile long holdUntilNanos;
     private boolean caughtUp;            // guarded by window
     private volatile Throwable failure;
     private final TransferCounters counters = new TransferCounters();
@@ -581,6 +583,11 @@ public final class SourceDiskTransfer implements PeerChannel.Handler, AutoClosea
             synchronized (window) {
                 checkFailed();
                 if (stoppable && stopPushing) return false;
+                long held = stoppable ? holdUntilNanos - System.nanoTime() : 0;
+                if (held > 0) {
+                    if (haves.isEmpty()) window.wait(Math.max(1, Math.min(100, held / 1_000_000)));
+                    continue;
+                }
                 if (inFlightBytes > 0 && inFlightBytes + bytes > pushWindowBytes()) {
                     if (haves.isEmpty()) window.wait(100);
                     continue;
@@ -594,6 +601,26 @@ public final class SourceDiskTransfer implements PeerChannel.Handler, AutoClosea
                 if (inFlightBytes > peakInFlightBytes) peakInFlightBytes = inFlightBytes;
                 return true;
             }
+        }
+    }
+
+    /**
+     * Holds the background push until {@code nanos} (System.nanoTime): nothing new is sent before it, what is in
+     * flight is answered as usual, and the pushes the switchover itself needs (the remaining set, pre-copy's final
+     * round) are never held. For {@link io.vmmig.strategy.qemu.SwitchoverYield}: the memory stream's last rounds
+     * get the link to themselves. A later call replaces the time; a time in the past releases the hold.
+     */
+    public void holdPushUntil(long nanos) {
+        holdUntilNanos = nanos;
+        synchronized (window) {
+            window.notifyAll();
+        }
+    }
+
+    /** Bytes pushed and not yet acknowledged now. */
+    public long inFlightBytes() {
+        synchronized (window) {
+            return inFlightBytes;
         }
     }
 

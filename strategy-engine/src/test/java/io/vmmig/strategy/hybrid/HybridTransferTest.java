@@ -111,6 +111,22 @@ class HybridTransferTest {
     }
 
     @Test
+    void aHeldPushSendsNothingNewUntilReleasedThenCatchesUp() throws Exception {
+        src.holdPushUntil(System.nanoTime() + TimeUnit.SECONDS.toNanos(30));
+        src.start();
+        // a negative: nothing may cross during the hold (the time the unheld push needs for all 32 chunks is ~10 ms here)
+        long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(400);
+        while (System.nanoTime() < until) {
+            assertEquals(0, src.counters().pushedChunks.get(), "a chunk was pushed during the hold");
+            assertEquals(0, src.inFlightBytes());
+            java.util.concurrent.locks.LockSupport.parkNanos(1_000_000);
+        }
+        src.holdPushUntil(0);
+        await("the push after the hold", src::caughtUp);
+        assertEquals(32, src.counters().pushedChunks.get());
+    }
+
+    @Test
     void pushThenCutoverThenPullGivesTheSameBytesAndRespectsTheThreshold() throws Exception {
         src.start();
         await("initial push", src::caughtUp);
