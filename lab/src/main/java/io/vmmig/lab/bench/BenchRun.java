@@ -315,12 +315,15 @@ final class BenchRun {
         double memorySeconds = memoryStarted == null || switchedOver == null ? -1
                 : (switchedOver.toMillis() - memoryStarted.toMillis()) / 1000.0;
         LinkFill fill = LinkFill.of(wire.samples(), link, total, srcTimeline::at, dstTimeline::at);
+        Duration held = srcTimeline.at(MigrationEvent.PUSH_HELD);
+        String yield = held == null || switchedOver == null ? "" : String.format(", push held %.2f s before the switchover",
+                (switchedOver.toMillis() - held.toMillis()) / 1000.0);
         System.out.printf("    %s %s %s: chunks raw %.1f MiB, wire %.1f MiB, compression %s (%d compressed, %d sent raw,"
-                        + " %d ms compressing, adaptive %d/%d windows on); memory migration %.1f s, storage pause %d ms, source %s,"
+                        + " %d ms compressing, adaptive %d/%d windows on); memory migration %.1f s%s, storage pause %d ms, source %s,"
                         + " %.1f of %d cores busy during the migration%s; total %.2f s, %s; load %s%n", s.label(), w.label(), link.label(),
                 sr.chunkRawBytes() / 1048576.0, sr.chunkWireBytes() / 1048576.0, sr.compression().mode(),
                 sr.compression().compressedChunks(), sr.compression().incompressibleChunks(), sr.compression().compressMillis(),
-                sr.compression().windowsOn(), sr.compression().windows(), memorySeconds, sr.pauseMillis(),
+                sr.compression().windowsOn(), sr.compression().windows(), memorySeconds, yield, sr.pauseMillis(),
                 freshBoot ? "booted fresh" : "restored", coresBusy, CORES, quietHost, total / 1000.0, fill.describe(), loadAverage());
         return new Outcome(new RunResult(s, w, link, repeat, total, cutover, report.totalMillis(), report.cutoverMillis(),
                 report.qemuDowntimeMillis(),

@@ -14,7 +14,8 @@ import org.slf4j.LoggerFactory;
  * Lets QEMU's memory stream have the link to itself for its last rounds: while memory migrates beside hybrid's
  * background push, it reads {@code query-migrate} every {@link #INTERVAL}, and once the rest of the current pass
  * ({@code ram.remaining} at the current {@code ram.mbps}) would end sooner than the push's bytes in flight take to
- * drain at that rate, plus {@link #MARGIN}, it holds the push's new sends (at most {@link #MAX_HOLD}; then not
+ * drain at that rate, plus {@link #MARGIN} (QEMU's own socket buffer is not in {@code remaining}: a second covers it
+ * at 100 Mbit/s), it holds the push's new sends (at most {@link #MAX_HOLD}; then not
  * again for {@link #COOLDOWN}, for a guest whose memory does not converge). What was not pushed is pulled after
  * the switchover, as hybrid does with any chunk it did not push.
  *
@@ -27,7 +28,7 @@ import org.slf4j.LoggerFactory;
 public final class SwitchoverYield implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(SwitchoverYield.class);
     public static final Duration INTERVAL = Duration.ofMillis(100);
-    public static final Duration MARGIN = Duration.ofMillis(300);
+    public static final Duration MARGIN = Duration.ofSeconds(1);
     public static final Duration MAX_HOLD = Duration.ofSeconds(4);
     public static final Duration COOLDOWN = Duration.ofSeconds(8);
 

@@ -12,22 +12,22 @@ class SwitchoverYieldTest {
 
     @Test
     void holdsOnceThePassEndsSoonerThanThePushInFlightDrains() {
-        // 8 MiB of push in flight drain in 1.4 s at 6 MB/s: + 0.3 s margin = 1.7 s
+        // 8 MiB of push in flight drain in 1.4 s at 6 MB/s: + 1 s margin = 2.4 s
         assertFalse(SwitchoverYield.shouldHold(20 * MIB, HALF_LINK, 8 * MIB));   // 3.5 s to go
-        assertTrue(SwitchoverYield.shouldHold(9 * MIB, HALF_LINK, 8 * MIB));     // 1.57 s to go
+        assertTrue(SwitchoverYield.shouldHold(13 * MIB, HALF_LINK, 8 * MIB));    // 2.27 s to go
     }
 
     @Test
     void withNothingInFlightOnlyTheMarginCounts() {
-        assertTrue(SwitchoverYield.shouldHold(1 * MIB, HALF_LINK, 0));           // 0.17 s to go
-        assertFalse(SwitchoverYield.shouldHold(4 * MIB, HALF_LINK, 0));          // 0.7 s to go
+        assertTrue(SwitchoverYield.shouldHold(5 * MIB, HALF_LINK, 0));           // 0.87 s to go
+        assertFalse(SwitchoverYield.shouldHold(7 * MIB, HALF_LINK, 0));          // 1.22 s to go
     }
 
     @Test
     void aFastLinkHoldsOnlyAtTheVeryEnd() {
-        // unshaped: memory at 150 MB/s, 16 MiB in flight drain in 0.11 s
-        assertFalse(SwitchoverYield.shouldHold(128 * MIB, 150e6, 16 * MIB));
-        assertTrue(SwitchoverYield.shouldHold(40 * MIB, 150e6, 16 * MIB));       // 0.28 s to go
+        // unshaped: memory at 150 MB/s, 16 MiB in flight drain in 0.11 s: holds in the last 1.1 s of the pass
+        assertFalse(SwitchoverYield.shouldHold(256 * MIB, 150e6, 16 * MIB));     // 1.79 s to go
+        assertTrue(SwitchoverYield.shouldHold(128 * MIB, 150e6, 16 * MIB));      // 0.89 s to go
     }
 
     @Test
