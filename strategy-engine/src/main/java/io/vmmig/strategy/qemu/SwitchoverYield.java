@@ -95,7 +95,7 @@ public final class SwitchoverYield implements AutoCloseable {
                 migrationId, info.ram().remaining() >> 10, (long) rate >> 10, inFlight >> 10);
     }
 
-    /** Stops watching and releases any hold (the switchover happened, or the migration ended). */
+    /** Stops watching and releases any hold (the switchover happened, or the migration ended). Idempotent. */
     @Override
     public void close() {
         ticker.shutdownNow();
@@ -104,9 +104,11 @@ public final class SwitchoverYield implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        if (heldNanos != 0) {
+        long held = heldNanos;
+        heldNanos = 0;   // idempotent: a second close releases and says nothing
+        if (held != 0) {
             push.holdUntil(0);
-            LOG.info("migration {}: push held {} ms before the switchover", migrationId, (System.nanoTime() - heldNanos) / 1_000_000);
+            LOG.info("migration {}: push held {} ms before the switchover", migrationId, (System.nanoTime() - held) / 1_000_000);
         }
     }
 }
