@@ -61,6 +61,15 @@ public final class GuestThroughput {
         return samples.stream().filter(s -> s.atSeconds() >= 0).findFirst().map(Sample::bytesPerSecond).orElse(Double.NaN);
     }
 
+    /**
+     * Mean of the reports during the destination's pull: from one second after the switchover (a report covers the
+     * second before it) to the end; NaN if the pull was too short for a report of its own.
+     */
+    public double duringPull(double cutoverSeconds, double endSeconds) {
+        if (Double.isNaN(cutoverSeconds) || endSeconds - cutoverSeconds < 1.0) return Double.NaN;
+        return mean(cutoverSeconds + 1.0, endSeconds + 1e-9);
+    }
+
     /** Mean of the reports that arrived more than one second after the end. */
     public double after(double endSeconds) {
         return mean(endSeconds + 1.0, Double.MAX_VALUE);

@@ -98,6 +98,7 @@ final class LibvirtPeerRun {
             long ram = -1;
             String jobInfo;
             CliStartTimes cli = new CliStartTimes();
+            long cutoverMillis = -1;
             try {
                 if (system == PeerSystem.LIBVIRT) {
                     lab.virsh(LibvirtLab.Host.A, "migrate", "--live", "--copy-storage-all", "--p2p", DOMAIN, LibvirtLab.URI_B);
@@ -105,6 +106,9 @@ final class LibvirtPeerRun {
                 } else {
                     JsonNode report = vmmigMigrate(cli);
                     total = report.path("totalMillis").asLong(-1);
+                    // the switchover on the bench's clock: the agent's push and libvirt's migrate call, after the CLI was accepted
+                    long push = report.path("pushMillis").asLong(-1), migrate = report.path("libvirtMigrateMillis").asLong(-1);
+                    if (push >= 0 && migrate >= 0 && cli.acceptedMillis() >= 0) cutoverMillis = cli.acceptedMillis() + push + migrate;
                     System.out.println("    vmmig report: " + report);
                 }
             } finally {
@@ -142,7 +146,8 @@ final class LibvirtPeerRun {
                 System.out.printf("    vmmig migrate: accepted %d ms after the command started, PREPARING %d ms%n", cli.acceptedMillis(),
                         cli.preparingMillis());
             return new PeerResult(system, link, repeat, total, command, cli.acceptedMillis(), cli.preparingMillis(), downtime, pause, bytes.txBytes(), bytes.rxBytes(), ram,
-                    tput.before(BenchRun.REPORTS_BEFORE), tput.during(end), tput.after(end), cpu, verdict, BenchRun.loadAverage(),
+                    tput.before(BenchRun.REPORTS_BEFORE), tput.during(end), tput.after(end),
+                    cutoverMillis < 0 ? Double.NaN : tput.duringPull(cutoverMillis / 1000.0, command / 1000.0), cpu, verdict, BenchRun.loadAverage(),
                     wire.samples(), tput.samples(), null);
         }
     }

@@ -17,12 +17,14 @@ import java.util.List;
  * @param guestPauseMillis the guest's heartbeat gap across the switchover (host clock), -1 if not seen
  * @param ramBytes         memory migration bytes (QEMU's or libvirt's figure), -1 if unknown
  * @param agentCpuSeconds  user + system CPU of the migrating agents over the run (see {@link PeerSystem#agents})
+ * @param tputPull         the guest's write rate at the destination during the pull ({@link GuestThroughput#duringPull}),
+ *                         NaN without a pull of its own (libvirt, a pull shorter than 2 s)
  * @param verify           the guest's verdict at the destination (VERIFY line, or a kernel fault)
  * @param load             the 1-minute load average at the end of the run
  */
 public record PeerResult(PeerSystem system, LinkProfile link, int repeat, long totalMillis, long commandMillis,
                          long cliAcceptedMillis, long preparingMillis, long downtimeMillis, long guestPauseMillis, long wireToDestination, long wireToSource, long ramBytes,
-                         double tputBefore, double tputDuring, double tputAfter, double agentCpuSeconds, String verify,
+                         double tputBefore, double tputDuring, double tputAfter, double tputPull, double agentCpuSeconds, String verify,
                          String load, List<RunResult.WireSample> wire, List<GuestThroughput.Sample> guest, String error) {
 
     public boolean ok() {
@@ -40,7 +42,7 @@ public record PeerResult(PeerSystem system, LinkProfile link, int repeat, long t
     }
 
     static PeerResult failed(PeerSystem s, LinkProfile l, int repeat, String error) {
-        return new PeerResult(s, l, repeat, -1, -1, -1, -1, -1, -1, -1, -1, -1, Double.NaN, Double.NaN, Double.NaN, Double.NaN, "",
+        return new PeerResult(s, l, repeat, -1, -1, -1, -1, -1, -1, -1, -1, -1, Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN, "",
                 BenchRun.loadAverage(), List.of(), List.of(), error);
     }
 
@@ -49,7 +51,8 @@ public record PeerResult(PeerSystem system, LinkProfile link, int repeat, long t
         if (r.error() != null) return failed(PeerSystem.VMMIG_QEMU, r.link(), r.repeat(), r.error());
         return new PeerResult(PeerSystem.VMMIG_QEMU, r.link(), r.repeat(), r.totalMillis(), r.totalMillis(), -1, -1, r.qemuDowntimeMillis(),
                 r.guestPauseMillis(), r.wireToDestination(), r.wireToSource(), r.ramBytes(), r.tputBefore(), r.tputDuring(),
-                r.tputAfter(), cpuSeconds, r.verify(), BenchRun.loadAverage(), r.wire(), r.guest(), null);
+                r.tputAfter(), new GuestThroughput(r.guest()).duringPull(r.cutoverMillis() / 1000.0, r.totalMillis() / 1000.0),
+                cpuSeconds, r.verify(), BenchRun.loadAverage(), r.wire(), r.guest(), null);
     }
 
     /** As a RunResult for {@link TimelinePlot} (only the timeline fields and the label matter there). */

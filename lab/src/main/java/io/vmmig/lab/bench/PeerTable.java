@@ -55,8 +55,8 @@ final class PeerTable {
     String markdown() {
         StringBuilder b = new StringBuilder();
         b.append("| link | system | valid | total s | command s | CLI start to accepted / PREPARING s | downtime ms | guest pause ms | wire MiB (to dst + to src) | RAM MiB"
-                + " | guest MiB/s before | during | after | agent CPU s | limit s | total/limit | load (1 min) |\n");
-        b.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+                + " | guest MiB/s before | during | after | during the pull (destination) | agent CPU s | limit s | total/limit | load (1 min) |\n");
+        b.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
         for (LinkProfile l : links()) {
             double limit = l.physicalLimitSeconds(mustCross(l));
             for (PeerSystem s : PeerSystem.values()) {
@@ -77,6 +77,7 @@ final class PeerTable {
                         .append(" | ").append(spread(rs, r -> r.tputBefore() / MIB).format("%.2f"))
                         .append(" | ").append(spread(rs, r -> r.tputDuring() / MIB).format("%.2f"))
                         .append(" | ").append(spread(rs, r -> r.tputAfter() / MIB).format("%.2f"))
+                        .append(" | ").append(spread(rs, r -> r.tputPull() / MIB).format("%.2f"))
                         .append(" | ").append(spread(rs, PeerResult::agentCpuSeconds).format("%.1f"))
                         .append(" | ").append(Double.isNaN(limit) ? "-" : String.format(Locale.ROOT, "%.2f", limit))
                         .append(" | ").append(Double.isNaN(limit) ? "-" : spread(rs, r -> r.totalMillis() / 1000.0 / limit).format("%.2f"))
@@ -122,7 +123,7 @@ final class PeerTable {
 
     String csv() {
         StringBuilder b = new StringBuilder("link,rate_bps,system,repeat,valid,total_ms,command_ms,cli_accepted_ms,preparing_ms,downtime_ms,guest_pause_ms,"
-                + "wire_to_dst_bytes,wire_to_src_bytes,ram_bytes,tput_before_Bps,tput_during_Bps,tput_after_Bps,agent_cpu_s,"
+                + "wire_to_dst_bytes,wire_to_src_bytes,ram_bytes,tput_before_Bps,tput_during_Bps,tput_after_Bps,tput_pull_Bps,agent_cpu_s,"
                 + "must_cross_bytes,limit_s,load,verify,error\n");
         for (PeerResult r : runs) {
             long must = mustCross(r.link());
@@ -131,7 +132,7 @@ final class PeerTable {
                     Long.toString(r.cliAcceptedMillis()), Long.toString(r.preparingMillis()),
                     Long.toString(r.downtimeMillis()), Long.toString(r.guestPauseMillis()), Long.toString(r.wireToDestination()),
                     Long.toString(r.wireToSource()), Long.toString(r.ramBytes()), num(r.tputBefore()), num(r.tputDuring()),
-                    num(r.tputAfter()), num(r.agentCpuSeconds()), Long.toString(must), num(r.link().physicalLimitSeconds(must)),
+                    num(r.tputAfter()), num(r.tputPull()), num(r.agentCpuSeconds()), Long.toString(must), num(r.link().physicalLimitSeconds(must)),
                     r.load(), quote(r.verify()), quote(r.error() == null ? "" : r.error()))).append('\n');
         }
         return b.toString();

@@ -151,7 +151,9 @@ final class ScaleBench {
                 domains: `virsh domjobinfo --completed`, Total downtime); guest pause = the guest's 20 ms heartbeats' gap where \
                 they move from the source's console to the destination's (host clock); wire = bytes on the source host's \
                 veth end, both directions; RAM = QEMU's (or libvirt's "Memory processed") memory bytes; guest MiB/s = the guest's \
-                TPUT reports, the last %d before the start, those during, those more than 1 s after the end; agent CPU s = user \
+                TPUT reports, the last %d before the start, those during, those more than 1 s after the end, and those during the \
+                destination's pull (from 1 s after the switchover to the end; vmmig-libvirt's switchover = the CLI's accepted + \
+                the agent's push + libvirt's migrate call; libvirt has no pull); agent CPU s = user \
                 + system CPU seconds over the run (/proc/PID/stat) of: %s; limit = (written area + smallest RAM transfer on the \
                 link) / link rate (unshaped: -); load = 1-minute load average at the end of each run. A run is invalid on \
                 VERIFY FAIL or a kernel oops/panic on the guest's console, and said so below.

@@ -46,4 +46,14 @@ class GuestThroughputTest {
         assertEquals(40, t.during(0.3), 1e-9);
         assertTrue(Double.isNaN(new GuestThroughput(List.of()).during(2)));
     }
+
+    @Test
+    void thePullWindowStartsASecondAfterTheSwitchoverAndNeedsOneReport() {
+        GuestThroughput t = new GuestThroughput(java.util.List.of(new GuestThroughput.Sample(-1, 10), new GuestThroughput.Sample(5.5, 4),
+                new GuestThroughput.Sample(6.5, 2), new GuestThroughput.Sample(7.5, 3), new GuestThroughput.Sample(9.5, 10)));
+        // switchover at 5.0 s, end at 8.0 s: the reports at 6.5 and 7.5 s (5.5 s still covers the paused second)
+        org.junit.jupiter.api.Assertions.assertEquals(2.5, t.duringPull(5.0, 8.0), 1e-9);
+        org.junit.jupiter.api.Assertions.assertTrue(Double.isNaN(t.duringPull(7.5, 8.0)));
+        org.junit.jupiter.api.Assertions.assertTrue(Double.isNaN(t.duringPull(Double.NaN, 8.0)));
+    }
 }

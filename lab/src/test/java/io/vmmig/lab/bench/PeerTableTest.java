@@ -10,7 +10,7 @@ class PeerTableTest {
 
     static PeerResult run(PeerSystem s, int repeat, long totalMs, long downtime, long wire, long ram, String verify) {
         return new PeerResult(s, LinkProfile.MBIT_100, repeat, totalMs, totalMs + 2000, 400, 700, downtime, downtime + 200, wire, wire / 100, ram,
-                3.5 * MIB, 3.4 * MIB, 3.5 * MIB, 4.2, verify, "1.50", List.of(), List.of(), null);
+                3.5 * MIB, 3.4 * MIB, 3.5 * MIB, 3.2 * MIB, 4.2, verify, "1.50", List.of(), List.of(), null);
     }
 
     private static final String OK = "VERIFY OK 2048 unwritten=0 writes=10 ioerrors=0";
@@ -25,6 +25,7 @@ class PeerTableTest {
         PeerTable t = new PeerTable(runs, ScaleScenario.REAL);
         PeerTable started = new PeerTable(List.of(run(PeerSystem.VMMIG_LIBVIRT, 1, 62000, 450, 710 * MIB, 270 * MIB, OK)), ScaleScenario.REAL);
         assertTrue(started.markdown().contains("| 100mbit | vmmig-libvirt | 1/1 | 62.00 | 64.00 | 0.40 / 0.70 | 450 |"), started.markdown());
+        assertTrue(started.markdown().contains("| 3.50 | 3.40 | 3.50 | 3.20 | 4.2 |"), started.markdown());
         String md = t.markdown();
         assertTrue(md.contains("| 100mbit | vmmig-qemu | 1/2 | 60.00 | 62.00 | - | 500 | 700 |"), md);
         assertTrue(md.contains("| 100mbit | vmmig-libvirt | 0/1 | - |"), md);
