@@ -106,21 +106,9 @@ public final class BenchCommand implements Callable<Integer> {
             System.err.println("vmmig bench: unknown name in --strategies/--workloads/--links/--precopy-source, or --repeats < 1");
             return Main.EXIT_USAGE;
         }
-        var unavailable = NetworkLab.unavailableReason();
-        if (unavailable.isPresent()) {
-            System.err.println("vmmig bench: no network lab here: " + unavailable.get());
-            return Main.EXIT_ENVIRONMENT;
-        }
-        TestGuest guest;
-        try {
-            guest = TestGuest.get();
-        } catch (RuntimeException e) {
-            System.err.println("vmmig bench: cannot build the test guest: " + e.getMessage());
-            return Main.EXIT_ENVIRONMENT;
-        }
-        BenchSizes d = BenchSizes.defaults();
-        BenchSizes sizes = areaMib == null ? d
-                : new BenchSizes(d.ramMib(), Math.max(d.diskMib(), 2 * areaMib), areaMib, d.hotMib(), d.steadyRate());
+        TestGuest guest = labAndGuest();
+        if (guest == null) return Main.EXIT_ENVIRONMENT;
+        BenchSizes sizes = sizes();
         List<io.vmmig.strategy.peer.ChunkCompression> modes = new ArrayList<>();
         for (String c : compression) modes.add(io.vmmig.strategy.peer.ChunkCompression.parse(c));
         Path folder = out != null ? out
@@ -199,11 +187,34 @@ public final class BenchCommand implements Callable<Integer> {
         }
     }
 
+    /** Every link profile a bench may name (the matrix runs all but 1 Gbit/s by default). */
+    private static final List<LinkProfile> EVERY_LINK = List.of(LinkProfile.UNSHAPED, LinkProfile.GBIT_1, LinkProfile.MBIT_100,
+            LinkProfile.MBIT_100_RTT_50, LinkProfile.MBIT_100_RTT_200);
+
+    /** The default sizes, with {@code --area-mib} (the disk twice the area, at least the default). */
+    private BenchSizes sizes() {
+        BenchSizes d = BenchSizes.defaults();
+        return areaMib == null ? d : new BenchSizes(d.ramMib(), Math.max(d.diskMib(), 2 * areaMib), areaMib, d.hotMib(), d.steadyRate());
+    }
+
+    /** The network lab is usable and the test guest built; null after saying on stderr why not. */
+    private static TestGuest labAndGuest() {
+        var unavailable = NetworkLab.unavailableReason();
+        if (unavailable.isPresent()) {
+            System.err.println("vmmig bench: no network lab here: " + unavailable.get());
+            return null;
+        }
+        try {
+            return TestGuest.get();
+        } catch (RuntimeException e) {
+            System.err.println("vmmig bench: cannot build the test guest: " + e.getMessage());
+            return null;
+        }
+    }
+
     /** {@code --dedup}: the neighbourhood dedup cells (DedupBench). */
     private Integer dedupBench() throws Exception {
-        List<LinkProfile> known = List.of(LinkProfile.UNSHAPED, LinkProfile.GBIT_1, LinkProfile.MBIT_100, LinkProfile.MBIT_100_RTT_50,
-                LinkProfile.MBIT_100_RTT_200);
-        List<LinkProfile> links = pick(known, linkNames == null ? List.of("100mbit-50ms") : linkNames, LinkProfile::label);
+        List<LinkProfile> links = pick(EVERY_LINK, linkNames == null ? List.of("100mbit-50ms") : linkNames, LinkProfile::label);
         List<BenchStrategy> strategies = pick(Arrays.asList(BenchStrategy.values()),
                 strategyNames == null ? List.of("hybrid", "postcopy") : strategyNames, BenchStrategy::label);
         if (links == null || strategies == null || repeats < 1) {
@@ -212,8 +223,7 @@ public final class BenchCommand implements Callable<Integer> {
         }
         DebianImages images;
         DedupBench bench;
-        BenchSizes d = BenchSizes.defaults();
-        BenchSizes sizes = areaMib == null ? d : new BenchSizes(d.ramMib(), Math.max(d.diskMib(), 2 * areaMib), areaMib, d.hotMib(), d.steadyRate());
+        BenchSizes sizes = sizes();
         Path folder = out != null ? out : Path.of("bench-results", LocalDate.now(ZoneOffset.UTC) + "-dedup-bench");
         String command = "vmmig bench --dedup --repeats " + repeats + (linkNames != null ? " --links " + String.join(",", linkNames) : "")
                 + (strategyNames != null ? " --strategies " + String.join(",", strategyNames) : "")
@@ -230,18 +240,8 @@ public final class BenchCommand implements Callable<Integer> {
             System.err.println("vmmig bench: " + e.getMessage());
             return Main.EXIT_USAGE;
         }
-        var unavailable = NetworkLab.unavailableReason();
-        if (unavailable.isPresent()) {
-            System.err.println("vmmig bench: no network lab here: " + unavailable.get());
-            return Main.EXIT_ENVIRONMENT;
-        }
-        TestGuest guest;
-        try {
-            guest = TestGuest.get();
-        } catch (RuntimeException e) {
-            System.err.println("vmmig bench: cannot build the test guest: " + e.getMessage());
-            return Main.EXIT_ENVIRONMENT;
-        }
+        TestGuest guest = labAndGuest();
+        if (guest == null) return Main.EXIT_ENVIRONMENT;
         return bench.run(guest) ? 0 : Main.EXIT_FAILED;
     }
 
@@ -254,18 +254,11 @@ public final class BenchCommand implements Callable<Integer> {
             System.err.println("vmmig bench: " + e.getMessage());
             return Main.EXIT_USAGE;
         }
-        List<LinkProfile> known = List.of(LinkProfile.UNSHAPED, LinkProfile.GBIT_1, LinkProfile.MBIT_100, LinkProfile.MBIT_100_RTT_50,
-                LinkProfile.MBIT_100_RTT_200);
-        List<LinkProfile> links = pick(known, linkNames == null ? List.of("unshaped", "1gbit", "100mbit") : linkNames, LinkProfile::label);
+        List<LinkProfile> links = pick(EVERY_LINK, linkNames == null ? List.of("unshaped", "1gbit", "100mbit") : linkNames, LinkProfile::label);
         List<PeerSystem> systems = pick(Arrays.asList(PeerSystem.values()), systemNames, PeerSystem::label);
         if (links == null || systems == null || repeats < 1) {
             System.err.println("vmmig bench: unknown name in --links/--systems, or --repeats < 1");
             return Main.EXIT_USAGE;
-        }
-        var unavailable = NetworkLab.unavailableReason();
-        if (unavailable.isPresent()) {
-            System.err.println("vmmig bench: no network lab here: " + unavailable.get());
-            return Main.EXIT_ENVIRONMENT;
         }
         Path repo = Path.of("").toAbsolutePath();
         while (repo != null && !Files.isExecutable(repo.resolve("lab/libvirt/libvirt-lab"))) repo = repo.getParent();
@@ -273,13 +266,8 @@ public final class BenchCommand implements Callable<Integer> {
             System.err.println("vmmig bench: --scale runs from the source tree (lab/libvirt/libvirt-lab not found above " + Path.of("").toAbsolutePath() + ")");
             return Main.EXIT_ENVIRONMENT;
         }
-        TestGuest guest;
-        try {
-            guest = TestGuest.get();
-        } catch (RuntimeException e) {
-            System.err.println("vmmig bench: cannot build the test guest: " + e.getMessage());
-            return Main.EXIT_ENVIRONMENT;
-        }
+        TestGuest guest = labAndGuest();
+        if (guest == null) return Main.EXIT_ENVIRONMENT;
         Path folder = out != null ? out : Path.of("bench-results", LocalDate.now(ZoneOffset.UTC) + "-scale-" + sc.label());
         String command = "vmmig bench --scale " + sc.label() + " --repeats " + repeats
                 + (linkNames != null ? " --links " + String.join(",", linkNames) : "")

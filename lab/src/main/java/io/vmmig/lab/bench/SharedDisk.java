@@ -61,9 +61,8 @@ final class SharedDisk {
         return new DestinationStrategy() {
             @Override
             public List<String> qemuBlockdevArgs() {
-                String file = "{\"driver\":\"file\",\"filename\":\"" + image.toAbsolutePath().toString().replace("\\", "\\\\").replace("\"", "\\\"")
-                        + "\",\"node-name\":\"" + node + "-file\"}";
-                return List.of("-blockdev", file, "-blockdev", "{\"driver\":\"qcow2\",\"file\":\"" + node + "-file\",\"node-name\":\"" + node + "\"}");
+                // the image's own -blockdev pair (file and qcow2 nodes); the bench adds the guest device
+                return new io.vmmig.testkit.DiskImage(image, io.vmmig.testkit.DiskImage.Format.QCOW2, 0).qemuArgs(node, "vda").subList(0, 4);
             }
 
             @Override
