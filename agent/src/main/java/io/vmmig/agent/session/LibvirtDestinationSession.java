@@ -141,7 +141,13 @@ final class LibvirtDestinationSession {
                 LOG.info("migration {}: libvirt started {} here for the incoming migration: reads wait for the final dirty set", id, p.domain());
             });
             // the guest-visible cost of having no hold point: from libvirt resuming the guest here to the hand-over
-            resumedWatch = host.onIncomingResumed(p.uuid(), () -> resumedNanos.compareAndSet(0, System.nanoTime()));
+            // ... and the moment the background pull may start: before it, QEMU's last pages and device state cross the link
+            resumedWatch = host.onIncomingResumed(p.uuid(), () -> {
+                resumedNanos.compareAndSet(0, System.nanoTime());
+                for (IncomingDisk in : disks) {
+                    if (in.transfer != null) in.transfer.puller().guestRunsHere();
+                }
+            });
             // what the libvirt hook (50-vmmig, libvirt.hook-refuse-unprepared) looks for at "migrate begin"
             incoming = Files.createDirectories(config.stateDir().resolve("libvirt-incoming")).resolve(p.domain());
             record.fact(MigrationJournal.LIBVIRT_INCOMING, incoming.toString());
@@ -171,6 +177,8 @@ final class LibvirtDestinationSession {
                 in.transfer = new DestinationDiskTransfer(g, in.store, ch, io.vmmig.strategy.qemu.ChunkTransferDestination.DEFAULT_PULLERS);
                 if (incomingStarted.isDone()) in.transfer.disk().holdReadsUntilHandover();
                 in.transfer.puller().limitBackground(pullBudget);
+                in.transfer.puller().holdBackgroundUntilGuestRuns();
+                if (resumedNanos.get() != 0) in.transfer.puller().guestRunsHere();
                 in.server = NbdServer.start(UnixDomainSocketAddress.of(in.socket),
                         List.of(new NbdExport(ImageExport.EXPORT, "vmmig " + id + " " + in.plan.target(), in.transfer.disk())));
                 in.transfer.disk().handover().thenRun(() -> handedOverNanos.accumulateAndGet(System.nanoTime(), Math::max));

@@ -401,6 +401,7 @@ public final class SourceSession implements Runnable {
             }
             QemuStreams streams = QemuStreams.of(tls, choice.chunkTransfer());
             io.vmmig.strategy.qemu.MemorySettings memory = d.memorySettings();
+            long downtimeTarget = d.downtimeTargetMillis();
             try {
                 qmp.call(new Quit());
                 LOG.info("migration {}: the destination holds the whole disk; source QEMU told to quit", id);
@@ -411,13 +412,13 @@ public final class SourceSession implements Runnable {
             report = report.endingAt(timeline).withDiskNames(vm.disks().stream().map(io.vmmig.agent.vm.VmDisk::device).toList());
             SourcePullFile.remove(workDir);
             progress.sample();
-            com.fasterxml.jackson.databind.JsonNode tree = MemoryReport.addTo(streams.addTo(ControlCodec.tree(report)), memory);
+            com.fasterxml.jackson.databind.JsonNode tree = MemoryReport.addTo(streams.addTo(ControlCodec.tree(report)), memory, downtimeTarget);
             String afterSwitchover = "";
             if (f != null && f.report() != null && f.report().has("afterSwitchover")) {
                 ((com.fasterxml.jackson.databind.node.ObjectNode) tree).set("afterSwitchover", f.report().get("afterSwitchover"));
                 afterSwitchover = SwitchoverNetwork.Result.summaryLine(f.report());
             }
-            return new ControlEvent.Report(id, tree, report.summary() + streams.summaryLine() + MemoryReport.summaryLine(memory)
+            return new ControlEvent.Report(id, tree, report.summary() + streams.summaryLine() + MemoryReport.summaryLine(memory, downtimeTarget)
                     + afterSwitchover);
         } finally {
             sampler.shutdownNow();

@@ -129,6 +129,9 @@ final class BenchRun {
         }
     }
 
+    /** Where the QEMUs run: the source's on host A, the destination's on B, memory straight between them. */
+    private final LabQemus hosts;
+
     BenchRun(NetworkLab lab, CrossLinks links, TestGuest guest, Map<BenchWorkload, GuestSnapshot> snapshots,
              BenchSizes sizes, Path workRoot) {
         this.lab = lab;
@@ -137,6 +140,11 @@ final class BenchRun {
         this.snapshots = snapshots;
         this.sizes = sizes;
         this.workRoot = workRoot;
+        try {
+            this.hosts = LabQemus.create(lab, links.dir());
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException("writing the lab hosts' QEMU wrappers into " + links.dir(), e);
+        }
     }
 
     static final int CORES = Runtime.getRuntime().availableProcessors();
@@ -212,8 +220,8 @@ final class BenchRun {
         DiskImage dstDisk = DiskImage.create(dir.resolve("destination.qcow2"), DiskImage.Format.QCOW2, diskBytes);
         String quietHost = s == BenchStrategy.PRECOPY ? awaitQuietHost() : "";
         boolean freshBoot = bootsFresh(s);
-        QemuProcess src = freshBoot ? snapshot.bootFresh("bench-src", dir.resolve("source.qcow2"))
-                : snapshot.resume("bench-src", dir.resolve("source.qcow2"));
+        QemuProcess src = freshBoot ? snapshot.bootFresh("bench-src", dir.resolve("source.qcow2"), hosts)
+                : snapshot.resume("bench-src", dir.resolve("source.qcow2"), hosts);
         cleanup.push(src);
         // Restored: the guest's clock stood still while it was saved, so the first report after the restore
         // counts. Booted: reports from the end of the prefill on (bootFresh waited for one).
@@ -268,19 +276,19 @@ final class BenchRun {
             destination = d;
         }
 
-        Files.deleteIfExists(links.memory().destinationSide());
         QemuProcess[] dst = new QemuProcess[1];
         QmpClient[] dstQmp = new QmpClient[1];
         LocalPair pair = new LocalPair(ID, srcQmp, source, destination,
-                new SourceMigration.Options(ID, s.strategy(), s.label(), "unix:" + links.memory().sourceSide(),
-                        s.mirrorMode() == null ? TIMEOUT : MIRROR_LIMIT),
-                "unix:" + links.memory().destinationSide(), srcTimeline, dstTimeline);
+                // the memory settings the agent sets by default (max-bandwidth unlimited, not QEMU's 128 MiB/s)
+                new SourceMigration.Options(ID, s.strategy(), s.label(), links.directMemory().spec(),
+                        s.mirrorMode() == null ? TIMEOUT : MIRROR_LIMIT, null, io.vmmig.strategy.qemu.MemorySettings.defaults()),
+                links.directMemory().spec(), srcTimeline, dstTimeline);
         MigrationReport report = pair.run(args -> {
             List<String> all = new ArrayList<>(args);
             all.addAll(List.of("-device", "virtio-blk-pci,drive=" + NODE + ",id=vda,share-rw=on"));
             QemuProcess.Builder b = QemuProcess.builder().name("bench-dst").memoryMb(sizes.ramMib()).guest(guest, workload)
                     .extraArgs(all).incomingDefer(true);
-            dst[0] = (net == null ? b : net.on(io.vmmig.testkit.net.LabHost.B, b)).start();
+            dst[0] = (net == null ? hosts.on(io.vmmig.testkit.net.LabHost.B, b) : net.on(io.vmmig.testkit.net.LabHost.B, b)).start();
             cleanup.push(dst[0]);
             QmpClient q = QmpClient.connect(dst[0].qmpSocket());
             cleanup.push(q);
@@ -319,11 +327,12 @@ final class BenchRun {
         String yield = held == null || switchedOver == null ? "" : String.format(", push held %.2f s before the switchover",
                 (switchedOver.toMillis() - held.toMillis()) / 1000.0);
         System.out.printf("    %s %s %s: chunks raw %.1f MiB, wire %.1f MiB, compression %s (%d compressed, %d sent raw,"
-                        + " %d ms compressing, adaptive %d/%d windows on); memory migration %.1f s%s, storage pause %d ms, source %s,"
+                        + " %d ms compressing, adaptive %d/%d windows on); memory migration %.1f s%s (switched over aiming at %d ms),"
+                        + " storage pause %d ms, source %s,"
                         + " %.1f of %d cores busy during the migration%s; total %.2f s, %s; load %s%n", s.label(), w.label(), link.label(),
                 sr.chunkRawBytes() / 1048576.0, sr.chunkWireBytes() / 1048576.0, sr.compression().mode(),
                 sr.compression().compressedChunks(), sr.compression().incompressibleChunks(), sr.compression().compressMillis(),
-                sr.compression().windowsOn(), sr.compression().windows(), memorySeconds, yield, sr.pauseMillis(),
+                sr.compression().windowsOn(), sr.compression().windows(), memorySeconds, yield, pair.downtimeTargetMillis(), sr.pauseMillis(),
                 freshBoot ? "booted fresh" : "restored", coresBusy, CORES, quietHost, total / 1000.0, fill.describe(), loadAverage());
         return new Outcome(new RunResult(s, w, link, repeat, total, cutover, report.totalMillis(), report.cutoverMillis(),
                 report.qemuDowntimeMillis(),

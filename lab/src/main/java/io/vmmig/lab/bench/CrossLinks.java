@@ -10,8 +10,10 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The three cross-host flows of a migration (QEMU memory, the vmmig peer channel, the destination
- * QEMU's NBD server for mirror), each unix socket to unix socket through a forwarder pair across the
+ * The cross-host flows of a migration. QEMU's memory stream goes straight from the source QEMU on host A to
+ * the destination QEMU on host B over TCP ({@link #directMemory()}, {@link LabQemus}), as between two agents'
+ * hosts. The two flows whose ends live in the bench's JVM or reach it (the vmmig peer channel, the destination
+ * QEMU's NBD server for mirror) go unix socket to unix socket through a forwarder pair across the
  * lab's link: the source side connects to {@code X-a.sock} (forwarder in namespace A), which reaches the
  * real {@code X.sock} through the forwarder in namespace B over TCP between the namespaces. The forwarders
  * add no delay of their own: the round trip is the lab's link ({@link LinkProfile#labLink()}, the packet
@@ -23,21 +25,21 @@ public final class CrossLinks implements AutoCloseable {
 
     private final List<TcpForwarder> forwarders = new ArrayList<>();
     private final Path dir;
-    private Flow memory;
     private Flow peer;
     private Flow nbd;
+    private Endpoint.Tcp directMemory;
 
     private CrossLinks(Path dir) {
         this.dir = dir;
     }
 
-    /** Starts the six forwarders; {@code basePort} .. basePort+2 on B's address. */
+    /** Starts the four forwarders on B's {@code basePort + 1} and {@code + 2}; memory goes to {@code basePort + 3}. */
     public static CrossLinks open(NetworkLab lab, Path dir, int basePort, LinkProfile link, String nbdSocketName) {
         CrossLinks links = new CrossLinks(dir);
         try {
-            links.memory = links.flow(lab, "mig", "mig.sock", basePort, link);
             links.peer = links.flow(lab, "peer", "peer.sock", basePort + 1, link);
             links.nbd = links.flow(lab, "nbd", nbdSocketName, basePort + 2, link);
+            links.directMemory = new Endpoint.Tcp(LabHost.B.address(), basePort + 3);
             return links;
         } catch (RuntimeException e) {
             links.close();
@@ -69,8 +71,12 @@ public final class CrossLinks implements AutoCloseable {
         return dir;
     }
 
-    public Flow memory() {
-        return memory;
+    /**
+     * Where the destination QEMU on host B listens for the memory stream of a source QEMU on host A
+     * ({@link LabQemus}): straight across the lab's link, no forwarder between the two QEMUs (basePort + 3).
+     */
+    public Endpoint.Tcp directMemory() {
+        return directMemory;
     }
 
     public Flow peer() {

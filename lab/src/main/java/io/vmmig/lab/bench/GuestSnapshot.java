@@ -106,6 +106,10 @@ public final class GuestSnapshot {
         return net == null ? b : net.on(io.vmmig.testkit.net.LabHost.A, b);
     }
 
+    private QemuProcess.Builder onHostA(LabQemus hosts, QemuProcess.Builder b) {
+        return net != null || hosts == null ? place(net, b) : hosts.on(io.vmmig.testkit.net.LabHost.A, b);
+    }
+
     /** The guest LAN the saved guest has a NIC on, or null. */
     ProbedNetwork network() {
         return net;
@@ -144,9 +148,14 @@ public final class GuestSnapshot {
      * started with {@code -incoming defer}, loaded from the saved stream, running when this returns.
      */
     public QemuProcess resume(String name, Path diskCopy) throws java.io.IOException {
+        return resume(name, diskCopy, null);
+    }
+
+    /** The same with QEMU on the lab's host A ({@code hosts}; null: in this namespace, or A's with a NIC under {@code --outside-probe}). */
+    QemuProcess resume(String name, Path diskCopy, LabQemus hosts) throws java.io.IOException {
         Files.copy(disk.path(), diskCopy);
         DiskImage copy = new DiskImage(diskCopy, disk.format(), disk.sizeBytes());
-        QemuProcess vm = place(net, QemuProcess.builder().name(name).memoryMb(ramMib).guest(guest, workload).disk(copy)
+        QemuProcess vm = onHostA(hosts, QemuProcess.builder().name(name).memoryMb(ramMib).guest(guest, workload).disk(copy)
                 .incomingDefer(true)).start();
         try (QmpClient qmp = QmpClient.connect(vm.qmpSocket())) {
             migrate(qmp, "migrate-incoming", "uri", "exec:cat " + shellQuoted(state));
@@ -167,9 +176,14 @@ public final class GuestSnapshot {
      * phase after it has reported its throughput once.
      */
     public QemuProcess bootFresh(String name, Path diskPath) {
+        return bootFresh(name, diskPath, null);
+    }
+
+    /** The same with QEMU on the lab's host A ({@code hosts}, as {@link #resume(String, Path, LabQemus)}). */
+    QemuProcess bootFresh(String name, Path diskPath, LabQemus hosts) {
         DiskImage fresh = base != null ? grownCopy(base, diskPath, disk.sizeBytes())
                 : DiskImage.create(diskPath, disk.format(), disk.sizeBytes());
-        QemuProcess vm = QemuProcess.builder().name(name).memoryMb(ramMib).guest(guest, workload).disk(fresh).start();
+        QemuProcess vm = onHostA(hosts, QemuProcess.builder().name(name).memoryMb(ramMib).guest(guest, workload).disk(fresh)).start();
         try {
             int at = vm.console().awaitLine(Pattern.compile("^PREFILL DONE"), PREFILL_TIMEOUT).index() + 1;
             vm.console().awaitLine(TPUT, Duration.ofSeconds(10), at);

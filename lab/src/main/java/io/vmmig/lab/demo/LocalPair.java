@@ -56,6 +56,11 @@ public final class LocalPair {
         this.sourceDriver = new SourceMigration(srcQmp, source, options, srcTimeline);
     }
 
+    /** The {@code downtime-limit} the source QEMU switched over with ({@link SourceMigration#downtimeTargetMillis()}). */
+    public long downtimeTargetMillis() {
+        return sourceDriver.downtimeTargetMillis();
+    }
+
     /** Asks the source side to cancel; honoured before the switchover ({@link #run} then throws the cancellation). */
     public void cancel(String reason) {
         sourceDriver.cancel(reason);

@@ -49,6 +49,14 @@ public final class ChunkPuller implements AutoCloseable {
     private volatile io.vmmig.strategy.InFlightWindow window;
     private final java.util.concurrent.atomic.AtomicInteger backgroundLoops = new java.util.concurrent.atomic.AtomicInteger();
     private final java.util.concurrent.atomic.AtomicInteger peakLoops = new java.util.concurrent.atomic.AtomicInteger();
+    /** Without {@link #holdBackgroundUntilGuestRuns()}: complete, the background pull begins at the hand-over. */
+    private final CompletableFuture<Void> guestRunsHere = new CompletableFuture<>();
+    private volatile boolean guestRunsHeld;
+    /**
+     * How long after the hand-over a held background pull waits at most for word that the guest runs here: a
+     * missed event costs this much pull time, never the disk (QEMU's device state takes well under a second).
+     */
+    static final Duration GUEST_RUNS_FALLBACK = Duration.ofSeconds(10);
     /** Most bytes of background pulls in flight, whatever the link (64 MiB: with GAIN 1.5, links up to ~1.7 Gbit/s at 200 ms). */
     public static final long MAX_PULL_WINDOW_BYTES = 64L << 20;
 
@@ -83,22 +91,41 @@ public final class ChunkPuller implements AutoCloseable {
         if (backgroundDelay.isNegative()) throw new IllegalArgumentException("negative background pull delay " + backgroundDelay);
         handover.thenAccept(q -> {
             queue = q;
+            if (!guestRunsHeld) guestRunsHere.complete(null);
             // Also when the guest's writes, not pulls, complete the last chunks. Not on the thread that
             // completed the queue (maybe the store's reply reader): what follows done talks to the store.
             q.completion().thenRunAsync(() -> done.complete(null), workers);
             Executor background = backgroundDelay.isZero() ? workers
                     : CompletableFuture.delayedExecutor(backgroundDelay.toMillis(), TimeUnit.MILLISECONDS, workers);
             window = new io.vmmig.strategy.InFlightWindow(geometry.chunkSize(), Math.max(1, backgroundPullers), MAX_PULL_WINDOW_BYTES);
-            for (int i = 0; i < backgroundPullers; i++) {
-                backgroundLoops.incrementAndGet();
-                background.execute(() -> {
-                    if (closed || done.isDone()) return;
-                    loop();
-                });
-            }
-            peakLoops.set(backgroundPullers);
+            guestRunsHere.completeOnTimeout(null, GUEST_RUNS_FALLBACK.toMillis(), TimeUnit.MILLISECONDS);
+            guestRunsHere.thenRun(() -> {
+                for (int i = 0; i < backgroundPullers; i++) {
+                    backgroundLoops.incrementAndGet();
+                    background.execute(() -> {
+                        if (closed || done.isDone()) return;
+                        loop();
+                    });
+                }
+                peakLoops.set(backgroundPullers);
+            });
         });
         return done;
+    }
+
+    /**
+     * Holds the background pull, after the hand-over, until {@link #guestRunsHere()} (or a guest demand, or
+     * {@link #GUEST_RUNS_FALLBACK} after the hand-over): between the source's pause and the guest running here,
+     * QEMU's last memory pages and device state cross the same link, and every pulled byte ahead of them in the
+     * link's queue is guest-visible pause. Call before the hand-over; without it the pull starts at the hand-over.
+     */
+    public void holdBackgroundUntilGuestRuns() {
+        guestRunsHeld = true;
+    }
+
+    /** The guest runs at the destination (QEMU's incoming migration completed, or libvirt resumed it): pull in the background. */
+    public void guestRunsHere() {
+        guestRunsHere.complete(null);
     }
 
     /**
@@ -110,7 +137,10 @@ public final class ChunkPuller implements AutoCloseable {
         workers.execute(() -> {
             queue = handover.join();
             PullQueue.Pull p;
-            while (!closed && (p = queue.nextDemanded()) != null) pull(p);
+            while (!closed && (p = queue.nextDemanded()) != null) {
+                guestRunsHere();   // after the hand-over only a running guest demands
+                pull(p);
+            }
         });
     }
 

@@ -198,7 +198,10 @@ public final class ChunkTransferDestination implements DestinationStrategy {
         this.transfer = restored != null
                 ? DestinationDiskTransfer.restored(geometry, store, restored, config.pullers())
                 : new DestinationDiskTransfer(geometry, store, channel, config.pullers(), config.backgroundPullDelay());
-        if (restored == null) transfer.disk().journalIn(pullStateDir(config.workDir()));
+        if (restored == null) {
+            transfer.disk().journalIn(pullStateDir(config.workDir()));
+            transfer.puller().holdBackgroundUntilGuestRuns();   // a restored pull's guest already runs here
+        }
         if (config.localChunks() != null) transfer.dedupFrom(config.localChunks());
         this.agentSocket = config.workDir().resolve("agent-nbd.sock");
         Files.deleteIfExists(agentSocket);
@@ -282,6 +285,11 @@ public final class ChunkTransferDestination implements DestinationStrategy {
 
     public DestinationDiskTransfer transfer() {
         return transfer;
+    }
+
+    @Override
+    public void guestRunsHere() {
+        transfer.puller().guestRunsHere();
     }
 
     /** Completes when every chunk is in the local image. */

@@ -61,6 +61,7 @@ public final class DestinationMigration implements AutoCloseable {
             return "completed".equals(s);
         }, timeout);
         timeline.mark(MigrationEvent.RUNNING_AT_DESTINATION);
+        disk.guestRunsHere();
         // The guest runs here on the disk being pulled: no timeout ends that (the link may be cut and
         // resumed, an agent may restart); only the disk's completion does.
         disk.complete().get();

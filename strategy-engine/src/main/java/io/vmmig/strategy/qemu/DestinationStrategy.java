@@ -16,6 +16,12 @@ public interface DestinationStrategy extends AutoCloseable {
     /** The destination QEMU is up in {@code -incoming defer}. */
     void attach(QmpClient qmp) throws Exception;
 
+    /**
+     * The destination QEMU's incoming migration completed: the guest runs here. Work that would only slow
+     * the switchover (the background pull, on the link QEMU's last pages cross) may begin now.
+     */
+    default void guestRunsHere() { }
+
     /** Completes when the local image holds the whole disk. */
     CompletableFuture<Void> complete();
 

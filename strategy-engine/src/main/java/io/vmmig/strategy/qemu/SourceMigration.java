@@ -71,6 +71,8 @@ public final class SourceMigration {
     private final CompletableFuture<Void> cancelRequested = new CompletableFuture<>();
     private volatile boolean switchedOver;
     private volatile MemorySettings.Applied memoryApplied;
+    /** Lowers QEMU's switchover target while memory converges ({@link DowntimeLadder}); null when vmmig left QEMU's settings. */
+    private volatile DowntimeLadder ladder;
 
     public SourceMigration(QmpClient qmp, SourceStrategy disk, Options options, MigrationTimeline timeline) {
         this.qmp = qmp;
@@ -93,6 +95,15 @@ public final class SourceMigration {
     public MemorySettings memorySettings() {
         MemorySettings.Applied a = memoryApplied;
         return a == null ? null : a.now();
+    }
+
+    /**
+     * The {@code downtime-limit} QEMU switched over with (or aims at now): {@link DowntimeLadder} starts below the
+     * configured limit and raises it while memory does not converge. -1 if vmmig left QEMU's own settings.
+     */
+    public long downtimeTargetMillis() {
+        DowntimeLadder l = ladder;
+        return l == null ? -1 : l.currentMillis();
     }
 
     /** Runs the migration to its end and reports; throws (after cancelling cleanly) if it failed before the switchover. */
@@ -150,10 +161,13 @@ public final class SourceMigration {
                 }
                 if (memory != null) {
                     memoryApplied = memory.apply(qmp);
-                    LOG.info("migration {}: memory migration with {}", options.migrationId(), memoryApplied.now().describe());
+                    ladder = DowntimeLadder.set(qmp, options.migrationId(), memoryApplied.now().downtimeLimitMillis());
+                    LOG.info("migration {}: memory migration with {} (aiming at {} ms first)", options.migrationId(),
+                            memoryApplied.now().describe(), ladder.currentMillis());
                 }
                 qmp.call(new Migrate(uri, null, null));
                 memoryStarted = true;
+                if (ladder != null) ladder.watch();
                 SourceStrategy.PushYield push = disk.pushYield();
                 if (push != null) yielder = SwitchoverYield.start(qmp, options.migrationId(), push, timeline);
                 if (governor != null) governor.memoryStarted(memory == null ? MemorySettings.UNLIMITED : memory.maxBandwidth());
@@ -162,6 +176,7 @@ public final class SourceMigration {
             awaitOrCancel(cutover.completed(), "the memory migration");
             switchedOver = true;
             if (yielder != null) yielder.close();
+            if (ladder != null) ladder.close();
             if (governor != null) governor.close();   // the guest's memory is across; the pull is limited at the destination
             timeline.mark(MigrationEvent.SWITCHED_OVER);
             MigrationInfo info = QemuDowntime.completedInfo(qmp, Duration.ofSeconds(5));   // while the source QEMU is surely there
@@ -178,6 +193,7 @@ public final class SourceMigration {
             return partial;
         } catch (Exception e) {
             if (yielder != null) yielder.close();
+            if (ladder != null) ladder.close();
             if (!switchedOver) {
                 LOG.warn("migration {} failed before the switchover, cancelling: {}", options.migrationId(), e.toString());
                 if (memoryStarted) {
