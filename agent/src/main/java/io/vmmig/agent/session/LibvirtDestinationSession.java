@@ -178,6 +178,7 @@ final class LibvirtDestinationSession {
                 if (incomingStarted.isDone()) in.transfer.disk().holdReadsUntilHandover();
                 in.transfer.puller().limitBackground(pullBudget);
                 in.transfer.puller().holdBackgroundUntilGuestRuns();
+                in.transfer.disk().reportAllocation();   // the block copy onto the final image skips the zeros
                 if (resumedNanos.get() != 0) in.transfer.puller().guestRunsHere();
                 in.server = NbdServer.start(UnixDomainSocketAddress.of(in.socket),
                         List.of(new NbdExport(ImageExport.EXPORT, "vmmig " + id + " " + in.plan.target(), in.transfer.disk())));
@@ -198,6 +199,8 @@ final class LibvirtDestinationSession {
             for (IncomingDisk in : disks) {
                 long t0 = System.nanoTime();
                 try {
+                    // after the pull, not beside it: the copy's reads share the guest's NBD connection, and a read
+                    // waiting for a missing chunk holds up the guest's requests behind it
                     dom.pivotTo(in.plan.target(), in.image.toString(), in.plan.format(), Duration.ofDays(1));
                 } catch (DomainException e) {
                     throw new AgentException(ErrorKind.FAILED, e.getMessage() + "; the guest runs here on the agent's NBD export", e);

@@ -185,8 +185,22 @@ public final class DestinationDisk implements BlockBackend {
 
     @Override
     public BackendCapabilities capabilities() {
-        // Allocation is not known while chunks are missing: report everything as data.
-        return new BackendCapabilities(true, true, false, false, false, false, false);
+        // Without reportAllocation(): everything is reported as data.
+        return new BackendCapabilities(true, true, false, false, false, reportAllocation, false);
+    }
+
+    /** Block status tells present chunks' holes apart ({@link #blockStatus}); set before the NBD server starts. */
+    private volatile boolean reportAllocation;
+
+    /**
+     * From now on block status (NBD base:allocation) reports the store's holes in chunks that are present, as zero,
+     * and missing chunks as data: a reader that skips zeros (QEMU's mirror of libvirt's block copy onto the final
+     * image) reads only the chunks that hold data, and every missing one, which it then waits for like any read.
+     * Before the hand-over, with {@link #holdReadsUntilHandover()}, it waits for the hand-over too: until then a
+     * pushed chunk may still turn out stale. Call before the disk is exported.
+     */
+    public void reportAllocation() {
+        reportAllocation = true;
     }
 
     /**
@@ -258,7 +272,24 @@ public final class DestinationDisk implements BlockBackend {
 
     @Override
     public CompletableFuture<List<Extent>> blockStatus(long offset, long length, int maxExtents) {
-        return CompletableFuture.completedFuture(List.of(new Extent(Math.min(length, size() - offset), 0)));
+        long len = Math.min(length, size() - offset);
+        PullQueue q = handover.getNow(null);
+        if (!reportAllocation || len <= 0 || (q == null && !holdReads)) return CompletableFuture.completedFuture(List.of(new Extent(len, 0)));
+        if (q == null) return handover.thenCompose(h -> allocation(h, offset, len, maxExtents));
+        return allocation(q, offset, len, maxExtents);
+    }
+
+    /** The extents of the run of chunks from {@code offset} that are all present (the store's) or all missing (data). */
+    private CompletableFuture<List<Extent>> allocation(PullQueue q, long offset, long len, int maxExtents) {
+        int first = geometry.firstChunk(offset, len);
+        int last = geometry.lastChunk(offset, len);
+        boolean present = q.isPresent(first);
+        int end = first;
+        while (end < last && q.isPresent(end + 1) == present) end++;
+        long runEnd = Math.min(offset + len, geometry.offsetOf(end) + geometry.lengthOf(end));
+        // a present chunk changes only by the guest's writes from here on, which its reader (QEMU) sees itself
+        if (!present) return CompletableFuture.completedFuture(List.of(new Extent(runEnd - offset, 0)));
+        return store.blockStatus(offset, runEnd - offset, maxExtents);
     }
 
     @Override

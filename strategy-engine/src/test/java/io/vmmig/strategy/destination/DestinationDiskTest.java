@@ -306,4 +306,40 @@ class DestinationDiskTest {
         @Override public CompletableFuture<List<Extent>> blockStatus(long o, long l, int m) { return inner.blockStatus(o, l, m); }
         @Override public void close() { }
     }
+
+    /**
+     * With reportAllocation (libvirt's block copy reads through it): a present chunk's hole in the store is zero,
+     * a missing chunk is data whatever the store holds there, and before the hand-over the answer waits for it.
+     */
+    @Test
+    void blockStatusReportsPresentHolesAsZeroAndMissingChunksAsData() throws Exception {
+        Path sparse = dir.resolve("sparse.raw");
+        try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(sparse.toFile(), "rw")) {
+            f.setLength((long) CHUNK * CHUNKS);   // all holes
+        }
+        try (LocalFileBackend holes = LocalFileBackend.open(sparse, false)) {
+            DestinationDisk disk = new DestinationDisk(GEO, holes, ChunkSource.of(source));
+            disk.holdReadsUntilHandover();
+            disk.reportAllocation();
+            assertTrue(disk.capabilities().blockStatus());
+            CompletableFuture<List<Extent>> early = disk.blockStatus(0, (long) CHUNK * CHUNKS, 16);
+            assertFalse(early.isDone(), "before the hand-over a pushed chunk may still be stale: the answer waits");
+            disk.handOver(remaining(-1, -1, 3, 1, -1, -1, -1, -1));   // chunks 2 and 3 missing
+            List<Extent> first = early.get(10, TimeUnit.SECONDS);
+            assertEquals(List.of(new Extent(2L * CHUNK, io.vmmig.nbd.protocol.NbdReplyType.STATE_HOLE | io.vmmig.nbd.protocol.NbdReplyType.STATE_ZERO)),
+                    first, "present chunks 0-1 are holes: zero");
+            assertEquals(List.of(new Extent(2L * CHUNK, 0)), disk.blockStatus(2L * CHUNK, 6L * CHUNK, 16).get(10, TimeUnit.SECONDS),
+                    "missing chunks 2-3 are data (the store's hole there is not the source's data)");
+            List<Extent> tail = disk.blockStatus(4L * CHUNK, 4L * CHUNK, 16).get(10, TimeUnit.SECONDS);
+            assertEquals(4L * CHUNK, tail.stream().mapToLong(Extent::length).sum());
+            assertTrue(tail.stream().allMatch(e -> (e.flags() & io.vmmig.nbd.protocol.NbdReplyType.STATE_ZERO) != 0), tail.toString());
+        }
+    }
+
+    @Test
+    void withoutReportAllocationEverythingIsData() {
+        DestinationDisk disk = new DestinationDisk(GEO, store, ChunkSource.of(source));
+        assertFalse(disk.capabilities().blockStatus());
+        assertEquals(List.of(new Extent((long) CHUNK * CHUNKS, 0)), disk.blockStatus(0, (long) CHUNK * CHUNKS, 16).join());
+    }
 }
