@@ -43,8 +43,9 @@ public final class MigrateCommand implements Callable<Integer> {
     Long memoryBandwidth;
 
     @Option(names = "--downtime-limit", paramLabel = "MS",
-            description = "QEMU's downtime target in milliseconds (downtime-limit), 1 to 2000000"
-                    + " (default: the agent's memory.downtime-limit, else 300)")
+            description = "the most the switchover may take, QEMU's downtime-limit in milliseconds, 1 to 2000000"
+                    + " (default: the agent's memory.downtime-limit, else 300); vmmig aims at 50 ms first and doubles"
+                    + " the target after every 3 dirty-bitmap syncs without a switchover, up to this")
     Long downtimeLimit;
 
     @Option(names = "--auto-converge", negatable = true,

@@ -91,6 +91,7 @@ public final class DowntimeLadder implements AutoCloseable {
     }
 
     private void tick() {
+        if (currentMillis >= ceilingMillis) return;   // at the configured limit: nothing more to raise
         MigrationInfo info = qmp.call(new QueryMigrate(), Duration.ofSeconds(2));
         if (!"active".equals(info.status()) || info.ram() == null) return;
         long syncs = info.ram().dirtySyncCount();
@@ -105,7 +106,6 @@ public final class DowntimeLadder implements AutoCloseable {
                 migrationId, currentMillis, syncs - syncsAtStep, to);
         currentMillis = to;
         syncsAtStep = syncs;
-        if (to >= ceilingMillis) throw new java.util.concurrent.CancellationException("at the ceiling");   // ends the schedule
     }
 
     /** The target in force now (at the switchover, once {@link #close()}d: the one QEMU switched over with). */
