@@ -2,12 +2,8 @@ package io.vmmig.strategy.qemu;
 
 import io.vmmig.qmp.QmpClient;
 import io.vmmig.qmp.command.QmpCommands.MigrateSetParameters;
-import io.vmmig.qmp.command.QmpCommands.QueryMigrate;
 import io.vmmig.qmp.command.QmpResults.MigrationInfo;
 import java.time.Duration;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -19,52 +15,38 @@ import org.slf4j.LoggerFactory;
  * {@link #START_MILLIS} (or the configured limit, if lower), and each time QEMU has synced its dirty bitmap
  * {@link #SYNCS_PER_STEP} more times without switching over (passes that did not get under the target) the target
  * doubles, up to the configured limit: a guest that converges pauses for less, one that does not reaches the
- * configured limit a few passes later than it would have started with it. Read every {@link #INTERVAL} from
- * {@code query-migrate}'s {@code dirty-sync-count}; set with {@code migrate-set-parameters}, which QEMU applies to a
- * running migration.
+ * configured limit a few passes later than it would have started with it. Reads {@code query-migrate}'s
+ * {@code dirty-sync-count} through {@link MemoryWatch}; sets with {@code migrate-set-parameters}, which QEMU applies to
+ * a running migration.
  */
-public final class DowntimeLadder implements AutoCloseable {
+public final class DowntimeLadder implements MemoryWatch.Listener {
     private static final Logger LOG = LoggerFactory.getLogger(DowntimeLadder.class);
     /** The first target: 50 ms (0.6 MB at 100 Mbit/s). */
     public static final long START_MILLIS = 50;
     /** Bitmap syncs without a switchover before the target doubles. */
     public static final int SYNCS_PER_STEP = 3;
-    public static final Duration INTERVAL = Duration.ofMillis(200);
 
     private final QmpClient qmp;
     private final String migrationId;
     private final long ceilingMillis;
-    private final ScheduledExecutorService ticker;
     private volatile long currentMillis;
-    private long syncsAtStep = -1;   // ticker thread only
+    private long syncsAtStep = -1;   // MemoryWatch's thread only
 
     private DowntimeLadder(QmpClient qmp, String migrationId, long ceilingMillis) {
         this.qmp = qmp;
         this.migrationId = migrationId;
         this.ceilingMillis = ceilingMillis;
         this.currentMillis = first(ceilingMillis);
-        this.ticker = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "vmmig-downtime-" + migrationId);
-            t.setDaemon(true);
-            return t;
-        });
     }
 
     /**
      * Sets the first target on the source QEMU (before {@code migrate}: {@code ceilingMillis} stays what the
-     * migration may take at most) and, once {@link #watch()} is called, raises it as the migration goes.
+     * migration may take at most); raised from the migration's progress once {@link MemoryWatch} reads it.
      */
     public static DowntimeLadder set(QmpClient qmp, String migrationId, long ceilingMillis) {
         DowntimeLadder l = new DowntimeLadder(qmp, migrationId, ceilingMillis);
         qmp.call(MigrateSetParameters.bandwidthAndDowntime(null, l.currentMillis));
         return l;
-    }
-
-    /** Starts watching the memory migration that was just started. */
-    public DowntimeLadder watch() {
-        if (currentMillis < ceilingMillis)
-            ticker.scheduleWithFixedDelay(this::tickSafely, INTERVAL.toMillis(), INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
-        return this;
     }
 
     /** The first target for a configured limit of {@code ceilingMillis}. */
@@ -82,18 +64,9 @@ public final class DowntimeLadder implements AutoCloseable {
         return syncsAtStep >= 0 && syncsNow - syncsAtStep >= SYNCS_PER_STEP;
     }
 
-    private void tickSafely() {
-        try {
-            tick();
-        } catch (RuntimeException e) {
-            LOG.debug("migration {}: query-migrate for the downtime target: {}", migrationId, e.toString());
-        }
-    }
-
-    private void tick() {
+    @Override
+    public void onActive(MigrationInfo info, long nowNanos) {
         if (currentMillis >= ceilingMillis) return;   // at the configured limit: nothing more to raise
-        MigrationInfo info = qmp.call(new QueryMigrate(), Duration.ofSeconds(2));
-        if (!"active".equals(info.status()) || info.ram() == null) return;
         long syncs = info.ram().dirtySyncCount();
         if (syncsAtStep < 0) {
             syncsAtStep = syncs;
@@ -108,19 +81,13 @@ public final class DowntimeLadder implements AutoCloseable {
         syncsAtStep = syncs;
     }
 
-    /** The target in force now (at the switchover, once {@link #close()}d: the one QEMU switched over with). */
+    /** The target in force now (at the switchover: the one QEMU switched over with). */
     public long currentMillis() {
         return currentMillis;
     }
 
-    /** Stops watching (the switchover happened, or the migration ended). Idempotent. */
     @Override
-    public void close() {
-        ticker.shutdownNow();
-        try {
-            ticker.awaitTermination(3, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+    public String toString() {
+        return "the downtime ladder";
     }
 }

@@ -133,6 +133,7 @@ public final class SourceMigration {
         boolean tlsSet = false;
         Cutover cutover = null;
         SwitchoverYield yielder = null;
+        MemoryWatch watch = null;
         SourceStrategy.PushLink pushLink = disk.pushLink();
         LinkGovernor governor = options.link() == null || pushLink == null ? null
                 : new LinkGovernor(qmp, options.migrationId(), options.link(),
@@ -167,16 +168,19 @@ public final class SourceMigration {
                 }
                 qmp.call(new Migrate(uri, null, null));
                 memoryStarted = true;
-                if (ladder != null) ladder.watch();
                 SourceStrategy.PushYield push = disk.pushYield();
-                if (push != null) yielder = SwitchoverYield.start(qmp, options.migrationId(), push, timeline);
+                if (push != null) yielder = new SwitchoverYield(options.migrationId(), push, timeline);
+                java.util.List<MemoryWatch.Listener> steering = new java.util.ArrayList<>();
+                if (ladder != null) steering.add(ladder);
+                if (yielder != null) steering.add(yielder);
+                if (!steering.isEmpty()) watch = MemoryWatch.start(qmp, options.migrationId(), steering);
                 if (governor != null) governor.memoryStarted(memory == null ? MemorySettings.UNLIMITED : memory.maxBandwidth());
                 timeline.mark(MigrationEvent.MEMORY_STARTED);
             }
             awaitOrCancel(cutover.completed(), "the memory migration");
             switchedOver = true;
+            if (watch != null) watch.close();
             if (yielder != null) yielder.close();
-            if (ladder != null) ladder.close();
             if (governor != null) governor.close();   // the guest's memory is across; the pull is limited at the destination
             timeline.mark(MigrationEvent.SWITCHED_OVER);
             MigrationInfo info = QemuDowntime.completedInfo(qmp, Duration.ofSeconds(5));   // while the source QEMU is surely there
@@ -192,8 +196,8 @@ public final class SourceMigration {
             disk.release();
             return partial;
         } catch (Exception e) {
+            if (watch != null) watch.close();
             if (yielder != null) yielder.close();
-            if (ladder != null) ladder.close();
             if (!switchedOver) {
                 LOG.warn("migration {} failed before the switchover, cancelling: {}", options.migrationId(), e.toString());
                 if (memoryStarted) {

@@ -1,18 +1,13 @@
 package io.vmmig.strategy.qemu;
 
-import io.vmmig.qmp.QmpClient;
-import io.vmmig.qmp.command.QmpCommands.QueryMigrate;
 import io.vmmig.qmp.command.QmpResults.MigrationInfo;
 import java.time.Duration;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Lets QEMU's memory stream have the link to itself for its last rounds: while memory migrates beside hybrid's
- * background push, it reads {@code query-migrate} every {@link #INTERVAL}, and once the rest of the current pass
+ * background push, it reads {@code query-migrate} ({@link MemoryWatch}, every {@link MemoryWatch#INTERVAL}), and once the rest of the current pass
  * ({@code ram.remaining} at the current {@code ram.mbps}) would end sooner than the push's bytes in flight take to
  * drain at that rate, plus {@link #MARGIN} (QEMU's own socket buffer is not in {@code remaining}: a second covers it
  * at 100 Mbit/s), it holds the push's new sends (at most {@link #MAX_HOLD}; then not
@@ -25,38 +20,23 @@ import org.slf4j.LoggerFactory;
  * stays paused that much longer. Measured before this, at 100 Mbit/s and 200 ms RTT: hybrid's guest pause 629-662
  * ms where QEMU's memory migration alone paused the guest 370-404 ms.
  */
-public final class SwitchoverYield implements AutoCloseable {
+public final class SwitchoverYield implements MemoryWatch.Listener, AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(SwitchoverYield.class);
-    public static final Duration INTERVAL = Duration.ofMillis(100);
     public static final Duration MARGIN = Duration.ofSeconds(1);
     public static final Duration MAX_HOLD = Duration.ofSeconds(4);
     public static final Duration COOLDOWN = Duration.ofSeconds(8);
 
-    private final QmpClient qmp;
     private final String migrationId;
     private final SourceStrategy.PushYield push;
     private final MigrationTimeline timeline;
-    private final ScheduledExecutorService ticker;
-    private long nextAllowedNanos = Long.MIN_VALUE;   // ticker thread only
+    private long nextAllowedNanos = Long.MIN_VALUE;   // MemoryWatch's thread only
     private volatile long heldNanos;
 
-    private SwitchoverYield(QmpClient qmp, String migrationId, SourceStrategy.PushYield push, MigrationTimeline timeline) {
-        this.qmp = qmp;
+    /** For {@code push}, beside the memory migration that was just started (its readings come from {@link MemoryWatch}). */
+    public SwitchoverYield(String migrationId, SourceStrategy.PushYield push, MigrationTimeline timeline) {
         this.migrationId = migrationId;
         this.push = push;
         this.timeline = timeline;
-        this.ticker = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "vmmig-yield-" + migrationId);
-            t.setDaemon(true);
-            return t;
-        });
-    }
-
-    /** Starts watching the memory migration that was just started, for {@code push}. */
-    public static SwitchoverYield start(QmpClient qmp, String migrationId, SourceStrategy.PushYield push, MigrationTimeline timeline) {
-        SwitchoverYield y = new SwitchoverYield(qmp, migrationId, push, timeline);
-        y.ticker.scheduleWithFixedDelay(y::tickSafely, INTERVAL.toMillis(), INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
-        return y;
     }
 
     /**
@@ -71,19 +51,9 @@ public final class SwitchoverYield implements AutoCloseable {
         return toEnd <= drain + MARGIN.toNanos() / 1e9;
     }
 
-    private void tickSafely() {
-        try {
-            tick();
-        } catch (RuntimeException e) {
-            LOG.debug("migration {}: query-migrate for the switchover yield: {}", migrationId, e.toString());
-        }
-    }
-
-    private void tick() {
-        long now = System.nanoTime();
+    @Override
+    public void onActive(MigrationInfo info, long now) {
         if (now < nextAllowedNanos) return;
-        MigrationInfo info = qmp.call(new QueryMigrate(), Duration.ofSeconds(2));
-        if (!"active".equals(info.status()) || info.ram() == null) return;
         double rate = info.ram().mbps() * 1e6 / 8;
         long inFlight = push.inFlightBytes();
         if (!shouldHold(info.ram().remaining(), rate, inFlight)) return;
@@ -95,15 +65,14 @@ public final class SwitchoverYield implements AutoCloseable {
                 migrationId, info.ram().remaining() >> 10, (long) rate >> 10, inFlight >> 10);
     }
 
-    /** Stops watching and releases any hold (the switchover happened, or the migration ended). Idempotent. */
+    @Override
+    public String toString() {
+        return "the switchover yield";
+    }
+
+    /** Releases any hold (the switchover happened, or the migration ended; after {@link MemoryWatch#close()}). Idempotent. */
     @Override
     public void close() {
-        ticker.shutdownNow();
-        try {
-            ticker.awaitTermination(3, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
         long held = heldNanos;
         heldNanos = 0;   // idempotent: a second close releases and says nothing
         if (held != 0) {
