@@ -115,6 +115,15 @@ public final class DiskSetBackend implements BlockBackend {
     }
 
     @Override
+    public CompletableFuture<Void> cache(long offset, long length) {
+        if (disks.size() == 1) return disks.get(0).cache(offset, length);
+        List<CompletableFuture<Void>> fs = new ArrayList<>();
+        for (Piece p : pieces(offset, length))
+            if (p.disk() >= 0) fs.add(disks.get(p.disk()).cache(p.diskOffset(), p.length()));
+        return all(fs.isEmpty() ? List.of(CompletableFuture.completedFuture(null)) : fs);
+    }
+
+    @Override
     public CompletableFuture<Void> flush() {
         List<CompletableFuture<Void>> fs = new ArrayList<>();
         for (BlockBackend b : disks) fs.add(b.flush());

@@ -26,8 +26,16 @@ public record DiskImage(Path path, Format format, long sizeBytes) {
 
     /** Creates the image with {@code qemu-img create -f <format> <path> <size>}. */
     public static DiskImage create(Path path, Format format, long sizeBytes) {
-        HostCommand.run(null, Duration.ofSeconds(60),
-                List.of("qemu-img", "create", "-q", "-f", format.qemuName(), path.toString(), Long.toString(sizeBytes)));
+        return create(path, format, sizeBytes, null);
+    }
+
+    /** Same, with {@code qemu-img create -o options} (null: none). */
+    public static DiskImage create(Path path, Format format, long sizeBytes, String options) {
+        List<String> cmd = new java.util.ArrayList<>(List.of("qemu-img", "create", "-q", "-f", format.qemuName()));
+        if (options != null) cmd.addAll(List.of("-o", options));
+        cmd.add(path.toString());
+        cmd.add(Long.toString(sizeBytes));
+        HostCommand.run(null, Duration.ofSeconds(60), cmd);
         return new DiskImage(path, format, sizeBytes);
     }
 

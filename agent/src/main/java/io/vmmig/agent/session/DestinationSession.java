@@ -157,11 +157,14 @@ public final class DestinationSession {
             workDir = WorkDir.create(config.stateDir(), PeerValues.migrationId("prepare", id));   // checked, and a new one: the only kind removed on failure
             record.fact(MigrationJournal.WORK_DIR, workDir.toString());
             List<ChunkTransferDestination.TargetDisk> targets = new java.util.ArrayList<>();
+            // the guest's I/O of what is already here stays in QEMU when every disk can take the local data path
+            boolean localDataPath = choice.chunkTransfer()
+                    && p.disks().stream().allMatch(d -> ChunkTransferDestination.localDataPathFits(d.format(), d.backingFile(), p.chunkSize()));
             for (int i = 0; i < planned.size(); i++) {
                 PeerMessage.Disk pd = p.disks().get(i);
                 TargetImage t = planned.get(i);
                 images.add(t);   // before it exists: a failure removes what was created
-                t.create(pd.format(), pd.virtualSize(), pd.backingFile());
+                t.create(pd.format(), pd.virtualSize(), pd.backingFile(), localDataPath ? ChunkTransferDestination.localImageOptions() : null);
                 record.fact(MigrationJournal.image(i), t.path().toString());   // a restarted agent removes it if need be
                 targets.add(new ChunkTransferDestination.TargetDisk(t.path(), pd.format(), pd.node(), pd.virtualSize()));
             }
@@ -201,7 +204,10 @@ public final class DestinationSession {
             }
             disk = MigrationAssembly.destinationStrategy(plan, targets, workDir, channel,
                     choice.chunkTransfer() ? null : new InetSocketAddress(config.migrationHost(), freePort(config.migrationHost())),
-                    timeline, c -> localChunks.map(c::withLocalChunks).orElse(c));
+                    timeline, c -> {
+                        ChunkTransferDestination.Config k = localChunks.map(c::withLocalChunks).orElse(c);
+                        return localDataPath ? k.withLocalDataPath() : k;
+                    });
             if (disk instanceof ChunkTransferDestination ctd) {
                 ctd.limitBackgroundPull(config.pullBandwidth());
                 PullReconnector rc = resumeAt.isDone()

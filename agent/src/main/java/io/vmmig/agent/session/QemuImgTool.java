@@ -20,6 +20,11 @@ final class QemuImgTool {
 
     /** Creates {@code image} ({@code format}, {@code size} bytes), over {@code backing} when not null. */
     static void create(Path image, String format, long size, String backing) throws AgentException {
+        create(image, format, size, backing, null);
+    }
+
+    /** Same, with {@code qemu-img create -o options} (vmmig's own, never a peer's), or none. */
+    static void create(Path image, String format, long size, String backing, String options) throws AgentException {
         // the peer's values were checked (PeerValues): these never reach qemu-img as options
         if (size <= 0 || !image.isAbsolute() || backing != null && !backing.startsWith("/"))
             throw new AgentException(ErrorKind.BAD_REQUEST, "refusing qemu-img create of " + image + " (" + size + " bytes, backing " + backing + ")");
@@ -27,6 +32,7 @@ final class QemuImgTool {
         if (backing != null) {
             cmd.addAll(List.of("-b", backing, "-F", formatOf(backing)));
         }
+        if (options != null) cmd.addAll(List.of("-o", options));
         cmd.add(image.toString());
         cmd.add(Long.toString(size));
         run(cmd, "create the target image " + image);

@@ -115,8 +115,8 @@ final class TargetImage {
                 + ": a peer may not make this host open it (add its directory to allowed.backing-dirs)");
     }
 
-    void create(String format, long size, String backing) throws AgentException {
-        QemuImgTool.create(path, format, size, backing);
+    void create(String format, long size, String backing, String options) throws AgentException {
+        QemuImgTool.create(path, format, size, backing, options);
         created = true;
     }
 

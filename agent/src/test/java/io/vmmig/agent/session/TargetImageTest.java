@@ -124,7 +124,7 @@ class TargetImageTest {
     @Test
     void createdImageIsDiscardedButAForeignOneIsNot() throws Exception {
         TargetImage t = TargetImage.planAll(config, prepare("web1.qcow2", null)).get(0);
-        t.create("qcow2", 64L << 20, null);
+        t.create("qcow2", 64L << 20, null, null);
         JsonNode info = info(t.path());
         assertEquals("qcow2", info.path("format").asText());
         assertEquals(64L << 20, info.path("virtual-size").asLong());
@@ -143,7 +143,7 @@ class TargetImageTest {
         QemuImgTool.create(base, "raw", 32L << 20, null);
         assertEquals("raw", QemuImgTool.formatOf(base.toString()));
         TargetImage t = TargetImage.planAll(config, prepare("top.qcow2", null, 1 << 20, base.toString())).get(0);
-        t.create("qcow2", 32L << 20, base.toString());
+        t.create("qcow2", 32L << 20, base.toString(), null);
         JsonNode info = info(t.path());
         assertEquals(base.toString(), info.path("backing-filename").asText());
         assertEquals("raw", info.path("backing-filename-format").asText());

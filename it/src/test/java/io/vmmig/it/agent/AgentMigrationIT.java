@@ -217,6 +217,14 @@ class AgentMigrationIT {
             assertTrue(s.chunkWireBytes() * 2 < s.chunkRawBytes(), "zstd: wire < raw / 2 for text-like data: " + report.summary());
             assertTrue(s.compression().compressedChunks() > 0, report.summary());
             assertTrue(report.summary().contains("compression zstd: chunks raw"), report.summary());
+            // a qcow2 disk without a backing file: the guest's I/O stayed in QEMU, on the local image; QEMU read from
+            // the agent only what was pulled (the copy-on-read of each pulled chunk, and a guest read of a missing one)
+            io.vmmig.strategy.qemu.DestinationReport d = engine.destination();
+            assertTrue(d.localDataPath(), report.summary());
+            assertTrue(d.pulledBytes() > 0, "the hot set was pulled: " + report.summary());
+            assertTrue(d.agentReadBytes() <= 2 * d.pulledBytes() + (1 << 20), "QEMU read " + d.agentReadBytes()
+                    + " bytes from the agent for " + d.pulledBytes() + " pulled: " + report.summary());
+            assertTrue(report.summary().contains("guest I/O on the local image"), report.summary());
             // the hook
             com.fasterxml.jackson.databind.JsonNode after = report.report().path("afterSwitchover");
             assertTrue(after.path("announce").asText().startsWith("ok"), report.summary());

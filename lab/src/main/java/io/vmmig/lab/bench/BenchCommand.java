@@ -86,6 +86,19 @@ public final class BenchCommand implements Callable<Integer> {
             + "(default /var/cache/vmmig-lab/debian-images)")
     Path debianImages;
 
+    @Option(names = "--data-path", defaultValue = "local", description = "the destination's data path for the engine's "
+            + "chunk strategies: local (the guest's disk is the local image, the agent's export its backing node; the agent's "
+            + "choice for qcow2) or agent (every guest I/O through the agent's NBD export until the pivot); default ${DEFAULT-VALUE}")
+    String dataPath;
+
+    /** {@code --data-path agent}; anything else than local or agent is refused (picocli's converter is not used: one place). */
+    private boolean agentDataPath() {
+        if (!List.of("local", "agent").contains(dataPath))
+            throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this),
+                    "--data-path must be local or agent, not " + dataPath);
+        return "agent".equals(dataPath);
+    }
+
     @Option(names = "--systems", split = ",", description = "with --scale: subset of vmmig-qemu, libvirt, vmmig-libvirt (default all)")
     List<String> systemNames;
 
@@ -121,7 +134,7 @@ public final class BenchCommand implements Callable<Integer> {
                 + (!List.of("off").equals(compression) ? " --compression " + String.join(",", compression) : "")
                 + (textPayload ? " --text-payload" : "") + (areaMib != null ? " --area-mib " + areaMib : "")
                 + ("restored".equals(precopySource) ? " --precopy-source restored" : "")
-                + (outsideProbe ? " --outside-probe" : "");
+                + (outsideProbe ? " --outside-probe" : "") + (agentDataPath() ? " --data-path agent" : "");
         int total = links.size() * workloads.size() * n * strategies.size() * compression.size();
         long t0 = System.nanoTime();
         Instant started = Instant.now();
@@ -146,7 +159,7 @@ public final class BenchCommand implements Callable<Integer> {
                         prepareSnapshots(guest, workloads, sizes, linkDir, snapshots, ProbedNetwork.create(lab, linkDir), t0);
                     port += 10;
                     BenchRun runner = new BenchRun(lab, cross, guest, snapshots, sizes, workRoot)
-                            .withPrecopyBootingFresh("fresh".equals(precopySource));
+                            .withPrecopyBootingFresh("fresh".equals(precopySource)).withAgentDataPath(agentDataPath());
                     for (BenchWorkload w : workloads) {
                         for (int r = 1; r <= n; r++) {
                             for (BenchStrategy s : strategies) {
@@ -271,8 +284,8 @@ public final class BenchCommand implements Callable<Integer> {
         Path folder = out != null ? out : Path.of("bench-results", LocalDate.now(ZoneOffset.UTC) + "-scale-" + sc.label());
         String command = "vmmig bench --scale " + sc.label() + " --repeats " + repeats
                 + (linkNames != null ? " --links " + String.join(",", linkNames) : "")
-                + (systemNames != null ? " --systems " + String.join(",", systemNames) : "");
-        boolean allValid = new ScaleBench(sc, links, systems, repeats, folder, command).run(guest, repo);
+                + (systemNames != null ? " --systems " + String.join(",", systemNames) : "") + (agentDataPath() ? " --data-path agent" : "");
+        boolean allValid = new ScaleBench(sc, links, systems, repeats, folder, command, agentDataPath()).run(guest, repo);
         return allValid ? 0 : Main.EXIT_FAILED;
     }
 

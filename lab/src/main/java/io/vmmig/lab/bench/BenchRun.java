@@ -110,6 +110,18 @@ final class BenchRun {
         return this;
     }
 
+    /**
+     * The destination's data path for chunk strategies: the local data path (the agent's choice for a qcow2 disk
+     * without a backing file), or with {@code agent} true the agent's NBD export in every guest I/O until the pivot
+     * (the agent's choice for raw disks, disks with a backing file and libvirt domains), to measure one beside the other.
+     */
+    private boolean agentDataPath;
+
+    BenchRun withAgentDataPath(boolean on) {
+        this.agentDataPath = on;
+        return this;
+    }
+
     /** Whether each run ends by stopping both QEMUs and comparing the two images byte for byte (qemu-img compare). */
     private boolean compareImages;
 
@@ -217,7 +229,10 @@ final class BenchRun {
         long diskBytes = snapshot.diskBytes();
         if (localChunks != null && (s.mirrorMode() != null || !s.movesDisk()))
             throw new IllegalArgumentException("dedup needs a strategy that sends chunks, not " + s.label());
-        DiskImage dstDisk = DiskImage.create(dir.resolve("destination.qcow2"), DiskImage.Format.QCOW2, diskBytes);
+        // the agent's choice for a qcow2 disk without a backing file: the local data path (ChunkTransferDestination)
+        boolean localDataPath = s.movesDisk() && s.mirrorMode() == null && !agentDataPath;
+        DiskImage dstDisk = DiskImage.create(dir.resolve("destination.qcow2"), DiskImage.Format.QCOW2, diskBytes,
+                localDataPath ? ChunkTransferDestination.localImageOptions() : null);
         String quietHost = s == BenchStrategy.PRECOPY ? awaitQuietHost() : "";
         boolean freshBoot = bootsFresh(s);
         QemuProcess src = freshBoot ? snapshot.bootFresh("bench-src", dir.resolve("source.qcow2"), hosts)
@@ -250,6 +265,7 @@ final class BenchRun {
             pulls = new OnDemandPullClock(ends[1]);
             ChunkTransferDestination.Config dc = new ChunkTransferDestination.Config(ID,
                     dstDisk.path(), "qcow2", NODE, diskBytes, CHUNK, ChunkTransferDestination.DEFAULT_PULLERS, dir, TIMEOUT);
+            if (localDataPath) dc = dc.withLocalDataPath();
             ChunkTransferDestination d = new ChunkTransferDestination(localChunks == null ? dc : dc.withLocalChunks(localChunks), pulls,
                     dstTimeline);
             cleanup.push(d);

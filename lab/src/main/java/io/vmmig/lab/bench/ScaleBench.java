@@ -20,6 +20,8 @@ import java.util.stream.Stream;
  * two private libvirtd of the libvirt lab, whose veth pair is shaped like the NetworkLab's.
  */
 final class ScaleBench {
+    /** vmmig-qemu on the agent's NBD data path instead of the local one ({@code --data-path agent}). */
+    private final boolean agentDataPath;
     private final ScaleScenario scale;
     private final List<LinkProfile> links;
     private final List<PeerSystem> systems;
@@ -27,7 +29,9 @@ final class ScaleBench {
     private final Path folder;
     private final String command;
 
-    ScaleBench(ScaleScenario scale, List<LinkProfile> links, List<PeerSystem> systems, int repeats, Path folder, String command) {
+    ScaleBench(ScaleScenario scale, List<LinkProfile> links, List<PeerSystem> systems, int repeats, Path folder, String command,
+               boolean agentDataPath) {
+        this.agentDataPath = agentDataPath;
         this.scale = scale;
         this.links = links;
         this.systems = systems;
@@ -82,7 +86,8 @@ final class ScaleBench {
                          CrossLinks cross = CrossLinks.open(lab, linkDir, port, link, "mirror-" + BenchRun.ID + ".sock")) {
                         port += 10;
                         BenchRun plain = snapshot == null ? null
-                                : new BenchRun(lab, cross, guest, Map.of(BenchWorkload.STEADY, snapshot), scale.sizes(), workRoot);
+                                : new BenchRun(lab, cross, guest, Map.of(BenchWorkload.STEADY, snapshot), scale.sizes(), workRoot)
+                                        .withAgentDataPath(agentDataPath);
                         LibvirtPeerRun domains = lv == null ? null
                                 : new LibvirtPeerRun(lv, agents, scale, Files.createDirectories(linkDir.resolve("libvirt")), lv.libvirtdPids(),
                                         repo.resolve("vmmig"));

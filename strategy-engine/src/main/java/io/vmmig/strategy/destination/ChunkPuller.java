@@ -57,6 +57,10 @@ public final class ChunkPuller implements AutoCloseable {
      * missed event costs this much pull time, never the disk (QEMU's device state takes well under a second).
      */
     static final Duration GUEST_RUNS_FALLBACK = Duration.ofSeconds(10);
+    /** The local data path: pulled bytes wait here while QEMU copies them in (null: they are written to the store). */
+    private volatile ArrivedChunks copyOnRead;
+    /** The local data path: completes once the image reads missing clusters from the agent (its backing node). */
+    private volatile CompletableFuture<Void> backingAttached;
     /** Most bytes of background pulls in flight, whatever the link (64 MiB: with GAIN 1.5, links up to ~1.7 Gbit/s at 200 ms). */
     public static final long MAX_PULL_WINDOW_BYTES = 64L << 20;
 
@@ -144,6 +148,17 @@ public final class ChunkPuller implements AutoCloseable {
         });
     }
 
+    /**
+     * The local data path: a pulled chunk enters the image by QEMU's copy-on-read (NBD CACHE on the store, QEMU's
+     * export of the image), which reads the bytes back from {@code arrived} through the agent's export (the image's
+     * backing node, attached when {@code attached} completes) and writes only the clusters the guest did not write.
+     * Call before the hand-over.
+     */
+    void installByCopyOnRead(ArrivedChunks arrived, CompletableFuture<Void> attached) {
+        this.backingAttached = attached;
+        this.copyOnRead = arrived;
+    }
+
     /** Holds the background pull to {@code bytesPerSecond} (0: no limit); demanded chunks are never held back. */
     public void limitBackground(long bytesPerSecond) {
         limitBackground(new io.vmmig.strategy.source.PushBandwidth(bytesPerSecond));
@@ -179,7 +194,7 @@ public final class ChunkPuller implements AutoCloseable {
         BitSet guestWritten = q.pullArrivedSkipping(chunk);
         if (guestWritten == null) return false;   // the guest wrote the whole chunk meanwhile
         try {
-            installSkipping(geometry.offsetOf(chunk), buf, guestWritten).join();
+            install(chunk, buf, guestWritten).join();
             bytesLocal.addAndGet(geometry.lengthOf(chunk));
         } catch (RuntimeException e) {
             done.completeExceptionally(new IllegalStateException("storing local copy of chunk " + chunk + " failed", e));
@@ -307,7 +322,7 @@ public final class ChunkPuller implements AutoCloseable {
         if (guestWritten == null) return;   // the guest wrote the whole chunk meanwhile
         try {
             buf.flip();
-            installSkipping(offset, buf, guestWritten).join();
+            install(chunk, buf, guestWritten).join();
             bytesPulled.addAndGet(geometry.lengthOf(chunk));
         } catch (RuntimeException e) {
             done.completeExceptionally(new IllegalStateException("storing pulled chunk " + chunk + " failed", e));
@@ -316,6 +331,17 @@ public final class ChunkPuller implements AutoCloseable {
             queue.installed(chunk);
         }
         if (queue.isComplete()) done.complete(null);
+    }
+
+    /** Puts a pulled (or locally found) chunk into the local image: a store write, or QEMU's copy-on-read. */
+    private CompletableFuture<Void> install(int chunk, ByteBuffer bytes, BitSet guestWritten) {
+        ArrivedChunks arrived = copyOnRead;
+        if (arrived == null) return installSkipping(geometry.offsetOf(chunk), bytes, guestWritten);
+        arrived.arrived(chunk, bytes);   // guest reads waiting for it are answered now
+        return backingAttached.thenCompose(v -> store.cache(geometry.offsetOf(chunk), geometry.lengthOf(chunk)))
+                .whenComplete((v, e) -> {
+                    if (e == null) arrived.installed(chunk);
+                });
     }
 
     /**

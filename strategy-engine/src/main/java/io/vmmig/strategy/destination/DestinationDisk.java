@@ -56,6 +56,9 @@ public final class DestinationDisk implements BlockBackend {
     private final GuestWriteStats writeStats = new GuestWriteStats();
     /** Reads before the hand-over wait for it instead of going to the source (see {@link #holdReadsUntilHandover}). */
     private volatile boolean holdReads;
+    /** The local data path: this disk is the local image's backing node, read only where the image holds nothing. */
+    private volatile ArrivedChunks backingFor;
+    private final java.util.concurrent.atomic.AtomicLong readBytes = new java.util.concurrent.atomic.AtomicLong();
 
     public DestinationDisk(ChunkGeometry geometry, BlockBackend store, ChunkSource source) {
         if (store.size() < geometry.diskSize())
@@ -212,10 +215,59 @@ public final class DestinationDisk implements BlockBackend {
         holdReads = true;
     }
 
+    /**
+     * The local data path: from now on this disk is read as the local image's backing node, after the hand-over
+     * only, and only where the image holds nothing: a missing chunk is demanded and answered from its pulled bytes
+     * ({@code arrived}) without going through the store; anything else is a hole of the source and reads as zeros.
+     * Call before the disk is exported.
+     */
+    void serveAsBacking(ArrivedChunks arrived) {
+        this.backingFor = arrived;
+        this.holdReads = true;
+    }
+
+    private CompletableFuture<Void> readAsBacking(PullQueue q, ArrivedChunks arrived, long offset, ByteBuffer dst) {
+        int length = dst.remaining();
+        int base = dst.position();
+        int first = geometry.firstChunk(offset, length);
+        int last = geometry.lastChunk(offset, length);
+        List<CompletableFuture<Void>> parts = new ArrayList<>(1);
+        boolean demanded = false;
+        for (int c = first; c <= last; c++) {
+            long chunkStart = geometry.offsetOf(c);
+            long start = Math.max(offset, chunkStart);
+            long end = Math.min(offset + length, chunkStart + geometry.lengthOf(c));
+            ByteBuffer part = dst.slice(base + (int) (start - offset), (int) (end - start));
+            CompletableFuture<ByteBuffer> bytes = q.isPresent(c) ? null : arrived.await(c);
+            if (bytes == null) {
+                // a hole of the source (or a cluster QEMU unallocated itself): zeros
+                while (part.hasRemaining()) part.put((byte) 0);
+                continue;
+            }
+            if (!bytes.isDone()) demanded |= !q.demand(c).isDone();
+            int from = (int) (start - chunkStart);
+            parts.add(bytes.thenAccept(b -> part.put(b.slice(from, part.remaining()))));
+        }
+        if (demanded) onDemand.run();
+        if (parts.isEmpty()) {
+            dst.position(base + length);
+            return CompletableFuture.completedFuture(null);
+        }
+        return CompletableFuture.allOf(parts.toArray(CompletableFuture[]::new)).thenRun(() -> dst.position(base + length));
+    }
+
+    /** Bytes read from this disk (by the destination QEMU, through the agent's export). */
+    public long readBytes() {
+        return readBytes.get();
+    }
+
     @Override
     public CompletableFuture<Void> read(long offset, ByteBuffer dst) {
         int length = dst.remaining();
         if (length == 0) return CompletableFuture.completedFuture(null);
+        readBytes.addAndGet(length);
+        ArrivedChunks arrived = backingFor;
+        if (arrived != null) return handover.thenCompose(h -> readAsBacking(h, arrived, offset, dst));
         PullQueue q = handover.getNow(null);
         if (q != null) return resume(afterDemand(q, offset, length), () -> store.read(offset, dst));
         if (holdReads) return handover.thenCompose(h -> resume(afterDemand(h, offset, length), () -> store.read(offset, dst)));

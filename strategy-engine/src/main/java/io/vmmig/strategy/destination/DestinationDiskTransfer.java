@@ -115,6 +115,17 @@ public final class DestinationDiskTransfer implements PeerChannel.Handler, AutoC
         });
     }
 
+    /**
+     * The local data path (see {@code ChunkTransferDestination}): {@link #disk()} is served as the local image's
+     * backing node, and pulled chunks enter the image by QEMU's copy-on-read once {@code backingAttached} completes.
+     * Call before {@link #start()}.
+     */
+    public void installByCopyOnRead(CompletableFuture<Void> backingAttached) {
+        ArrivedChunks arrived = new ArrivedChunks();
+        disk.serveAsBacking(arrived);
+        puller.installByCopyOnRead(arrived, backingAttached);
+    }
+
     public void start() {
         if (channel != null) {
             channel.limitHandOver(Math.min(geometry.count(), io.vmmig.strategy.peer.FrameDecoder.MAX_CHUNKS));   // before any frame is read: the hand-over is of this disk

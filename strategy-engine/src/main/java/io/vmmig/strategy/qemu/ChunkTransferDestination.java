@@ -38,6 +38,24 @@ import org.slf4j.LoggerFactory;
  * becomes the agent's store (so the image is only ever open in one process). When the transfer is
  * complete, {@link #pivot} switches the disk node onto the local image with {@code blockdev-reopen}
  * while the guest runs, and the agent leaves the I/O path for good.
+ *
+ * <p><b>The local data path</b> ({@link Config#withLocalDataPath()}): the guest's disk node is the local qcow2
+ * image itself, so the guest's reads and writes of what is already here never cross the agent; the agent's NBD
+ * export is that image's backing node, read only for what the image does not hold yet. The image is qcow2 compat
+ * 0.10: without a backing node, a discarded cluster of such an image becomes unallocated (compat 1.1 would mark it
+ * zero), and once a backing node is attached an unallocated cluster reads from there.
+ * <ol>
+ * <li>Before the hand-over the image has no backing node; the agent writes the pushed chunks into it through
+ * QEMU's writable export of the disk node (QEMU runs in {@code -incoming} and {@code -S}: no guest yet).</li>
+ * <li>At the hand-over the agent discards every missing chunk (pushed copies the source rewrote since become
+ * unallocated), then attaches its export as the backing node ({@code blockdev-reopen}); only then does it let the
+ * guest run ({@code cont}, {@link #startGuest}).</li>
+ * <li>From then on QEMU reads an unallocated cluster from the agent: a missing chunk is pulled at once (a guest
+ * demand) and served from its pulled bytes; anything else reads as zeros (the source's holes). A pulled chunk enters
+ * the image by NBD {@code CACHE} on QEMU's export: QEMU's copy-on-read reads it from the backing node and writes the
+ * clusters the guest did not write meanwhile (serialised against the guest's own requests).</li>
+ * <li>When no chunk is missing, {@link #pivot} detaches the backing node: the disk is a plain local image.</li>
+ * </ol>
  */
 public final class ChunkTransferDestination implements DestinationStrategy {
     private static final Logger LOG = LoggerFactory.getLogger(ChunkTransferDestination.class);
@@ -70,12 +88,24 @@ public final class ChunkTransferDestination implements DestinationStrategy {
      *                    Set before the first frame is read (the source may fingerprint its whole window at once)
      */
     public record Config(String migrationId, List<TargetDisk> disks, int chunkSize, int pullers, Path workDir, Duration timeout,
-                         Duration backgroundPullDelay, io.vmmig.strategy.dedup.LocalChunkMatcher localChunks) {
+                         Duration backgroundPullDelay, io.vmmig.strategy.dedup.LocalChunkMatcher localChunks,
+                         boolean localDataPath) {
         public Config {
             disks = List.copyOf(disks);
             if (disks.isEmpty()) throw new IllegalArgumentException("no disk");
             if (backgroundPullDelay == null || backgroundPullDelay.isNegative())
                 throw new IllegalArgumentException("backgroundPullDelay must be >= 0, got " + backgroundPullDelay);
+            if (localDataPath) {
+                for (TargetDisk t : disks)
+                    if (!localDataPathFits(t.format(), null, chunkSize))
+                        throw new IllegalArgumentException("the local data path needs qcow2 targets and chunks of a multiple of "
+                                + LOCAL_CLUSTER + " bytes, not " + t.format() + " with " + chunkSize + "-byte chunks");
+            }
+        }
+
+        public Config(String migrationId, List<TargetDisk> disks, int chunkSize, int pullers, Path workDir, Duration timeout,
+                      Duration backgroundPullDelay, io.vmmig.strategy.dedup.LocalChunkMatcher localChunks) {
+            this(migrationId, disks, chunkSize, pullers, workDir, timeout, backgroundPullDelay, localChunks, false);
         }
 
         public Config(String migrationId, List<TargetDisk> disks, int chunkSize, int pullers, Path workDir, Duration timeout) {
@@ -96,7 +126,15 @@ public final class ChunkTransferDestination implements DestinationStrategy {
 
         /** This config answering the source's fingerprints from {@code m}. */
         public Config withLocalChunks(io.vmmig.strategy.dedup.LocalChunkMatcher m) {
-            return new Config(migrationId, disks, chunkSize, pullers, workDir, timeout, backgroundPullDelay, m);
+            return new Config(migrationId, disks, chunkSize, pullers, workDir, timeout, backgroundPullDelay, m, localDataPath);
+        }
+
+        /**
+         * This config with the guest's disk on the local images themselves ({@link ChunkTransferDestination class comment}):
+         * each target must be a qcow2 image made by {@link #localImageOptions} (compat 0.10, no backing file).
+         */
+        public Config withLocalDataPath() {
+            return new Config(migrationId, disks, chunkSize, pullers, workDir, timeout, backgroundPullDelay, localChunks, true);
         }
 
         public Config(String migrationId, Path targetImage, String format, String diskNode, long diskSize,
@@ -106,13 +144,27 @@ public final class ChunkTransferDestination implements DestinationStrategy {
 
         /** This config with the background pull starting {@code delay} after the hand-over. */
         public Config withBackgroundPullDelay(Duration delay) {
-            return new Config(migrationId, disks, chunkSize, pullers, workDir, timeout, delay, localChunks);
+            return new Config(migrationId, disks, chunkSize, pullers, workDir, timeout, delay, localChunks, localDataPath);
         }
 
         /** Where each disk lives in the migration's address space (both agents compute it alike). */
         public DiskLayout layout() {
             return DiskLayout.of(disks.stream().map(TargetDisk::node).toList(), disks.stream().map(TargetDisk::size).toList(), chunkSize);
         }
+    }
+
+    /** qcow2 cluster size of the local data path's images: chunks are whole clusters, so a chunk's discard is exact. */
+    public static final int LOCAL_CLUSTER = 64 * 1024;
+
+    /** Whether a disk can take the local data path: a qcow2 target without a backing file, chunks of whole clusters. */
+    public static boolean localDataPathFits(String format, String backingFile, int chunkSize) {
+        return "qcow2".equals(format) && (backingFile == null || backingFile.isEmpty()) && chunkSize > 0
+                && chunkSize % LOCAL_CLUSTER == 0;
+    }
+
+    /** {@code qemu-img create -o} options of a local data path image (see the class comment for compat 0.10). */
+    public static String localImageOptions() {
+        return "compat=0.10,cluster_size=" + LOCAL_CLUSTER;
     }
 
     /** Node names of disk {@code i} in the destination QEMU: {@code vmmig-local-file}, ... for disk 0, {@code vmmig-local-file-1}, ... after. */
@@ -140,6 +192,13 @@ public final class ChunkTransferDestination implements DestinationStrategy {
         return "vmmig-" + migrationId + "-store" + (i == 0 ? "" : Integer.toString(i));
     }
 
+    /** Where the local data path's hand-over steps run (QMP calls block; not on the peer's or the store's threads). */
+    private static final java.util.concurrent.Executor ATTACHER = java.util.concurrent.Executors.newCachedThreadPool(r -> {
+        Thread t = new Thread(r, "vmmig-dest-attach");
+        t.setDaemon(true);
+        return t;
+    });
+
     private final Config config;
     private final DiskLayout layout;
     private final MigrationTimeline timeline;
@@ -153,6 +212,9 @@ public final class ChunkTransferDestination implements DestinationStrategy {
     private final List<NbdClient> storeClients = new java.util.ArrayList<>();
     private boolean pivoted;
     private long pivotNanos;
+    /** Local data path: the missing chunks are discarded and the backing nodes attached (the guest may run). */
+    private final CompletableFuture<Void> backingAttached = new CompletableFuture<>();
+    private volatile long attachMillis = -1;
 
     /** Starts serving the disks on the agent's socket and receiving from the source on {@code channel}. */
     public ChunkTransferDestination(Config config, PeerChannel channel, MigrationTimeline timeline) throws IOException {
@@ -179,11 +241,25 @@ public final class ChunkTransferDestination implements DestinationStrategy {
                 / io.vmmig.strategy.destination.ChunkPuller.SECTOR;
         java.util.Optional<io.vmmig.strategy.PullQueue> q = io.vmmig.strategy.PullJournal.restore(pullStateDir(config.workDir()), sectors, lastSectors);
         if (q.isEmpty()) return java.util.Optional.empty();
+        // which data path the guest's disk is on is QEMU's graph, not a guess: its node is qcow2 on the local one
+        java.util.Map<String, io.vmmig.qmp.command.QmpResults.BlockDeviceInfo> nodes = new java.util.HashMap<>();
+        for (var n : qmp.call(new io.vmmig.qmp.command.QmpCommands.QueryNamedBlockNodes(true))) nodes.put(n.nodeName(), n);
+        var guestNode = nodes.get(config.disks().get(0).node());
+        if (guestNode != null && "qcow2".equals(guestNode.drv()) && !config.localDataPath()) config = config.withLocalDataPath();
+        boolean attached = guestNode != null && guestNode.backingFileDepth() > 0;
         ChunkTransferDestination d = new ChunkTransferDestination(config, timeline, new DeferredBackend(config.layout().totalSize()), q.get(), null);
         d.qmp = qmp;
         d.loopbackServer = QemuNbdServer.adopt(qmp, config.workDir().resolve("dest-qemu-nbd.sock"));
-        for (int i = 0; i < config.disks().size(); i++) d.loopbacks.add(d.loopbackServer.existing(storeExport(config.migrationId(), i), localFmt(i)));
+        for (int i = 0; i < config.disks().size(); i++) d.loopbacks.add(d.loopbackServer.existing(storeExport(config.migrationId(), i), d.storeNode(i)));
         d.connectStore();
+        if (config.localDataPath() && !attached) {
+            // the agent stopped between the hand-over and attaching the backing nodes: the guest never ran here (-S)
+            d.attachBacking(q.get());
+            if ("paused".equals(qmp.call(new io.vmmig.qmp.command.QmpCommands.QueryStatus()).status()))
+                qmp.call(new io.vmmig.qmp.command.QmpCommands.Cont());
+        } else if (config.localDataPath()) {
+            d.backingAttached.complete(null);
+        }
         timeline.mark(MigrationEvent.RUNNING_AT_DESTINATION);
         return java.util.Optional.of(d);
     }
@@ -203,6 +279,15 @@ public final class ChunkTransferDestination implements DestinationStrategy {
             transfer.puller().holdBackgroundUntilGuestRuns();   // a restored pull's guest already runs here
         }
         if (config.localChunks() != null) transfer.dedupFrom(config.localChunks());
+        if (config.localDataPath()) {
+            transfer.installByCopyOnRead(backingAttached);
+            if (restored == null)
+                transfer.disk().handover().thenAcceptAsync(this::attachBacking, ATTACHER)
+                        .exceptionally(e -> {
+                            backingAttached.completeExceptionally(e);
+                            return null;
+                        });
+        }
         this.agentSocket = config.workDir().resolve("agent-nbd.sock");
         Files.deleteIfExists(agentSocket);
         List<NbdExport> exports = new java.util.ArrayList<>();
@@ -222,6 +307,21 @@ public final class ChunkTransferDestination implements DestinationStrategy {
     public List<String> qemuBlockdevArgs() {
         JsonNodeFactory f = JsonNodeFactory.instance;
         List<String> args = new java.util.ArrayList<>();
+        if (config.localDataPath()) {
+            for (int i = 0; i < config.disks().size(); i++) {
+                TargetDisk t = config.disks().get(i);
+                ObjectNode file = f.objectNode().put("driver", "file").put("filename", t.image().toString())
+                        .put("node-name", localFile(i)).put("discard", "unmap");
+                ObjectNode server = f.objectNode().put("type", "unix").put("path", agentSocket.toString());
+                ObjectNode nbd = f.objectNode().put("driver", "nbd").put("export", agentExport(i)).put("node-name", nbdNode(i))
+                        .put("read-only", true).put("reconnect-delay", RECONNECT_DELAY_SECONDS);
+                nbd.set("server", server);
+                args.addAll(List.of("-blockdev", file.toString(), "-blockdev", nbd.toString(),
+                        "-blockdev", localDisk(i, null).toString()));
+            }
+            args.add("-S");   // the guest runs once the backing nodes are attached (startGuest)
+            return args;
+        }
         for (int i = 0; i < config.disks().size(); i++) {
             TargetDisk t = config.disks().get(i);
             ObjectNode file = f.objectNode().put("driver", "file").put("filename", t.image().toString())
@@ -243,9 +343,75 @@ public final class ChunkTransferDestination implements DestinationStrategy {
     public void attach(QmpClient qmp) throws NbdException {
         this.qmp = qmp;
         loopbackServer = QemuNbdServer.start(qmp, config.workDir().resolve("dest-qemu-nbd.sock"));
-        for (int i = 0; i < config.disks().size(); i++) loopbacks.add(loopbackServer.exportWritable(storeExport(config.migrationId(), i), localFmt(i)));
+        for (int i = 0; i < config.disks().size(); i++) loopbacks.add(loopbackServer.exportWritable(storeExport(config.migrationId(), i), storeNode(i)));
         connectStore();
         timeline.mark(MigrationEvent.DESTINATION_READY);
+    }
+
+    /** The node the agent writes pushed bytes through: the local format node, or on the local data path the guest's node. */
+    private String storeNode(int i) {
+        return config.localDataPath() ? config.disks().get(i).node() : localFmt(i);
+    }
+
+    /** Disk {@code i}'s qcow2 node on the local data path, with {@code backing} (a node name) or none. */
+    private ObjectNode localDisk(int i, String backing) {
+        ObjectNode n = JsonNodeFactory.instance.objectNode().put("driver", "qcow2").put("node-name", config.disks().get(i).node())
+                .put("file", localFile(i)).put("discard", "unmap");
+        if (backing == null) n.putNull("backing");
+        else n.put("backing", backing);
+        return n;
+    }
+
+    /**
+     * The local data path's hand-over: every missing chunk is discarded from the image (what was pushed of it is
+     * stale or will be pulled again), then the agent's exports become the images' backing nodes.
+     */
+    private void attachBacking(io.vmmig.strategy.PullQueue q) {
+        long t0 = System.nanoTime();
+        List<CompletableFuture<Void>> trims = new java.util.ArrayList<>();
+        ChunkGeometry g = layout.geometry();
+        int n = g.count();
+        for (int c = 0; c < n; c++) {
+            if (q.isPresent(c)) continue;
+            int end = c;
+            while (end + 1 < n && !q.isPresent(end + 1)) end++;
+            long from = g.offsetOf(c);
+            trims.add(store.trim(from, g.offsetOf(end) + g.lengthOf(end) - from, false));
+            c = end;
+        }
+        CompletableFuture.allOf(trims.toArray(CompletableFuture[]::new)).join();
+        store.flush().join();
+        List<ObjectNode> reopen = new java.util.ArrayList<>();
+        for (int i = 0; i < config.disks().size(); i++) reopen.add(localDisk(i, nbdNode(i)));
+        qmp.call(new BlockdevReopen(reopen));
+        attachMillis = (System.nanoTime() - t0) / 1_000_000;
+        LOG.info("migration {}: {} runs of missing chunks discarded, the agent's exports attached as backing nodes in {} ms",
+                config.migrationId(), trims.size(), attachMillis);
+        backingAttached.complete(null);
+    }
+
+    /**
+     * The incoming migration completed: on the local data path the guest was held ({@code -S}) until the backing
+     * nodes are attached; it runs from here ({@code cont}). Nothing to do otherwise.
+     */
+    @Override
+    public void startGuest() throws Exception {
+        if (!config.localDataPath()) return;
+        // no deadline: the guest is paused at both ends until the hand-over is applied, and only it may run it here
+        while (true) {
+            try {
+                backingAttached.get(10, java.util.concurrent.TimeUnit.SECONDS);
+                break;
+            } catch (java.util.concurrent.TimeoutException e) {
+                LOG.warn("migration {}: memory is here, the guest waits for the disk's hand-over from the source", config.migrationId());
+            }
+        }
+        qmp.call(new io.vmmig.qmp.command.QmpCommands.Cont());
+    }
+
+    /** How long the local data path's hand-over (discards, backing nodes attached) took, ms; -1 if none. */
+    public long attachMillis() {
+        return attachMillis;
     }
 
     /** The QEMU's writable exports of the local images, one client each, as one store over the address space. */
@@ -320,7 +486,7 @@ public final class ChunkTransferDestination implements DestinationStrategy {
                 latency.count(), latency.medianMicros(), latency.maxMicros(),
                 writes.waited(), writes.totalWaitMicros(), writes.takenAtOnce(),
                 transfer.resumes(), transfer.source().resentPulls(), transfer.puller().refetchedChunks(),
-                transfer.dedupBytes(), transfer.dedupRejected());
+                transfer.dedupBytes(), transfer.dedupRejected(), config.localDataPath(), transfer.disk().readBytes(), attachMillis);
     }
 
     public void pivot() {
@@ -330,7 +496,8 @@ public final class ChunkTransferDestination implements DestinationStrategy {
             throw new IllegalStateException("pivot before the disk is complete");
         List<ObjectNode> reopen = new java.util.ArrayList<>();
         for (int i = 0; i < config.disks().size(); i++)
-            reopen.add(JsonNodeFactory.instance.objectNode().put("driver", "raw").put("node-name", config.disks().get(i).node())
+            reopen.add(config.localDataPath() ? localDisk(i, null)
+                    : JsonNodeFactory.instance.objectNode().put("driver", "raw").put("node-name", config.disks().get(i).node())
                     .put("file", localFmt(i)));
         qmp.call(new BlockdevReopen(reopen));   // every disk in one reopen: all local, or none
         for (int i = 0; i < config.disks().size(); i++) qmp.call(new BlockdevDel(nbdNode(i)));

@@ -46,6 +46,9 @@ public final class DeferredBackend implements BlockBackend {
     @Override public CompletableFuture<Void> trim(long offset, long length, boolean fua) {
         return target.thenCompose(b -> b.trim(offset, length, fua));
     }
+    @Override public CompletableFuture<Void> cache(long offset, long length) {
+        return target.thenCompose(b -> b.cache(offset, length));
+    }
     @Override public CompletableFuture<Void> flush() {
         return target.thenCompose(BlockBackend::flush);
     }

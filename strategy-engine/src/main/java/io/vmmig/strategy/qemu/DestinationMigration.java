@@ -60,6 +60,7 @@ public final class DestinationMigration implements AutoCloseable {
             if ("failed".equals(s) || "cancelled".equals(s)) throw new MemoryMigrationFailedException(MigrationEvent.Side.DESTINATION, s);
             return "completed".equals(s);
         }, timeout);
+        disk.startGuest();
         timeline.mark(MigrationEvent.RUNNING_AT_DESTINATION);
         disk.guestRunsHere();
         // The guest runs here on the disk being pulled: no timeout ends that (the link may be cut and

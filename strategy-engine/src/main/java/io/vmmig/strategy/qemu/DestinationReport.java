@@ -20,13 +20,31 @@ package io.vmmig.strategy.qemu;
  * @param refetchedChunks        chunks whose bytes came from the source more than once (a resume keeps it 0)
  * @param dedupBytes             pushed bytes copied from this host's own images (fingerprints matched and verified)
  * @param dedupRejected          local candidates whose SHA-256 did not match the source's (never used)
+ * @param localDataPath          the guest's disk was the local image from the switchover on, the agent's export only its
+ *                               backing node (ChunkTransferDestination's local data path); false: every guest I/O
+ *                               crossed the agent until the pivot
+ * @param agentReadBytes         bytes the destination QEMU read from the agent's export (on the local data path: missing
+ *                               chunks only; otherwise every guest read until the pivot)
+ * @param attachMillis           local data path: the hand-over's discards and backing nodes attached, ms (-1: none)
  */
 @com.fasterxml.jackson.annotation.JsonIgnoreProperties(ignoreUnknown = true)
 public record DestinationReport(long receivedPushBytes, long pulledBytes, long pulledOnDemand, long pulledBackground,
                                 long cancelledByWrite, long pivotMillis,
                                 long onDemandLatencyCount, long onDemandMedianMicros, long onDemandMaxMicros,
                                 long writesWaited, long writeWaitMicros, long writesTakenAtOnce,
-                                int resumes, long resentPulls, long refetchedChunks, long dedupBytes, long dedupRejected) {
+                                int resumes, long resentPulls, long refetchedChunks, long dedupBytes, long dedupRejected,
+                                boolean localDataPath, long agentReadBytes, long attachMillis) {
+
+    /** Without the data path's figures (the agent's export on the guest's path). */
+    public DestinationReport(long receivedPushBytes, long pulledBytes, long pulledOnDemand, long pulledBackground,
+                             long cancelledByWrite, long pivotMillis,
+                             long onDemandLatencyCount, long onDemandMedianMicros, long onDemandMaxMicros,
+                             long writesWaited, long writeWaitMicros, long writesTakenAtOnce,
+                             int resumes, long resentPulls, long refetchedChunks, long dedupBytes, long dedupRejected) {
+        this(receivedPushBytes, pulledBytes, pulledOnDemand, pulledBackground, cancelledByWrite, pivotMillis,
+                onDemandLatencyCount, onDemandMedianMicros, onDemandMaxMicros, writesWaited, writeWaitMicros, writesTakenAtOnce,
+                resumes, resentPulls, refetchedChunks, dedupBytes, dedupRejected, false, 0, -1);
+    }
 
     /** Without dedup. */
     public DestinationReport(long receivedPushBytes, long pulledBytes, long pulledOnDemand, long pulledBackground,

@@ -22,6 +22,12 @@ public interface DestinationStrategy extends AutoCloseable {
      */
     default void guestRunsHere() { }
 
+    /**
+     * QEMU's incoming migration completed; a strategy that started QEMU with {@code -S} (its disk must be made
+     * ready first) lets the guest run here. Returns once it runs; nothing to do by default.
+     */
+    default void startGuest() throws Exception { }
+
     /** Completes when the local image holds the whole disk. */
     CompletableFuture<Void> complete();
 

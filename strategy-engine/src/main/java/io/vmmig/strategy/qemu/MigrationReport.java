@@ -101,6 +101,11 @@ public record MigrationReport(String migrationId, Strategy strategy, String stra
                     d.onDemandLatencyCount(), d.onDemandMedianMicros() / 1000.0, d.onDemandMaxMicros() / 1000.0,
                     d.writesTakenAtOnce(), d.writesWaited(), d.writeWaitMicros() / 1000.0));
         }
+        if (d.localDataPath())
+            b.append(String.format("  guest I/O on the local image from the switchover on; QEMU read %s from the agent (missing chunks),"
+                    + " hand-over applied in %d ms%n", bytes(d.agentReadBytes()), d.attachMillis()));
+        else if (d.agentReadBytes() > 0)
+            b.append(String.format("  guest I/O through the agent's export until the pivot: %s read%n", bytes(d.agentReadBytes())));
         b.append(String.format("  rounds/epochs %d, remaining at cutover %d chunks%s; RAM %s%n", source.rounds(),
                 source.remainingChunks(), source.iterationLimitHit() ? ", PRE-COPY ITERATION LIMIT HIT" : "",
                 bytes(ramBytes)));

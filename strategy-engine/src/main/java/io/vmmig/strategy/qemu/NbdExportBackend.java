@@ -85,6 +85,12 @@ public final class NbdExportBackend implements BlockBackend {
         return client.trim(offset, length, fua);
     }
 
+    /** NBD CACHE: on a QEMU export of a node with a backing node, QEMU copies the range's unallocated clusters in (copy-on-read). */
+    @Override
+    public CompletableFuture<Void> cache(long offset, long length) {
+        return client.cache(offset, length);
+    }
+
     @Override
     public CompletableFuture<Void> flush() {
         return client.flush();

@@ -342,4 +342,58 @@ class DestinationDiskTest {
         assertFalse(disk.capabilities().blockStatus());
         assertEquals(List.of(new Extent((long) CHUNK * CHUNKS, 0)), disk.blockStatus(0, (long) CHUNK * CHUNKS, 16).join());
     }
+
+    /**
+     * The local data path: the disk is the local image's backing node. A missing chunk's read waits for its pull and
+     * is answered from the pulled bytes (never from the stale store); anything present reads as zeros; a pulled chunk
+     * enters the image by the store's CACHE, which reads it back through the disk as QEMU's copy-on-read does.
+     */
+    @Test
+    void asBackingNodeMissingChunksComeFromThePullAndTheImageFillsByCopyOnRead() throws Exception {
+        java.util.concurrent.atomic.AtomicLong storeReads = new java.util.concurrent.atomic.AtomicLong();
+        DestinationDisk[] self = new DestinationDisk[1];
+        BlockBackend image = new BlockBackend() {
+            @Override public long size() { return store.size(); }
+            @Override public boolean readOnly() { return false; }
+            @Override public BackendCapabilities capabilities() { return store.capabilities(); }
+            @Override public CompletableFuture<Void> read(long o, ByteBuffer d) { storeReads.incrementAndGet(); return store.read(o, d); }
+            @Override public CompletableFuture<Void> write(long o, ByteBuffer s, boolean f) { return store.write(o, s, f); }
+            @Override public CompletableFuture<Void> writeZeroes(long o, long l, boolean t, boolean z, boolean f) { return store.writeZeroes(o, l, t, z, f); }
+            @Override public CompletableFuture<Void> trim(long o, long l, boolean f) { return store.trim(o, l, f); }
+            @Override public CompletableFuture<Void> flush() { return store.flush(); }
+            @Override public CompletableFuture<List<Extent>> blockStatus(long o, long l, int m) { return store.blockStatus(o, l, m); }
+            @Override public void close() { }
+            // QEMU's copy-on-read: the range is read from the backing node (the disk) and written into the image
+            @Override public CompletableFuture<Void> cache(long o, long l) {
+                ByteBuffer b = ByteBuffer.allocate((int) l);
+                return self[0].read(o, b).thenCompose(v -> store.write(o, b.flip(), false));
+            }
+        };
+        CompletableFuture<Void> attached = new CompletableFuture<>();
+        DestinationDisk disk = new DestinationDisk(GEO, image, ChunkSource.of(source));
+        self[0] = disk;
+        ArrivedChunks arrived = new ArrivedChunks();
+        disk.serveAsBacking(arrived);
+        try (ChunkPuller puller = new ChunkPuller(GEO, disk.handover(), ChunkSource.of(source), image)) {
+            puller.installByCopyOnRead(arrived, attached);
+            disk.onDemand(puller::demanded);
+            source.hold(3);
+            puller.start(0);   // demands only
+            disk.handOver(remaining(-1, 2, -1, 9, -1, -1, -1, -1));
+            assertArrayEquals(new byte[512], read(disk, 0, 512), "a present chunk read as the backing node: zeros, not the store");
+            CompletableFuture<byte[]> guest = CompletableFuture.supplyAsync(() -> read(disk, 3L * CHUNK + 100, 1000));
+            source.awaitHeld(3);
+            assertFalse(guest.isDone(), "the read of a missing chunk waits for its pull");
+            source.release(3);
+            assertArrayEquals(truth(3L * CHUNK + 100, 1000), guest.get(10, TimeUnit.SECONDS), "answered from the pulled bytes");
+            attached.complete(null);   // the backing node is attached: the CACHE copies chunk 3 in
+            CompletableFuture<byte[]> second = CompletableFuture.supplyAsync(() -> read(disk, 1L * CHUNK, CHUNK));
+            assertArrayEquals(truth(1L * CHUNK, CHUNK), second.get(10, TimeUnit.SECONDS));
+            disk.handover().join().completion().get(10, TimeUnit.SECONDS);
+        }
+        assertArrayEquals(truth(3L * CHUNK, CHUNK), read(store, 3L * CHUNK, CHUNK), "chunk 3 in the image by copy-on-read");
+        assertArrayEquals(truth(1L * CHUNK, CHUNK), read(store, 1L * CHUNK, CHUNK), "chunk 1 too");
+        assertEquals(0, storeReads.get(), "the backing node never reads the image it backs");
+        assertArrayEquals(new byte[CHUNK], read(disk, 3L * CHUNK, CHUNK), "an installed chunk is the image's now: zeros here");
+    }
 }
