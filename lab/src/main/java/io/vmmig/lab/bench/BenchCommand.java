@@ -68,10 +68,11 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--links", split = ",", description = "subset of unshaped, 100mbit, 100mbit-50ms, 100mbit-200ms")
     List<String> linkNames;
 
-    @Option(names = "--scale", paramLabel = "real|small",
+    @Option(names = "--scale", paramLabel = "real|real-heavy|small",
             description = "the side-by-side scenario of issue 14 instead of the matrix: vmmig hybrid on plain QEMU, libvirt's virsh migrate "
                     + "--live --copy-storage-all --p2p and vmmig hybrid of the libvirt domain, on the same guest and link in one run. "
-                    + "real: 256 MiB RAM, 2 GiB qcow2 with 512 MiB written, a 256 MiB hot set rewritten at 3.5 MiB/s; small: the same "
+                    + "real: 256 MiB RAM, 2 GiB qcow2 with 512 MiB written, a 256 MiB hot set rewritten at 3.5 MiB/s; real-heavy: the same hot set "
+                    + "rewritten as fast as the guest can (the destination's data path under load); small: the same "
                     + "shrunk (128 MiB RAM, 128 MiB disk, 32 MiB written) to check it end to end. Links default to unshaped,1gbit,100mbit; "
                     + "the libvirt lab uses VMMIG_LIBVIRT_LAB_NS / VMMIG_LIBVIRT_LAB")
     String scale;

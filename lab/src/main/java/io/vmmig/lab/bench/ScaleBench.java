@@ -66,8 +66,10 @@ final class ScaleBench {
                 if (libvirt) {
                     LabAgents.writeConfigs(agentsDir);
                     lv = LibvirtLab.up(repo, agentsDir);
+                    // the lab's libvirtd run vmmig's qemu hook, which refuses a migration while no agent runs (as on a
+                    // compute node with vmmig installed): the agents are up for libvirt's own column too
+                    agents = LabAgents.start(lv, agentsDir);
                     if (systems.contains(PeerSystem.VMMIG_LIBVIRT)) {
-                        agents = LabAgents.start(lv, agentsDir);
                         // the CLI runs through the launcher, as a user's does: once first, so it is built and has its CDS archive
                         io.vmmig.testkit.HostCommand.run(null, java.time.Duration.ofMinutes(10), List.of(repo.resolve("vmmig").toString(), "--version"));
                     }
