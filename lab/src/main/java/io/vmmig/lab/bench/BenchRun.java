@@ -342,13 +342,18 @@ final class BenchRun {
         Duration held = srcTimeline.at(MigrationEvent.PUSH_HELD);
         String yield = held == null || switchedOver == null ? "" : String.format(", push held %.2f s before the switchover",
                 (switchedOver.toMillis() - held.toMillis()) / 1000.0);
+        io.vmmig.strategy.qemu.DestinationReport dr = report.destination();
+        String dataPath = dr == null || !s.movesDisk() ? "" : dr.localDataPath()
+                ? String.format(", local data path (hand-over applied in %d ms, guest run %d ms after its memory, QEMU read %.1f MiB from the agent)",
+                        dr.attachMillis(), dr.guestHeldMillis(), dr.agentReadBytes() / 1048576.0)
+                : String.format(", agent's data path (QEMU read %.1f MiB from the agent)", dr.agentReadBytes() / 1048576.0);
         System.out.printf("    %s %s %s: chunks raw %.1f MiB, wire %.1f MiB, compression %s (%d compressed, %d sent raw,"
                         + " %d ms compressing, adaptive %d/%d windows on); memory migration %.1f s%s (switched over aiming at %d ms),"
-                        + " storage pause %d ms, source %s,"
+                        + " storage pause %d ms%s, source %s,"
                         + " %.1f of %d cores busy during the migration%s; total %.2f s, %s; load %s%n", s.label(), w.label(), link.label(),
                 sr.chunkRawBytes() / 1048576.0, sr.chunkWireBytes() / 1048576.0, sr.compression().mode(),
                 sr.compression().compressedChunks(), sr.compression().incompressibleChunks(), sr.compression().compressMillis(),
-                sr.compression().windowsOn(), sr.compression().windows(), memorySeconds, yield, pair.downtimeTargetMillis(), sr.pauseMillis(),
+                sr.compression().windowsOn(), sr.compression().windows(), memorySeconds, yield, pair.downtimeTargetMillis(), sr.pauseMillis(), dataPath,
                 freshBoot ? "booted fresh" : "restored", coresBusy, CORES, quietHost, total / 1000.0, fill.describe(), loadAverage());
         return new Outcome(new RunResult(s, w, link, repeat, total, cutover, report.totalMillis(), report.cutoverMillis(),
                 report.qemuDowntimeMillis(),

@@ -215,6 +215,7 @@ public final class ChunkTransferDestination implements DestinationStrategy {
     /** Local data path: the missing chunks are discarded and the backing nodes attached (the guest may run). */
     private final CompletableFuture<Void> backingAttached = new CompletableFuture<>();
     private volatile long attachMillis = -1;
+    private volatile long guestHeldMillis = -1;
 
     /** Starts serving the disks on the agent's socket and receiving from the source on {@code channel}. */
     public ChunkTransferDestination(Config config, PeerChannel channel, MigrationTimeline timeline) throws IOException {
@@ -379,8 +380,8 @@ public final class ChunkTransferDestination implements DestinationStrategy {
             trims.add(store.trim(from, g.offsetOf(end) + g.lengthOf(end) - from, false));
             c = end;
         }
+        // no flush: the discards are in QEMU's qcow2 metadata, which the reopen and every later read go through
         CompletableFuture.allOf(trims.toArray(CompletableFuture[]::new)).join();
-        store.flush().join();
         List<ObjectNode> reopen = new java.util.ArrayList<>();
         for (int i = 0; i < config.disks().size(); i++) reopen.add(localDisk(i, nbdNode(i)));
         qmp.call(new BlockdevReopen(reopen));
@@ -397,6 +398,7 @@ public final class ChunkTransferDestination implements DestinationStrategy {
     @Override
     public void startGuest() throws Exception {
         if (!config.localDataPath()) return;
+        long t0 = System.nanoTime();
         // no deadline: the guest is paused at both ends until the hand-over is applied, and only it may run it here
         while (true) {
             try {
@@ -407,6 +409,7 @@ public final class ChunkTransferDestination implements DestinationStrategy {
             }
         }
         qmp.call(new io.vmmig.qmp.command.QmpCommands.Cont());
+        guestHeldMillis = (System.nanoTime() - t0) / 1_000_000;
     }
 
     /** How long the local data path's hand-over (discards, backing nodes attached) took, ms; -1 if none. */
@@ -486,7 +489,8 @@ public final class ChunkTransferDestination implements DestinationStrategy {
                 latency.count(), latency.medianMicros(), latency.maxMicros(),
                 writes.waited(), writes.totalWaitMicros(), writes.takenAtOnce(),
                 transfer.resumes(), transfer.source().resentPulls(), transfer.puller().refetchedChunks(),
-                transfer.dedupBytes(), transfer.dedupRejected(), config.localDataPath(), transfer.disk().readBytes(), attachMillis);
+                transfer.dedupBytes(), transfer.dedupRejected(), config.localDataPath(), transfer.disk().readBytes(), attachMillis,
+                guestHeldMillis);
     }
 
     public void pivot() {

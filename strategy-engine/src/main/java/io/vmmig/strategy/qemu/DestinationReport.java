@@ -26,6 +26,8 @@ package io.vmmig.strategy.qemu;
  * @param agentReadBytes         bytes the destination QEMU read from the agent's export (on the local data path: missing
  *                               chunks only; otherwise every guest read until the pivot)
  * @param attachMillis           local data path: the hand-over's discards and backing nodes attached, ms (-1: none)
+ * @param guestHeldMillis        local data path: from QEMU's incoming migration completed to the guest running ({@code cont}
+ *                               returned), ms; part of the guest's pause that QEMU's downtime does not count (-1: none)
  */
 @com.fasterxml.jackson.annotation.JsonIgnoreProperties(ignoreUnknown = true)
 public record DestinationReport(long receivedPushBytes, long pulledBytes, long pulledOnDemand, long pulledBackground,
@@ -33,7 +35,7 @@ public record DestinationReport(long receivedPushBytes, long pulledBytes, long p
                                 long onDemandLatencyCount, long onDemandMedianMicros, long onDemandMaxMicros,
                                 long writesWaited, long writeWaitMicros, long writesTakenAtOnce,
                                 int resumes, long resentPulls, long refetchedChunks, long dedupBytes, long dedupRejected,
-                                boolean localDataPath, long agentReadBytes, long attachMillis) {
+                                boolean localDataPath, long agentReadBytes, long attachMillis, long guestHeldMillis) {
 
     /** Without the data path's figures (the agent's export on the guest's path). */
     public DestinationReport(long receivedPushBytes, long pulledBytes, long pulledOnDemand, long pulledBackground,
@@ -43,7 +45,7 @@ public record DestinationReport(long receivedPushBytes, long pulledBytes, long p
                              int resumes, long resentPulls, long refetchedChunks, long dedupBytes, long dedupRejected) {
         this(receivedPushBytes, pulledBytes, pulledOnDemand, pulledBackground, cancelledByWrite, pivotMillis,
                 onDemandLatencyCount, onDemandMedianMicros, onDemandMaxMicros, writesWaited, writeWaitMicros, writesTakenAtOnce,
-                resumes, resentPulls, refetchedChunks, dedupBytes, dedupRejected, false, 0, -1);
+                resumes, resentPulls, refetchedChunks, dedupBytes, dedupRejected, false, 0, -1, -1);
     }
 
     /** Without dedup. */

@@ -103,7 +103,8 @@ public record MigrationReport(String migrationId, Strategy strategy, String stra
         }
         if (d.localDataPath())
             b.append(String.format("  guest I/O on the local image from the switchover on; QEMU read %s from the agent (missing chunks),"
-                    + " hand-over applied in %d ms%n", bytes(d.agentReadBytes()), d.attachMillis()));
+                    + " hand-over applied in %d ms, guest run %d ms after its memory arrived%n", bytes(d.agentReadBytes()), d.attachMillis(),
+                    d.guestHeldMillis()));
         else if (d.agentReadBytes() > 0)
             b.append(String.format("  guest I/O through the agent's export until the pivot: %s read%n", bytes(d.agentReadBytes())));
         b.append(String.format("  rounds/epochs %d, remaining at cutover %d chunks%s; RAM %s%n", source.rounds(),
