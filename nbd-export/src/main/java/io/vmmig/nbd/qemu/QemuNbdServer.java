@@ -61,6 +61,11 @@ public final class QemuNbdServer implements AutoCloseable {
         return export(BlockExportAddNbd.of(name, node, name, true));
     }
 
+    /** Writable export of {@code node} with the {@code qemu:allocation-depth} context (see below). */
+    public Export exportWritableWithAllocationDepth(String name, String node) {
+        return export(new BlockExportAddNbd(name, node, name, true, null, null, null, true, null, null));
+    }
+
     /**
      * Read-only export with the {@code qemu:allocation-depth} context (0 absent, 1 in this layer,
      * 2+ in a backing layer): tells which data belongs to the layer being moved.

@@ -33,6 +33,16 @@ final class ArrivedChunks {
         chunks.remove(chunk);
     }
 
+    /**
+     * The guest wrote the whole chunk here: it counts as installed without a pull, unless a read of it already waits
+     * for its bytes (then false: it must be pulled for that read).
+     */
+    synchronized boolean installedUnlessAwaited(int chunk) {
+        if (chunks.containsKey(chunk)) return false;
+        installed.set(chunk);
+        return true;
+    }
+
     /** Chunks held (arrived or awaited) right now. */
     synchronized int held() {
         return chunks.size();

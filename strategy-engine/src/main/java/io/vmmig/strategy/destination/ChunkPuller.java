@@ -61,6 +61,8 @@ public final class ChunkPuller implements AutoCloseable {
     private volatile ArrivedChunks copyOnRead;
     /** The local data path: completes once the image reads missing clusters from the agent (its backing node). */
     private volatile CompletableFuture<Void> backingAttached;
+    private volatile java.util.function.IntPredicate writtenHere = c -> false;
+    private final AtomicLong skippedWrittenHere = new AtomicLong();
     /** Most bytes of background pulls in flight, whatever the link (64 MiB: with GAIN 1.5, links up to ~1.7 Gbit/s at 200 ms). */
     public static final long MAX_PULL_WINDOW_BYTES = 64L << 20;
 
@@ -157,6 +159,19 @@ public final class ChunkPuller implements AutoCloseable {
     void installByCopyOnRead(ArrivedChunks arrived, CompletableFuture<Void> attached) {
         this.backingAttached = attached;
         this.copyOnRead = arrived;
+    }
+
+    /**
+     * Before a background pull, {@code writtenHere} may say the guest wrote the whole chunk here already (the local
+     * data path asks QEMU's allocation map): then it is not pulled. Demands are always pulled.
+     */
+    public void skipWhen(java.util.function.IntPredicate writtenHere) {
+        this.writtenHere = writtenHere;
+    }
+
+    /** Background pulls skipped because the guest wrote the whole chunk here ({@link #skipWhen}). */
+    public long skippedWrittenHere() {
+        return skippedWrittenHere.get();
     }
 
     /** Holds the background pull to {@code bytesPerSecond} (0: no limit); demanded chunks are never held back. */
@@ -297,6 +312,14 @@ public final class ChunkPuller implements AutoCloseable {
     private void pull(PullQueue.Pull p) {
         int chunk = p.chunk();
         Priority priority = p.reason() == PullQueue.Reason.ON_DEMAND ? Priority.ON_DEMAND : Priority.BACKGROUND;
+        ArrivedChunks skipping = copyOnRead;
+        if (priority == Priority.BACKGROUND && writtenHere.test(chunk) && (skipping == null || skipping.installedUnlessAwaited(chunk))) {
+            queue.pullArrivedSkipping(chunk);
+            queue.installed(chunk);
+            skippedWrittenHere.incrementAndGet();
+            if (queue.isComplete()) done.complete(null);
+            return;
+        }
         long offset = geometry.offsetOf(chunk);
         ByteBuffer buf = ByteBuffer.allocate(geometry.lengthOf(chunk));
         long sent = System.nanoTime();

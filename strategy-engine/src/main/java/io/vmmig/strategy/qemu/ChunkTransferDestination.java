@@ -216,6 +216,8 @@ public final class ChunkTransferDestination implements DestinationStrategy {
     private final CompletableFuture<Void> backingAttached = new CompletableFuture<>();
     private volatile long attachMillis = -1;
     private volatile long guestHeldMillis = -1;
+    /** The local data path's cont came while the incoming migration ran: QEMU starts the guest when it completes. */
+    private volatile boolean autostarted;
 
     /** Starts serving the disks on the agent's socket and receiving from the source on {@code channel}. */
     public ChunkTransferDestination(Config config, PeerChannel channel, MigrationTimeline timeline) throws IOException {
@@ -282,6 +284,7 @@ public final class ChunkTransferDestination implements DestinationStrategy {
         if (config.localChunks() != null) transfer.dedupFrom(config.localChunks());
         if (config.localDataPath()) {
             transfer.installByCopyOnRead(backingAttached);
+            transfer.puller().skipWhen(this::writtenHere);
             if (restored == null)
                 transfer.disk().handover().thenAcceptAsync(this::attachBacking, ATTACHER)
                         .exceptionally(e -> {
@@ -344,7 +347,10 @@ public final class ChunkTransferDestination implements DestinationStrategy {
     public void attach(QmpClient qmp) throws NbdException {
         this.qmp = qmp;
         loopbackServer = QemuNbdServer.start(qmp, config.workDir().resolve("dest-qemu-nbd.sock"));
-        for (int i = 0; i < config.disks().size(); i++) loopbacks.add(loopbackServer.exportWritable(storeExport(config.migrationId(), i), storeNode(i)));
+        for (int i = 0; i < config.disks().size(); i++)
+            loopbacks.add(config.localDataPath()
+                    ? loopbackServer.exportWritableWithAllocationDepth(storeExport(config.migrationId(), i), storeNode(i))
+                    : loopbackServer.exportWritable(storeExport(config.migrationId(), i), storeNode(i)));
         connectStore();
         timeline.mark(MigrationEvent.DESTINATION_READY);
     }
@@ -388,12 +394,20 @@ public final class ChunkTransferDestination implements DestinationStrategy {
         attachMillis = (System.nanoTime() - t0) / 1_000_000;
         LOG.info("migration {}: {} runs of missing chunks discarded, the agent's exports attached as backing nodes in {} ms",
                 config.migrationId(), trims.size(), attachMillis);
+        // The guest may run from here. While the incoming migration still runs, QEMU's cont only sets autostart: the
+        // guest then starts the moment its memory is in, with no round trip to this agent on the paused path.
+        // (cont also activates the block nodes: the disks' are active already, exported to this agent.)
+        if ("inmigrate".equals(qmp.call(new io.vmmig.qmp.command.QmpCommands.QueryStatus()).status())) {
+            qmp.call(new io.vmmig.qmp.command.QmpCommands.Cont());
+            autostarted = true;
+        }
         backingAttached.complete(null);
     }
 
     /**
      * The incoming migration completed: on the local data path the guest was held ({@code -S}) until the backing
-     * nodes are attached; it runs from here ({@code cont}). Nothing to do otherwise.
+     * nodes are attached. Mostly they were attached before and QEMU started the guest itself (autostart set by an
+     * early {@code cont}); else it runs from here ({@code cont}). Nothing to do on the agent's data path.
      */
     @Override
     public void startGuest() throws Exception {
@@ -408,8 +422,36 @@ public final class ChunkTransferDestination implements DestinationStrategy {
                 LOG.warn("migration {}: memory is here, the guest waits for the disk's hand-over from the source", config.migrationId());
             }
         }
-        qmp.call(new io.vmmig.qmp.command.QmpCommands.Cont());
+        if (!autostarted || !qmp.call(new io.vmmig.qmp.command.QmpCommands.QueryStatus()).running())
+            qmp.call(new io.vmmig.qmp.command.QmpCommands.Cont());
         guestHeldMillis = (System.nanoTime() - t0) / 1_000_000;
+    }
+
+    /**
+     * Local data path: whether every cluster of {@code chunk} is in the image's own layer (qemu:allocation-depth 1 on
+     * QEMU's export of the disk node). Missing chunks were discarded at the hand-over, so that is the guest's writes
+     * here (whole clusters, or partial ones QEMU completed from the backing node): its pull can be skipped.
+     */
+    private boolean writtenHere(int chunk) {
+        ChunkGeometry g = layout.geometry();
+        long offset = g.offsetOf(chunk);
+        DiskLayout.Disk d = layout.diskAt(offset);
+        long from = offset - d.base();
+        long end = Math.min(from + g.lengthOf(chunk), d.size());
+        if (storeClients.size() <= d.index() || end <= from) return false;
+        try {
+            io.vmmig.nbd.client.BlockStatus st = NbdClient.await(storeClients.get(d.index()).blockStatus(from, end - from, false));
+            List<io.vmmig.nbd.client.Extent> extents = st.extents(io.vmmig.nbd.protocol.NbdReplyType.META_ALLOCATION_DEPTH);
+            long at = from;
+            for (io.vmmig.nbd.client.Extent e : extents == null ? List.<io.vmmig.nbd.client.Extent>of() : extents) {
+                if (e.offset() != at || e.flags() != 1) return false;
+                at = e.end();
+                if (at >= end) return true;
+            }
+            return false;
+        } catch (NbdException | RuntimeException e) {
+            return false;   // pull it: copy-on-read never overwrites what the guest wrote
+        }
     }
 
     /** How long the local data path's hand-over (discards, backing nodes attached) took, ms; -1 if none. */
@@ -421,7 +463,9 @@ public final class ChunkTransferDestination implements DestinationStrategy {
     private void connectStore() throws NbdException {
         List<NbdExportBackend> disks = new java.util.ArrayList<>();
         for (QemuNbdServer.Export e : loopbacks) {
-            NbdClient c = NbdClient.connect(loopbackServer.socket(), NbdClientOptions.of(e.name()).withRequestTimeout(config.timeout()));
+            NbdClientOptions o = NbdClientOptions.of(e.name()).withRequestTimeout(config.timeout());
+            if (config.localDataPath()) o = o.withMetaContexts(io.vmmig.nbd.protocol.NbdReplyType.META_ALLOCATION_DEPTH);
+            NbdClient c = NbdClient.connect(loopbackServer.socket(), o);
             storeClients.add(c);
             disks.add(new NbdExportBackend(c));
         }
@@ -485,7 +529,7 @@ public final class ChunkTransferDestination implements DestinationStrategy {
         GuestWriteStats.Snapshot writes = transfer.disk().writeStats();
         return new DestinationReport(transfer.pushedBytes(), transfer.pulledBytes(),
                 stats == null ? 0 : stats.pulledOnDemand(), stats == null ? 0 : stats.pulledBackground(),
-                stats == null ? 0 : stats.cancelledByWrite(), pivotNanos / 1_000_000,
+                (stats == null ? 0 : stats.cancelledByWrite()) + transfer.puller().skippedWrittenHere(), pivotNanos / 1_000_000,
                 latency.count(), latency.medianMicros(), latency.maxMicros(),
                 writes.waited(), writes.totalWaitMicros(), writes.takenAtOnce(),
                 transfer.resumes(), transfer.source().resentPulls(), transfer.puller().refetchedChunks(),
