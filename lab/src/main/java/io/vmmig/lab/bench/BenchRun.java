@@ -344,8 +344,9 @@ final class BenchRun {
                 (switchedOver.toMillis() - held.toMillis()) / 1000.0);
         io.vmmig.strategy.qemu.DestinationReport dr = report.destination();
         String dataPath = dr == null || !s.movesDisk() ? "" : dr.localDataPath()
-                ? String.format(", local data path (hand-over applied in %d ms, guest run %d ms after its memory, QEMU read %.1f MiB from the agent)",
-                        dr.attachMillis(), dr.guestHeldMillis(), dr.agentReadBytes() / 1048576.0)
+                ? String.format(", local data path (hand-over applied in %d ms, guest run %d ms after its memory, QEMU read %.1f MiB from the agent,"
+                        + " %d pulls not needed: written here)", dr.attachMillis(), dr.guestHeldMillis(), dr.agentReadBytes() / 1048576.0,
+                        dr.cancelledByWrite())
                 : String.format(", agent's data path (QEMU read %.1f MiB from the agent)", dr.agentReadBytes() / 1048576.0);
         System.out.printf("    %s %s %s: chunks raw %.1f MiB, wire %.1f MiB, compression %s (%d compressed, %d sent raw,"
                         + " %d ms compressing, adaptive %d/%d windows on); memory migration %.1f s%s (switched over aiming at %d ms),"

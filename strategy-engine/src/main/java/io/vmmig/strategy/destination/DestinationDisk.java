@@ -51,6 +51,8 @@ public final class DestinationDisk implements BlockBackend {
     private volatile Runnable onDemand = () -> { };
     private volatile java.nio.file.Path journalDir;
     private boolean handedOver;
+    /** Chunks that pushed bytes (or a local copy) were written into, ever (guarded by this). */
+    private final BitSet stored = new BitSet();
     /** Pushed bytes on their way into the store, by chunk (guarded by this). */
     private final java.util.Map<Integer, CompletableFuture<Void>> pushesInFlight = new java.util.HashMap<>();
     private final GuestWriteStats writeStats = new GuestWriteStats();
@@ -142,6 +144,7 @@ public final class DestinationDisk implements BlockBackend {
             }
             // (pieces of one chunk, dedup: a guest write of the chunk waits for all of them)
             for (int c = first; c <= last; c++) pushesInFlight.merge(c, stored, (a, b) -> CompletableFuture.allOf(a, b));
+            this.stored.set(first, last + 1);
         }
         // The store write is issued outside the monitor: it may block on the store's backpressure,
         // and its completion (on the store's I/O thread) takes the monitor. After an earlier push it
@@ -160,6 +163,11 @@ public final class DestinationDisk implements BlockBackend {
             else stored.complete(null);
         });
         return stored;
+    }
+
+    /** The chunks pushed bytes were stored into before the hand-over (a copy): the only ones the store may hold stale. */
+    public synchronized BitSet storedChunks() {
+        return (BitSet) stored.clone();
     }
 
     /** How the guest's writes fared: taken at once into missing chunks, or made to wait. */

@@ -257,7 +257,7 @@ public final class ChunkTransferDestination implements DestinationStrategy {
         d.connectStore();
         if (config.localDataPath() && !attached) {
             // the agent stopped between the hand-over and attaching the backing nodes: the guest never ran here (-S)
-            d.attachBacking(q.get());
+            d.attachBacking(q.get(), true);
             if ("paused".equals(qmp.call(new io.vmmig.qmp.command.QmpCommands.QueryStatus()).status()))
                 qmp.call(new io.vmmig.qmp.command.QmpCommands.Cont());
         } else if (config.localDataPath()) {
@@ -286,7 +286,7 @@ public final class ChunkTransferDestination implements DestinationStrategy {
             transfer.installByCopyOnRead(backingAttached);
             transfer.puller().skipWhen(this::writtenHere);
             if (restored == null)
-                transfer.disk().handover().thenAcceptAsync(this::attachBacking, ATTACHER)
+                transfer.disk().handover().thenAcceptAsync(q -> attachBacking(q, false), ATTACHER)
                         .exceptionally(e -> {
                             backingAttached.completeExceptionally(e);
                             return null;
@@ -352,7 +352,28 @@ public final class ChunkTransferDestination implements DestinationStrategy {
                     ? loopbackServer.exportWritableWithAllocationDepth(storeExport(config.migrationId(), i), storeNode(i))
                     : loopbackServer.exportWritable(storeExport(config.migrationId(), i), storeNode(i)));
         connectStore();
+        if (config.localDataPath()) flushWhilePushing();
         timeline.mark(MigrationEvent.DESTINATION_READY);
+    }
+
+    /** While pushed bytes arrive, how often the local data path's image is flushed (see {@link #flushWhilePushing}). */
+    static final Duration PUSH_FLUSH_EVERY = Duration.ofMillis(500);
+
+    /**
+     * Local data path: the pushed bytes are flushed to the image's file every {@link #PUSH_FLUSH_EVERY} until the
+     * hand-over, so that the hand-over's {@code blockdev-reopen} (which flushes the node) and the guest's first
+     * writes here (qcow2 flushes before new metadata) do not write back the whole push on the guest's pause.
+     */
+    private void flushWhilePushing() {
+        CompletableFuture<io.vmmig.strategy.PullQueue> handedOver = transfer.disk().handover();
+        CompletableFuture.delayedExecutor(PUSH_FLUSH_EVERY.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS, ATTACHER)
+                .execute(() -> {
+                    if (handedOver.isDone() || pivoted) return;
+                    store.flush().whenComplete((v, e) -> {
+                        if (e != null) LOG.debug("flushing the pushed bytes: {}", e.toString());
+                        else flushWhilePushing();
+                    });
+                });
     }
 
     /** The node the agent writes pushed bytes through: the local format node, or on the local data path the guest's node. */
@@ -370,18 +391,22 @@ public final class ChunkTransferDestination implements DestinationStrategy {
     }
 
     /**
-     * The local data path's hand-over: every missing chunk is discarded from the image (what was pushed of it is
-     * stale or will be pulled again), then the agent's exports become the images' backing nodes.
+     * The local data path's hand-over: every missing chunk that pushed bytes were stored into is discarded from the
+     * image (those bytes are stale: the source rewrote the chunk since), then the agent's exports become the images'
+     * backing nodes. A missing chunk never stored into is unallocated already. A restarted agent does not know which
+     * chunks were stored into ({@code everyMissing}): it discards every missing one.
      */
-    private void attachBacking(io.vmmig.strategy.PullQueue q) {
+    private void attachBacking(io.vmmig.strategy.PullQueue q, boolean everyMissing) {
         long t0 = System.nanoTime();
         List<CompletableFuture<Void>> trims = new java.util.ArrayList<>();
         ChunkGeometry g = layout.geometry();
         int n = g.count();
-        for (int c = 0; c < n; c++) {
-            if (q.isPresent(c)) continue;
-            int end = c;
-            while (end + 1 < n && !q.isPresent(end + 1)) end++;
+        java.util.BitSet stale = new java.util.BitSet();
+        if (everyMissing) stale.set(0, n);
+        else stale.or(transfer.disk().storedChunks());
+        for (int c = 0; c < n; c++) if (q.isPresent(c)) stale.clear(c);
+        for (int c = stale.nextSetBit(0); c >= 0; c = stale.nextSetBit(c + 1)) {
+            int end = stale.nextClearBit(c) - 1;
             long from = g.offsetOf(c);
             trims.add(store.trim(from, g.offsetOf(end) + g.lengthOf(end) - from, false));
             c = end;
