@@ -81,6 +81,28 @@ class QmpClientFaultTest {
         assertThrows(QmpTimeoutException.class, () -> client.awaitClosed(Duration.ofMillis(20)));
     }
 
+    /**
+     * A caller sending while its thread is interrupted (an executor's shutdownNow stopping a poller) must not take
+     * the connection down for everyone: NIO closes a blocking channel when a thread in one of its operations is
+     * interrupted, so the write runs on the transport's own thread.
+     */
+    @Test
+    void anInterruptedCallerDoesNotCloseTheConnection() throws Exception {
+        connect();
+        Future<?> interrupted = pool.submit(() -> {
+            Thread.currentThread().interrupt();
+            return client.execute("query-status", null);
+        });
+        interrupted.get(5, TimeUnit.SECONDS);
+        JsonNode first = server.readCommand();
+        server.reply(first, "{\"status\": \"running\", \"singlestep\": false, \"running\": true}");
+        CompletableFuture<QmpResults.StatusInfo> after = client.queryStatus();
+        JsonNode cmd = server.readCommand();
+        server.reply(cmd, "{\"status\": \"running\", \"singlestep\": false, \"running\": true}");
+        assertEquals(new QmpResults.StatusInfo("running", true), QmpClient.join(after));
+        assertEquals(QmpState.RUNNING, client.state());
+    }
+
     @Test
     void qemuErrorBecomesExecuteExceptionWithClassAndCommand() throws Exception {
         connect();

@@ -125,6 +125,15 @@ public final class DestinationSession {
         run(record, prepare);
     }
 
+    /** Whether the destination QEMU's incoming migration completed (its guest's state is here), as QEMU says. */
+    private static boolean incomingCompleted(io.vmmig.qmp.QmpClient qmp) {
+        try {
+            return "completed".equals(qmp.call(new io.vmmig.qmp.command.QmpCommands.QueryMigrate()).status());
+        } catch (RuntimeException e) {
+            return false;
+        }
+    }
+
     private void run(MigrationRecord record, PeerMessage.Prepare p) {
         String id = p.id();
         Duration timeout = config.timeout();
@@ -314,9 +323,11 @@ public final class DestinationSession {
             String message = (full ? "the destination's image directory is full (" + (images.isEmpty() ? "?" : images.get(0).path().getParent())
                     + "): " : "") + CauseChain.of(e);
             String qemuStatus = qemu == null ? null : QemuRunState.of(qemu.qmp());   // before anything is stopped
-            GuestLocation where = switched || "running".equals(qemuStatus) ? GuestLocation.of(null, qemuStatus)
+            // on the local data path QEMU runs with -S: a completed incoming migration waiting for its cont holds the guest
+            boolean guestHere = switched || "running".equals(qemuStatus) || qemu != null && incomingCompleted(qemu.qmp());
+            GuestLocation where = guestHere ? GuestLocation.of(null, qemuStatus)
                     : GuestLocation.neverArrived(qemuStatus == null ? "not started" : qemuStatus);
-            if (switched || "running".equals(qemuStatus)) {
+            if (guestHere) {
                 if (qemu != null) qemu.keep();   // the guest lives here now: never kill it
                 // nor its disk: the agent keeps serving it (and pulling, if it can) until the operator decides
                 LOG.error("migration {} failed after the switchover; the guest runs here (QEMU pid {}) and this agent keeps"

@@ -42,9 +42,4 @@ final class ArrivedChunks {
         installed.set(chunk);
         return true;
     }
-
-    /** Chunks held (arrived or awaited) right now. */
-    synchronized int held() {
-        return chunks.size();
-    }
 }
